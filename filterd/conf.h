@@ -1,0 +1,94 @@
+/*
+ * conf.h -- the parsed configuration
+ *
+ * fd_conf_load() reads a file (and what it includes) with the one grammar
+ * in conf_parse.y and returns a complete, validated fd_conf, or NULL with
+ * every problem in errs as "file:line:col: message". An fd_conf is never
+ * modified after load: a reload builds a new one (see gen.h).
+ *
+ * Directives the core does not interpret itself (a plugin's block, the
+ * store's options) are kept as a generic tree of fd_directive, each with
+ * its location, so the component that reads them can report its own
+ * errors at the right column.
+ */
+#ifndef FD_CONF_H
+#define FD_CONF_H
+
+#include <stdint.h>
+
+#include "errs.h"
+
+struct fd_ruleset;
+
+/* One `name arg arg ... [{ block }]` line inside a block. */
+struct fd_directive {
+	char			*name;
+	struct fd_loc		 loc;
+	int			 argc;
+	char			**argv;		/* unquoted argument text */
+	struct fd_loc		*argloc;	/* argc entries */
+	struct fd_block		*child;		/* nested { }, or NULL */
+	struct fd_directive	*next;
+};
+
+struct fd_block {
+	struct fd_loc		 loc;
+	struct fd_directive	*head;
+	struct fd_directive	*tail;
+};
+
+enum fd_log_target { FD_LOGT_SYSLOG = 0, FD_LOGT_STDERR };
+enum fd_store_kind { FD_STORE_LMDB = 0, FD_STORE_REDIS };
+enum fd_fail_policy { FD_FAIL_CONTINUE = 0, FD_FAIL_TEMPFAIL };
+
+/* `plugin NAME [path "file.so"] { ... }` */
+struct fd_plugin_conf {
+	char			*name;
+	char			*path;		/* NULL: plugin_dir/NAME.so */
+	struct fd_loc		 loc;
+	struct fd_block		*block;		/* never NULL; may be empty */
+	int			 on_store_error; /* -1: the global policy */
+	struct fd_plugin_conf	*next;
+};
+
+struct fd_conf {
+	char			*path;		/* the top file */
+	char			*dir;		/* its directory, for relative paths */
+
+	char			*socket;	/* libmilter spec */
+	char			*user;		/* NULL: stay as we are */
+	char			*group;
+	int			 socket_mode;	/* -1: leave libmilter's */
+	char			*pidfile;	/* NULL: none */
+	enum fd_log_target	 log_target;
+	int			 log_facility;	/* LOG_MAIL etc. */
+	int			 log_level;	/* enum fd_level */
+	int			 dry_run;	/* global: log, don't act */
+	int64_t			 milter_timeout; /* seconds; libmilter's */
+
+	enum fd_store_kind	 store_kind;
+	char			*store_path;	/* LMDB directory or Redis URL */
+	struct fd_loc		 store_loc;
+	struct fd_block		*store_opts;	/* never NULL */
+	enum fd_fail_policy	 on_store_error;
+
+	char			*plugin_dir;
+	unsigned		 nplugins;
+	struct fd_plugin_conf	*plugins;	/* in file order */
+
+	struct fd_ruleset	*rules;		/* never NULL */
+
+	/* every file name a loc points to; freed with the conf */
+	char			**files;
+	unsigned		 nfiles;
+};
+
+/* fd_conf_load - parse and validate path; NULL if errs gained messages */
+struct fd_conf	*fd_conf_load(const char *path, struct fd_errs *errs);
+/* fd_conf_free - returns NULL */
+struct fd_conf	*fd_conf_free(struct fd_conf *);
+
+/* fd_plugin_index - index of the plugin named name in conf, or -1 */
+int	 fd_conf_plugin_index(const struct fd_conf *, const char *name);
+
+#endif

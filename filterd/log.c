@@ -1,0 +1,200 @@
+/*
+ * log.c -- logging and escaping, see log.h
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/*
+ * The log target is process-wide on purpose: syslog(3) is, and a line
+ * logged from any milter thread must end up in the same place. Tests
+ * reach it through fd_log_capture().
+ */
+static struct {
+	enum fd_log_target	 target;
+	int			 level;
+	void			(*capture)(int, const char *, void *);
+	void			*capture_arg;
+} logcf = { FD_LOGT_STDERR, FD_LOG_INFO, NULL, NULL };
+
+void
+fd_log_open(enum fd_log_target target, int facility, int level)
+{
+	logcf.target = target;
+	logcf.level = level;
+	if (target == FD_LOGT_SYSLOG)
+		openlog("filterd", LOG_PID | LOG_NDELAY, facility);
+}
+
+void
+fd_log_set_level(int level)
+{
+	logcf.level = level;
+}
+
+int
+fd_log_level(void)
+{
+	return logcf.level;
+}
+
+void
+fd_log_capture(void (*fn)(int, const char *, void *), void *arg)
+{
+	logcf.capture = fn;
+	logcf.capture_arg = arg;
+}
+
+/* emit - one finished line to the target */
+static void
+emit(int level, const char *line)
+{
+	static const char *names[] = { "emerg", "alert", "crit", "error",
+	    "warning", "notice", "info", "debug" };
+
+	if (logcf.capture != NULL) {
+		logcf.capture(level, line, logcf.capture_arg);
+		return;
+	}
+	if (logcf.target == FD_LOGT_SYSLOG) {
+		syslog(level, "%s", line);
+		return;
+	}
+	/* one fprintf per line: stdio locks the stream, lines don't interleave */
+	fprintf(stderr, "filterd[%ld]: %s: %s\n", (long)getpid(),
+	    names[level & 7], line);
+}
+
+void
+fd_logv(int level, const char *fmt, va_list ap)
+{
+	char	 line[2048];
+
+	if (level > logcf.level)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	emit(level, line);
+}
+
+void
+fd_log(int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	fd_logv(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+fd_log_warn(const char *fmt, ...)
+{
+	char	 line[2048];
+	int	 saved = errno;
+	va_list	 ap;
+
+	if (FD_LOG_WARN > logcf.level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fd_log(FD_LOG_WARN, "%s: %s", line, strerror(saved));
+}
+
+#define FD_LOG_FN(fn, lvl) \
+void \
+fn(const char *fmt, ...) \
+{ \
+	va_list	 ap; \
+\
+	va_start(ap, fmt); \
+	fd_logv(lvl, fmt, ap); \
+	va_end(ap); \
+}
+FD_LOG_FN(fd_log_warnx, FD_LOG_WARN)
+FD_LOG_FN(fd_log_info, FD_LOG_INFO)
+FD_LOG_FN(fd_log_debug, FD_LOG_DEBUG)
+
+void
+fd_fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	fd_logv(FD_LOG_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+char *
+fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = src;
+	size_t	 o = 0, i;
+	char	 tmp[4];
+	size_t	 n;
+
+	if (dstlen == 0)
+		return dst;
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		n = 0;
+		if (c == '\\' || c == '"') {
+			tmp[n++] = '\\';
+			tmp[n++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			tmp[n++] = '\\';
+			tmp[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c >= 0x7f) {
+			tmp[n++] = '\\';
+			tmp[n++] = 'x';
+			tmp[n++] = hex[c >> 4];
+			tmp[n++] = hex[c & 15];
+		} else
+			tmp[n++] = (char)c;
+		/* keep room for "..." and the NUL */
+		if (o + n + 4 > dstlen) {
+			if (dstlen >= 4) {
+				memcpy(dst + (o < dstlen - 4 ? o : dstlen - 4),
+				    "...", 4);
+			} else
+				dst[0] = '\0';
+			return dst;
+		}
+		memcpy(dst + o, tmp, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+char *
+fd_escape_str(char *dst, size_t dstlen, const char *src)
+{
+	if (src == NULL)
+		return fd_escape(dst, dstlen, "-", 1);
+	return fd_escape(dst, dstlen, src, strlen(src));
+}
+
+int
+fd_log_ratelimited(int64_t *last, int64_t now, int64_t interval)
+{
+	int64_t	 prev = __atomic_load_n(last, __ATOMIC_RELAXED);
+
+	if (prev != 0 && now - prev < interval)
+		return 0;
+	/* only the thread that moves the stamp logs */
+	return __atomic_compare_exchange_n(last, &prev, now, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,138 @@
+/*
+ * txn.h -- a milter connection and its current message
+ *
+ * One fd_txn per MTA connection, owned by milter.c through libmilter's
+ * private pointer. It pins the configuration generation it started on
+ * (gen), so a reload never changes the rules under a conversation.
+ *
+ * Lifetimes:
+ *   connection fields  set at connect/HELO, freed by fd_txn_free at close;
+ *   message fields     (the msg member) reset by fd_txn_msg_reset at MAIL,
+ *                      after EOM, on abort, and at close, in whatever order
+ *                      the MTA's calls arrive.
+ *
+ * Everything here is plain data filled from libmilter's arguments by
+ * milter.c; rules, dispatch and plugins read it without libmilter, which
+ * is what lets the unit tests build a txn by hand.
+ */
+#ifndef FD_TXN_H
+#define FD_TXN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "filterd/plugin.h"
+
+struct fd_gen;
+
+/* {client_resolve} as Postfix and Sendmail report it */
+enum fd_resolve {
+	FD_RESOLVE_UNKNOWN = 0,	/* macro not sent */
+	FD_RESOLVE_OK,		/* forward-confirmed reverse DNS */
+	FD_RESOLVE_FAIL,
+	FD_RESOLVE_FORGED,
+	FD_RESOLVE_TEMP
+};
+
+struct fd_kv {
+	char		*name;
+	char		*value;
+	int		 owner;		/* plugin index for params, -1 otherwise */
+	struct fd_kv	*next;
+};
+
+struct fd_msg {
+	int		 active;	/* between MAIL and the end of the message */
+	char		*queue_id;
+	char		*sender;	/* without <>; "" for the null sender */
+	char		*auth_user;	/* {auth_authen} at MAIL, NULL if none */
+	char		*auth_type;	/* {auth_type} */
+	char		*rcpt;		/* the recipient under decision */
+	char		**rcpts;	/* recipients accepted so far */
+	size_t		 nrcpts;
+	size_t		 rcpts_cap;
+	const char	*hdr_name;	/* at the header stage; libmilter's */
+	const char	*hdr_value;
+	uint64_t	 nheaders;
+	uint64_t	 body_size;
+	uint64_t	 size_param;	/* SIZE= from MAIL, 0 if absent */
+	uint64_t	 skip;		/* bit i: skip plugin i (rules' skip) */
+	int		 accepted;	/* a rule or plugin accepted the message */
+	int		 decided;	/* the MTA was told reject/tempfail/discard */
+	struct fd_kv	*params;	/* rules' set PLUGIN.PARAM VALUE */
+	struct fd_kv	*headers;	/* to add at EOM, in order */
+	void		**priv;		/* per-plugin message slots */
+};
+
+struct fd_txn {
+	struct fd_gen	*gen;		/* pinned; released at close */
+	uint64_t	 id;		/* connection number, for logs */
+
+	int		 family;	/* AF_INET, AF_INET6, or 0 */
+	unsigned char	 ip[16];	/* binary address, ip_len bytes */
+	size_t		 ip_len;	/* 4 (IPv4 or IPv4-mapped) or 16 */
+	char		 addr[64];	/* printable address, "" if none */
+	char		*client_name;	/* as the MTA reports it */
+	enum fd_resolve	 resolve;
+	int		 local;		/* loopback or unix socket */
+	char		*helo;		/* last HELO/EHLO */
+	unsigned	 helo_count;
+	unsigned	 msg_count;
+	int		 accepted;	/* whole connection accepted */
+	struct fd_kv	*macros;	/* macros the MTA sent, latest first */
+
+	/* reply under construction at the current stage */
+	char		 rcode[4];
+	char		 xcode[12];
+	char		*text;
+	char		*reason;
+	const char	*decider;	/* rule or plugin name of this stage */
+
+	void		**priv;		/* per-plugin connection slots */
+	struct fd_msg	 msg;
+};
+
+/* fd_txn_new - a connection on generation gen (taken: released at free) */
+struct fd_txn	*fd_txn_new(struct fd_gen *gen, uint64_t id);
+/* fd_txn_free - end the message and connection, call plugins' end hooks,
+ * release the generation; returns NULL */
+struct fd_txn	*fd_txn_free(struct fd_txn *);
+
+/* fd_txn_set_addr - client address from a sockaddr (NULL: none) */
+void	 fd_txn_set_addr(struct fd_txn *, const struct sockaddr *);
+/* fd_txn_set_addr_str - client address from text, for tests and tools */
+int	 fd_txn_set_addr_str(struct fd_txn *, const char *);
+void	 fd_txn_set_client_name(struct fd_txn *, const char *);
+void	 fd_txn_set_helo(struct fd_txn *, const char *);
+/* fd_txn_set_macro - remember a macro value (name as "{x}" or "x") */
+void	 fd_txn_set_macro(struct fd_txn *, const char *name, const char *value);
+/* fd_txn_macro - a macro's value; "j" and "{j}" name the same macro */
+const char *fd_txn_macro(const struct fd_txn *, const char *name);
+
+/* fd_txn_msg_begin - end any message and start a new one at MAIL */
+void	 fd_txn_msg_begin(struct fd_txn *, const char *sender);
+/* fd_txn_msg_end - end the current message (idempotent) */
+void	 fd_txn_msg_end(struct fd_txn *);
+/* fd_txn_rcpt_begin - recipient under decision */
+void	 fd_txn_rcpt_begin(struct fd_txn *, const char *rcpt);
+/* fd_txn_rcpt_accept - the recipient passed: append to the list */
+void	 fd_txn_rcpt_accept(struct fd_txn *);
+
+/* what rules do to a message */
+void	 fd_txn_skip(struct fd_txn *, unsigned plugin_index);
+void	 fd_txn_param_set(struct fd_txn *, int plugin_index, const char *name,
+	    const char *value);
+const char *fd_txn_param(const struct fd_txn *, int plugin_index, const char *name);
+void	 fd_txn_header_add(struct fd_txn *, const char *name, const char *value);
+
+/* the reply of the current stage */
+void	 fd_txn_reply(struct fd_txn *, const char *rcode, const char *xcode,
+	    const char *text);
+void	 fd_txn_reason(struct fd_txn *, const char *text);
+void	 fd_txn_reply_clear(struct fd_txn *);
+
+/* fd_strip_brackets - "<a@b>" -> "a@b" into a new string; "<>" -> "" */
+char	*fd_strip_brackets(const char *);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * xalloc.h -- allocation that cannot return NULL
+ *
+ * Running out of memory inside a milter thread has no good answer; like
+ * Postfix's mymalloc these abort with a message instead of handing NULL
+ * to callers that would each need a recovery path nobody tests.
+ */
+#ifndef FD_XALLOC_H
+#define FD_XALLOC_H
+
+#include <stddef.h>
+
+void	*fd_malloc(size_t);
+void	*fd_calloc(size_t, size_t);
+void	*fd_reallocarray(void *, size_t, size_t);
+char	*fd_strdup(const char *);
+char	*fd_strndup(const char *, size_t);
+char	*fd_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
