@@ -45,7 +45,8 @@ struct fd_gen {
 	struct fd_loaded	*plugins;	/* conf order */
 	uint32_t		 stages;	/* rules' | plugins' FD_ST_* */
 	uint32_t		 flags;		/* plugins' FD_PF_* */
-	int			 failed;	/* init errors: don't use */
+	char			*symlist[7];	/* macros asked for per SMFIM_* */
+	struct fd_errs		*errs;		/* while building, else NULL */
 };
 
 /* fd_gen_new - load plugins for conf (taken) and init them; NULL with

@@ -80,6 +80,7 @@ struct fd_txn {
 	unsigned	 helo_count;
 	unsigned	 msg_count;
 	int		 accepted;	/* whole connection accepted */
+	uint64_t	 skip;		/* skip set before MAIL: every message */
 	struct fd_kv	*macros;	/* macros the MTA sent, latest first */
 
 	/* reply under construction at the current stage */
@@ -88,6 +89,8 @@ struct fd_txn {
 	char		*text;
 	char		*reason;
 	const char	*decider;	/* rule or plugin name of this stage */
+	int		 pending;	/* connect verdict held for HELO/MAIL */
+	uint32_t	 noreply;	/* stages the MTA awaits no reply for */
 
 	void		**priv;		/* per-plugin connection slots */
 	struct fd_msg	 msg;

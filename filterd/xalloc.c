@@ -47,7 +47,7 @@ fd_reallocarray(void *p, size_t n, size_t size)
 {
 	if (size != 0 && n > SIZE_MAX / size)
 		oom();
-	p = realloc(p, n * size ? n * size : 1);
+	p = realloc(p, n * size > 0 ? n * size : 1);
 	if (p == NULL)
 		oom();
 	return p;

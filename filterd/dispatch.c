@@ -1,0 +1,227 @@
+/*
+ * dispatch.c -- decide one stage: rules, plugins, verdict, log line
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "gen.h"
+#include "log.h"
+#include "rule.h"
+#include "txn.h"
+
+/* stages before MAIL belong to the connection, the rest to a message */
+#define MSG_STAGES	(FD_ST_MAIL | FD_ST_RCPT | FD_ST_DATA | FD_ST_HEADER | \
+			 FD_ST_EOH | FD_ST_BODY | FD_ST_EOM)
+
+const char *
+fd_stage_name(uint32_t stage)
+{
+	switch (stage) {
+	case FD_ST_CONNECT:	return "connect";
+	case FD_ST_HELO:	return "helo";
+	case FD_ST_MAIL:	return "mail";
+	case FD_ST_RCPT:	return "rcpt";
+	case FD_ST_DATA:	return "data";
+	case FD_ST_HEADER:	return "header";
+	case FD_ST_EOH:		return "eoh";
+	case FD_ST_BODY:	return "body";
+	case FD_ST_EOM:		return "eom";
+	}
+	return "?";
+}
+
+const char *
+fd_action_name(enum fd_action a)
+{
+	static const char *names[] = { "continue", "accept", "reject",
+	    "tempfail", "discard", "error" };
+
+	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+/*
+ * set_default_reply - make the reply fit the action: a reject always
+ * carries a 5xx with a 5.x.x code, a tempfail a 4xx with 4.x.x, whatever
+ * a plugin set. A mismatch would make the MTA do the opposite of what
+ * was decided (one peer sent a "soft reject" out as 554).
+ */
+static void
+set_default_reply(struct fd_txn *t, enum fd_action a)
+{
+	char	 want = a == FD_REJECT ? '5' : '4';
+
+	if (a != FD_REJECT && a != FD_TEMPFAIL)
+		return;
+	if (t->rcode[0] == want && strlen(t->rcode) == 3 &&
+	    (t->xcode[0] == '\0' || t->xcode[0] == want))
+		return;
+	if (a == FD_REJECT)
+		fd_txn_reply(t, "550", "5.7.1", t->text != NULL ? t->text :
+		    "Message rejected by policy");
+	else
+		fd_txn_reply(t, "451", "4.7.1", t->text != NULL ? t->text :
+		    "Try again later");
+}
+
+/* log_decision - the one line per decision */
+static void
+log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
+    int dry)
+{
+	char	 name[256], text[512], reason[512], rcpt[256], sender[256];
+
+	fd_log(FD_LOG_INFO, "conn=%llu qid=%s client=%s[%s] stage=%s "
+	    "decider=%s action=%s%s reply=\"%s %s %s\" from=<%s> rcpt=<%s> "
+	    "reason=\"%s\"",
+	    (unsigned long long)t->id,
+	    t->msg.queue_id != NULL ? t->msg.queue_id : "-",
+	    fd_escape_str(name, sizeof(name), t->client_name),
+	    t->addr[0] != '\0' ? t->addr : "local",
+	    fd_stage_name(stage), t->decider != NULL ? t->decider : "-",
+	    dry ? "would-" : "", fd_action_name(a),
+	    t->rcode, t->xcode, fd_escape_str(text, sizeof(text), t->text),
+	    fd_escape_str(sender, sizeof(sender), t->msg.sender),
+	    fd_escape_str(rcpt, sizeof(rcpt), t->msg.rcpt),
+	    fd_escape_str(reason, sizeof(reason), t->reason));
+}
+
+/* rule_action - what a rule's hit means for the MTA; -1 to go on */
+static int
+rule_action(struct fd_txn *t, const struct fd_rule_hit *hit)
+{
+	switch (hit->action) {
+	case FD_RA_ACCEPT_CONN:
+		t->accepted = 1;
+		return FD_ACCEPT;
+	case FD_RA_ACCEPT:
+		t->msg.accepted = 1;
+		return FD_ACCEPT;
+	case FD_RA_REJECT:
+	case FD_RA_TEMPFAIL:
+		fd_txn_reply(t, hit->rcode, hit->xcode, hit->text);
+		return hit->action == FD_RA_REJECT ? FD_REJECT : FD_TEMPFAIL;
+	case FD_RA_DISCARD:
+		return FD_DISCARD;
+	default:
+		return -1;
+	}
+}
+
+/* call_hook - one plugin's hook for stage, FD_CONTINUE if it has none */
+static enum fd_action
+call_hook(const struct fd_loaded *l, struct fd_txn *t, uint32_t stage,
+    const unsigned char *chunk, size_t len)
+{
+	const struct fd_plugin	*p = l->p;
+	void			*c = t->priv[l->index];
+	void			*m = t->msg.priv != NULL ? t->msg.priv[l->index] : NULL;
+
+	switch (stage) {
+	case FD_ST_CONNECT:
+		return p->on_connect ? p->on_connect(t, l->state, c) : FD_CONTINUE;
+	case FD_ST_HELO:
+		return p->on_helo ? p->on_helo(t, l->state, c) : FD_CONTINUE;
+	case FD_ST_MAIL:
+		return p->on_mail ? p->on_mail(t, l->state, c, m) : FD_CONTINUE;
+	case FD_ST_RCPT:
+		return p->on_rcpt ? p->on_rcpt(t, l->state, c, m) : FD_CONTINUE;
+	case FD_ST_DATA:
+		return p->on_data ? p->on_data(t, l->state, c, m) : FD_CONTINUE;
+	case FD_ST_HEADER:
+		return p->on_header ? p->on_header(t, l->state, c, m) : FD_CONTINUE;
+	case FD_ST_EOH:
+		return p->on_eoh ? p->on_eoh(t, l->state, c, m) : FD_CONTINUE;
+	case FD_ST_BODY:
+		return p->on_body ? p->on_body(t, l->state, c, m, chunk, len) :
+		    FD_CONTINUE;
+	case FD_ST_EOM:
+		return p->on_eom ? p->on_eom(t, l->state, c, m) : FD_CONTINUE;
+	}
+	return FD_CONTINUE;
+}
+
+/*
+ * plugin_error - a plugin could not decide (its store is down): apply
+ * its policy, and log that at most once a minute per plugin so a dead
+ * Redis does not write a line per message.
+ */
+static enum fd_action
+plugin_error(struct fd_loaded *l, struct fd_txn *t)
+{
+	int64_t	 now = fd_clock_now(t->gen->daemon != NULL ?
+		    &t->gen->daemon->clock : NULL);
+	int	 tempfail = l->on_store_error == FD_FAIL_TEMPFAIL;
+
+	if (fd_log_ratelimited(&l->fail_logged, now, 60))
+		fd_log(FD_LOG_WARN, "plugin %s: could not decide (%s); "
+		    "on-store-error %s applies (logged once a minute)",
+		    l->conf->name, t->reason != NULL ? t->reason : "store error",
+		    tempfail ? "tempfail" : "continue");
+	if (!tempfail)
+		return FD_CONTINUE;
+	fd_txn_reply(t, "451", "4.3.0", "Temporary local problem, try again later");
+	return FD_TEMPFAIL;
+}
+
+/* run_plugins - the plugins of one stage; the first opinion decides */
+static enum fd_action
+run_plugins(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
+    size_t len)
+{
+	struct fd_gen	*gen = t->gen;
+	uint64_t	 skip = t->skip | ((stage & MSG_STAGES) ? t->msg.skip : 0);
+	enum fd_action	 a;
+	unsigned	 i;
+
+	for (i = 0; i < gen->nplugins; i++) {
+		struct fd_loaded *l = &gen->plugins[i];
+
+		if (!(l->p->stages & stage) || (i < 64 && (skip >> i) & 1))
+			continue;
+		a = call_hook(l, t, stage, chunk, len);
+		if (a == FD_CONTINUE)
+			continue;
+		t->decider = l->conf->name;
+		if (a == FD_ERROR)
+			a = plugin_error(l, t);
+		if (a == FD_ACCEPT)
+			t->msg.accepted = 1;
+		return a;
+	}
+	return FD_CONTINUE;
+}
+
+enum fd_action
+fd_dispatch(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
+    size_t len)
+{
+	struct fd_rule_hit	 hit;
+	struct fd_gen		*gen = t->gen;
+	int			 ra = -1;
+	enum fd_action		 a;
+
+	if (t->accepted || ((stage & MSG_STAGES) && t->msg.accepted))
+		return FD_ACCEPT;
+	fd_txn_reply_clear(t);
+	if ((fd_rules_stages(gen->conf->rules) & stage) &&
+	    fd_rules_eval(gen->conf->rules, stage, t, &hit) && !hit.dry_run) {
+		t->decider = hit.rule;
+		ra = rule_action(t, &hit);
+	}
+	a = ra >= 0 ? (enum fd_action)ra : run_plugins(t, stage, chunk, len);
+	if (a == FD_CONTINUE)
+		return a;
+	set_default_reply(t, a);
+	log_decision(t, stage, a, gen->conf->dry_run);
+	if (gen->conf->dry_run) {
+		t->accepted = 0;
+		t->msg.accepted = 0;
+		return FD_CONTINUE;
+	}
+	return a;
+}

@@ -1,0 +1,408 @@
+/*
+ * host.c -- the services plugins reach through struct fd_host
+ *
+ * Every function here is a thin, checked bridge to a core module: the
+ * plugin ABI stays stable while the modules behind it change. Functions
+ * taking the host pointer find their plugin through h->priv (an
+ * fd_loaded); functions taking a txn find everything through txn->gen.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "gen.h"
+#include "host.h"
+#include "log.h"
+#include "re.h"
+#include "store.h"
+#include "txn.h"
+#include "units.h"
+
+#define LOADED(h)	((struct fd_loaded *)(h)->priv)
+
+/* store_of - the daemon's store, NULL when there is none (filterd -t) */
+static struct fd_store *
+store_of(const struct fd_host *h)
+{
+	const struct fd_loaded *l = LOADED(h);
+
+	return l->gen->daemon != NULL ? l->gen->daemon->store : NULL;
+}
+
+static void
+h_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
+{
+	char	 line[1536];
+	va_list	 ap;
+
+	if ((int)level > fd_log_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fd_log((int)level, "plugin %s: %s", LOADED(h)->conf->name, line);
+}
+
+static int64_t
+h_now(const struct fd_host *h)
+{
+	const struct fd_daemon *d = LOADED(h)->gen->daemon;
+
+	return fd_clock_now(d != NULL ? &d->clock : NULL);
+}
+
+static const struct fd_directive *
+h_dir_next(const struct fd_block *b, const struct fd_directive *prev)
+{
+	if (prev != NULL)
+		return prev->next;
+	return b != NULL ? b->head : NULL;
+}
+
+static const char *
+h_dir_name(const struct fd_directive *d)
+{
+	return d->name;
+}
+
+static int
+h_dir_argc(const struct fd_directive *d)
+{
+	return d->argc;
+}
+
+static const char *
+h_dir_arg(const struct fd_directive *d, int i)
+{
+	return i >= 0 && i < d->argc ? d->argv[i] : NULL;
+}
+
+/* conf_errorv - "file:line:col: plugin NAME: message" into the gen's errs */
+static void
+conf_errorv(const struct fd_host *h, const struct fd_directive *d, int argi,
+    const char *fmt, va_list ap)
+{
+	const struct fd_loaded	*l = LOADED(h);
+	const struct fd_loc	*loc = NULL;
+	char			 msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (d != NULL)
+		loc = argi >= 0 && argi < d->argc ? &d->argloc[argi] : &d->loc;
+	else
+		loc = &l->conf->loc;
+	if (l->gen->errs != NULL)
+		fd_errs_add(l->gen->errs, loc, "plugin %s: %s", l->conf->name,
+		    msg);
+	else
+		fd_log(FD_LOG_ERR, "%s:%d:%d: plugin %s: %s", loc->file,
+		    loc->line, loc->col, l->conf->name, msg);
+}
+
+static void
+h_conf_error(const struct fd_host *h, const struct fd_directive *d, int argi,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	conf_errorv(h, d, argi, fmt, ap);
+	va_end(ap);
+}
+
+/* arg_check - argument i exists, else a located error */
+static const char *
+arg_check(const struct fd_host *h, const struct fd_directive *d, int i)
+{
+	if (i < 0 || i >= d->argc) {
+		h_conf_error(h, d, -1, "%s: missing argument", d->name);
+		return NULL;
+	}
+	return d->argv[i];
+}
+
+static int
+h_arg_duration(const struct fd_host *h, const struct fd_directive *d, int i,
+    int64_t *secs)
+{
+	const char	*s, *why;
+
+	if ((s = arg_check(h, d, i)) == NULL)
+		return -1;
+	if (fd_units_duration(s, secs, &why) < 0) {
+		h_conf_error(h, d, i, "%s: \"%s\": %s", d->name, s, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+h_arg_uint(const struct fd_host *h, const struct fd_directive *d, int i,
+    uint64_t *out)
+{
+	const char	*s, *why;
+
+	if ((s = arg_check(h, d, i)) == NULL)
+		return -1;
+	if (fd_units_size(s, out, &why) < 0) {
+		h_conf_error(h, d, i, "%s: \"%s\": %s", d->name, s, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+h_arg_bool(const struct fd_host *h, const struct fd_directive *d, int i,
+    int *out)
+{
+	const char	*s, *why;
+
+	if ((s = arg_check(h, d, i)) == NULL)
+		return -1;
+	if (fd_units_bool(s, out, &why) < 0) {
+		h_conf_error(h, d, i, "%s: \"%s\": %s", d->name, s, why);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+h_get(const struct fd_txn *t, enum fd_field f)
+{
+	switch (f) {
+	case FD_F_CLIENT_ADDR:
+		return t->addr;
+	case FD_F_CLIENT_NAME:
+		return t->client_name != NULL ? t->client_name : "";
+	case FD_F_HELO:
+		return t->helo;
+	case FD_F_SENDER:
+		return t->msg.sender;
+	case FD_F_RCPT:
+		return t->msg.rcpt;
+	case FD_F_QUEUE_ID:
+		return t->msg.queue_id;
+	case FD_F_AUTH_USER:
+		return t->msg.active ? t->msg.auth_user :
+		    fd_txn_macro(t, "{auth_authen}");
+	case FD_F_HEADER_NAME:
+		return t->msg.hdr_name;
+	case FD_F_HEADER_VALUE:
+		return t->msg.hdr_value;
+	case FD_F_MTA_NAME:
+		return fd_txn_macro(t, "j");
+	case FD_F_DAEMON_NAME:
+		return fd_txn_macro(t, "{daemon_name}");
+	}
+	return NULL;
+}
+
+static int64_t
+h_num(const struct fd_txn *t, enum fd_num n)
+{
+	switch (n) {
+	case FD_N_FAMILY:
+		return t->ip_len == 4 ? 4 : t->ip_len == 16 ? 6 : 0;
+	case FD_N_CLIENT_VERIFIED:
+		return t->resolve == FD_RESOLVE_OK;
+	case FD_N_CLIENT_LOCAL:
+		return t->local;
+	case FD_N_HELO_COUNT:
+		return t->helo_count;
+	case FD_N_RCPT_COUNT:
+		return (int64_t)t->msg.nrcpts;
+	case FD_N_HEADER_COUNT:
+		return (int64_t)t->msg.nheaders;
+	case FD_N_BODY_SIZE:
+		return (int64_t)t->msg.body_size;
+	case FD_N_MSG_SIZE:
+		return (int64_t)(t->msg.size_param ? t->msg.size_param :
+		    t->msg.body_size);
+	case FD_N_MSG_COUNT:
+		return t->msg_count;
+	}
+	return 0;
+}
+
+static const char *
+h_macro(const struct fd_txn *t, const char *name)
+{
+	return fd_txn_macro(t, name);
+}
+
+static const char *
+h_rcpt(const struct fd_txn *t, size_t i)
+{
+	return i < t->msg.nrcpts ? t->msg.rcpts[i] : NULL;
+}
+
+static size_t
+h_client_ip(const struct fd_txn *t, unsigned char out[16])
+{
+	memcpy(out, t->ip, t->ip_len);
+	return t->ip_len;
+}
+
+static const char *
+h_param(const struct fd_txn *t, const char *plugin, const char *name)
+{
+	int	 idx;
+
+	if (t->gen == NULL ||
+	    (idx = fd_conf_plugin_index(t->gen->conf, plugin)) < 0)
+		return NULL;
+	return fd_txn_param(t, idx, name);
+}
+
+static void
+h_reply(struct fd_txn *t, const char *rcode, const char *xcode,
+    const char *fmt, ...)
+{
+	char	 text[512];
+	va_list	 ap;
+
+	if (fmt == NULL) {
+		fd_txn_reply(t, rcode, xcode, NULL);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fd_txn_reply(t, rcode, xcode, text);
+}
+
+static void
+h_reason(struct fd_txn *t, const char *fmt, ...)
+{
+	char	 text[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fd_txn_reason(t, text);
+}
+
+static int
+h_add_header(struct fd_txn *t, const char *name, const char *value)
+{
+	if (!t->msg.active)
+		return -1;
+	fd_txn_header_add(t, name, value);
+	return 0;
+}
+
+static int
+h_grey_check(const struct fd_host *h, const struct fd_grey_req *rq,
+    struct fd_grey_res *rs)
+{
+	struct fd_store	*s = store_of(h);
+
+	return s != NULL ? fd_store_grey(s, rq, rs) : FD_STORE_ERR;
+}
+
+static int
+h_rate_hit(const struct fd_host *h, const struct fd_rate_req *rq, size_t n,
+    struct fd_rate_res *rs)
+{
+	struct fd_store	*s = store_of(h);
+
+	return s != NULL ? fd_store_rate(s, rq, n, rs) : FD_STORE_ERR;
+}
+
+static int
+h_kv_get(const struct fd_host *h, const void *k, size_t kl, void *v, size_t *vl)
+{
+	struct fd_store	*s = store_of(h);
+
+	return s != NULL ? fd_store_get(s, k, kl, v, vl) : FD_STORE_ERR;
+}
+
+static int
+h_kv_set(const struct fd_host *h, const void *k, size_t kl, const void *v,
+    size_t vl, int64_t ttl)
+{
+	struct fd_store	*s = store_of(h);
+
+	return s != NULL ? fd_store_set(s, k, kl, v, vl, ttl) : FD_STORE_ERR;
+}
+
+static int
+h_kv_incr(const struct fd_host *h, const void *k, size_t kl, int64_t by,
+    int64_t ttl, int64_t *out)
+{
+	struct fd_store	*s = store_of(h);
+
+	return s != NULL ? fd_store_incr(s, k, kl, by, ttl, out) : FD_STORE_ERR;
+}
+
+static int
+h_kv_del(const struct fd_host *h, const void *k, size_t kl)
+{
+	struct fd_store	*s = store_of(h);
+
+	return s != NULL ? fd_store_del(s, k, kl) : FD_STORE_ERR;
+}
+
+static struct fd_regex *
+h_re_new(const struct fd_host *h, const char *pattern, const char *flags,
+    char *err, size_t errlen)
+{
+	return fd_re_new(pattern, flags != NULL ? flags : "", err, errlen);
+}
+
+static void
+h_re_free(struct fd_regex *re)
+{
+	fd_re_free(re);
+}
+
+static const char *
+h_conf_dir(const struct fd_host *h)
+{
+	return LOADED(h)->gen->conf->dir;
+}
+
+void
+fd_host_init(struct fd_host *h, struct fd_loaded *l)
+{
+	memset(h, 0, sizeof(*h));
+	h->abi_major = FD_PLUGIN_ABI_MAJOR;
+	h->abi_minor = FD_PLUGIN_ABI_MINOR;
+	h->size = sizeof(*h);
+	h->priv = l;
+	h->log = h_log;
+	h->now = h_now;
+	h->dir_next = h_dir_next;
+	h->dir_name = h_dir_name;
+	h->dir_argc = h_dir_argc;
+	h->dir_arg = h_dir_arg;
+	h->conf_error = h_conf_error;
+	h->arg_duration = h_arg_duration;
+	h->arg_uint = h_arg_uint;
+	h->arg_bool = h_arg_bool;
+	h->get = h_get;
+	h->num = h_num;
+	h->macro = h_macro;
+	h->rcpt = h_rcpt;
+	h->client_ip = h_client_ip;
+	h->param = h_param;
+	h->reply = h_reply;
+	h->reason = h_reason;
+	h->add_header = h_add_header;
+	h->grey_check = h_grey_check;
+	h->rate_hit = h_rate_hit;
+	h->kv_get = h_kv_get;
+	h->kv_set = h_kv_set;
+	h->kv_incr = h_kv_incr;
+	h->kv_del = h_kv_del;
+	h->re_new = h_re_new;
+	h->re_match = fd_re_match;
+	h->re_free = h_re_free;
+	h->escape = fd_escape;
+	h->conf_dir = h_conf_dir;
+}

@@ -1,0 +1,399 @@
+/*
+ * main.c -- filterd: command line, startup, privileges, signals
+ *
+ * Startup order matters: parse and check everything (config, plugins,
+ * store) while errors can still go to the terminal; bind the milter
+ * socket while we may still be root; then detach, write the pidfile and
+ * drop privileges; only then serve.
+ *
+ * Signals. libmilter runs its own signal thread, which treats SIGHUP,
+ * SIGTERM and SIGINT as "stop". filterd therefore reloads on SIGUSR1
+ * (as OpenDKIM does), handled by a thread of ours that waits for it with
+ * sigwait(); SIGTERM and SIGINT stop cleanly through libmilter.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "gen.h"
+#include "log.h"
+#include "milter.h"
+#include "store.h"
+
+#define EX_USAGE	64
+#define EX_UNAVAILABLE	69
+#define EX_CONFIG	78
+
+#ifndef FD_SYSCONFDIR
+#define FD_SYSCONFDIR	"/etc"
+#endif
+
+struct opts {
+	const char	*conf;
+	const char	*clock_file;
+	int		 foreground;
+	int		 check;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: filterd [-ft] [-c file] [-T clockfile]\n"
+	    "       filterd -V | -h\n"
+	    "  -c file   configuration file (default %s/filterd/filterd.conf)\n"
+	    "  -f        stay in the foreground and log to stderr\n"
+	    "  -t        check the configuration and plugins, then exit\n"
+	    "  -T file   read the time from file (testing; needs -f)\n"
+	    "  -V        print the version and plugin ABI\n"
+	    "  -h        this help\n"
+	    "Signals: SIGUSR1 reloads the configuration; SIGTERM stops.\n",
+	    FD_SYSCONFDIR);
+}
+
+/* print_errs - every located message, to stderr and the log target */
+static void
+print_errs(const struct fd_errs *errs)
+{
+	size_t	 i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msg[i]);
+}
+
+/* check_only - filterd -t: the whole load path, nothing opened */
+static int
+check_only(struct fd_daemon *d)
+{
+	struct fd_errs	 errs = { 0 };
+	struct fd_conf	*conf;
+	struct fd_gen	*gen = NULL;
+
+	if ((conf = fd_conf_load(d->conf_path, &errs)) != NULL &&
+	    fd_store_check(conf, &errs) == 0)
+		gen = fd_gen_new(d, conf, 1, &errs);
+	else
+		fd_conf_free(conf);
+	if (gen == NULL || errs.n > 0) {
+		print_errs(&errs);
+		fd_errs_clear(&errs);
+		if (gen != NULL)
+			fd_gen_unref(gen);
+		return EX_CONFIG;
+	}
+	fd_gen_unref(gen);
+	printf("%s: configuration OK\n", d->conf_path);
+	return 0;
+}
+
+/* chown_store - hand an LMDB directory we created to the run user */
+static void
+chown_store(const struct fd_conf *conf, uid_t uid, gid_t gid)
+{
+	struct dirent	*de;
+	DIR		*dir;
+	char		 path[4096];
+
+	if (conf->store_kind != FD_STORE_LMDB || conf->store_path == NULL)
+		return;
+	if (chown(conf->store_path, uid, gid) < 0 ||
+	    (dir = opendir(conf->store_path)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", conf->store_path,
+		    de->d_name);
+		(void)!chown(path, uid, gid);
+	}
+	closedir(dir);
+}
+
+/* drop_privileges - become user:group for good; -1 with a log line */
+static int
+drop_privileges(const struct fd_conf *conf)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	gid_t		 gid;
+
+	if (conf->user == NULL)
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		fd_log_warnx("user %s: no such user", conf->user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (conf->group != NULL) {
+		if ((gr = getgrnam(conf->group)) == NULL) {
+			fd_log_warnx("group %s: no such group", conf->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (geteuid() != 0)
+		return geteuid() == pw->pw_uid ? 0 : (fd_log_warnx("cannot "
+		    "become user %s: not running as root", conf->user), -1);
+	chown_store(conf, pw->pw_uid, gid);
+	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		fd_log_warn("cannot become user %s", conf->user);
+		return -1;
+	}
+	/* make sure it stuck */
+	if (setuid(0) == 0) {
+		fd_log_warnx("still able to regain root after dropping it");
+		return -1;
+	}
+	return 0;
+}
+
+/* daemonize - detach from the terminal */
+static int
+daemonize(void)
+{
+	int	 fd;
+
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0)
+		return -1;
+	if (chdir("/") < 0)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	FILE	*fp;
+
+	if (path == NULL)
+		return 0;
+	if ((fp = fopen(path, "w")) == NULL) {
+		fd_log_warn("pidfile %s", path);
+		return -1;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	return fclose(fp);
+}
+
+struct reloader {
+	struct fd_daemon	*d;
+	pthread_t		 tid;
+	int			 stopping;
+};
+
+/* store_changed - a reload cannot switch stores under live threads */
+static void
+warn_store_change(const struct fd_conf *a, const struct fd_conf *b)
+{
+	if (a->store_kind != b->store_kind ||
+	    strcmp(a->store_path ? a->store_path : "",
+	    b->store_path ? b->store_path : "") != 0)
+		fd_log_warnx("store settings changed; they take effect at the "
+		    "next restart");
+}
+
+/* reload_main - wait for SIGUSR1 and build a new generation each time */
+static void *
+reload_main(void *arg)
+{
+	struct reloader	*r = arg;
+	struct fd_errs	 errs = { 0 };
+	struct fd_gen	*old, *cur;
+	sigset_t	 set;
+	size_t		 i;
+	int		 sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0 ||
+		    __atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE))
+			break;
+		old = fd_daemon_acquire(r->d);
+		if (fd_daemon_load(r->d, &errs) < 0) {
+			for (i = 0; i < errs.n; i++)
+				fd_log(FD_LOG_ERR, "%s", errs.msg[i]);
+			fd_log(FD_LOG_ERR, "reload failed; generation %llu "
+			    "stays in force", (unsigned long long)old->serial);
+		} else {
+			cur = fd_daemon_acquire(r->d);
+			warn_store_change(old->conf, cur->conf);
+			fd_log_set_level(cur->conf->log_level);
+			fd_log(FD_LOG_NOTICE, "reloaded %s: generation %llu",
+			    r->d->conf_path, (unsigned long long)cur->serial);
+			fd_gen_unref(cur);
+		}
+		fd_gen_unref(old);
+		fd_errs_clear(&errs);
+	}
+	return NULL;
+}
+
+/*
+ * wait_sessions - smfi_main returns without waiting for conversations in
+ * progress; give them a few seconds before plugins' fini pulls their
+ * state away.
+ */
+static void
+wait_sessions(struct fd_daemon *d)
+{
+	int	 i;
+
+	for (i = 0; i < 100 && __atomic_load_n(&d->live, __ATOMIC_RELAXED) > 0;
+	    i++)
+		usleep(100000);
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	int	 ch;
+
+	o->conf = FD_SYSCONFDIR "/filterd/filterd.conf";
+	while ((ch = getopt(argc, argv, "c:fhtT:V")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->conf = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 't':
+			o->check = 1;
+			break;
+		case 'T':
+			o->clock_file = optarg;
+			break;
+		case 'V':
+			printf("filterd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+			    FD_PLUGIN_ABI_MAJOR, FD_PLUGIN_ABI_MINOR);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	if (o->clock_file != NULL && !o->foreground && !o->check) {
+		fprintf(stderr, "filterd: -T is for tests and needs -f\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* start - everything up to serving; an exit code, 0 to serve */
+static int
+start(struct fd_daemon *d, const struct opts *o)
+{
+	struct fd_errs		 errs = { 0 };
+	const struct fd_conf	*conf;
+
+	if (fd_daemon_load(d, &errs) < 0) {
+		print_errs(&errs);
+		fd_errs_clear(&errs);
+		return EX_CONFIG;
+	}
+	conf = d->current->conf;
+	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
+	    conf->log_facility, conf->log_level);
+	if ((d->store = fd_store_new(conf, &d->clock, &errs)) == NULL) {
+		print_errs(&errs);
+		fd_errs_clear(&errs);
+		return EX_UNAVAILABLE;
+	}
+	if (fd_milter_setup(d, conf) < 0)
+		return EX_UNAVAILABLE;
+	if (!o->foreground && daemonize() < 0) {
+		fd_log_warn("cannot detach");
+		return EX_UNAVAILABLE;
+	}
+	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf) < 0)
+		return EX_UNAVAILABLE;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts		 o = { 0 };
+	struct fd_daemon	*d;
+	struct reloader		 r = { 0 };
+	sigset_t		 set;
+	char			*pidfile = NULL;
+	int			 rc;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return EX_USAGE;
+	d = fd_daemon_new(o.conf);
+	if (o.clock_file != NULL)
+		fd_clock_use_file(&d->clock, o.clock_file);
+	if (o.check) {
+		rc = check_only(d);
+		fd_daemon_free(d);
+		return rc;
+	}
+	fd_log_open(FD_LOGT_STDERR, 0, FD_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	/* SIGUSR1 is ours: block it in every thread, wait for it in one */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((rc = start(d, &o)) != 0) {
+		fd_daemon_free(d);
+		return rc;
+	}
+	if (d->current->conf->pidfile != NULL)
+		pidfile = strdup(d->current->conf->pidfile);
+	r.d = d;
+	pthread_create(&r.tid, NULL, reload_main, &r);
+	fd_log(FD_LOG_NOTICE, "filterd %s started on %s (generation 1)",
+	    PACKAGE_VERSION, d->current->conf->socket);
+	rc = fd_milter_run();
+	fd_log(FD_LOG_NOTICE, "stopping");
+	__atomic_store_n(&r.stopping, 1, __ATOMIC_RELEASE);
+	pthread_kill(r.tid, SIGUSR1);
+	pthread_join(r.tid, NULL);
+	wait_sessions(d);
+	if (pidfile != NULL && unlink(pidfile) < 0 && errno != ENOENT)
+		fd_log_warn("pidfile %s", pidfile);
+	free(pidfile);
+	fd_daemon_free(d);
+	return rc == 0 ? 0 : EX_UNAVAILABLE;
+}

@@ -1,0 +1,463 @@
+/*
+ * milter.c -- libmilter callbacks, negotiation, verdict to SMFIS_*
+ *
+ * libmilter calls us from one thread per MTA connection and passes no
+ * user pointer, so this file keeps the single pointer to the daemon
+ * (set once by fd_milter_setup before any thread runs). Everything
+ * per connection lives in the fd_txn hung on libmilter's private slot.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "gen.h"
+#include "log.h"
+#include "milter.h"
+#include "rule.h"
+#include "txn.h"
+#include "xalloc.h"
+
+static struct fd_daemon *daemon_ptr;
+
+/* the macros the core itself reads, per SMFIM_* stage */
+static const char *const core_macros[7] = {
+	"j {daemon_name} {if_addr} {client_resolve}",	/* connect */
+	"",						/* helo */
+	"i {auth_authen} {auth_type}",			/* mail */
+	"i",						/* rcpt */
+	"i",						/* data */
+	"i",						/* eom */
+	"i",						/* eoh */
+};
+
+char *
+fd_milter_symlist(const struct fd_conf *conf, int st)
+{
+	const char *const	*extra = fd_rules_macros(conf->rules, st);
+	size_t			 n = strlen(core_macros[st]) + 1;
+	char			*s;
+	int			 i;
+
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		n += strlen(extra[i]) + 1;
+	s = fd_malloc(n);
+	strcpy(s, core_macros[st]);
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		/* skip what the core already asks for */
+		if (strstr(core_macros[st], extra[i]) != NULL)
+			continue;
+		if (*s != '\0')
+			strcat(s, " ");
+		strcat(s, extra[i]);
+	}
+	return s;
+}
+
+/* read_macros - copy the macros of stage st the MTA sent into the txn */
+static void
+read_macros(SMFICTX *ctx, struct fd_txn *t, int st)
+{
+	const char	*list = t->gen->symlist[st], *p, *v;
+	char		 name[64];
+	size_t		 n;
+
+	for (p = list; *p != '\0'; p += n) {
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		if (n == 0 || n >= sizeof(name))
+			continue;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if ((v = smfi_getsymval(ctx, name)) != NULL)
+			fd_txn_set_macro(t, name, v);
+	}
+}
+
+/* reply_text - printable text libmilter will pass on unchanged:
+ * no CR/LF or control bytes, '%' doubled, bounded below 980 bytes */
+static void
+reply_text(char *dst, size_t dstlen, const char *src)
+{
+	size_t	 o = 0;
+
+	for (; src != NULL && *src != '\0' && o + 3 < dstlen; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c == '%') {
+			dst[o++] = '%';
+			dst[o++] = '%';
+		} else
+			dst[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	dst[o] = '\0';
+}
+
+/* verdict - map the action (reply in the txn) to SMFIS_* */
+static sfsistat
+verdict(SMFICTX *ctx, struct fd_txn *t, uint32_t stage, enum fd_action a)
+{
+	char	 text[960];
+
+	if (t->noreply & stage)
+		return SMFIS_NOREPLY;
+	switch (a) {
+	case FD_ACCEPT:
+		return SMFIS_ACCEPT;
+	case FD_DISCARD:
+		return SMFIS_DISCARD;
+	case FD_REJECT:
+	case FD_TEMPFAIL:
+		reply_text(text, sizeof(text), t->text);
+		if (smfi_setreply(ctx, t->rcode, t->xcode[0] ? t->xcode : NULL,
+		    text[0] ? text : NULL) != MI_SUCCESS)
+			fd_log(FD_LOG_WARN, "conn=%llu: smfi_setreply(%s %s) "
+			    "failed; the MTA's default reply applies",
+			    (unsigned long long)t->id, t->rcode, t->xcode);
+		return a == FD_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	default:
+		return SMFIS_CONTINUE;
+	}
+}
+
+/* txn_of - our context, created on first use (negotiate or connect) */
+static struct fd_txn *
+txn_of(SMFICTX *ctx)
+{
+	struct fd_txn	*t = smfi_getpriv(ctx);
+	struct fd_gen	*gen;
+
+	if (t != NULL)
+		return t;
+	if ((gen = fd_daemon_acquire(daemon_ptr)) == NULL)
+		return NULL;
+	t = fd_txn_new(gen, fd_daemon_next_id(daemon_ptr));
+	__atomic_add_fetch(&daemon_ptr->live, 1, __ATOMIC_RELAXED);
+	smfi_setpriv(ctx, t);
+	return t;
+}
+
+/*
+ * decide - dispatch one stage. A verdict reached at connect is held and
+ * given at the next stage: libmilter cannot set a reply text at connect,
+ * and the client learns more from a reply to HELO or MAIL, as Postfix's
+ * smtpd_delay_reject does for its own restrictions.
+ */
+static sfsistat
+decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
+    const unsigned char *chunk, size_t len)
+{
+	enum fd_action	 a;
+
+	if (t->pending && stage != FD_ST_CONNECT &&
+	    !(t->noreply & stage)) {
+		a = (enum fd_action)t->pending;
+		t->pending = 0;
+		return verdict(ctx, t, stage, a);
+	}
+	a = fd_dispatch(t, stage, chunk, len);
+	if (stage == FD_ST_CONNECT &&
+	    (a == FD_REJECT || a == FD_TEMPFAIL || a == FD_DISCARD)) {
+		t->pending = (int)a;
+		a = FD_CONTINUE;
+	}
+	return verdict(ctx, t, stage, a);
+}
+
+static sfsistat
+m_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	/* stage bit -> (protocol step off, no-reply flag) */
+	static const struct { uint32_t st; unsigned long off, nr; } steps[] = {
+		{ FD_ST_CONNECT, 0, SMFIP_NR_CONN },
+		{ FD_ST_HELO, 0, SMFIP_NR_HELO },
+		{ FD_ST_MAIL, 0, SMFIP_NR_MAIL },
+		{ FD_ST_RCPT, 0, SMFIP_NR_RCPT },
+		{ FD_ST_DATA, SMFIP_NODATA, SMFIP_NR_DATA },
+		{ FD_ST_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR },
+		{ FD_ST_EOH, SMFIP_NOEOH, SMFIP_NR_EOH },
+		{ FD_ST_BODY, SMFIP_NOBODY, SMFIP_NR_BODY },
+	};
+	struct fd_txn	*t;
+	unsigned long	 proto = SMFIP_NOUNKNOWN | SMFIP_NR_UNKN;
+	uint32_t	 needs;
+	size_t		 i;
+	int		 st;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	/* a verdict reached at connect is given at HELO or MAIL: wait there */
+	needs = t->gen->stages;
+	if (needs & FD_ST_CONNECT)
+		needs |= FD_ST_HELO | FD_ST_MAIL;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (needs & steps[i].st)
+			continue;
+		proto |= steps[i].off;
+		if (f1 & steps[i].nr) {
+			proto |= steps[i].nr;
+			t->noreply |= steps[i].st;
+		}
+	}
+	*pf0 = SMFIF_ADDHDRS & f0;
+	*pf1 = proto & f1;
+	*pf2 = 0;
+	*pf3 = 0;
+#ifdef HAVE_SMFI_SETSYMLIST
+	if (f0 & SMFIF_SETSYMLIST) {
+		*pf0 |= SMFIF_SETSYMLIST;
+		for (st = SMFIM_CONNECT; st <= SMFIM_LAST; st++)
+			if (t->gen->symlist[st][0] != '\0')
+				smfi_setsymlist(ctx, st, t->gen->symlist[st]);
+	}
+#else
+	(void)st;
+#endif
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct fd_txn	*t;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	fd_txn_set_addr(t, sa);
+	fd_txn_set_client_name(t, hostname);
+	read_macros(ctx, t, SMFIM_CONNECT);
+	return decide(ctx, t, FD_ST_CONNECT, NULL, 0);
+}
+
+static sfsistat
+m_helo(SMFICTX *ctx, char *helo)
+{
+	struct fd_txn	*t;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	fd_txn_set_helo(t, helo);
+	read_macros(ctx, t, SMFIM_HELO);
+	return decide(ctx, t, FD_ST_HELO, NULL, 0);
+}
+
+static sfsistat
+m_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct fd_txn	*t;
+	int		 i;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	read_macros(ctx, t, SMFIM_ENVFROM);
+	fd_txn_msg_begin(t, argv[0]);
+	for (i = 1; argv[i] != NULL; i++)
+		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
+			t->msg.size_param = strtoull(argv[i] + 5, NULL, 10);
+	return decide(ctx, t, FD_ST_MAIL, NULL, 0);
+}
+
+static sfsistat
+m_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct fd_txn	*t;
+	sfsistat	 rc;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	read_macros(ctx, t, SMFIM_ENVRCPT);
+	if (t->msg.queue_id == NULL && fd_txn_macro(t, "i") != NULL)
+		t->msg.queue_id = fd_strdup(fd_txn_macro(t, "i"));
+	fd_txn_rcpt_begin(t, argv[0]);
+	rc = decide(ctx, t, FD_ST_RCPT, NULL, 0);
+	if (rc == SMFIS_CONTINUE || rc == SMFIS_NOREPLY)
+		fd_txn_rcpt_accept(t);
+	return rc;
+}
+
+static sfsistat
+m_data(SMFICTX *ctx)
+{
+	struct fd_txn	*t;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	read_macros(ctx, t, SMFIM_DATA);
+	return decide(ctx, t, FD_ST_DATA, NULL, 0);
+}
+
+static sfsistat
+m_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct fd_txn	*t;
+	sfsistat	 rc;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	t->msg.nheaders++;
+	t->msg.hdr_name = name;
+	t->msg.hdr_value = value;
+	rc = decide(ctx, t, FD_ST_HEADER, NULL, 0);
+	t->msg.hdr_name = t->msg.hdr_value = NULL;
+	return rc;
+}
+
+static sfsistat
+m_eoh(SMFICTX *ctx)
+{
+	struct fd_txn	*t;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	read_macros(ctx, t, SMFIM_EOH);
+	return decide(ctx, t, FD_ST_EOH, NULL, 0);
+}
+
+static sfsistat
+m_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct fd_txn	*t;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	t->msg.body_size += len;
+	return decide(ctx, t, FD_ST_BODY, chunk, len);
+}
+
+/* add_headers - what rules and plugins queued, if the message passes */
+static void
+add_headers(SMFICTX *ctx, struct fd_txn *t)
+{
+	const struct fd_kv *h;
+
+	for (h = t->msg.headers; h != NULL; h = h->next)
+		if (smfi_addheader(ctx, h->name, h->value) != MI_SUCCESS)
+			fd_log(FD_LOG_WARN, "conn=%llu: could not add header "
+			    "%s", (unsigned long long)t->id, h->name);
+}
+
+static sfsistat
+m_eom(SMFICTX *ctx)
+{
+	struct fd_txn	*t;
+	sfsistat	 rc;
+
+	if ((t = txn_of(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	read_macros(ctx, t, SMFIM_EOM);
+	if (t->msg.queue_id == NULL && fd_txn_macro(t, "i") != NULL)
+		t->msg.queue_id = fd_strdup(fd_txn_macro(t, "i"));
+	rc = decide(ctx, t, FD_ST_EOM, NULL, 0);
+	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)
+		add_headers(ctx, t);
+	fd_txn_msg_end(t);
+	return rc;
+}
+
+static sfsistat
+m_abort(SMFICTX *ctx)
+{
+	struct fd_txn	*t = smfi_getpriv(ctx);
+
+	if (t != NULL)
+		fd_txn_msg_end(t);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_close(SMFICTX *ctx)
+{
+	struct fd_txn	*t = smfi_getpriv(ctx);
+
+	smfi_setpriv(ctx, NULL);
+	if (t != NULL) {
+		fd_txn_free(t);
+		__atomic_sub_fetch(&daemon_ptr->live, 1, __ATOMIC_RELAXED);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+m_unknown(SMFICTX *ctx, const char *cmd)
+{
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "filterd",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS,
+	.xxfi_connect = m_connect,
+	.xxfi_helo = m_helo,
+	.xxfi_envfrom = m_envfrom,
+	.xxfi_envrcpt = m_envrcpt,
+	.xxfi_header = m_header,
+	.xxfi_eoh = m_eoh,
+	.xxfi_body = m_body,
+	.xxfi_eom = m_eom,
+	.xxfi_abort = m_abort,
+	.xxfi_close = m_close,
+	.xxfi_unknown = m_unknown,
+	.xxfi_data = m_data,
+	.xxfi_negotiate = m_negotiate,
+};
+
+int
+fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
+{
+	const char	*path = NULL;
+
+	daemon_ptr = d;
+	if (smfi_register(desc) != MI_SUCCESS) {
+		fd_log_warnx("smfi_register failed");
+		return -1;
+	}
+	if (smfi_setconn((char *)conf->socket) != MI_SUCCESS) {
+		fd_log_warnx("socket %s: smfi_setconn failed", conf->socket);
+		return -1;
+	}
+	if (conf->milter_timeout > 0)
+		smfi_settimeout((int)conf->milter_timeout);
+	/* bind now, while we may still have the privileges for it */
+	if (smfi_opensocket(1) != MI_SUCCESS) {
+		fd_log_warnx("socket %s: cannot open (in use, or no permission)",
+		    conf->socket);
+		return -1;
+	}
+	if (strncmp(conf->socket, "unix:", 5) == 0)
+		path = conf->socket + 5;
+	else if (strncmp(conf->socket, "local:", 6) == 0)
+		path = conf->socket + 6;
+	else if (conf->socket[0] == '/')
+		path = conf->socket;
+	if (path != NULL && conf->socket_mode >= 0 &&
+	    chmod(path, (mode_t)conf->socket_mode) < 0) {
+		fd_log_warn("socket %s: chmod %04o", path, conf->socket_mode);
+		return -1;
+	}
+	return 0;
+}
+
+int
+fd_milter_run(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
+
+void
+fd_milter_stop(void)
+{
+	smfi_stop();
+}

@@ -1,0 +1,145 @@
+/*
+ * plugin_load.c -- load and validate plugin shared objects, see plugin.h
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin_load.h"
+#include "xalloc.h"
+
+struct fd_plugin_lib {
+	void			*handle;
+	struct fd_plugin	 desc;	/* our copy, zero past desc.size */
+};
+
+/* safe_path - owned by root or us, not writable by group or others */
+static int
+safe_path(const char *path, int want_reg, const struct fd_loc *loc,
+    struct fd_errs *errs)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) < 0) {
+		fd_errs_add(errs, loc, "plugin file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (want_reg && !S_ISREG(st.st_mode)) {
+		fd_errs_add(errs, loc, "plugin file %s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		fd_errs_add(errs, loc, "plugin %s %s: refused: owned by uid %u, "
+		    "expected root or uid %u", want_reg ? "file" : "directory",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		fd_errs_add(errs, loc, "plugin %s %s: refused: writable by %s "
+		    "(mode %04o)", want_reg ? "file" : "directory", path,
+		    (st.st_mode & S_IWOTH) ? "others" : "group",
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* check_desc - the plugin struct is one we can use */
+static int
+check_desc(const struct fd_plugin *p, const char *path,
+    const struct fd_loc *loc, struct fd_errs *errs)
+{
+	if (p->magic != FD_PLUGIN_MAGIC) {
+		fd_errs_add(errs, loc, "plugin file %s: %s is not a filterd "
+		    "plugin (bad magic 0x%08x)", path, FD_PLUGIN_SYMBOL,
+		    (unsigned)p->magic);
+		return -1;
+	}
+	if (p->abi_major != FD_PLUGIN_ABI_MAJOR) {
+		fd_errs_add(errs, loc, "plugin file %s: ABI mismatch: plugin "
+		    "has ABI %u.%u, filterd has ABI %u.%u", path,
+		    p->abi_major, p->abi_minor, FD_PLUGIN_ABI_MAJOR,
+		    FD_PLUGIN_ABI_MINOR);
+		return -1;
+	}
+	if (p->abi_minor > FD_PLUGIN_ABI_MINOR) {
+		fd_errs_add(errs, loc, "plugin file %s: ABI mismatch: plugin "
+		    "needs ABI %u.%u, filterd has ABI %u.%u", path,
+		    p->abi_major, p->abi_minor, FD_PLUGIN_ABI_MAJOR,
+		    FD_PLUGIN_ABI_MINOR);
+		return -1;
+	}
+	if (p->size < offsetof(struct fd_plugin, on_connect)) {
+		fd_errs_add(errs, loc, "plugin file %s: plugin struct too "
+		    "small (%u bytes)", path, (unsigned)p->size);
+		return -1;
+	}
+	if (p->name == NULL || *p->name == '\0') {
+		fd_errs_add(errs, loc, "plugin file %s: plugin has no name", path);
+		return -1;
+	}
+	return 0;
+}
+
+struct fd_plugin_lib *
+fd_plugin_lib_open(const char *path, const struct fd_loc *loc,
+    struct fd_errs *errs)
+{
+	struct fd_plugin_lib	*lib;
+	const struct fd_plugin	*p;
+	char			*dir;
+	void			*h;
+	size_t			 n;
+
+	if (safe_path(path, 1, loc, errs) < 0)
+		return NULL;
+	dir = fd_strdup(path);
+	if (safe_path(dirname(dir), 0, loc, errs) < 0) {
+		free(dir);
+		return NULL;
+	}
+	free(dir);
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		fd_errs_add(errs, loc, "plugin file %s: %s", path, dlerror());
+		return NULL;
+	}
+	if ((p = dlsym(h, FD_PLUGIN_SYMBOL)) == NULL) {
+		fd_errs_add(errs, loc, "plugin file %s: missing entry symbol "
+		    "%s", path, FD_PLUGIN_SYMBOL);
+		dlclose(h);
+		return NULL;
+	}
+	if (check_desc(p, path, loc, errs) < 0) {
+		dlclose(h);
+		return NULL;
+	}
+	lib = fd_calloc(1, sizeof(*lib));
+	lib->handle = h;
+	n = p->size < sizeof(lib->desc) ? p->size : sizeof(lib->desc);
+	memcpy(&lib->desc, p, n);
+	return lib;
+}
+
+const struct fd_plugin *
+fd_plugin_lib_desc(const struct fd_plugin_lib *lib)
+{
+	return &lib->desc;
+}
+
+struct fd_plugin_lib *
+fd_plugin_lib_close(struct fd_plugin_lib *lib)
+{
+	if (lib == NULL)
+		return NULL;
+	dlclose(lib->handle);
+	free(lib);
+	return NULL;
+}
