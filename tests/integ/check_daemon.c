@@ -1,0 +1,369 @@
+/*
+ * check_daemon.c -- the core through the real milter path: a filterd
+ * started on a loopback port with the example plugin, driven by the
+ * project's milter client as Postfix would drive it.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmilter/mfdef.h>
+
+#include "mclient.h"
+#include "proc.h"
+
+struct env {
+	char		*dir;
+	char		*conf;
+	char		*clock;
+	char		 spec[64];
+	int		 port;
+	struct th_proc	*p;
+};
+
+static struct env E;
+
+#define EXAMPLE_DIR	FD_BUILDDIR "/contrib/example-plugin/.libs"
+
+/* write_conf - a config with the example plugin and the given reply */
+static void
+write_conf(const char *extra, const char *reply)
+{
+	ck_assert_int_eq(th_write_file(E.conf,
+	    "# test config\n"
+	    "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\n"
+	    "log-level debug\n"
+	    "pidfile \"%s/filterd.pid\"\n"
+	    "store lmdb \"%s/state\"\n"
+	    "plugin-dir \"%s\"\n"
+	    "plugin example {\n"
+	    "\treject-rcpt \"trap@example.com\" \"Old@Example.com\"\n"
+	    "\treply %s\n"
+	    "}\n"
+	    "%s", E.port, E.dir, E.dir, EXAMPLE_DIR, reply, extra), 0);
+}
+
+static void
+start(void)
+{
+	char	 err[2048];
+
+	E.p = th_filterd_start(E.dir, E.conf, NULL, E.spec, err, sizeof(err));
+	ck_assert_msg(E.p != NULL, "filterd: %s", err);
+}
+
+static void
+setup(void)
+{
+	memset(&E, 0, sizeof(E));
+	E.dir = th_tmpdir_new();
+	ck_assert_ptr_nonnull(E.dir);
+	E.conf = th_path(E.dir, "filterd.conf");
+	E.clock = th_path(E.dir, "clock");
+	E.port = th_free_port();
+	snprintf(E.spec, sizeof(E.spec), "inet:%d@127.0.0.1", E.port);
+	write_conf("", "550 5.1.1 \"No such user here\"");
+}
+
+static void
+teardown(void)
+{
+	E.p = th_proc_free(E.p);
+	free(E.conf);
+	free(E.clock);
+	E.dir = th_tmpdir_free(E.dir);
+}
+
+static struct mc_conn *
+conn(void)
+{
+	struct mc_conn	*mc;
+	char		 err[256];
+
+	mc = mc_connect(E.spec, 5000, err, sizeof(err));
+	ck_assert_msg(mc != NULL, "connect: %s", err);
+	ck_assert_int_eq(mc_negotiate(mc, 0, 0), 0);
+	return mc;
+}
+
+/* ok - the filter let the step pass: continue, or no reply awaited */
+static void
+ok(enum mc_action a, const char *what)
+{
+	ck_assert_msg(a == MC_CONTINUE || a == MC_NOREPLY,
+	    "%s: expected continue, got %s", what, mc_action_name(a));
+}
+
+/* expect_reply - exact action, codes and text of the last event */
+static void
+expect_reply(struct mc_conn *mc, enum mc_action a, enum mc_action want,
+    const char *rcode, const char *xcode, const char *text)
+{
+	const struct mc_reply *r = mc_last(mc);
+
+	ck_assert_msg(a == want, "expected %s, got %s", mc_action_name(want),
+	    mc_action_name(a));
+	ck_assert_str_eq(r->rcode, rcode);
+	ck_assert_str_eq(r->xcode, xcode);
+	ck_assert_str_eq(r->text, text);
+}
+
+/* a full conversation: reject at RCPT, continue elsewhere */
+START_TEST(conversation)
+{
+	struct mc_conn	*mc;
+	char		 line[256];
+
+	start();
+	mc = conn();
+	/* only RCPT decides: DATA, headers, body are turned off, the other
+	 * envelope steps are sent without waiting for a reply */
+	ck_assert(mc_proto(mc) & SMFIP_NOBODY);
+	ck_assert(mc_proto(mc) & SMFIP_NOHDRS);
+	ck_assert(mc_proto(mc) & SMFIP_NODATA);
+	ck_assert(mc_proto(mc) & SMFIP_NR_HELO);
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_RCPT));
+	ok(mc_connect_cmd(mc, "mail.example.org", "192.0.2.10", 40000), "connect");
+	ok(mc_helo(mc, "mail.example.org"), "helo");
+	ok(mc_mail(mc, "<alice@example.org>", "SIZE=1000"), "mail");
+	ok(mc_rcpt(mc, "<bob@example.com>", NULL), "rcpt bob");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	/* compared case-insensitively, and only that recipient is refused */
+	expect_reply(mc, mc_rcpt(mc, "<old@EXAMPLE.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	ok(mc_rcpt(mc, "<carol@example.com>", NULL), "rcpt carol");
+	ck_assert_int_eq(mc_data(mc), MC_SKIPPED);
+	ck_assert_int_eq(mc_header(mc, "Subject", "hi"), MC_SKIPPED);
+	ck_assert_int_eq(mc_eom(mc), MC_CONTINUE);
+	mc_quit(mc);
+	mc_free(mc);
+	snprintf(line, sizeof(line), "stage=rcpt decider=example "
+	    "action=reject reply=\"550 5.1.1 No such user here\"");
+	ck_assert_int_eq(th_log_wait(E.p, 0, line, 5000), 0);
+	ck_assert(th_log_has(E.p, "client=mail.example.org[192.0.2.10]"));
+	ck_assert(th_log_has(E.p, "rcpt=<trap@example.com>"));
+	ck_assert_uint_eq(th_log_count(E.p, "action=reject"), 2);
+}
+END_TEST
+
+/* IPv6 clients, and message contexts in every order the MTA may use */
+START_TEST(message_orders)
+{
+	struct mc_conn	*mc;
+
+	start();
+	mc = conn();
+	ok(mc_connect_cmd(mc, "v6.example.org", "2001:db8::25", 40001), "connect");
+	ok(mc_helo(mc, "v6.example.org"), "helo");
+	ck_assert_int_eq(mc_abort(mc), 0);		/* abort without MAIL */
+	ok(mc_mail(mc, "<>", NULL), "mail 1");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	/* second message without an abort in between */
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail 2");
+	ok(mc_rcpt(mc, "<bob@example.com>", NULL), "rcpt 2");
+	ck_assert_int_eq(mc_eom(mc), MC_CONTINUE);
+	ok(mc_mail(mc, "<b@example.org>", NULL), "mail 3");
+	ck_assert_int_eq(mc_quit(mc), 0);		/* close without abort */
+	mc_free(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "client=v6.example.org[2001:db8::25]",
+	    5000), 0);
+	/* still serving */
+	mc = conn();
+	ok(mc_connect_cmd(mc, "x.example.org", "192.0.2.11", 40002), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	ok(mc_rcpt(mc, "<bob@example.com>", NULL), "rcpt");
+	mc_quit(mc);
+	mc_free(mc);
+}
+END_TEST
+
+/* hostile input is escaped in the log and costs nothing else */
+START_TEST(hostile_input)
+{
+	struct mc_conn	*mc;
+	char		*big;
+
+	start();
+	mc = conn();
+	big = malloc(10241);
+	memset(big, 'a', 10240);
+	big[0] = '\x01';
+	big[10240] = '\0';
+	ok(mc_connect_cmd(mc, "bad\nname", "192.0.2.12", 40003), "connect");
+	ok(mc_helo(mc, big), "helo");
+	ok(mc_mail(mc, big, NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	mc_quit(mc);
+	mc_free(mc);
+	free(big);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "client=bad\\nname[192.0.2.12]",
+	    5000), 0);
+	ck_assert(th_log_has(E.p, "from=<\\x01aaa"));
+	ck_assert(th_proc_running(E.p));
+}
+END_TEST
+
+/* a broken reload keeps the old config; a good one takes effect for the
+ * next connection */
+START_TEST(reload)
+{
+	struct mc_conn	*mc;
+	size_t		 mark;
+
+	start();
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "plugin-dir \"%s\"\nplugin example {\n\treply 550 4.1.1 \"x\"\n}\n",
+	    E.port, EXAMPLE_DIR), 0);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
+	ck_assert(th_log_has_since(E.p, mark, "filterd.conf:4:"));
+	ck_assert(th_log_has_since(E.p, mark, "enhanced code 4.1.1 does not "
+	    "match 550"));
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.13", 40004), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	/* a good reload, while this connection stays open on the old one */
+	mark = th_log_size(E.p);
+	write_conf("", "450 4.2.1 \"Mailbox resting, try later\"");
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	mc_quit(mc);
+	mc_free(mc);
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.13", 40005), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_TEMPFAIL,
+	    "450", "4.2.1", "Mailbox resting, try later");
+	mc_quit(mc);
+	mc_free(mc);
+}
+END_TEST
+
+/* SIGTERM: clean stop, pidfile removed */
+START_TEST(stop)
+{
+	char	*pidfile = th_path(E.dir, "filterd.pid");
+	struct stat st;
+	int	 status;
+
+	start();
+	ck_assert_int_eq(stat(pidfile, &st), 0);
+	status = th_proc_stop(E.p, 10000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(stat(pidfile, &st), -1);
+	free(pidfile);
+}
+END_TEST
+
+/* run - filterd with args, its exit status; output to dir/NAME.log */
+static int
+run(const char *name, char *const argv[], struct th_proc **pp)
+{
+	char	 err[512];
+
+	*pp = th_proc_start(E.dir, name, argv, err, sizeof(err));
+	ck_assert_msg(*pp != NULL, "%s", err);
+	return th_proc_wait_exit(*pp, 10000);
+}
+
+/* filterd -t: 0 and "OK", or 78 and file:line:col for each problem */
+START_TEST(check_mode)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-t", "-c", E.conf, NULL };
+	struct th_proc	*p;
+	int		 st;
+
+	st = run("t-ok", argv, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(th_log_has(p, "configuration OK"));
+	p = th_proc_free(p);
+
+	ck_assert_int_eq(th_write_file(E.conf, "plugin-dir \"%s\"\n"
+	    "plugin example {\n\tbogus 1\n}\nplugin nosuch {\n}\n",
+	    EXAMPLE_DIR), 0);
+	st = run("t-bad", argv, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+	ck_assert(th_log_has(p, "filterd.conf:3:2: plugin example: unknown "
+	    "directive \"bogus\""));
+	ck_assert(th_log_has(p, "filterd.conf:5:1: plugin file "));
+	ck_assert(th_log_has(p, "/nosuch.so: No such file or directory"));
+	p = th_proc_free(p);
+}
+END_TEST
+
+START_TEST(version_usage)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*v[] = { (char *)fd, "-V", NULL };
+	char		*h[] = { (char *)fd, "-h", NULL };
+	char		*bad[] = { (char *)fd, "-T", "/x", NULL };
+	struct th_proc	*p;
+	char		 want[64];
+	int		 st;
+
+	st = run("v", v, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(want, sizeof(want), "filterd %s (plugin ABI 1.0)", PACKAGE_VERSION);
+	ck_assert(th_log_has(p, want));
+	p = th_proc_free(p);
+	st = run("h", h, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(th_log_has(p, "SIGUSR1 reloads"));
+	p = th_proc_free(p);
+	st = run("bad", bad, &p);	/* a test clock needs -f */
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 64);
+	p = th_proc_free(p);
+}
+END_TEST
+
+static Suite *
+daemon_suite(void)
+{
+	Suite	*s = suite_create("daemon");
+	TCase	*tc = tcase_create("milter");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, conversation);
+	tcase_add_test(tc, message_orders);
+	tcase_add_test(tc, hostile_input);
+	tcase_add_test(tc, reload);
+	tcase_add_test(tc, stop);
+	tcase_add_test(tc, check_mode);
+	tcase_add_test(tc, version_usage);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	th_require("FILTERD", NULL);
+	sr = srunner_create(daemon_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
