@@ -371,9 +371,18 @@ main(int argc, char **argv)
 	}
 	fd_log_open(FD_LOGT_STDERR, 0, FD_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
-	/* SIGUSR1 is ours: block it in every thread, wait for it in one */
+	/*
+	 * Block the signals before any thread exists so that every thread
+	 * inherits the mask: SIGUSR1 is waited for by our reload thread,
+	 * SIGHUP, SIGTERM and SIGINT by libmilter's signal thread. A thread
+	 * started earlier with them unblocked (the store's sweeper, the
+	 * reloader) would otherwise take SIGTERM and kill the process.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((rc = start(d, &o)) != 0) {
 		fd_daemon_free(d);

@@ -115,7 +115,8 @@ START_TEST(load_not_elf)
 
 	snprintf(path, sizeof(path), "%s/junk.so", tmpdir);
 	fp = fopen(path, "w");
-	fputs("this is not a shared object\n", fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not a shared object\n", fp);
 	fclose(fp);
 	chmod(path, 0644);
 	/* dlerror's own text is passed on */
