@@ -1,0 +1,271 @@
+/*
+ * rule-bench.c -- how table lookups and config loading scale
+ *
+ * Prints, asserts nothing:
+ *   - lookups/s in cidr and domain tables of 1,000 and 100,000 entries
+ *     (a prefix-range binary search and a hashed suffix walk: the 100k
+ *     figure should be close to the 1k one, not 100 times lower);
+ *   - the time to load a config with a 100,000-entry cidr table, a
+ *     100,000-entry domain table and 500 rules;
+ *   - evaluations/s of those 500 rules at one stage.
+ *
+ * Usage: rule-bench [lookups]   (default 2,000,000 per table)
+ */
+#include "config.h"
+
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "errs.h"
+#include "filterd/plugin.h"
+#include "log.h"
+#include "rule.h"
+#include "table.h"
+#include "txn.h"
+
+/* now - monotonic seconds */
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* rnd - xorshift, reproducible */
+static uint32_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 11);
+}
+
+/* cidr_table - n random /32 and /24 entries */
+static struct fd_table *
+cidr_table(int n)
+{
+	struct fd_table	*t = fd_table_new("c", FD_TABLE_CIDR);
+	uint64_t	 s = 42;
+	char		 e[64], err[128];
+	uint32_t	 a;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		a = rnd(&s);
+		if (i % 4 == 0)
+			snprintf(e, sizeof(e), "%u.%u.%u.0/24", a >> 24,
+			    (a >> 16) & 255, (a >> 8) & 255);
+		else
+			snprintf(e, sizeof(e), "%u.%u.%u.%u", a >> 24,
+			    (a >> 16) & 255, (a >> 8) & 255, a & 255);
+		fd_table_add(t, e, err, sizeof(err));
+	}
+	fd_table_seal(t);
+	return t;
+}
+
+/* domain_table - n names, a quarter of them with subdomains */
+static struct fd_table *
+domain_table(int n)
+{
+	struct fd_table	*t = fd_table_new("d", FD_TABLE_DOMAIN);
+	char		 e[64], err[128];
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(e, sizeof(e), "%shost%d.example%d.test",
+		    i % 4 == 0 ? "." : "", i, i % 101);
+		fd_table_add(t, e, err, sizeof(err));
+	}
+	fd_table_seal(t);
+	return t;
+}
+
+/* bench_cidr - lookups/s of random addresses */
+static void
+bench_cidr(int n, long lookups)
+{
+	struct fd_table	*t = cidr_table(n);
+	unsigned char	 ip[4];
+	uint64_t	 s = 7;
+	uint32_t	 a;
+	long		 i, hits = 0;
+	double		 t0, dt;
+
+	t0 = now();
+	for (i = 0; i < lookups; i++) {
+		a = rnd(&s);
+		ip[0] = (unsigned char)(a >> 24);
+		ip[1] = (unsigned char)(a >> 16);
+		ip[2] = (unsigned char)(a >> 8);
+		ip[3] = (unsigned char)a;
+		hits += fd_table_match_ip(t, ip, 4);
+	}
+	dt = now() - t0;
+	printf("cidr   %7d entries: %12.0f lookups/s  (%.0f ns each, %ld hits)\n",
+	    n, (double)lookups / dt, dt * 1e9 / (double)lookups, hits);
+	fd_table_free(t);
+}
+
+/* bench_domain - lookups/s of names, half of them in the table */
+static void
+bench_domain(int n, long lookups)
+{
+	struct fd_table	*t = domain_table(n);
+	char		 name[96];
+	size_t		 len;
+	uint64_t	 s = 9;
+	long		 i, hits = 0;
+	int		 k;
+	double		 t0, dt;
+
+	t0 = now();
+	for (i = 0; i < lookups; i++) {
+		k = (int)(rnd(&s) % (uint32_t)(n * 2));
+		len = (size_t)snprintf(name, sizeof(name),
+		    "mx.host%d.example%d.test", k, k % 101);
+		hits += fd_table_match(t, name, len);
+	}
+	dt = now() - t0;
+	printf("domain %7d entries: %12.0f lookups/s  (%.0f ns each, %ld hits)\n",
+	    n, (double)lookups / dt, dt * 1e9 / (double)lookups, hits);
+	fd_table_free(t);
+}
+
+/* write_config - 100k cidr and domain files, 500 rules */
+static void
+write_config(const char *dir)
+{
+	char	 path[4096];
+	FILE	*f;
+	uint64_t s = 5;
+	uint32_t a;
+	int	 i;
+
+	snprintf(path, sizeof(path), "%s/big.cidr", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		exit(1);
+	for (i = 0; i < 100000; i++) {
+		a = rnd(&s);
+		fprintf(f, "%u.%u.%u.%u\n", a >> 24, (a >> 16) & 255,
+		    (a >> 8) & 255, a & 255);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/big.domains", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		exit(1);
+	for (i = 0; i < 100000; i++)
+		fprintf(f, "%shost%d.example%d.test\n", i % 4 ? "" : ".", i,
+		    i % 101);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/bench.conf", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		exit(1);
+	fprintf(f, "plugin greylist {}\nplugin ratelimit {}\n"
+	    "table nets cidr file \"big.cidr\"\n"
+	    "table names domain file \"big.domains\"\n");
+	for (i = 0; i < 500; i++) {
+		switch (i % 5) {
+		case 0:
+			fprintf(f, "rule r%d on rcpt if client-ip in <nets> and "
+			    "rcpt-domain == d%d.example skip greylist\n", i, i);
+			break;
+		case 1:
+			fprintf(f, "rule r%d on rcpt if client-name in <names> "
+			    "and rcpt-local == u%d tempfail\n", i, i);
+			break;
+		case 2:
+			fprintf(f, "rule r%d on rcpt if rcpt ~ /^x%d@/i reject "
+			    "550 5.7.1 \"no\"\n", i, i);
+			break;
+		case 3:
+			fprintf(f, "rule r%d on rcpt if sender-domain in { "
+			    "a%d.example, .b%d.example } set ratelimit.limit "
+			    "%d\n", i, i, i, i);
+			break;
+		default:
+			fprintf(f, "rule r%d on rcpt if helo == h%d.example or "
+			    "{daemon_name} == d%d log\n", i, i, i);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* bench_load - load the big config, then evaluate its 500 rules */
+static void
+bench_load(long evals)
+{
+	char		 dir[] = "/tmp/rule-bench.XXXXXX", path[4096];
+	struct fd_errs	 errs = { NULL, 0, 0 };
+	struct fd_rule_hit hit;
+	struct fd_conf	*c;
+	struct fd_txn	*t;
+	double		 t0, dt;
+	long		 i;
+
+	if (mkdtemp(dir) == NULL)
+		exit(1);
+	write_config(dir);
+	snprintf(path, sizeof(path), "%s/bench.conf", dir);
+	t0 = now();
+	c = fd_conf_load(path, &errs);
+	dt = now() - t0;
+	if (c == NULL) {
+		fprintf(stderr, "rule-bench: %s\n", errs.n ? errs.msg[0] : "?");
+		exit(1);
+	}
+	printf("load: 100k cidr + 100k domain entries + 500 rules: %.3f s\n",
+	    dt);
+	t = fd_txn_new(NULL, 1);
+	fd_txn_set_addr_str(t, "192.0.2.1");
+	fd_txn_set_client_name(t, "mx.example.org");
+	fd_txn_set_helo(t, "mx.example.org");
+	fd_txn_msg_begin(t, "<sender@example.org>");
+	fd_txn_rcpt_begin(t, "<someone@example.com>");
+	t0 = now();
+	for (i = 0; i < evals; i++)
+		fd_rules_eval(c->rules, FD_ST_RCPT, t, &hit);
+	dt = now() - t0;
+	printf("eval: 500 rules, none matching: %.0f evaluations/s "
+	    "(%.1f us each)\n", (double)evals / dt, dt * 1e6 / (double)evals);
+	fd_txn_free(t);
+	fd_conf_free(c);
+	fd_errs_clear(&errs);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+main(int argc, char **argv)
+{
+	long	 n = argc > 1 ? atol(argv[1]) : 2000000;
+
+	if (n <= 0)
+		n = 2000000;
+	/* the log rules of the load bench would flood the terminal */
+	fd_log_set_level(FD_LOG_WARN);
+	bench_cidr(1000, n);
+	bench_cidr(100000, n);
+	bench_domain(1000, n);
+	bench_domain(100000, n);
+	bench_load(n / 100);
+	return 0;
+}

@@ -1,0 +1,309 @@
+/*
+ * rule.c -- a ruleset and the evaluation of one stage (see rule.h)
+ *
+ * The parser (conf_parse.y through rule_build.c) appends rules in file
+ * order; fd_ruleset_index() then files them by stage and works out which
+ * MTA macros the rules read. After that the ruleset is read-only and
+ * shared by every milter thread.
+ *
+ * fd_rules_eval() walks the stage's rules in order. The first rule
+ * whose condition holds decides: skip, set and add-header are applied to
+ * the txn here, the other actions are returned in the hit for the
+ * dispatcher to turn into a reply. Two kinds of match do not decide:
+ *   log      logs the match and goes on;
+ *   dry-run  (the rule's or the global switch) logs "would ACTION" and
+ *            goes on as if the rule had not matched. fd_rules_eval()
+ *            then returns 0; the hit describes the last dry-run match
+ *            with hit->dry_run set, for callers that want to show it.
+ * Evaluation allocates nothing itself; the txn calls it makes for skip,
+ * set and add-header copy what they keep.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filterd/plugin.h"
+#include "log.h"
+#include "rule_impl.h"
+#include "txn.h"
+#include "xalloc.h"
+
+/* fd_ruleset_new - an empty ruleset */
+struct fd_ruleset *
+fd_ruleset_new(void)
+{
+	return fd_calloc(1, sizeof(struct fd_ruleset));
+}
+
+/* fd_ruleset_add - append a rule, taking it */
+void
+fd_ruleset_add(struct fd_ruleset *rs, struct fd_rule *r)
+{
+	if (rs->tail != NULL)
+		rs->tail->next = r;
+	else
+		rs->head = r;
+	rs->tail = r;
+	rs->nrules++;
+}
+
+/* fd_ruleset_table_add - take a table (named or inline) */
+void
+fd_ruleset_table_add(struct fd_ruleset *rs, struct fd_table *t,
+    const struct fd_loc *loc)
+{
+	if (rs->ntables == rs->captables) {
+		rs->captables = rs->captables ? rs->captables * 2 : 16;
+		rs->tables = fd_reallocarray(rs->tables, rs->captables,
+		    sizeof(*rs->tables));
+		rs->tlocs = fd_reallocarray(rs->tlocs, rs->captables,
+		    sizeof(*rs->tlocs));
+	}
+	rs->tables[rs->ntables] = t;
+	rs->tlocs[rs->ntables] = *loc;
+	rs->ntables++;
+}
+
+/* fd_ruleset_table - the named table, and where it was declared */
+struct fd_table *
+fd_ruleset_table(const struct fd_ruleset *rs, const char *name,
+    const struct fd_loc **where)
+{
+	const char	*n;
+	unsigned	 i;
+
+	for (i = 0; i < rs->ntables; i++) {
+		n = fd_table_name(rs->tables[i]);
+		if (n != NULL && strcmp(n, name) == 0) {
+			if (where != NULL)
+				*where = &rs->tlocs[i];
+			return rs->tables[i];
+		}
+	}
+	return NULL;
+}
+
+/* macro_want - add name to the list of one SMFIM stage, once */
+static void
+macro_want(struct fd_ruleset *rs, int smfim, const char *name)
+{
+	unsigned	 i, n;
+
+	if (smfim < 0 || smfim >= FD_NSMFIM)
+		return;
+	n = rs->nmacros[smfim];
+	for (i = 0; i < n; i++)
+		if (strcmp(rs->macros[smfim][i], name) == 0)
+			return;
+	rs->macros[smfim] = fd_reallocarray(rs->macros[smfim], n + 2,
+	    sizeof(char *));
+	rs->macros[smfim][n] = fd_strdup(name);
+	rs->macros[smfim][n + 1] = NULL;
+	rs->nmacros[smfim] = n + 1;
+}
+
+/* cond_macros - the macros a condition reads, at the stage they come */
+static void
+cond_macros(struct fd_ruleset *rs, const struct fd_cond *c)
+{
+	const struct fd_macro_def	*m;
+
+	if (c == NULL)
+		return;
+	cond_macros(rs, c->l);
+	cond_macros(rs, c->r);
+	if (c->kind != C_TEST)
+		return;
+	if (c->field->id == RF_MACRO && (m = rule_macro_lookup(c->arg)) != NULL)
+		macro_want(rs, rule_stage_smfim(m->first), m->name);
+	if (c->op == OP_VERIFIED)
+		macro_want(rs, 0, "{client_resolve}");
+	if (c->field->id == RF_AUTH_USER)
+		macro_want(rs, 2, "{auth_authen}");
+}
+
+/* fd_ruleset_index - per-stage arrays and macro lists, after parsing */
+void
+fd_ruleset_index(struct fd_ruleset *rs)
+{
+	struct fd_rule	*r;
+	int		 i;
+
+	for (r = rs->head; r != NULL; r = r->next) {
+		i = __builtin_ctz(r->stage);
+		rs->by_stage[i] = fd_reallocarray(rs->by_stage[i],
+		    rs->nby_stage[i] + 1, sizeof(*rs->by_stage[i]));
+		rs->by_stage[i][rs->nby_stage[i]++] = r;
+		rs->stages |= r->stage;
+		cond_macros(rs, r->cond);
+	}
+}
+
+/* fd_rules_stages - FD_ST_* bits that have rules */
+uint32_t
+fd_rules_stages(const struct fd_ruleset *rs)
+{
+	return rs ? rs->stages : 0;
+}
+
+/* fd_rules_macros - the macros to ask for at one SMFIM stage */
+const char *const *
+fd_rules_macros(const struct fd_ruleset *rs, int smfim)
+{
+	static const char *const none[] = { NULL };
+
+	if (rs == NULL || smfim < 0 || smfim >= FD_NSMFIM ||
+	    rs->macros[smfim] == NULL)
+		return none;
+	return (const char *const *)rs->macros[smfim];
+}
+
+/* log_match - one line for a log rule or a dry-run match */
+static void
+log_match(const struct fd_rule *r, uint32_t stage, const struct fd_txn *t,
+    const char *what)
+{
+	char	 name[128], helo[128], from[160], rcpt[160], qid[40];
+
+	fd_escape_str(name, sizeof(name), t->client_name);
+	fd_escape_str(helo, sizeof(helo), t->helo);
+	fd_escape_str(from, sizeof(from), t->msg.active ? t->msg.sender : NULL);
+	fd_escape_str(rcpt, sizeof(rcpt), t->msg.rcpt);
+	fd_escape_str(qid, sizeof(qid), t->msg.queue_id);
+	fd_log(FD_LOG_INFO, "%s: conn=%llu client=%s[%s] helo=%s from=<%s> "
+	    "rcpt=<%s> stage=%s rule=%s %s %s", qid,
+	    (unsigned long long)t->id, t->addr[0] ? t->addr : "-", name, helo,
+	    from, rcpt, rule_stage_name(stage), r->name, what, r->desc);
+}
+
+/* apply - what a deciding rule does to the txn itself */
+static void
+apply(const struct fd_rule *r, struct fd_txn *t)
+{
+	unsigned	 i;
+
+	switch (r->action) {
+	case FD_RA_SKIP:
+		for (i = 0; i < 64; i++)
+			if (r->skip & (UINT64_C(1) << i))
+				fd_txn_skip(t, i);
+		break;
+	case FD_RA_SET:
+		fd_txn_param_set(t, r->set_plugin, r->set_param, r->set_value);
+		break;
+	case FD_RA_ADD_HEADER:
+		fd_txn_header_add(t, r->hdr_name, r->hdr_value);
+		break;
+	default:
+		break;
+	}
+}
+
+/* hit_fill - describe rule r in hit */
+static void
+hit_fill(struct fd_rule_hit *hit, const struct fd_rule *r, int dry)
+{
+	hit->action = r->action;
+	hit->rule = r->name;
+	hit->loc = &r->loc;
+	hit->rcode = r->rcode;
+	hit->xcode = r->xcode;
+	hit->text = r->text;
+	hit->dry_run = dry;
+}
+
+/* fd_rules_eval - the first matching rule of the stage decides */
+int
+fd_rules_eval(const struct fd_ruleset *rs, uint32_t stage, struct fd_txn *t,
+    struct fd_rule_hit *hit)
+{
+	const struct fd_rule	*r;
+	unsigned		 i, n;
+	int			 s;
+
+	memset(hit, 0, sizeof(*hit));
+	if (rs == NULL || stage == 0 || (stage & (stage - 1)) != 0)
+		return 0;
+	if ((s = __builtin_ctz(stage)) >= FD_NSTAGES)
+		return 0;
+	n = rs->nby_stage[s];
+	for (i = 0; i < n; i++) {
+		r = rs->by_stage[s][i];
+		if (r->cond != NULL && !rule_cond_eval(r->cond, stage, t))
+			continue;
+		if (r->action == FD_RA_LOG) {
+			log_match(r, stage, t, "matched:");
+			continue;
+		}
+		if (r->dry_run || rs->dry_run) {
+			log_match(r, stage, t, "dry-run: would");
+			hit_fill(hit, r, 1);
+			continue;
+		}
+		apply(r, t);
+		hit_fill(hit, r, 0);
+		if (r->action == FD_RA_SKIP || r->action == FD_RA_SET ||
+		    r->action == FD_RA_ADD_HEADER)
+			log_match(r, stage, t, "applied:");
+		return 1;
+	}
+	if (!hit->dry_run)
+		hit->action = FD_RA_NONE;
+	return 0;
+}
+
+/* fd_rule_free - one rule; returns NULL */
+struct fd_rule *
+fd_rule_free(struct fd_rule *r)
+{
+	int	 i;
+
+	if (r == NULL)
+		return NULL;
+	free(r->name);
+	fd_cond_free(r->cond);
+	free(r->rcode);
+	free(r->xcode);
+	free(r->text);
+	for (i = 0; i < r->npnames; i++)
+		free(r->pnames[i]);
+	free(r->pnames);
+	free(r->plocs);
+	free(r->set_param);
+	free(r->set_value);
+	free(r->hdr_name);
+	free(r->hdr_value);
+	free(r->desc);
+	free(r);
+	return NULL;
+}
+
+/* fd_ruleset_free - rules, tables, indexes; returns NULL */
+struct fd_ruleset *
+fd_ruleset_free(struct fd_ruleset *rs)
+{
+	struct fd_rule	*r, *next;
+	unsigned	 i, j;
+
+	if (rs == NULL)
+		return NULL;
+	for (r = rs->head; r != NULL; r = next) {
+		next = r->next;
+		fd_rule_free(r);
+	}
+	for (i = 0; i < FD_NSTAGES; i++)
+		free(rs->by_stage[i]);
+	for (i = 0; i < FD_NSMFIM; i++) {
+		for (j = 0; j < rs->nmacros[i]; j++)
+			free(rs->macros[i][j]);
+		free(rs->macros[i]);
+	}
+	for (i = 0; i < rs->ntables; i++)
+		fd_table_free(rs->tables[i]);
+	free(rs->tables);
+	free(rs->tlocs);
+	free(rs);
+	return NULL;
+}

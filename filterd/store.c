@@ -1,0 +1,750 @@
+/*
+ * store.c -- the state store front: one API over LMDB and Redis
+ *
+ * What both backends share lives here, so that they differ only in how
+ * they keep bytes:
+ *
+ *   - the store options (`store lmdb "/dir" { map-size 1G; }`), parsed
+ *     from conf->store_opts with file:line:col errors;
+ *   - request checks, and turning a rate limit into integer GCRA numbers
+ *     (fd_gcra below is the reference the Redis script mirrors);
+ *   - key hashing: XXH3 128-bit of the caller's bytes, behind a one-byte
+ *     type tag, so a stored key is 17 bytes whatever a client sent and
+ *     holds no address in clear;
+ *   - health: a failure is logged once when the backend goes bad and once
+ *     when it answers again, never once per message (and a store that
+ *     flaps says so at most once a minute); after
+ *     breaker-failures consecutive failures a circuit breaker makes calls
+ *     fail at once for breaker-cooldown, then lets one trial call through
+ *     (the cooldown doubles while trials fail, up to 30s), so a dead Redis
+ *     does not cost every message a timeout. The breaker reads a
+ *     monotonic clock, which tests may replace (fd_store_set_mono).
+ *
+ * Decision time (entry ages, TTLs, rate windows) comes only from the
+ * fd_clock given to fd_store_new.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xxhash.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "store_backend.h"
+#include "units.h"
+#include "xalloc.h"
+
+#define US		1000000LL
+#define GCRA_MAX	(1LL << 50)	/* keeps Lua's doubles exact */
+#define BACKOFF_MAX_MS	30000
+#define LOG_FLAP_MS	60000	/* at most one "unavailable" a minute */
+
+struct fd_store {
+	const struct fd_store_ops *ops;
+	void			*be;
+	const struct fd_clock	*clock;
+	struct fd_store_opts	 opts;
+	char			*label;		/* "redis 127.0.0.1:6379/0" */
+
+	/* health, under mu; `down` is also read without it */
+	pthread_mutex_t		 mu;
+	int			 down;		/* last call failed */
+	unsigned		 failures;	/* consecutive */
+	int			 open;		/* breaker open */
+	int			 trial;		/* a trial call is out */
+	int64_t			 open_until;	/* mono ms */
+	int64_t			 backoff;	/* ms */
+	uint64_t		 failed_calls;	/* since it went down */
+	int			 said_down;	/* "unavailable" was logged */
+	int64_t			 down_logged;	/* mono ms of that line */
+	int64_t			 inval_logged;	/* fd_log_ratelimited stamp */
+
+	int64_t			(*mono)(void *);
+	void			*mono_arg;
+};
+
+/*
+ * Options
+ */
+
+enum opt_type { OT_SIZE, OT_MS, OT_BOOL, OT_UINT, OT_STR };
+
+#define K_LMDB	(1u << FD_STORE_LMDB)
+#define K_REDIS	(1u << FD_STORE_REDIS)
+
+static const struct store_opt {
+	const char	*name;
+	unsigned	 kinds;
+	enum opt_type	 type;
+	size_t		 off;
+	int64_t		 min;
+	int64_t		 max;
+} store_opts[] = {
+	{ "map-size", K_LMDB, OT_SIZE, offsetof(struct fd_store_opts, map_size),
+	    32 << 10, INT64_MAX },
+	{ "sweep-interval", K_LMDB, OT_MS,
+	    offsetof(struct fd_store_opts, sweep_ms), 10, 86400000 },
+	{ "sync", K_LMDB, OT_BOOL, offsetof(struct fd_store_opts, sync), 0, 1 },
+	{ "prefix", K_REDIS, OT_STR, offsetof(struct fd_store_opts, prefix),
+	    0, 64 },
+	{ "connect-timeout", K_REDIS, OT_MS,
+	    offsetof(struct fd_store_opts, connect_ms), 1, 60000 },
+	{ "timeout", K_REDIS, OT_MS, offsetof(struct fd_store_opts, timeout_ms),
+	    1, 60000 },
+	{ "breaker-failures", K_REDIS, OT_UINT,
+	    offsetof(struct fd_store_opts, breaker_failures), 0, 1000 },
+	{ "breaker-cooldown", K_REDIS, OT_MS,
+	    offsetof(struct fd_store_opts, breaker_ms), 10, 3600000 },
+};
+#define NOPTS	(sizeof(store_opts) / sizeof(store_opts[0]))
+
+static const char *
+kind_name(enum fd_store_kind k)
+{
+	return k == FD_STORE_REDIS ? "redis" : "lmdb";
+}
+
+/* opts_defaults - the documented defaults */
+static void
+opts_defaults(struct fd_store_opts *o, enum fd_store_kind kind)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->map_size = 256ULL << 20;
+	o->sweep_ms = 60000;
+	o->sync = 1;
+	o->connect_ms = 200;
+	o->timeout_ms = 250;
+	o->breaker_failures = 3;
+	o->breaker_ms = 5000;
+}
+
+/* opts_clear - free what o owns */
+static void
+opts_clear(struct fd_store_opts *o)
+{
+	free(o->path);
+	free(o->prefix);
+	fd_redis_url_clear(&o->url);
+	memset(o, 0, sizeof(*o));
+}
+
+/* opt_value - parse one directive's argument into o; 0 or -1 */
+static int
+opt_value(const struct store_opt *so, const struct fd_directive *d,
+    struct fd_store_opts *o, struct fd_errs *errs)
+{
+	const char	*arg = d->argv[0], *why = NULL;
+	const struct fd_loc *loc = d->argloc ? &d->argloc[0] : &d->loc;
+	char		*p = (char *)o + so->off;
+	uint64_t	 u;
+	int64_t		 v;
+	int		 b;
+
+	switch (so->type) {
+	case OT_SIZE:
+		if (fd_units_size(arg, &u, &why) < 0)
+			break;
+		if (u < (uint64_t)so->min || u > (uint64_t)so->max ||
+		    u > SIZE_MAX) {
+			why = "size out of range (at least 32k)";
+			break;
+		}
+		memcpy(p, &u, sizeof(u));
+		return 0;
+	case OT_MS:
+		if (fd_units_duration_ms(arg, &v, &why) < 0)
+			break;
+		if (v < so->min || v > so->max) {
+			why = "duration out of range";
+			break;
+		}
+		memcpy(p, &v, sizeof(v));
+		return 0;
+	case OT_BOOL:
+		if (fd_units_bool(arg, &b, &why) < 0)
+			break;
+		memcpy(p, &b, sizeof(b));
+		return 0;
+	case OT_UINT: {
+		unsigned n;
+
+		if (fd_units_size(arg, &u, &why) < 0)
+			break;
+		if (u > (uint64_t)so->max) {
+			why = "number out of range";
+			break;
+		}
+		n = (unsigned)u;
+		memcpy(p, &n, sizeof(n));
+		return 0;
+	}
+	case OT_STR: {
+		char *s;
+
+		if (strlen(arg) > (size_t)so->max) {
+			why = "too long";
+			break;
+		}
+		if (strpbrk(arg, "{}") != NULL) {
+			why = "must not contain { or } (they mark Redis hash tags)";
+			break;
+		}
+		memcpy(&s, p, sizeof(s));
+		free(s);
+		s = fd_strdup(arg);
+		memcpy(p, &s, sizeof(s));
+		return 0;
+	}
+	}
+	fd_errs_add(errs, loc, "store %s: %s \"%s\": %s", kind_name(o->kind),
+	    so->name, arg, why);
+	return -1;
+}
+
+/* opts_parse - defaults, then conf's store line and options; 0 or -1 */
+static int
+opts_parse(const struct fd_conf *conf, struct fd_store_opts *o,
+    struct fd_errs *errs)
+{
+	const struct fd_directive *d, *e;
+	const char	*why;
+	size_t		 i;
+	int		 rc = 0;
+
+	opts_defaults(o, conf->store_kind);
+	o->prefix = fd_strdup("filterd:");
+	if (conf->store_path == NULL || conf->store_path[0] == '\0') {
+		fd_errs_add(errs, &conf->store_loc, "store %s: no %s given",
+		    kind_name(o->kind), o->kind == FD_STORE_REDIS ? "URL" :
+		    "directory");
+		rc = -1;
+	} else if (o->kind == FD_STORE_REDIS) {
+		if (fd_redis_url_parse(conf->store_path, &o->url, &why) < 0) {
+			fd_errs_add(errs, &conf->store_loc,
+			    "store redis: bad URL \"%s\": %s",
+			    conf->store_path, why);
+			rc = -1;
+		}
+	} else if (conf->store_path[0] != '/' && conf->dir != NULL)
+		o->path = fd_asprintf("%s/%s", conf->dir, conf->store_path);
+	else
+		o->path = fd_strdup(conf->store_path);
+
+	for (d = conf->store_opts ? conf->store_opts->head : NULL; d != NULL;
+	    d = d->next) {
+		for (i = 0; i < NOPTS; i++)
+			if (strcmp(d->name, store_opts[i].name) == 0)
+				break;
+		if (i == NOPTS || !(store_opts[i].kinds & (1u << o->kind))) {
+			fd_errs_add(errs, &d->loc, "store %s: unknown option "
+			    "\"%s\" (%s)", kind_name(o->kind), d->name,
+			    o->kind == FD_STORE_REDIS ? "prefix, connect-timeout, "
+			    "timeout, breaker-failures, breaker-cooldown" :
+			    "map-size, sweep-interval, sync");
+			rc = -1;
+			continue;
+		}
+		for (e = conf->store_opts->head; e != d; e = e->next)
+			if (strcmp(e->name, d->name) == 0)
+				break;
+		if (e != d) {
+			fd_errs_add(errs, &d->loc, "store %s: %s given twice",
+			    kind_name(o->kind), d->name);
+			rc = -1;
+			continue;
+		}
+		if (d->argc != 1 || d->child != NULL) {
+			fd_errs_add(errs, &d->loc, "store %s: %s takes one value",
+			    kind_name(o->kind), d->name);
+			rc = -1;
+			continue;
+		}
+		if (opt_value(&store_opts[i], d, o, errs) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* opts_label - how logs name the store; never shows a password */
+static char *
+opts_label(const struct fd_store_opts *o)
+{
+	if (o->kind == FD_STORE_LMDB)
+		return fd_asprintf("lmdb %s", o->path);
+	if (o->url.sock != NULL)
+		return fd_asprintf("redis unix:%s/%d", o->url.sock, o->url.db);
+	return fd_asprintf("redis %s:%d/%d", o->url.host, o->url.port,
+	    o->url.db);
+}
+
+int
+fd_store_check(const struct fd_conf *conf, struct fd_errs *errs)
+{
+	struct fd_store_opts o;
+	int	 rc;
+
+	rc = opts_parse(conf, &o, errs);
+	opts_clear(&o);
+	return rc;
+}
+
+/*
+ * Life cycle
+ */
+
+/* mono_real - CLOCK_MONOTONIC in milliseconds */
+static int64_t
+mono_real(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct fd_store *
+fd_store_new(const struct fd_conf *conf, const struct fd_clock *clock,
+    struct fd_errs *errs)
+{
+	struct fd_store	*s;
+	char		 err[512];
+
+	s = fd_calloc(1, sizeof(*s));
+	if (opts_parse(conf, &s->opts, errs) < 0) {
+		opts_clear(&s->opts);
+		free(s);
+		return NULL;
+	}
+	s->ops = s->opts.kind == FD_STORE_REDIS ? &fd_store_redis_ops :
+	    &fd_store_lmdb_ops;
+	s->clock = clock;
+	s->label = opts_label(&s->opts);
+	s->mono = mono_real;
+	pthread_mutex_init(&s->mu, NULL);
+	err[0] = '\0';
+	if ((s->be = s->ops->open(&s->opts, clock, err, sizeof(err))) == NULL) {
+		fd_errs_add(errs, &conf->store_loc, "store %s: %s", s->label,
+		    err);
+		return fd_store_free(s);
+	}
+	return s;
+}
+
+struct fd_store *
+fd_store_free(struct fd_store *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (s->be != NULL)
+		s->ops->close(s->be);
+	pthread_mutex_destroy(&s->mu);
+	opts_clear(&s->opts);
+	free(s->label);
+	free(s);
+	return NULL;
+}
+
+void
+fd_store_set_mono(struct fd_store *s, int64_t (*fn)(void *), void *arg)
+{
+	s->mono = fn ? fn : mono_real;
+	s->mono_arg = arg;
+}
+
+void *
+fd_store_backend(struct fd_store *s)
+{
+	return s->be;
+}
+
+/*
+ * Health: the breaker and the once-per-change log lines
+ */
+
+/* admit - may a call go to the backend now? 0 no, 1 yes, 2 as the trial */
+static int
+admit(struct fd_store *s)
+{
+	int	 rc = 0;
+
+	if (!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE))
+		return 1;
+	pthread_mutex_lock(&s->mu);
+	if (!s->open)
+		rc = 1;
+	else if (!s->trial && s->mono(s->mono_arg) >= s->open_until) {
+		s->trial = 1;
+		rc = 2;
+	} else
+		s->failed_calls++;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* failed - count a backend failure, log it if the store just went bad,
+ * open the breaker when due */
+static void
+failed(struct fd_store *s, int trial, const char *why)
+{
+	unsigned n = s->opts.breaker_failures;
+
+	pthread_mutex_lock(&s->mu);
+	s->failures++;
+	s->failed_calls++;
+	if (!s->down) {
+		__atomic_store_n(&s->down, 1, __ATOMIC_RELEASE);
+		/* a store that flaps (a full map still serves reads) says
+		 * so at most once a minute */
+		if (fd_log_ratelimited(&s->down_logged, s->mono(s->mono_arg),
+		    LOG_FLAP_MS)) {
+			s->said_down = 1;
+			fd_log(FD_LOG_ERR, "store %s: unavailable: %s; store "
+			    "calls fail (on-store-error applies) until it "
+			    "recovers", s->label, why[0] ? why : "unknown error");
+		}
+	}
+	if (s->ops->breaker && n > 0) {
+		if (trial && s->open) {
+			s->trial = 0;
+			s->backoff *= 2;
+			if (s->backoff > BACKOFF_MAX_MS)
+				s->backoff = s->opts.breaker_ms > BACKOFF_MAX_MS ?
+				    s->opts.breaker_ms : BACKOFF_MAX_MS;
+			s->open_until = s->mono(s->mono_arg) + s->backoff;
+		} else if (!s->open && s->failures >= n) {
+			s->backoff = s->opts.breaker_ms;
+			s->open_until = s->mono(s->mono_arg) + s->backoff;
+			__atomic_store_n(&s->open, 1, __ATOMIC_RELEASE);
+			fd_log_debug("store %s: breaker open for %lldms after %u "
+			    "failures", s->label, (long long)s->backoff,
+			    s->failures);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* recovered - a call succeeded: close the breaker, say so once */
+static void
+recovered(struct fd_store *s)
+{
+	if (!__atomic_load_n(&s->down, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&s->open, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->down && s->said_down)
+		fd_log(FD_LOG_NOTICE, "store %s: available again after %llu "
+		    "failed calls", s->label,
+		    (unsigned long long)s->failed_calls);
+	s->said_down = 0;
+	__atomic_store_n(&s->down, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->open, 0, __ATOMIC_RELEASE);
+	s->failures = 0;
+	s->trial = 0;
+	s->failed_calls = 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* invalid - a request no backend can serve: a caller's bug, logged at
+ * most once a minute */
+static int
+invalid(struct fd_store *s, const char *what)
+{
+	if (fd_log_ratelimited(&s->inval_logged, fd_clock_now(s->clock), 60))
+		fd_log_warnx("store %s: invalid request: %s", s->label, what);
+	return FD_STORE_ERR;
+}
+
+/* settle - turn a backend result into the caller's, keeping health */
+static int
+settle(struct fd_store *s, int rc, int trial, const char *err)
+{
+	switch (rc) {
+	case FD_SB_FAIL:
+		failed(s, trial, err);
+		return FD_STORE_ERR;
+	case FD_SB_INVAL:
+		if (trial) {
+			pthread_mutex_lock(&s->mu);
+			s->trial = 0;
+			pthread_mutex_unlock(&s->mu);
+		}
+		return invalid(s, err);
+	default:
+		recovered(s);
+		return rc;
+	}
+}
+
+/*
+ * Keys
+ */
+
+/* skey - tag + XXH3-128 of the caller's bytes, seeded so that equal bytes
+ * under different tags or awl keys hash apart */
+static void
+skey(struct fd_skey *k, int tag, uint64_t seed, const void *key, size_t len)
+{
+	XXH128_canonical_t c;
+
+	if (key == NULL)
+		key = "";
+	XXH128_canonicalFromHash(&c, XXH3_128bits_withSeed(key, len, seed));
+	k->b[0] = (unsigned char)tag;
+	memcpy(k->b + 1, c.digest, FD_SK_HASHLEN);
+}
+
+/*
+ * Operations
+ */
+
+/*
+ * fd_store_grey - greylist check-and-update of one triplet, atomically.
+ *
+ * With an auto-whitelist (awl_key given, awl_after > 0) whose count has
+ * reached awl_after: refresh its TTL to awl_ttl and answer WHITELISTED at
+ * once, the triplet untouched. Otherwise, for the triplet:
+ *   absent or expired   NEW: first_seen = now, TTL retry_window,
+ *                       retry_after = delay;
+ *   now < first+delay   EARLY: nothing changes (the timer is not reset),
+ *                       retry_after = first + delay - now;
+ *   else                PASSED: passes + 1, TTL pass_ttl; the awl count
+ *                       (if any) + 1 with TTL awl_ttl.
+ * The triplet's identity includes the awl key when the awl is on.
+ */
+int
+fd_store_grey(struct fd_store *s, const struct fd_grey_req *req,
+    struct fd_grey_res *res)
+{
+	struct fd_sgrey	 g;
+	char		 err[256] = "";
+	uint64_t	 seed = FD_SK_GREY;
+	int		 trial, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (req->delay < 0 || req->retry_window <= 0 || req->pass_ttl <= 0)
+		return invalid(s, "greylist: negative delay or TTL not positive");
+	g.req = req;
+	g.has_awl = req->awl_key != NULL && req->awl_after > 0;
+	if (g.has_awl) {
+		if (req->awl_ttl <= 0)
+			return invalid(s, "greylist: awl TTL not positive");
+		skey(&g.awl, FD_SK_AWL, FD_SK_AWL, req->awl_key,
+		    req->awl_keylen);
+		seed = XXH3_64bits_withSeed(g.awl.b, FD_SK_LEN, FD_SK_GREY);
+	}
+	skey(&g.key, FD_SK_GREY, seed, req->key, req->keylen);
+	if ((trial = admit(s)) == 0)
+		return FD_STORE_ERR;
+	rc = s->ops->grey(s->be, &g, fd_clock_now(s->clock), res, err,
+	    sizeof(err));
+	return settle(s, rc, trial == 2, err);
+}
+
+/*
+ * fd_store_rate - charge n rate limits at once, all or nothing.
+ *
+ * Each limit allows `limit` events per `period` seconds with `burst`
+ * extra at once: a full bucket takes limit + burst events in one go and
+ * refills at limit per period, so after a quiet period the whole
+ * limit + burst is available again. It is GCRA (the generic cell rate
+ * algorithm): one stored number per key, the theoretical arrival time
+ * TAT. An event costs interval = period/limit (in microseconds); events
+ * fit while TAT + cost * interval - now <= (limit + burst) * interval.
+ *
+ * All or nothing: if any limit cannot take its cost, nothing is charged
+ * and every res[i].allowed is 0; otherwise every limit is charged and
+ * every res[i].allowed is 1. A cost of 0 peeks: it charges nothing and
+ * asks whether one event would fit (and so can make the call fail).
+ * Per limit, res[i].remaining is how many more events fit now (after the
+ * charge, if any) and res[i].retry_after how many seconds until
+ * max(cost, 1) events fit: 0 for a limit with room, so on a refusal the
+ * limits with retry_after > 0 are the ones exceeded and the call may be
+ * repeated after the largest.
+ *
+ * Returns FD_STORE_OK (even when refused) or FD_STORE_ERR.
+ */
+int
+fd_store_rate(struct fd_store *s, const struct fd_rate_req *req, size_t n,
+    struct fd_rate_res *res)
+{
+	struct fd_srate	 r[FD_STORE_RATE_MAX];
+	char		 err[256] = "";
+	size_t		 i;
+	int		 trial, rc;
+
+	if (n == 0 || n > FD_STORE_RATE_MAX)
+		return invalid(s, "rate: no limit, or too many at once");
+	memset(res, 0, n * sizeof(*res));
+	for (i = 0; i < n; i++) {
+		if (req[i].limit == 0 || req[i].period <= 0 ||
+		    req[i].period > GCRA_MAX / US)
+			return invalid(s, "rate: limit 0 or period out of range");
+		r[i].interval = req[i].period * US / req[i].limit;
+		if (r[i].interval == 0)
+			return invalid(s, "rate: more than a million events "
+			    "per second");
+		if ((int64_t)req[i].limit + req[i].burst >
+		    GCRA_MAX / r[i].interval ||
+		    (int64_t)req[i].cost > GCRA_MAX / r[i].interval)
+			return invalid(s, "rate: burst or cost too large");
+		r[i].cap = ((int64_t)req[i].limit + req[i].burst) *
+		    r[i].interval;
+		r[i].cost = req[i].cost;
+		skey(&r[i].key, FD_SK_RATE, FD_SK_RATE, req[i].key,
+		    req[i].keylen);
+	}
+	if ((trial = admit(s)) == 0)
+		return FD_STORE_ERR;
+	rc = s->ops->rate(s->be, r, n, fd_clock_now(s->clock), res, err,
+	    sizeof(err));
+	return settle(s, rc, trial == 2, err);
+}
+
+/*
+ * fd_gcra - one limit's GCRA step; see fd_store_rate and store_backend.h.
+ * The Redis script (store_redis.c) does the same arithmetic; with every
+ * number below 2^50 its doubles are exact, so the backends agree.
+ */
+int
+fd_gcra(const struct fd_srate *r, int64_t now, int64_t tat, int charge,
+    int64_t *newtat, struct fd_rate_res *res)
+{
+	int64_t	 c = r->cost ? r->cost : 1, after, wait, room;
+	int	 fits;
+
+	if (tat < now)
+		tat = now;
+	fits = tat + c * r->interval - now <= r->cap;
+	after = fits && charge && r->cost > 0 ?
+	    tat + (int64_t)r->cost * r->interval : tat;
+	*newtat = after;
+	room = r->cap - (after - now);
+	res->remaining = room > 0 ? (uint32_t)(room / r->interval) : 0;
+	wait = after + c * r->interval - r->cap - now;
+	res->retry_after = wait > 0 ? (wait + US - 1) / US : 0;
+	return fits;
+}
+
+/* kv_ttl_ok - every kv entry carries a TTL */
+static int
+kv_ttl_ok(int64_t ttl)
+{
+	return ttl > 0 && ttl <= 100LL * 365 * 86400;
+}
+
+/* fd_store_get - *vallen in: room in val; out: the value's size. A value
+ * larger than the room is an error (nothing is truncated silently);
+ * *vallen then says how much room it needs. */
+int
+fd_store_get(struct fd_store *s, const void *key, size_t keylen, void *val,
+    size_t *vallen)
+{
+	struct fd_skey	 k;
+	char		 err[256] = "";
+	size_t		 cap = *vallen;
+	int		 trial, rc;
+
+	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
+	if ((trial = admit(s)) == 0)
+		return FD_STORE_ERR;
+	rc = s->ops->get(s->be, &k, fd_clock_now(s->clock), val, vallen, err,
+	    sizeof(err));
+	rc = settle(s, rc, trial == 2, err);
+	if (rc == FD_STORE_OK && *vallen > cap)
+		return FD_STORE_ERR;
+	return rc;
+}
+
+/* fd_store_set - store val for ttl seconds (ttl > 0) */
+int
+fd_store_set(struct fd_store *s, const void *key, size_t keylen,
+    const void *val, size_t vallen, int64_t ttl)
+{
+	struct fd_skey	 k;
+	char		 err[256] = "";
+	int		 trial, rc;
+
+	if (!kv_ttl_ok(ttl))
+		return invalid(s, "kv: TTL not positive");
+	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
+	if ((trial = admit(s)) == 0)
+		return FD_STORE_ERR;
+	rc = s->ops->set(s->be, &k, fd_clock_now(s->clock), val, vallen, ttl,
+	    err, sizeof(err));
+	return settle(s, rc, trial == 2, err);
+}
+
+/* fd_store_incr - add `by` to the decimal integer under key; an absent or
+ * expired key starts at 0 and gets ttl (> 0); an existing one keeps its
+ * expiry, so a counter counts over a fixed window. *out: the new value. */
+int
+fd_store_incr(struct fd_store *s, const void *key, size_t keylen,
+    int64_t by, int64_t ttl, int64_t *out)
+{
+	struct fd_skey	 k;
+	char		 err[256] = "";
+	int64_t		 v = 0;
+	int		 trial, rc;
+
+	if (!kv_ttl_ok(ttl))
+		return invalid(s, "kv: TTL not positive");
+	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
+	if ((trial = admit(s)) == 0)
+		return FD_STORE_ERR;
+	rc = s->ops->incr(s->be, &k, fd_clock_now(s->clock), by, ttl, &v,
+	    err, sizeof(err));
+	if (out != NULL)
+		*out = v;
+	return settle(s, rc, trial == 2, err);
+}
+
+/* fd_store_del - FD_STORE_OK, or FD_STORE_NOTFOUND if nothing (live) was
+ * there */
+int
+fd_store_del(struct fd_store *s, const void *key, size_t keylen)
+{
+	struct fd_skey	 k;
+	char		 err[256] = "";
+	int		 trial, rc;
+
+	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
+	if ((trial = admit(s)) == 0)
+		return FD_STORE_ERR;
+	rc = s->ops->del(s->be, &k, fd_clock_now(s->clock), err, sizeof(err));
+	return settle(s, rc, trial == 2, err);
+}
+
+long
+fd_store_sweep(struct fd_store *s)
+{
+	char	 err[256] = "";
+	long	 n;
+
+	n = s->ops->sweep(s->be, fd_clock_now(s->clock), err, sizeof(err));
+	if (n < 0)
+		fd_log_warnx("store %s: sweep: %s", s->label, err);
+	return n;
+}
+
+int
+fd_store_stats(struct fd_store *s, uint64_t *entries, uint64_t *bytes)
+{
+	char	 err[256] = "";
+
+	*entries = *bytes = 0;
+	if (s->ops->stats(s->be, entries, bytes, err, sizeof(err)) < 0) {
+		fd_log_debug("store %s: stats: %s", s->label, err);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,904 @@
+/*
+ * store_lmdb.c -- the embedded store backend: one LMDB environment
+ *
+ * The default store for a single host: a memory-mapped B+tree in the
+ * configured directory (created 0700 if missing), durable across a
+ * restart and a kill -9, no server to run.
+ *
+ * Layout. One unnamed database. A key is the 17-byte hashed key of
+ * store_backend.h; a value starts with the entry's expiry (int64 unix
+ * seconds) and continues by type:
+ *   greylist  first_seen (int64), passes (uint32)
+ *   awl       count (uint32)
+ *   rate      TAT, the GCRA theoretical arrival time (int64 microseconds)
+ *   kv        the caller's bytes (an incr counter is a decimal string, so
+ *             kv_get reads the same bytes as from Redis)
+ * in host byte order: the file is local to the host that writes it. A
+ * meta entry (tag 0) holds the format version.
+ *
+ * Expired entries are absent to every operation; a background thread
+ * deletes them every sweep-interval, scanning in chunks and deleting in
+ * small write transactions so writers never wait long.
+ *
+ * Writes: group commit. LMDB allows one write transaction at a time and
+ * a synced commit costs a disk flush (some 100-200us), so with one
+ * transaction per call many milter threads would queue behind each
+ * other's flushes. Instead a writer appends its operation to a queue;
+ * the first thread to find no commit in progress becomes the leader,
+ * runs every queued operation in one transaction (in queue order, each
+ * seeing the ones before it, so each stays atomic) and commits once. The
+ * others wait for their result, and one of those left over leads the
+ * next batch. A failure that spoils the transaction (a full map) fails
+ * the whole batch; the caller sees FD_STORE_ERR.
+ *
+ * Durability: `sync yes` (default) opens with MDB_NOMETASYNC: data pages
+ * are flushed on every commit, the meta page lazily, so a crash of the
+ * machine can lose the last commit but never corrupts the file, and a
+ * kill -9 of filterd loses nothing (the pages are in the kernel). `sync
+ * no` flushes nothing on commit and syncs once a second from the
+ * sweeper thread: faster, but a machine crash may lose or damage what
+ * was written since (LMDB's MDB_NOSYNC caveats).
+ *
+ * MDB_NOTLS, because libmilter threads come and go: read transactions
+ * are not tied to the thread that began them.
+ *
+ * An environment must not cross a fork (LMDB keys its reader slots by
+ * pid, and the sweeper thread stays behind in the parent): a process that
+ * did not open the store gets FD_STORE_ERR, saying so, from every call.
+ * Open the store after daemonizing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "clock.h"
+#include "log.h"
+#include "store_backend.h"
+#include "xalloc.h"
+
+#define LM_FORMAT	"1"
+#define LM_CHUNK	512	/* entries a sweep step looks at */
+#define LM_HDR		8	/* the expiry in front of each value */
+
+/* the meta key: tag 0, then a name */
+static const unsigned char lm_meta[FD_SK_LEN] = "\0filterd-format";
+
+struct lm;
+
+/* One queued write: fn runs inside the batch's transaction. */
+struct lm_op {
+	int		(*fn)(struct lm *, MDB_txn *, void *arg, char *err,
+			    size_t errlen);
+	void		*arg;
+	int		 rc;
+	char		*err;
+	size_t		 errlen;
+	int		 done;
+	struct lm_op	*next;
+};
+
+struct lm {
+	MDB_env		*env;
+	MDB_dbi		 dbi;
+	char		*path;
+	uint64_t	 map_size;
+	int		 sync;
+	int64_t		 sweep_ms;
+	const struct fd_clock *clock;
+	pid_t		 pid;		/* the process that opened it */
+
+	/* group commit */
+	pthread_mutex_t	 qmu;
+	pthread_cond_t	 qcv;
+	struct lm_op	*qhead;
+	struct lm_op	**qtail;
+	int		 leader;
+
+	/* sweeper thread */
+	pthread_t	 sweeper;
+	pthread_mutex_t	 smu;
+	pthread_cond_t	 scv;
+	int		 stop;
+	int64_t		 sweep_logged;
+};
+
+/*
+ * Errors
+ */
+
+/* lm_fail - say what failed, naming a full map plainly; FD_SB_FAIL */
+static int
+lm_fail(struct lm *lm, int rc, const char *what, char *err, size_t errlen)
+{
+	if (rc == MDB_MAP_FULL)
+		snprintf(err, errlen, "%s: the map is full (map-size %" PRIu64
+		    " bytes): raise map-size or shorten the TTLs", what,
+		    lm->map_size);
+	else
+		snprintf(err, errlen, "%s: %s", what, mdb_strerror(rc));
+	return FD_SB_FAIL;
+}
+
+/*
+ * Values
+ */
+
+static int64_t
+rd64(const unsigned char *p)
+{
+	int64_t	 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t
+rd32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* lm_get - the live value of k: 0, MDB_NOTFOUND (absent or expired), or
+ * an LMDB error. The value stays valid until the next write in txn. */
+static int
+lm_get(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t now,
+    size_t minlen, MDB_val *v)
+{
+	MDB_val	 key = { FD_SK_LEN, (void *)k->b };
+	int	 rc;
+
+	if ((rc = mdb_get(txn, lm->dbi, &key, v)) != 0)
+		return rc;
+	/* a short value is not ours: treat it as absent, it gets rewritten */
+	if (v->mv_size < LM_HDR + minlen || rd64(v->mv_data) <= now)
+		return MDB_NOTFOUND;
+	return 0;
+}
+
+/* lm_put - store expiry + body under k */
+static int
+lm_put(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t expires,
+    const void *body, size_t len, char *err, size_t errlen)
+{
+	MDB_val	 key = { FD_SK_LEN, (void *)k->b }, v;
+	int	 rc;
+
+	v.mv_size = LM_HDR + len;
+	v.mv_data = NULL;
+	/* MDB_RESERVE: write the value in place, no staging copy */
+	if ((rc = mdb_put(txn, lm->dbi, &key, &v, MDB_RESERVE)) != 0)
+		return lm_fail(lm, rc, "write", err, errlen);
+	memcpy(v.mv_data, &expires, LM_HDR);
+	if (len > 0)
+		memcpy((unsigned char *)v.mv_data + LM_HDR, body, len);
+	return 0;
+}
+
+/* lm_forked - refuse to touch an environment another process opened */
+static int
+lm_forked(struct lm *lm, char *err, size_t errlen)
+{
+	if (getpid() == lm->pid)
+		return 0;
+	snprintf(err, errlen, "opened by process %ld, used after a fork: open "
+	    "the store after daemonizing", (long)lm->pid);
+	return 1;
+}
+
+/*
+ * Group commit
+ */
+
+/* lm_batch_fail - every op of a failed batch gets the reason */
+static void
+lm_batch_fail(struct lm_op *batch, const char *why)
+{
+	struct lm_op *o;
+
+	for (o = batch; o != NULL; o = o->next) {
+		if (o->rc == FD_SB_INVAL)
+			continue;	/* wrote nothing; its answer stands */
+		o->rc = FD_SB_FAIL;
+		if (o->err != why)
+			snprintf(o->err, o->errlen, "%s", why);
+	}
+}
+
+/* lm_batch - run a batch in one write transaction, commit once */
+static void
+lm_batch(struct lm *lm, struct lm_op *batch)
+{
+	MDB_txn		*txn;
+	struct lm_op	*o;
+	char		 why[256];
+	int		 rc;
+
+	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
+		lm_fail(lm, rc, "begin", why, sizeof(why));
+		lm_batch_fail(batch, why);
+		return;
+	}
+	for (o = batch; o != NULL; o = o->next) {
+		o->rc = o->fn(lm, txn, o->arg, o->err, o->errlen);
+		if (o->rc == FD_SB_FAIL) {
+			mdb_txn_abort(txn);
+			lm_batch_fail(batch, o->err);
+			return;
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		lm_fail(lm, rc, "commit", why, sizeof(why));
+		lm_batch_fail(batch, why);
+	}
+}
+
+/* lm_write - run fn(arg) in a write transaction, batched with the
+ * writes of other threads; its result */
+static int
+lm_write(struct lm *lm, int (*fn)(struct lm *, MDB_txn *, void *, char *,
+    size_t), void *arg, char *err, size_t errlen)
+{
+	struct lm_op	 op, *batch, *o, *next;
+
+	if (lm_forked(lm, err, errlen))
+		return FD_SB_FAIL;
+	op.fn = fn;
+	op.arg = arg;
+	op.rc = FD_SB_FAIL;
+	op.err = err;
+	op.errlen = errlen;
+	op.done = 0;
+	op.next = NULL;
+
+	pthread_mutex_lock(&lm->qmu);
+	*lm->qtail = &op;
+	lm->qtail = &op.next;
+	while (!op.done) {
+		if (lm->leader) {
+			pthread_cond_wait(&lm->qcv, &lm->qmu);
+			continue;
+		}
+		lm->leader = 1;
+		batch = lm->qhead;
+		lm->qhead = NULL;
+		lm->qtail = &lm->qhead;
+		pthread_mutex_unlock(&lm->qmu);
+
+		lm_batch(lm, batch);
+
+		pthread_mutex_lock(&lm->qmu);
+		/* once done, an op's owner may return: read next first */
+		for (o = batch; o != NULL; o = next) {
+			next = o->next;
+			o->done = 1;
+		}
+		lm->leader = 0;
+		pthread_cond_broadcast(&lm->qcv);
+	}
+	pthread_mutex_unlock(&lm->qmu);
+	return op.rc;
+}
+
+/*
+ * Operations
+ */
+
+struct grey_arg {
+	const struct fd_sgrey	*g;
+	int64_t			 now;
+	struct fd_grey_res	*res;
+};
+
+/* grey_fn - the greylist state machine of fd_store_grey, in a txn */
+static int
+grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct grey_arg	*a = arg;
+	const struct fd_grey_req *q = a->g->req;
+	struct fd_grey_res *res = a->res;
+	unsigned char	 body[12];
+	MDB_val		 v;
+	uint32_t	 awl = 0, passes;
+	int64_t		 first, now = a->now;
+	int		 rc;
+
+	if (a->g->has_awl) {
+		rc = lm_get(lm, txn, &a->g->awl, now, 4, &v);
+		if (rc == 0)
+			awl = rd32((unsigned char *)v.mv_data + LM_HDR);
+		else if (rc != MDB_NOTFOUND)
+			return lm_fail(lm, rc, "read", err, errlen);
+		if (awl >= q->awl_after) {
+			if (lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl,
+			    4, err, errlen) < 0)
+				return FD_SB_FAIL;
+			res->state = FD_GREY_WHITELISTED;
+			res->awl_count = awl;
+			return FD_SB_OK;
+		}
+	}
+	res->awl_count = awl;
+	rc = lm_get(lm, txn, &a->g->key, now, 12, &v);
+	if (rc == MDB_NOTFOUND) {
+		memcpy(body, &now, 8);
+		memset(body + 8, 0, 4);
+		if (lm_put(lm, txn, &a->g->key, now + q->retry_window, body, 12,
+		    err, errlen) < 0)
+			return FD_SB_FAIL;
+		res->state = FD_GREY_NEW;
+		res->first_seen = now;
+		res->retry_after = q->delay;
+		return FD_SB_OK;
+	}
+	if (rc != 0)
+		return lm_fail(lm, rc, "read", err, errlen);
+	first = rd64((unsigned char *)v.mv_data + LM_HDR);
+	passes = rd32((unsigned char *)v.mv_data + LM_HDR + 8);
+	res->first_seen = first;
+	res->passes = passes;
+	if (now < first + q->delay) {
+		res->state = FD_GREY_EARLY;
+		res->retry_after = first + q->delay - now;
+		return FD_SB_OK;
+	}
+	passes++;
+	memcpy(body, &first, 8);
+	memcpy(body + 8, &passes, 4);
+	if (lm_put(lm, txn, &a->g->key, now + q->pass_ttl, body, 12, err,
+	    errlen) < 0)
+		return FD_SB_FAIL;
+	if (a->g->has_awl) {
+		awl++;
+		if (lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl, 4, err,
+		    errlen) < 0)
+			return FD_SB_FAIL;
+	}
+	res->state = FD_GREY_PASSED;
+	res->passes = passes;
+	res->awl_count = awl;
+	return FD_SB_OK;
+}
+
+static int
+lm_grey(void *h, const struct fd_sgrey *g, int64_t now,
+    struct fd_grey_res *res, char *err, size_t errlen)
+{
+	struct grey_arg	 a = { g, now, res };
+
+	return lm_write(h, grey_fn, &a, err, errlen);
+}
+
+struct rate_arg {
+	const struct fd_srate	*r;
+	size_t			 n;
+	int64_t			 now;
+	struct fd_rate_res	*res;
+};
+
+/* rate_fn - all-or-nothing GCRA over n limits (see fd_store_rate); also
+ * runs in a read-only txn for a call that only peeks */
+static int
+rate_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct rate_arg	*a = arg;
+	int64_t		 tat[FD_STORE_RATE_MAX], now = a->now * 1000000, nt;
+	MDB_val		 v;
+	size_t		 i;
+	int		 ok = 1, rc;
+
+	for (i = 0; i < a->n; i++) {
+		rc = lm_get(lm, txn, &a->r[i].key, a->now, 8, &v);
+		if (rc == 0)
+			tat[i] = rd64((unsigned char *)v.mv_data + LM_HDR);
+		else if (rc == MDB_NOTFOUND)
+			tat[i] = 0;
+		else
+			return lm_fail(lm, rc, "read", err, errlen);
+		if (!fd_gcra(&a->r[i], now, tat[i], 0, &nt, &a->res[i]))
+			ok = 0;
+	}
+	for (i = 0; i < a->n; i++) {
+		fd_gcra(&a->r[i], now, tat[i], ok, &nt, &a->res[i]);
+		a->res[i].allowed = ok;
+		if (!ok || a->r[i].cost == 0)
+			continue;
+		/* the bucket is full again once TAT has passed */
+		if (lm_put(lm, txn, &a->r[i].key, (nt + 999999) / 1000000, &nt,
+		    8, err, errlen) < 0)
+			return FD_SB_FAIL;
+	}
+	return FD_SB_OK;
+}
+
+/* lm_read - run fn in a read-only transaction */
+static int
+lm_read(struct lm *lm, int (*fn)(struct lm *, MDB_txn *, void *, char *,
+    size_t), void *arg, char *err, size_t errlen)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if (lm_forked(lm, err, errlen))
+		return FD_SB_FAIL;
+	if ((rc = mdb_txn_begin(lm->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return lm_fail(lm, rc, "begin", err, errlen);
+	rc = fn(lm, txn, arg, err, errlen);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+lm_rate(void *h, const struct fd_srate *r, size_t n, int64_t now,
+    struct fd_rate_res *res, char *err, size_t errlen)
+{
+	struct rate_arg	 a = { r, n, now, res };
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].cost > 0)
+			return lm_write(h, rate_fn, &a, err, errlen);
+	return lm_read(h, rate_fn, &a, err, errlen);
+}
+
+struct kv_arg {
+	const struct fd_skey	*k;
+	int64_t			 now;
+	const void		*val;
+	size_t			 vallen;
+	int64_t			 ttl;
+	int64_t			 by;
+	int64_t			*out;
+	void			*buf;
+	size_t			*buflen;
+};
+
+/* get_fn - copy the live value out */
+static int
+get_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct kv_arg	*a = arg;
+	MDB_val		 v;
+	size_t		 len;
+	int		 rc;
+
+	rc = lm_get(lm, txn, a->k, a->now, 0, &v);
+	if (rc == MDB_NOTFOUND)
+		return FD_SB_NOTFOUND;
+	if (rc != 0)
+		return lm_fail(lm, rc, "read", err, errlen);
+	len = v.mv_size - LM_HDR;
+	if (len > 0)
+		memcpy(a->buf, (unsigned char *)v.mv_data + LM_HDR,
+		    len < *a->buflen ? len : *a->buflen);
+	*a->buflen = len;
+	return FD_SB_OK;
+}
+
+static int
+lm_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
+    size_t *vallen, char *err, size_t errlen)
+{
+	struct kv_arg	 a = { .k = k, .now = now, .buf = val, .buflen = vallen };
+
+	return lm_read(h, get_fn, &a, err, errlen);
+}
+
+static int
+set_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct kv_arg	*a = arg;
+
+	if (lm_put(lm, txn, a->k, a->now + a->ttl, a->val, a->vallen, err,
+	    errlen) < 0)
+		return FD_SB_FAIL;
+	return FD_SB_OK;
+}
+
+static int
+lm_kset(void *h, const struct fd_skey *k, int64_t now, const void *val,
+    size_t vallen, int64_t ttl, char *err, size_t errlen)
+{
+	struct kv_arg	 a = { .k = k, .now = now, .val = val, .vallen = vallen,
+	    .ttl = ttl };
+
+	return lm_write(h, set_fn, &a, err, errlen);
+}
+
+/* decimal - the value as a whole decimal int64, as Redis INCRBY reads it */
+static int
+decimal(const unsigned char *p, size_t len, int64_t *out)
+{
+	char	 buf[24], *end;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	if (!(buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')))
+		return -1;
+	errno = 0;
+	*out = strtoll(buf, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+/* incr_fn - add to a counter; a new one gets the TTL, an old one keeps
+ * its expiry */
+static int
+incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct kv_arg	*a = arg;
+	MDB_val		 v;
+	int64_t		 cur = 0, expires = a->now + a->ttl;
+	char		 num[24];
+	int		 rc, len;
+
+	rc = lm_get(lm, txn, a->k, a->now, 0, &v);
+	if (rc == 0) {
+		if (decimal((unsigned char *)v.mv_data + LM_HDR,
+		    v.mv_size - LM_HDR, &cur) < 0) {
+			snprintf(err, errlen, "incr: value is not an integer");
+			return FD_SB_INVAL;
+		}
+		expires = rd64(v.mv_data);
+	} else if (rc != MDB_NOTFOUND)
+		return lm_fail(lm, rc, "read", err, errlen);
+	if (__builtin_add_overflow(cur, a->by, &cur)) {
+		snprintf(err, errlen, "incr: overflow");
+		return FD_SB_INVAL;
+	}
+	len = snprintf(num, sizeof(num), "%" PRId64, cur);
+	if (lm_put(lm, txn, a->k, expires, num, (size_t)len, err, errlen) < 0)
+		return FD_SB_FAIL;
+	*a->out = cur;
+	return FD_SB_OK;
+}
+
+static int
+lm_kincr(void *h, const struct fd_skey *k, int64_t now, int64_t by,
+    int64_t ttl, int64_t *out, char *err, size_t errlen)
+{
+	struct kv_arg	 a = { .k = k, .now = now, .by = by, .ttl = ttl,
+	    .out = out };
+
+	return lm_write(h, incr_fn, &a, err, errlen);
+}
+
+/* del_fn - delete; an expired entry goes too but counts as absent */
+static int
+del_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct kv_arg	*a = arg;
+	MDB_val		 key = { FD_SK_LEN, (void *)a->k->b }, v;
+	int		 rc, live;
+
+	rc = lm_get(lm, txn, a->k, a->now, 0, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lm_fail(lm, rc, "read", err, errlen);
+	live = rc == 0;
+	rc = mdb_del(txn, lm->dbi, &key, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lm_fail(lm, rc, "delete", err, errlen);
+	return live ? FD_SB_OK : FD_SB_NOTFOUND;
+}
+
+static int
+lm_kdel(void *h, const struct fd_skey *k, int64_t now, char *err,
+    size_t errlen)
+{
+	struct kv_arg	 a = { .k = k, .now = now };
+
+	return lm_write(h, del_fn, &a, err, errlen);
+}
+
+/*
+ * Sweeping
+ */
+
+/* lm_sweep_step - from key `from` (NULL: the start), look at up to
+ * LM_CHUNK entries and delete the expired ones in one small write txn.
+ * Returns the number deleted, -1 on error; *more is 0 at the end, and
+ * `from` then holds the key to go on from. */
+static long
+lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
+    int *more, char *err, size_t errlen)
+{
+	unsigned char	 dead[LM_CHUNK][FD_SK_LEN];
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 ndead = 0, seen, i;
+	long		 n = 0;
+	int		 rc;
+
+	*more = 0;
+	if ((rc = mdb_txn_begin(lm->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return lm_fail(lm, rc, "sweep", err, errlen);
+	if ((rc = mdb_cursor_open(txn, lm->dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return lm_fail(lm, rc, "sweep", err, errlen);
+	}
+	k.mv_size = FD_SK_LEN;
+	k.mv_data = from;
+	rc = *first ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) :
+	    mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	/* the chunk before ended on `from`, already looked at */
+	if (rc == 0 && !*first && k.mv_size == FD_SK_LEN &&
+	    memcmp(k.mv_data, from, FD_SK_LEN) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	for (seen = 0; rc == 0 && seen < LM_CHUNK; seen++) {
+		if (k.mv_size == FD_SK_LEN && ((unsigned char *)k.mv_data)[0] !=
+		    FD_SK_META && v.mv_size >= LM_HDR && rd64(v.mv_data) <= now)
+			memcpy(dead[ndead++], k.mv_data, FD_SK_LEN);
+		if (k.mv_size == FD_SK_LEN)
+			memcpy(from, k.mv_data, FD_SK_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	*first = 0;
+	*more = rc == 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lm_fail(lm, rc, "sweep", err, errlen);
+	if (ndead == 0)
+		return 0;
+
+	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0)
+		return lm_fail(lm, rc, "sweep", err, errlen);
+	for (i = 0; i < ndead; i++) {
+		k.mv_size = FD_SK_LEN;
+		k.mv_data = dead[i];
+		/* it may have been written again since the scan */
+		if (mdb_get(txn, lm->dbi, &k, &v) != 0 || v.mv_size < LM_HDR ||
+		    rd64(v.mv_data) > now)
+			continue;
+		if ((rc = mdb_del(txn, lm->dbi, &k, NULL)) != 0) {
+			mdb_txn_abort(txn);
+			return lm_fail(lm, rc, "sweep", err, errlen);
+		}
+		n++;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lm_fail(lm, rc, "sweep", err, errlen);
+	return n;
+}
+
+static long
+lm_sweep(void *h, int64_t now, char *err, size_t errlen)
+{
+	struct lm	*lm = h;
+	unsigned char	 from[FD_SK_LEN];
+	long		 n, total = 0;
+	int		 first = 1, more;
+
+	if (lm_forked(lm, err, errlen))
+		return -1;
+	do {
+		if ((n = lm_sweep_step(lm, from, &first, now, &more, err,
+		    errlen)) < 0)
+			return -1;
+		total += n;
+	} while (more);
+	return total;
+}
+
+/* mono_ms - CLOCK_MONOTONIC, ms */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sweeper - the background thread: sweep every sweep-interval, and with
+ * `sync no` flush the map once a second */
+static void *
+sweeper(void *arg)
+{
+	struct lm	*lm = arg;
+	struct timespec	 ts;
+	int64_t		 next = mono_ms() + lm->sweep_ms, until;
+	char		 err[256];
+
+	pthread_mutex_lock(&lm->smu);
+	while (!lm->stop) {
+		until = next;
+		if (!lm->sync && until > mono_ms() + 1000)
+			until = mono_ms() + 1000;
+		ts.tv_sec = until / 1000;
+		ts.tv_nsec = (until % 1000) * 1000000;
+		pthread_cond_timedwait(&lm->scv, &lm->smu, &ts);
+		if (lm->stop)
+			break;
+		pthread_mutex_unlock(&lm->smu);
+		if (!lm->sync)
+			mdb_env_sync(lm->env, 1);
+		if (mono_ms() >= next) {
+			if (lm_sweep(lm, fd_clock_now(lm->clock), err,
+			    sizeof(err)) < 0 && fd_log_ratelimited(
+			    &lm->sweep_logged, fd_clock_now(lm->clock), 600))
+				fd_log_warnx("store lmdb %s: sweep: %s",
+				    lm->path, err);
+			next = mono_ms() + lm->sweep_ms;
+		}
+		pthread_mutex_lock(&lm->smu);
+	}
+	pthread_mutex_unlock(&lm->smu);
+	return NULL;
+}
+
+/*
+ * Open and close
+ */
+
+/* lm_init_db - open the database and check or write the format */
+static int
+lm_init_db(struct lm *lm, char *err, size_t errlen)
+{
+	MDB_txn	*txn;
+	MDB_val	 k = { FD_SK_LEN, (void *)lm_meta }, v;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0)
+		return lm_fail(lm, rc, "begin", err, errlen);
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &lm->dbi)) != 0) {
+		mdb_txn_abort(txn);
+		return lm_fail(lm, rc, "open", err, errlen);
+	}
+	rc = mdb_get(txn, lm->dbi, &k, &v);
+	if (rc == 0 && (v.mv_size != strlen(LM_FORMAT) ||
+	    memcmp(v.mv_data, LM_FORMAT, v.mv_size) != 0)) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "unknown data format (not written by this "
+		    "filterd)");
+		return FD_SB_FAIL;
+	}
+	if (rc == MDB_NOTFOUND) {
+		v.mv_size = strlen(LM_FORMAT);
+		v.mv_data = (void *)LM_FORMAT;
+		rc = mdb_put(txn, lm->dbi, &k, &v, 0);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lm_fail(lm, rc, "format", err, errlen);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lm_fail(lm, rc, "commit", err, errlen);
+	return 0;
+}
+
+static void lm_close(void *);
+
+static void *
+lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
+    char *err, size_t errlen)
+{
+	struct lm		*lm;
+	struct stat		 st;
+	pthread_condattr_t	 ca;
+	int			 rc, dead;
+
+	if (mkdir(o->path, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir: %s", strerror(errno));
+		return NULL;
+	}
+	if (stat(o->path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "not a directory");
+		return NULL;
+	}
+	lm = fd_calloc(1, sizeof(*lm));
+	lm->path = fd_strdup(o->path);
+	lm->map_size = o->map_size;
+	lm->sync = o->sync;
+	lm->sweep_ms = o->sweep_ms;
+	lm->clock = clock;
+	lm->pid = getpid();
+	lm->qtail = &lm->qhead;
+	pthread_mutex_init(&lm->qmu, NULL);
+	pthread_cond_init(&lm->qcv, NULL);
+	pthread_mutex_init(&lm->smu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&lm->scv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	if ((rc = mdb_env_create(&lm->env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(lm->env, (size_t)o->map_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(lm->env, 1024)) != 0 ||
+	    (rc = mdb_env_open(lm->env, o->path, MDB_NOTLS |
+	    (o->sync ? MDB_NOMETASYNC : MDB_NOSYNC), 0600)) != 0) {
+		lm_fail(lm, rc, "open", err, errlen);
+		goto fail;
+	}
+	/* readers a kill -9 left behind would pin old pages forever */
+	mdb_reader_check(lm->env, &dead);
+	if (lm_init_db(lm, err, errlen) < 0)
+		goto fail;
+	if ((rc = pthread_create(&lm->sweeper, NULL, sweeper, lm)) != 0) {
+		snprintf(err, errlen, "sweeper thread: %s", strerror(rc));
+		goto fail;
+	}
+	return lm;
+fail:
+	lm->stop = 1;	/* no sweeper to join */
+	lm_close(lm);
+	return NULL;
+}
+
+static void
+lm_close(void *h)
+{
+	struct lm	*lm = h;
+
+	/* after a fork the sweeper is not ours and the env is the parent's */
+	if (lm->pid != 0 && getpid() != lm->pid) {
+		free(lm->path);
+		free(lm);
+		return;
+	}
+	pthread_mutex_lock(&lm->smu);
+	if (!lm->stop) {
+		lm->stop = 1;
+		pthread_cond_signal(&lm->scv);
+		pthread_mutex_unlock(&lm->smu);
+		pthread_join(lm->sweeper, NULL);
+	} else
+		pthread_mutex_unlock(&lm->smu);
+	if (lm->env != NULL) {
+		if (!lm->sync)
+			mdb_env_sync(lm->env, 1);
+		mdb_env_close(lm->env);
+	}
+	pthread_mutex_destroy(&lm->qmu);
+	pthread_cond_destroy(&lm->qcv);
+	pthread_mutex_destroy(&lm->smu);
+	pthread_cond_destroy(&lm->scv);
+	free(lm->path);
+	free(lm);
+}
+
+static int
+lm_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
+    size_t errlen)
+{
+	struct lm	*lm = h;
+	MDB_stat	 st;
+	int		 rc;
+
+	if ((rc = mdb_env_stat(lm->env, &st)) != 0)
+		return lm_fail(lm, rc, "stat", err, errlen);
+	*entries = st.ms_entries > 0 ? st.ms_entries - 1 : 0;	/* meta */
+	*bytes = (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages +
+	    st.ms_overflow_pages) * st.ms_psize;
+	return 0;
+}
+
+const struct fd_store_ops fd_store_lmdb_ops = {
+	.name = "lmdb",
+	.breaker = 0,	/* failures are quick: nothing to wait for */
+	.open = lm_open,
+	.close = lm_close,
+	.grey = lm_grey,
+	.rate = lm_rate,
+	.get = lm_kget,
+	.set = lm_kset,
+	.incr = lm_kincr,
+	.del = lm_kdel,
+	.sweep = lm_sweep,
+	.stats = lm_stats,
+};

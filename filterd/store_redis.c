@@ -1,0 +1,1110 @@
+/*
+ * store_redis.c -- the shared store backend: Redis through hiredis
+ *
+ * For several MX hosts that must share greylist and rate state. Every
+ * operation is one Lua script run by EVALSHA, so each decision costs one
+ * round trip and stays atomic; the scripts are loaded with SCRIPT LOAD
+ * the first time and again when Redis answers NOSCRIPT (a restart, a
+ * SCRIPT FLUSH, a failover).
+ *
+ * Time. The scripts never read Redis's clock: the caller's `now` (from
+ * fd_clock) is an argument, and each entry keeps its logical expiry in
+ * a field `x` that the scripts compare with it, so a test can move time
+ * the way it does for LMDB. Each key also gets a real TTL (EXPIRE, or
+ * SET PX) of the same length, so Redis drops it by itself and never
+ * grows without bound. In production both clocks are the wall clock.
+ *
+ * Keys (hex digests of the hashed keys; see store_backend.h):
+ *   PREFIX g:{A}:T   greylist triplet T whose awl key is A (hash: x f p)
+ *   PREFIX g:{T}     greylist triplet without an awl      (hash: x f p)
+ *   PREFIX a:{A}     auto-whitelist counter               (hash: x c)
+ *   PREFIX r:{rate}:R rate bucket: the GCRA TAT in microseconds (string)
+ *   PREFIX k:{K}     kv entry                             (hash: x v)
+ * The keys one script touches share a {hash tag}, so a Redis Cluster
+ * could serve them. All rate buckets share one tag: a call checks several
+ * unrelated limits all or nothing, so they must live in one slot, and a
+ * bucket must have one name whatever other limits it is checked with.
+ *
+ * Connections: a small pool, not one per thread: a call takes an idle
+ * connection or opens one (connect-timeout; then AUTH and SELECT) and
+ * gives it back, so libmilter threads may come and go freely. A command
+ * waits at most `timeout` (socket timeouts); a connection that failed is
+ * dropped. A pooled connection that turns out closed by the server (a
+ * Redis restart) is replaced and the command sent once more; a command
+ * that timed out is never repeated. The backoff between reconnects is the
+ * front's circuit breaker (store.c).
+ *
+ * Every argument goes through redisCommandArgv, with its length: keys and
+ * values are binary-safe.
+ *
+ * Writing to a connection the server closed raises SIGPIPE; the process
+ * must ignore it (libmilter's smfi_main does).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store_backend.h"
+#include "xalloc.h"
+
+#define RD_IDLE_MAX	256	/* idle connections kept */
+#define RD_KEYMAX	(64 + 96)
+#define RD_NUM		24
+
+/*
+ * The scripts. Lua 5.1 numbers are doubles: every number here stays
+ * below 2^53 (the front keeps GCRA numbers below 2^50), and numbers go
+ * back into Redis through fmt() so they are written as integers.
+ */
+
+/* KEYS: triplet [, awl]; ARGV: now delay retry_window pass_ttl awl_after
+ * awl_ttl. Returns {state, first_seen, passes, awl_count, retry_after}. */
+static const char rd_grey_lua[] =
+"local now = tonumber(ARGV[1])\n"
+"local delay, window = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+"local passttl = tonumber(ARGV[4])\n"
+"local awlafter, awlttl = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+"local function fmt(v) return string.format('%.0f', v) end\n"
+"local awl = 0\n"
+"if #KEYS > 1 then\n"
+"  local a = redis.call('HMGET', KEYS[2], 'x', 'c')\n"
+"  if a[1] and tonumber(a[1]) > now then awl = tonumber(a[2]) or 0 end\n"
+"  if awl >= awlafter then\n"
+"    redis.call('HSET', KEYS[2], 'x', fmt(now + awlttl), 'c', fmt(awl))\n"
+"    redis.call('EXPIRE', KEYS[2], awlttl)\n"
+"    return {3, 0, 0, awl, 0}\n"
+"  end\n"
+"end\n"
+"local g = redis.call('HMGET', KEYS[1], 'x', 'f', 'p')\n"
+"if not g[1] or tonumber(g[1]) <= now then\n"
+"  redis.call('HSET', KEYS[1], 'x', fmt(now + window), 'f', fmt(now),\n"
+"    'p', '0')\n"
+"  redis.call('EXPIRE', KEYS[1], window)\n"
+"  return {0, now, 0, awl, delay}\n"
+"end\n"
+"local first, passes = tonumber(g[2]) or now, tonumber(g[3]) or 0\n"
+"if now < first + delay then\n"
+"  return {1, first, passes, awl, first + delay - now}\n"
+"end\n"
+"passes = passes + 1\n"
+"redis.call('HSET', KEYS[1], 'x', fmt(now + passttl), 'p', fmt(passes))\n"
+"redis.call('EXPIRE', KEYS[1], passttl)\n"
+"if #KEYS > 1 then\n"
+"  awl = awl + 1\n"
+"  redis.call('HSET', KEYS[2], 'x', fmt(now + awlttl), 'c', fmt(awl))\n"
+"  redis.call('EXPIRE', KEYS[2], awlttl)\n"
+"end\n"
+"return {2, first, passes, awl, 0}\n";
+
+/* KEYS: n buckets; ARGV: now_us, then interval cap cost per bucket.
+ * The arithmetic of fd_gcra (store.c), all or nothing. Returns {ok,
+ * remaining_1, retry_after_1, ...}. */
+static const char rd_rate_lua[] =
+"local now = tonumber(ARGV[1])\n"
+"local function fmt(v) return string.format('%.0f', v) end\n"
+"local function idiv(a, b)\n"
+"  local q = math.floor(a / b)\n"
+"  if (q + 1) * b <= a then q = q + 1 elseif q * b > a then q = q - 1 end\n"
+"  return q\n"
+"end\n"
+"local tat, iv, cap, cost, one = {}, {}, {}, {}, {}\n"
+"local ok = 1\n"
+"for i = 1, #KEYS do\n"
+"  iv[i] = tonumber(ARGV[3 * i - 1])\n"
+"  cap[i] = tonumber(ARGV[3 * i])\n"
+"  cost[i] = tonumber(ARGV[3 * i + 1])\n"
+"  one[i] = cost[i]\n"
+"  if one[i] == 0 then one[i] = 1 end\n"
+"  local t = tonumber(redis.call('GET', KEYS[i]) or 0) or 0\n"
+"  if t < now then t = now end\n"
+"  tat[i] = t\n"
+"  if t + one[i] * iv[i] - now > cap[i] then ok = 0 end\n"
+"end\n"
+"local out = {ok}\n"
+"for i = 1, #KEYS do\n"
+"  local after = tat[i]\n"
+"  if ok == 1 and cost[i] > 0 then\n"
+"    after = after + cost[i] * iv[i]\n"
+"    redis.call('SET', KEYS[i], fmt(after), 'PX',\n"
+"      fmt(math.max(1, idiv(after - now + 999, 1000))))\n"
+"  end\n"
+"  local room, rem, ra = cap[i] - (after - now), 0, 0\n"
+"  if room > 0 then rem = idiv(room, iv[i]) end\n"
+"  local wait = after + one[i] * iv[i] - cap[i] - now\n"
+"  if wait > 0 then ra = idiv(wait + 999999, 1000000) end\n"
+"  out[#out + 1] = rem\n"
+"  out[#out + 1] = ra\n"
+"end\n"
+"return out\n";
+
+/* KEYS: k; ARGV: now. The value, or nil. */
+static const char rd_get_lua[] =
+"local v = redis.call('HMGET', KEYS[1], 'x', 'v')\n"
+"if v[1] and tonumber(v[1]) > tonumber(ARGV[1]) then return v[2] end\n"
+"return false\n";
+
+/* KEYS: k; ARGV: expires ttl value */
+static const char rd_set_lua[] =
+"redis.call('HSET', KEYS[1], 'x', ARGV[1], 'v', ARGV[3])\n"
+"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+"return 1\n";
+
+/* KEYS: k; ARGV: now by ttl. The new value; a new counter gets the TTL,
+ * an old one keeps its expiry. */
+static const char rd_incr_lua[] =
+"local now, by, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+"local function fmt(v) return string.format('%.0f', v) end\n"
+"local v = redis.call('HMGET', KEYS[1], 'x', 'v')\n"
+"local cur\n"
+"if v[1] and tonumber(v[1]) > now then\n"
+"  if not v[2] or not string.match(v[2], '^-?%d+$') then\n"
+"    return redis.error_reply('FDINVAL incr: value is not an integer')\n"
+"  end\n"
+"  cur = tonumber(v[2]) + by\n"
+"  if math.abs(cur) >= 9007199254740992 then\n"
+"    return redis.error_reply('FDINVAL incr: overflow')\n"
+"  end\n"
+"  redis.call('HSET', KEYS[1], 'v', fmt(cur))\n"
+"else\n"
+"  cur = by\n"
+"  redis.call('HSET', KEYS[1], 'x', fmt(now + ttl), 'v', fmt(cur))\n"
+"  redis.call('EXPIRE', KEYS[1], ttl)\n"
+"end\n"
+"return cur\n";
+
+/* KEYS: k; ARGV: now. 1 if a live entry went, else 0. */
+static const char rd_del_lua[] =
+"local x = redis.call('HGET', KEYS[1], 'x')\n"
+"redis.call('DEL', KEYS[1])\n"
+"if x and tonumber(x) > tonumber(ARGV[1]) then return 1 end\n"
+"return 0\n";
+
+enum { S_GREY, S_RATE, S_GET, S_SET, S_INCR, S_DEL, S_COUNT };
+
+static const char *const rd_scripts[S_COUNT] = {
+	rd_grey_lua, rd_rate_lua, rd_get_lua, rd_set_lua, rd_incr_lua,
+	rd_del_lua
+};
+
+struct rconn {
+	redisContext	*c;
+	struct rconn	*next;
+};
+
+struct rd {
+	struct fd_redis_url url;
+	char		*prefix;
+	size_t		 plen;
+	struct timeval	 ctv;		/* connect timeout */
+	struct timeval	 tv;		/* command timeout */
+	int64_t		 timeout_ms;
+
+	pthread_mutex_t	 mu;		/* idle, nidle, sha */
+	struct rconn	*idle;
+	unsigned	 nidle;
+	char		 sha[S_COUNT][41];
+};
+
+/*
+ * URLs
+ */
+
+/* unhex - one hex digit, or -1 */
+static int
+unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* pct_decode - a copy of s[0..len) with %XX decoded; NULL if malformed */
+static char *
+pct_decode(const char *s, size_t len)
+{
+	char	*out = fd_malloc(len + 1), *o = out;
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			*o++ = s[i];
+			continue;
+		}
+		/* a %00 would cut the C string short: refuse it too */
+		if (i + 2 >= len || unhex(s[i + 1]) < 0 || unhex(s[i + 2]) < 0 ||
+		    (unhex(s[i + 1]) == 0 && unhex(s[i + 2]) == 0)) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)(unhex(s[i + 1]) << 4 | unhex(s[i + 2]));
+		i += 2;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* number - all of s[0..len) as a decimal in [min, max]; -1 if not */
+static long
+number(const char *s, size_t len, long min, long max)
+{
+	long	 v = 0;
+	size_t	 i;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v < min || v > max ? -1 : v;
+}
+
+/* url_hostport - "host", "host:port", "[v6]" or "[v6]:port" */
+static int
+url_hostport(const char *s, size_t len, struct fd_redis_url *u,
+    const char **why)
+{
+	const char *colon = NULL, *end = s + len, *h = s, *he;
+	long	 port;
+
+	if (len > 0 && s[0] == '[') {
+		if ((he = memchr(s, ']', len)) == NULL) {
+			*why = "unclosed [ in the host";
+			return -1;
+		}
+		h = s + 1;
+		if (he + 1 < end) {
+			if (he[1] != ':') {
+				*why = "junk after the [address]";
+				return -1;
+			}
+			colon = he + 1;
+		}
+	} else {
+		colon = memchr(s, ':', len);
+		he = colon ? colon : end;
+	}
+	if (he == h) {
+		*why = "no host";
+		return -1;
+	}
+	u->host = fd_strndup(h, (size_t)(he - h));
+	u->port = 6379;
+	if (colon != NULL) {
+		if ((port = number(colon + 1, (size_t)(end - colon - 1), 1,
+		    65535)) < 0) {
+			*why = "bad port";
+			return -1;
+		}
+		u->port = (int)port;
+	}
+	return 0;
+}
+
+/* url_userinfo - "[user]:password" or "password" */
+static int
+url_userinfo(const char *s, size_t len, struct fd_redis_url *u,
+    const char **why)
+{
+	const char *colon = memchr(s, ':', len);
+
+	if (colon == NULL)
+		u->pass = pct_decode(s, len);
+	else {
+		if (colon > s)
+			u->user = pct_decode(s, (size_t)(colon - s));
+		u->pass = pct_decode(colon + 1, (size_t)(s + len - colon - 1));
+		if (colon > s && u->user == NULL) {
+			*why = "bad %-escape in the user";
+			return -1;
+		}
+	}
+	if (u->pass == NULL) {
+		*why = "bad %-escape in the password";
+		return -1;
+	}
+	return 0;
+}
+
+/* url_query - unix socket parameters: db=N, user=U, password=P */
+static int
+url_query(const char *q, struct fd_redis_url *u, const char **why)
+{
+	const char	*p = q, *amp, *eq;
+	size_t		 len;
+	long		 db;
+
+	while (*p != '\0') {
+		amp = strchr(p, '&');
+		len = amp ? (size_t)(amp - p) : strlen(p);
+		if ((eq = memchr(p, '=', len)) == NULL) {
+			*why = "query parameter without =";
+			return -1;
+		}
+		if ((size_t)(eq - p) == 2 && strncmp(p, "db", 2) == 0) {
+			if ((db = number(eq + 1, len - 3, 0, 1000000)) < 0) {
+				*why = "bad db number";
+				return -1;
+			}
+			u->db = (int)db;
+		} else if ((size_t)(eq - p) == 4 && strncmp(p, "user", 4) == 0) {
+			free(u->user);
+			if ((u->user = pct_decode(eq + 1, len - 5)) == NULL) {
+				*why = "bad %-escape in the user";
+				return -1;
+			}
+		} else if ((size_t)(eq - p) == 8 &&
+		    strncmp(p, "password", 8) == 0) {
+			free(u->pass);
+			if ((u->pass = pct_decode(eq + 1, len - 9)) == NULL) {
+				*why = "bad %-escape in the password";
+				return -1;
+			}
+		} else {
+			*why = "unknown query parameter (db, user, password)";
+			return -1;
+		}
+		p += len + (amp != NULL);
+	}
+	return 0;
+}
+
+int
+fd_redis_url_parse(const char *url, struct fd_redis_url *u, const char **why)
+{
+	const char	*p, *at, *slash, *q;
+	long		 db;
+
+	memset(u, 0, sizeof(*u));
+	if (strncmp(url, "rediss://", 9) == 0) {
+		*why = "TLS (rediss://) is not supported";
+		return -1;
+	}
+	if (strncmp(url, "unix://", 7) == 0) {
+		p = url + 7;
+		if (*p != '/') {
+			*why = "unix:// needs an absolute path (unix:///path)";
+			return -1;
+		}
+		q = strchr(p, '?');
+		u->sock = q ? fd_strndup(p, (size_t)(q - p)) : fd_strdup(p);
+		if (q != NULL && url_query(q + 1, u, why) < 0)
+			goto fail;
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) == 0)
+		p = url + 8;
+	else if (strstr(url, "://") != NULL) {
+		*why = "unknown scheme (redis:// or unix://)";
+		return -1;
+	} else
+		p = url;	/* bare host[:port] */
+	slash = strchr(p, '/');
+	if (slash == NULL)
+		slash = p + strlen(p);
+	/* the last @ before the path: a password may hold an @ */
+	for (at = slash; at > p && at[-1] != '@'; at--)
+		;
+	if (at > p) {
+		if (url_userinfo(p, (size_t)(at - 1 - p), u, why) < 0)
+			goto fail;
+		p = at;
+	}
+	if (url_hostport(p, (size_t)(slash - p), u, why) < 0)
+		goto fail;
+	if (*slash == '/' && slash[1] != '\0') {
+		if ((db = number(slash + 1, strlen(slash + 1), 0, 1000000)) < 0) {
+			*why = "bad db number";
+			goto fail;
+		}
+		u->db = (int)db;
+	}
+	return 0;
+fail:
+	fd_redis_url_clear(u);
+	return -1;
+}
+
+void
+fd_redis_url_clear(struct fd_redis_url *u)
+{
+	free(u->host);
+	free(u->sock);
+	free(u->user);
+	free(u->pass);
+	memset(u, 0, sizeof(*u));
+}
+
+/*
+ * Connections
+ */
+
+/* rd_errstr - say what went wrong on c in words */
+static void
+rd_errstr(struct rd *rd, redisContext *c, const char *what, char *err,
+    size_t errlen)
+{
+	if (c == NULL)
+		snprintf(err, errlen, "%s: out of memory", what);
+	else if (c->err == REDIS_ERR_IO && (errno == EAGAIN ||
+	    errno == EWOULDBLOCK || errno == EINPROGRESS))
+		snprintf(err, errlen, "%s: no answer within %" PRId64 "ms",
+		    what, rd->timeout_ms);
+	else
+		snprintf(err, errlen, "%s: %s", what, c->errstr);
+}
+
+/* rd_simple - run a command that must answer +OK */
+static int
+rd_simple(struct rd *rd, redisContext *c, int argc, const char **argv,
+    char *err, size_t errlen)
+{
+	redisReply	*r;
+	int		 rc = 0;
+
+	if ((r = redisCommandArgv(c, argc, argv, NULL)) == NULL) {
+		rd_errstr(rd, c, argv[0], err, errlen);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "%s: %s", argv[0], r->str);
+		rc = -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* rd_connect - a fresh, authenticated connection on the right db */
+static struct rconn *
+rd_connect(struct rd *rd, char *err, size_t errlen)
+{
+	struct rconn	*rc;
+	redisContext	*c;
+	const char	*argv[3];
+	char		 db[16];
+	int		 argc;
+
+	if (rd->url.sock != NULL)
+		c = redisConnectUnixWithTimeout(rd->url.sock, rd->ctv);
+	else
+		c = redisConnectWithTimeout(rd->url.host, rd->url.port, rd->ctv);
+	if (c == NULL || c->err) {
+		if (c != NULL && c->err == REDIS_ERR_IO && errno == EINPROGRESS)
+			snprintf(err, errlen, "connect: timed out");
+		else
+			rd_errstr(rd, c, "connect", err, errlen);
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	if (redisSetTimeout(c, rd->tv) != REDIS_OK) {
+		rd_errstr(rd, c, "timeout", err, errlen);
+		goto fail;
+	}
+	if (rd->url.pass != NULL) {
+		argc = 0;
+		argv[argc++] = "AUTH";
+		if (rd->url.user != NULL)
+			argv[argc++] = rd->url.user;
+		argv[argc++] = rd->url.pass;
+		if (rd_simple(rd, c, argc, argv, err, errlen) < 0)
+			goto fail;
+	}
+	if (rd->url.db != 0) {
+		snprintf(db, sizeof(db), "%d", rd->url.db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if (rd_simple(rd, c, 2, argv, err, errlen) < 0)
+			goto fail;
+	}
+	rc = fd_calloc(1, sizeof(*rc));
+	rc->c = c;
+	return rc;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/* rd_take - an idle connection, or NULL */
+static struct rconn *
+rd_take(struct rd *rd)
+{
+	struct rconn	*rc;
+
+	pthread_mutex_lock(&rd->mu);
+	if ((rc = rd->idle) != NULL) {
+		rd->idle = rc->next;
+		rd->nidle--;
+	}
+	pthread_mutex_unlock(&rd->mu);
+	return rc;
+}
+
+/* rd_drop - close a connection */
+static void
+rd_drop(struct rconn *rc)
+{
+	if (rc != NULL) {
+		redisFree(rc->c);
+		free(rc);
+	}
+}
+
+/* rd_give - back to the pool */
+static void
+rd_give(struct rd *rd, struct rconn *rc)
+{
+	pthread_mutex_lock(&rd->mu);
+	if (rd->nidle < RD_IDLE_MAX) {
+		rc->next = rd->idle;
+		rd->idle = rc;
+		rd->nidle++;
+		rc = NULL;
+	}
+	pthread_mutex_unlock(&rd->mu);
+	rd_drop(rc);
+}
+
+/* closed_by_peer - did the command fail because the server had closed the
+ * connection before it (so it was never run)? */
+static int
+closed_by_peer(redisContext *c, int saved_errno)
+{
+	return c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO &&
+	    (saved_errno == ECONNRESET || saved_errno == EPIPE));
+}
+
+/* rd_load - SCRIPT LOAD script s, remember its SHA: 1; 0 on an error
+ * reply (err says which); -1 on an I/O error (*e: its errno) */
+static int
+rd_load(struct rd *rd, redisContext *c, int s, int *e, char *err,
+    size_t errlen)
+{
+	const char	*argv[3] = { "SCRIPT", "LOAD", rd_scripts[s] };
+	redisReply	*r;
+
+	if ((r = redisCommandArgv(c, 3, argv, NULL)) == NULL) {
+		*e = errno;
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+		snprintf(err, errlen, "SCRIPT LOAD: %s",
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return 0;
+	}
+	pthread_mutex_lock(&rd->mu);
+	memcpy(rd->sha[s], r->str, 40);
+	rd->sha[s][40] = '\0';
+	pthread_mutex_unlock(&rd->mu);
+	freeReplyObject(r);
+	return 1;
+}
+
+/* rd_result - an EVALSHA reply: FD_SB_OK with *reply, or the error */
+static int
+rd_result(redisReply *r, redisReply **reply, char *err, size_t errlen)
+{
+	const char	*inval;
+
+	if (r->type != REDIS_REPLY_ERROR) {
+		*reply = r;
+		return FD_SB_OK;
+	}
+	/* our scripts' own refusals read "FDINVAL why" (Redis may put
+	 * "ERR ...: " in front): a bad request, not a sick server */
+	if ((inval = strstr(r->str, "FDINVAL ")) != NULL) {
+		snprintf(err, errlen, "%s", inval + 8);
+		freeReplyObject(r);
+		return FD_SB_INVAL;
+	}
+	snprintf(err, errlen, "%s", r->str);
+	freeReplyObject(r);
+	return FD_SB_FAIL;
+}
+
+/*
+ * rd_eval - EVALSHA script s with argv[3..argc) (argv[0..2] are filled
+ * here: EVALSHA, the SHA, nkeys). FD_SB_OK with *reply owned by the
+ * caller, or FD_SB_FAIL / FD_SB_INVAL with err.
+ *
+ * The loop covers what a Redis restart leaves behind: a pooled
+ * connection the server closed (replaced once by a fresh one) and a
+ * script cache that forgot our scripts (NOSCRIPT: load, send again).
+ */
+static int
+rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
+    size_t *lens, redisReply **reply, char *err, size_t errlen)
+{
+	struct rconn	*rc;
+	redisReply	*r;
+	char		 sha[41], nk[16];
+	int		 fresh = 0, tries, e = 0, rv;
+
+	*reply = NULL;
+	if ((rc = rd_take(rd)) == NULL) {
+		if ((rc = rd_connect(rd, err, errlen)) == NULL)
+			return FD_SB_FAIL;
+		fresh = 1;
+	}
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	for (tries = 0; tries < 6; tries++) {
+		pthread_mutex_lock(&rd->mu);
+		memcpy(sha, rd->sha[s], sizeof(sha));
+		pthread_mutex_unlock(&rd->mu);
+		if (sha[0] == '\0') {
+			if ((rv = rd_load(rd, rc->c, s, &e, err, errlen)) > 0)
+				continue;
+			if (rv == 0) {
+				rd_give(rd, rc);
+				return FD_SB_FAIL;
+			}
+		} else {
+			argv[0] = "EVALSHA";
+			argv[1] = sha;
+			argv[2] = nk;
+			lens[0] = 7;
+			lens[1] = 40;
+			lens[2] = strlen(nk);
+			r = redisCommandArgv(rc->c, argc, argv, lens);
+			e = errno;
+			if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+			    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+				freeReplyObject(r);
+				pthread_mutex_lock(&rd->mu);
+				if (strcmp(rd->sha[s], sha) == 0)
+					rd->sha[s][0] = '\0';
+				pthread_mutex_unlock(&rd->mu);
+				continue;
+			}
+			if (r != NULL) {
+				rd_give(rd, rc);
+				return rd_result(r, reply, err, errlen);
+			}
+		}
+		/* an I/O error: retry only what never reached the server */
+		if (fresh || !closed_by_peer(rc->c, e)) {
+			errno = e;
+			rd_errstr(rd, rc->c, sha[0] ? "EVALSHA" : "SCRIPT LOAD",
+			    err, errlen);
+			rd_drop(rc);
+			return FD_SB_FAIL;
+		}
+		rd_drop(rc);
+		if ((rc = rd_connect(rd, err, errlen)) == NULL)
+			return FD_SB_FAIL;
+		fresh = 1;
+	}
+	rd_give(rd, rc);
+	snprintf(err, errlen, "EVALSHA: the script keeps going missing");
+	return FD_SB_FAIL;
+}
+
+/* rd_ints - r is an array of at least n integers */
+static int
+rd_ints(const redisReply *r, size_t n, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < n)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+			goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "unexpected reply from the script");
+	return -1;
+}
+
+/*
+ * Keys
+ */
+
+static void
+hex(char *out, const unsigned char *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+}
+
+/* rd_key - PREFIX t:{TAG}[:REST] into buf; its length. tag and rest are
+ * hashed keys (their digests are written in hex) or, for tag, NULL and
+ * the literal `lit`. */
+static size_t
+rd_key(struct rd *rd, char *buf, int t, const struct fd_skey *tag,
+    const char *lit, const struct fd_skey *rest)
+{
+	size_t	 o = rd->plen;
+
+	memcpy(buf, rd->prefix, o);
+	buf[o++] = (char)t;
+	buf[o++] = ':';
+	buf[o++] = '{';
+	if (tag != NULL) {
+		hex(buf + o, tag->b + 1, FD_SK_HASHLEN);
+		o += 2 * FD_SK_HASHLEN;
+	} else {
+		memcpy(buf + o, lit, strlen(lit));
+		o += strlen(lit);
+	}
+	buf[o++] = '}';
+	if (rest != NULL) {
+		buf[o++] = ':';
+		hex(buf + o, rest->b + 1, FD_SK_HASHLEN);
+		o += 2 * FD_SK_HASHLEN;
+	}
+	return o;
+}
+
+/* num - argument i is the decimal v */
+static void
+num(const char **argv, size_t *lens, int i, char (*bufs)[RD_NUM], int64_t v)
+{
+	lens[i] = (size_t)snprintf(bufs[i], RD_NUM, "%" PRId64, v);
+	argv[i] = bufs[i];
+}
+
+/*
+ * Operations
+ */
+
+static int
+rd_grey(void *h, const struct fd_sgrey *g, int64_t now,
+    struct fd_grey_res *res, char *err, size_t errlen)
+{
+	struct rd	*rd = h;
+	const struct fd_grey_req *q = g->req;
+	const char	*argv[11];
+	size_t		 lens[11];
+	char		 k1[RD_KEYMAX], k2[RD_KEYMAX], nb[11][RD_NUM];
+	redisReply	*r;
+	int		 nk = 1, i = 3, rc;
+
+	if (g->has_awl) {
+		lens[i] = rd_key(rd, k1, 'g', &g->awl, NULL, &g->key);
+		argv[i++] = k1;
+		lens[i] = rd_key(rd, k2, 'a', &g->awl, NULL, NULL);
+		argv[i++] = k2;
+		nk = 2;
+	} else {
+		lens[i] = rd_key(rd, k1, 'g', &g->key, NULL, NULL);
+		argv[i++] = k1;
+	}
+	num(argv, lens, i++, nb, now);
+	num(argv, lens, i++, nb, q->delay);
+	num(argv, lens, i++, nb, q->retry_window);
+	num(argv, lens, i++, nb, q->pass_ttl);
+	num(argv, lens, i++, nb, q->awl_after);
+	num(argv, lens, i++, nb, q->awl_ttl > 0 ? q->awl_ttl : 1);
+	if ((rc = rd_eval(rd, S_GREY, nk, i, argv, lens, &r, err, errlen)) !=
+	    FD_SB_OK)
+		return rc;
+	if (rd_ints(r, 5, err, errlen) < 0) {
+		freeReplyObject(r);
+		return FD_SB_FAIL;
+	}
+	res->state = (enum fd_grey_state)r->element[0]->integer;
+	res->first_seen = r->element[1]->integer;
+	res->passes = (uint32_t)r->element[2]->integer;
+	res->awl_count = (uint32_t)r->element[3]->integer;
+	res->retry_after = r->element[4]->integer;
+	freeReplyObject(r);
+	return FD_SB_OK;
+}
+
+#define RATE_ARGS	(3 + 1 + FD_STORE_RATE_MAX * 4)
+
+static int
+rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
+    struct fd_rate_res *res, char *err, size_t errlen)
+{
+	struct rd	*rd = h;
+	const char	*argv[RATE_ARGS];
+	size_t		 lens[RATE_ARGS], i;
+	char		 keys[FD_STORE_RATE_MAX][RD_KEYMAX];
+	char		 nb[RATE_ARGS][RD_NUM];
+	redisReply	*r;
+	int		 a = 3, rc, ok;
+
+	for (i = 0; i < n; i++) {
+		lens[a] = rd_key(rd, keys[i], 'r', NULL, "rate", &rt[i].key);
+		argv[a++] = keys[i];
+	}
+	num(argv, lens, a++, nb, now * 1000000);
+	for (i = 0; i < n; i++) {
+		num(argv, lens, a++, nb, rt[i].interval);
+		num(argv, lens, a++, nb, rt[i].cap);
+		num(argv, lens, a++, nb, rt[i].cost);
+	}
+	if ((rc = rd_eval(rd, S_RATE, (int)n, a, argv, lens, &r, err,
+	    errlen)) != FD_SB_OK)
+		return rc;
+	if (rd_ints(r, 1 + 2 * n, err, errlen) < 0) {
+		freeReplyObject(r);
+		return FD_SB_FAIL;
+	}
+	ok = r->element[0]->integer == 1;
+	for (i = 0; i < n; i++) {
+		res[i].allowed = ok;
+		res[i].remaining = (uint32_t)r->element[1 + 2 * i]->integer;
+		res[i].retry_after = r->element[2 + 2 * i]->integer;
+	}
+	freeReplyObject(r);
+	return FD_SB_OK;
+}
+
+static int
+rd_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
+    size_t *vallen, char *err, size_t errlen)
+{
+	struct rd	*rd = h;
+	const char	*argv[5];
+	size_t		 lens[5];
+	char		 key[RD_KEYMAX], nb[5][RD_NUM];
+	redisReply	*r;
+	int		 rc;
+
+	lens[3] = rd_key(rd, key, 'k', k, NULL, NULL);
+	argv[3] = key;
+	num(argv, lens, 4, nb, now);
+	if ((rc = rd_eval(rd, S_GET, 1, 5, argv, lens, &r, err, errlen)) !=
+	    FD_SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		return FD_SB_NOTFOUND;
+	}
+	if (r->type != REDIS_REPLY_STRING) {
+		freeReplyObject(r);
+		snprintf(err, errlen, "unexpected reply from the script");
+		return FD_SB_FAIL;
+	}
+	if (r->len > 0)
+		memcpy(val, r->str, r->len < *vallen ? r->len : *vallen);
+	*vallen = r->len;
+	freeReplyObject(r);
+	return FD_SB_OK;
+}
+
+static int
+rd_kset(void *h, const struct fd_skey *k, int64_t now, const void *val,
+    size_t vallen, int64_t ttl, char *err, size_t errlen)
+{
+	struct rd	*rd = h;
+	const char	*argv[7];
+	size_t		 lens[7];
+	char		 key[RD_KEYMAX], nb[7][RD_NUM];
+	redisReply	*r;
+	int		 rc;
+
+	lens[3] = rd_key(rd, key, 'k', k, NULL, NULL);
+	argv[3] = key;
+	num(argv, lens, 4, nb, now + ttl);
+	num(argv, lens, 5, nb, ttl);
+	argv[6] = vallen > 0 ? val : "";
+	lens[6] = vallen;
+	if ((rc = rd_eval(rd, S_SET, 1, 7, argv, lens, &r, err, errlen)) !=
+	    FD_SB_OK)
+		return rc;
+	freeReplyObject(r);
+	return FD_SB_OK;
+}
+
+static int
+rd_kincr(void *h, const struct fd_skey *k, int64_t now, int64_t by,
+    int64_t ttl, int64_t *out, char *err, size_t errlen)
+{
+	struct rd	*rd = h;
+	const char	*argv[7];
+	size_t		 lens[7];
+	char		 key[RD_KEYMAX], nb[7][RD_NUM];
+	redisReply	*r;
+	int		 rc;
+
+	if (by <= -(1LL << 53) || by >= (1LL << 53)) {
+		snprintf(err, errlen, "incr: overflow");
+		return FD_SB_INVAL;
+	}
+	lens[3] = rd_key(rd, key, 'k', k, NULL, NULL);
+	argv[3] = key;
+	num(argv, lens, 4, nb, now);
+	num(argv, lens, 5, nb, by);
+	num(argv, lens, 6, nb, ttl);
+	if ((rc = rd_eval(rd, S_INCR, 1, 7, argv, lens, &r, err, errlen)) !=
+	    FD_SB_OK)
+		return rc;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		snprintf(err, errlen, "unexpected reply from the script");
+		return FD_SB_FAIL;
+	}
+	*out = r->integer;
+	freeReplyObject(r);
+	return FD_SB_OK;
+}
+
+static int
+rd_kdel(void *h, const struct fd_skey *k, int64_t now, char *err,
+    size_t errlen)
+{
+	struct rd	*rd = h;
+	const char	*argv[5];
+	size_t		 lens[5];
+	char		 key[RD_KEYMAX], nb[5][RD_NUM];
+	redisReply	*r;
+	int		 rc;
+
+	lens[3] = rd_key(rd, key, 'k', k, NULL, NULL);
+	argv[3] = key;
+	num(argv, lens, 4, nb, now);
+	if ((rc = rd_eval(rd, S_DEL, 1, 5, argv, lens, &r, err, errlen)) !=
+	    FD_SB_OK)
+		return rc;
+	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FD_SB_OK :
+	    FD_SB_NOTFOUND;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* rd_sweep - Redis expires keys itself */
+static long
+rd_sweep(void *h, int64_t now, char *err, size_t errlen)
+{
+	(void)h;
+	(void)now;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+/* rd_stats - DBSIZE and used_memory, one round trip (pipelined) */
+static int
+rd_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
+    size_t errlen)
+{
+	struct rd	*rd = h;
+	struct rconn	*rc;
+	redisReply	*r1 = NULL, *r2 = NULL;
+	const char	*p;
+	int		 ok = -1;
+
+	if ((rc = rd_take(rd)) == NULL &&
+	    (rc = rd_connect(rd, err, errlen)) == NULL)
+		return -1;
+	redisAppendCommand(rc->c, "DBSIZE");
+	redisAppendCommand(rc->c, "INFO memory");
+	if (redisGetReply(rc->c, (void **)&r1) != REDIS_OK ||
+	    redisGetReply(rc->c, (void **)&r2) != REDIS_OK) {
+		rd_errstr(rd, rc->c, "stats", err, errlen);
+		rd_drop(rc);
+		goto out;
+	}
+	rd_give(rd, rc);
+	if (r1->type != REDIS_REPLY_INTEGER || r2->type != REDIS_REPLY_STRING ||
+	    (p = strstr(r2->str, "used_memory:")) == NULL) {
+		snprintf(err, errlen, "stats: unexpected reply");
+		goto out;
+	}
+	*entries = (uint64_t)r1->integer;
+	*bytes = strtoull(p + 12, NULL, 10);
+	ok = 0;
+out:
+	if (r1 != NULL)
+		freeReplyObject(r1);
+	if (r2 != NULL)
+		freeReplyObject(r2);
+	return ok;
+}
+
+/*
+ * Open and close
+ */
+
+static struct timeval
+ms_tv(int64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* rd_dup_url - a deep copy */
+static void
+rd_dup_url(struct fd_redis_url *d, const struct fd_redis_url *s)
+{
+	d->host = s->host ? fd_strdup(s->host) : NULL;
+	d->port = s->port;
+	d->sock = s->sock ? fd_strdup(s->sock) : NULL;
+	d->user = s->user ? fd_strdup(s->user) : NULL;
+	d->pass = s->pass ? fd_strdup(s->pass) : NULL;
+	d->db = s->db;
+}
+
+/* rd_open - no connection yet: an unreachable Redis is a per-call error */
+static void *
+rd_open(const struct fd_store_opts *o, const struct fd_clock *clock,
+    char *err, size_t errlen)
+{
+	struct rd	*rd;
+
+	(void)clock;
+	(void)err;
+	(void)errlen;
+	rd = fd_calloc(1, sizeof(*rd));
+	rd_dup_url(&rd->url, &o->url);
+	rd->prefix = fd_strdup(o->prefix ? o->prefix : "");
+	rd->plen = strlen(rd->prefix);
+	rd->ctv = ms_tv(o->connect_ms);
+	rd->tv = ms_tv(o->timeout_ms);
+	rd->timeout_ms = o->timeout_ms;
+	pthread_mutex_init(&rd->mu, NULL);
+	return rd;
+}
+
+static void
+rd_close(void *h)
+{
+	struct rd	*rd = h;
+	struct rconn	*rc;
+
+	while ((rc = rd_take(rd)) != NULL)
+		rd_drop(rc);
+	pthread_mutex_destroy(&rd->mu);
+	fd_redis_url_clear(&rd->url);
+	free(rd->prefix);
+	free(rd);
+}
+
+const struct fd_store_ops fd_store_redis_ops = {
+	.name = "redis",
+	.breaker = 1,
+	.open = rd_open,
+	.close = rd_close,
+	.grey = rd_grey,
+	.rate = rd_rate,
+	.get = rd_kget,
+	.set = rd_kset,
+	.incr = rd_kincr,
+	.del = rd_kdel,
+	.sweep = rd_sweep,
+	.stats = rd_stats,
+};

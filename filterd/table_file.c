@@ -1,0 +1,121 @@
+/*
+ * table_file.c -- table files: one entry per line
+ *
+ *	# a comment line; blank lines are fine
+ *	192.0.2.0/24		# cidr: a comment may follow an entry
+ *	.example.com		# domain: the domain and its subdomains
+ *	/^dsl-[0-9]+\./i	# regex: /pattern/flags, then a comment
+ *	^mail[0-9]*\.		# regex: or the whole line is the pattern
+ *
+ * A bad entry is reported at file:line:col of the entry and the rest of
+ * the file is still read, so one run shows every mistake (up to a cap).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+#include "xalloc.h"
+
+#define MAX_FILE_ERRORS	20
+
+/* regex_end - end of "/.../flags" starting at s, or NULL if unclosed */
+static const char *
+regex_end(const char *s)
+{
+	for (s++; *s != '\0' && *s != '/'; s++)
+		if (s[0] == '\\' && s[1] != '\0')
+			s++;
+	if (*s != '/')
+		return NULL;
+	for (s++; (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'); s++)
+		;
+	return s;
+}
+
+/* entry_end - where the entry starting at s stops */
+static const char *
+entry_end(const struct fd_table *t, const char *s)
+{
+	const char	*e;
+
+	if (fd_table_kind(t) == FD_TABLE_REGEX) {
+		if (*s == '/')
+			return (e = regex_end(s)) ? e : s + strlen(s);
+		/* a bare pattern is the whole line, trailing blanks cut */
+		for (e = s + strlen(s); e > s && (e[-1] == ' ' ||
+		    e[-1] == '\t'); e--)
+			;
+		return e;
+	}
+	return s + strcspn(s, " \t#");
+}
+
+/* load_line - one line; 0, or -1 after reporting */
+static int
+load_line(struct fd_table *t, char *line, struct fd_loc *loc,
+    struct fd_errs *errs)
+{
+	char		 err[512];
+	char		*s = line, *e, *rest;
+	size_t		 n = strcspn(line, "\r\n");
+
+	line[n] = '\0';
+	s += strspn(s, " \t");
+	if (*s == '\0' || *s == '#')
+		return 0;
+	e = (char *)entry_end(t, s);
+	rest = e + strspn(e, " \t");
+	if (*rest != '\0' && *rest != '#') {
+		loc->col = (int)(rest - line) + 1;
+		fd_errs_add(errs, loc, "unexpected \"%.40s\" after the entry "
+		    "(one entry per line)", rest);
+		return -1;
+	}
+	*e = '\0';
+	loc->col = (int)(s - line) + 1;
+	if (fd_table_add(t, s, err, sizeof(err)) < 0) {
+		fd_errs_add(errs, loc, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* fd_table_load - every line of path into t */
+int
+fd_table_load(struct fd_table *t, const char *path, const char *locname,
+    const struct fd_loc *from, struct fd_errs *errs)
+{
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	int		 nerr = 0;
+	struct fd_loc	 loc = { locname, 0, 1 };
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fd_errs_add(errs, from, "cannot open table file \"%s\": %s",
+		    locname, strerror(errno));
+		return -1;
+	}
+	while (getline(&line, &cap, f) != -1) {
+		loc.line++;
+		if (load_line(t, line, &loc, errs) < 0 &&
+		    ++nerr == MAX_FILE_ERRORS) {
+			fd_errs_add(errs, &loc, "too many errors, "
+			    "skipping the rest of this file");
+			break;
+		}
+	}
+	if (ferror(f) && nerr < MAX_FILE_ERRORS) {
+		fd_errs_add(errs, from, "cannot read table file \"%s\": %s",
+		    locname, strerror(errno));
+		nerr++;
+	}
+	free(line);
+	fclose(f);
+	fd_table_seal(t);
+	return nerr ? -1 : 0;
+}

@@ -1,0 +1,523 @@
+/*
+ * grey_decide.c -- the greylist decision, see grey_decide.h
+ *
+ * Everything the decision needs from the outside comes through the host
+ * table kept in the configuration: the transaction view, the rules'
+ * overrides, the clock and one atomic store call per triplet
+ * (host->grey_check creates, checks and updates a triplet and its
+ * auto-whitelist counter in one round trip, so two MX hosts sharing a
+ * Redis cannot both count one retry as the first).
+ *
+ * A store failure is not decided here: the hook returns FD_ERROR with a
+ * reason and the host applies the plugin's on-store-error policy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grey_addr.h"
+#include "grey_client.h"
+#include "grey_conf.h"
+#include "grey_decide.h"
+#include "grey_key.h"
+#include "grey_text.h"
+
+#define PLUGIN		"greylist"
+#define CLIENT_MAX	320
+
+/* param - a rule's `set greylist.NAME VALUE` for this message, or NULL */
+static const char *
+param(const struct grey_conf *c, struct fd_txn *t, const char *name)
+{
+	return c->host->param != NULL ? c->host->param(t, PLUGIN, name) : NULL;
+}
+
+/* bad_param - a rule set a value we cannot use: say so, keep the default */
+static void
+bad_param(const struct grey_conf *c, const char *name, const char *v)
+{
+	char	 esc[128];
+
+	c->host->log(c->host, FD_LOG_WARN, "set greylist.%s \"%s\": bad value, "
+	    "ignored", name, c->host->escape(esc, sizeof(esc), v, strlen(v)));
+}
+
+/* param_duration - override *out with a duration param at least min */
+static void
+param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
+    int64_t *out, int64_t min)
+{
+	const char	*v = param(c, t, name);
+	int64_t		 secs;
+
+	if (v == NULL)
+		return;
+	if (grey_duration_parse(v, &secs) < 0 || secs < min)
+		bad_param(c, name, v);
+	else
+		*out = secs;
+}
+
+/* param_bool - override *out with an on/off param */
+static void
+param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
+    int *out)
+{
+	const char	*v = param(c, t, name);
+	int		 b;
+
+	if (v == NULL)
+		return;
+	if (grey_bool_parse(v, &b) < 0)
+		bad_param(c, name, v);
+	else
+		*out = b;
+}
+
+void
+grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
+    struct grey_eff *e)
+{
+	const char	*v;
+	size_t		 pos;
+	char		*end;
+	unsigned long	 n;
+
+	e->delay = c->delay;
+	e->retry_window = c->retry_window;
+	e->pass_ttl = c->pass_ttl;
+	e->awl_after = c->awl_after;
+	e->awl_ttl = c->awl_ttl;
+	e->decide_eom = c->decide_eom;
+	e->header = c->header;
+	e->message = c->message;
+	param_duration(c, t, "delay", &e->delay, 0);
+	param_duration(c, t, "retry-window", &e->retry_window, 1);
+	param_duration(c, t, "whitelist-for", &e->pass_ttl, 1);
+	param_duration(c, t, "auto-whitelist-for", &e->awl_ttl, 1);
+	param_bool(c, t, "header", &e->header);
+	if ((v = param(c, t, "auto-whitelist")) != NULL) {
+		n = strtoul(v, &end, 10);
+		if (strcmp(v, "off") == 0)
+			e->awl_after = 0;
+		else if (*v < '0' || *v > '9' || *end != '\0' || n > 1000000)
+			bad_param(c, "auto-whitelist", v);
+		else
+			e->awl_after = (uint32_t)n;
+	}
+	if ((v = param(c, t, "decide-at")) != NULL) {
+		if (strcmp(v, "rcpt") == 0 || strcmp(v, "eom") == 0)
+			e->decide_eom = strcmp(v, "eom") == 0;
+		else
+			bad_param(c, "decide-at", v);
+	}
+	if ((v = param(c, t, "message")) != NULL) {
+		if (grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL)
+			e->message = v;
+		else
+			bad_param(c, "message", v);
+	}
+	/* the store wants an unconfirmed entry to outlive the delay */
+	if (e->retry_window <= e->delay)
+		e->retry_window = e->delay + 1;
+}
+
+/* exempt_client - why this client is never greylisted, or NULL */
+static const char *
+exempt_client(const struct grey_conf *c, struct fd_txn *t)
+{
+	const struct fd_host	*h = c->host;
+	unsigned char		 ip[16];
+	const char		*user, *name;
+	size_t			 n;
+
+	if (c->skip_local && h->num(t, FD_N_CLIENT_LOCAL))
+		return "local client";
+	if (c->skip_auth && (user = h->get(t, FD_F_AUTH_USER)) != NULL &&
+	    user[0] != '\0')
+		return "authenticated client";
+	if (c->wl_nets.n > 0 && (n = h->client_ip(t, ip)) > 0 &&
+	    grey_nets_match(&c->wl_nets, ip, n) >= 0)
+		return "whitelisted network";
+	if (c->wl_domains.n > 0 && h->num(t, FD_N_CLIENT_VERIFIED) &&
+	    (name = h->get(t, FD_F_CLIENT_NAME)) != NULL && name[0] != '[' &&
+	    grey_names_domain(&c->wl_domains, name) >= 0)
+		return "whitelisted client name";
+	return NULL;
+}
+
+/* exempt_sender - the sender (as sent, or normalized) is whitelisted */
+static int
+exempt_sender(const struct grey_conf *c, const char *sender, const char *rcpt)
+{
+	char	*norm;
+	int	 hit;
+
+	if (c->wl_senders.n == 0 || sender == NULL || sender[0] == '\0')
+		return 0;
+	if (grey_names_addr(&c->wl_senders, sender) >= 0)
+		return 1;
+	if ((norm = grey_norm_sender(sender, rcpt, c->norm, c->delims)) == NULL)
+		return 0;
+	hit = grey_names_addr(&c->wl_senders, norm) >= 0;
+	free(norm);
+	return hit;
+}
+
+/* exempt_rcpt - the recipient opted out of greylisting */
+static int
+exempt_rcpt(const struct grey_conf *c, const char *rcpt)
+{
+	return c->wl_rcpts.n > 0 && grey_names_addr(&c->wl_rcpts, rcpt) >= 0;
+}
+
+/* client_key - the client part of this connection's triplets */
+static void
+client_key(const struct grey_conf *c, struct fd_txn *t, char *out,
+    size_t outlen)
+{
+	const struct fd_host	*h = c->host;
+	unsigned char		 ip[16];
+	struct grey_client	 cl;
+
+	cl.iplen = h->client_ip(t, ip);
+	cl.ip = ip;
+	cl.name = h->get(t, FD_F_CLIENT_NAME);
+	cl.verified = h->num(t, FD_N_CLIENT_VERIFIED) != 0;
+	(void)grey_client_key(&c->client, &cl, out, outlen);
+}
+
+/* sender_of - the envelope sender, "" for the null sender */
+static const char *
+sender_of(const struct grey_conf *c, struct fd_txn *t)
+{
+	const char	*s = c->host->get(t, FD_F_SENDER);
+
+	return s != NULL ? s : "";
+}
+
+/*
+ * check_triplet - one store call for (client, sender, rcpt) with its
+ * auto-whitelist key. Returns the host's store result (FD_STORE_OK, or
+ * FD_STORE_ERR: a failure, also when out of memory here).
+ */
+static int
+check_triplet(const struct grey_conf *c, const struct grey_eff *e,
+    const char *client, const char *sender, const char *rcpt,
+    struct fd_grey_res *res)
+{
+	const struct fd_host	*h = c->host;
+	struct fd_grey_req	 req;
+	char			*snorm, *rnorm, *key = NULL, *awl = NULL;
+	size_t			 kl = 0, al = 0;
+	int			 rc = FD_STORE_ERR;
+
+	snorm = grey_norm_sender(sender, rcpt, c->norm, c->delims);
+	rnorm = grey_norm_rcpt(rcpt);
+	if (snorm == NULL || rnorm == NULL)
+		goto out;
+	if ((key = grey_key_triplet(client, snorm, rnorm, &kl)) == NULL)
+		goto out;
+	if (e->awl_after > 0 && (awl = grey_key_awl(client,
+	    c->awl_per_domain ? grey_addr_domain(snorm) : NULL, &al)) == NULL)
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.key = key;
+	req.keylen = kl;
+	req.awl_key = awl;
+	req.awl_keylen = al;
+	req.delay = e->delay;
+	req.retry_window = e->retry_window;
+	req.pass_ttl = e->pass_ttl;
+	req.awl_after = e->awl_after;
+	req.awl_ttl = e->awl_ttl;
+	rc = h->grey_check(h, &req, res);
+out:
+	free(snorm);
+	free(rnorm);
+	free(key);
+	free(awl);
+	return rc;
+}
+
+/* first_pass - a triplet passed for the first time: remember the delay
+ * for the header and log it (operators ask for this line) */
+static void
+first_pass(const struct grey_conf *c, struct grey_msg *m,
+    const char *client, const char *sender, const char *rcpt,
+    int64_t delayed, const char *how)
+{
+	const struct fd_host	*h = c->host;
+	char			 es[256], er[256];
+
+	if (delayed < 0)
+		delayed = 0;
+	if (!m->delayed_set || delayed > m->delayed)
+		m->delayed = delayed;
+	m->delayed_set = 1;
+	h->log(h, FD_LOG_INFO, "%s passed after %llds: client %s from <%s> "
+	    "to <%s>", how, (long long)delayed, client,
+	    h->escape(es, sizeof(es), sender, strlen(sender)),
+	    h->escape(er, sizeof(er), rcpt, strlen(rcpt)));
+}
+
+/* defer - 451 4.7.1 with the configured text; secs until a retry passes */
+static enum fd_action
+defer(const struct grey_conf *c, struct fd_txn *t, const struct grey_eff *e,
+    int64_t secs, const char *why, const char *client)
+{
+	const struct fd_host	*h = c->host;
+	char			 text[512];
+
+	if (secs < 1)
+		secs = 1;
+	grey_text_expand(text, sizeof(text), e->message, secs);
+	h->reply(t, "451", "4.7.1", "%s", text);
+	h->reason(t, "greylisted (%s), client %s, retry in %llds", why,
+	    client, (long long)secs);
+	return FD_TEMPFAIL;
+}
+
+/* store_error - let the host apply on-store-error */
+static enum fd_action
+store_error(const struct grey_conf *c, struct fd_txn *t)
+{
+	c->host->reason(t, "greylist store unavailable");
+	return FD_ERROR;
+}
+
+enum fd_action
+grey_on_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
+{
+	const struct fd_host	*h = c->host;
+	struct grey_eff		 e;
+	struct fd_grey_res	 res;
+	char			 client[CLIENT_MAX];
+	const char		*sender, *rcpt;
+
+	if (exempt_client(c, t) != NULL)
+		return FD_CONTINUE;
+	sender = sender_of(c, t);
+	rcpt = h->get(t, FD_F_RCPT);
+	if (rcpt == NULL || exempt_sender(c, sender, rcpt) ||
+	    exempt_rcpt(c, rcpt))
+		return FD_CONTINUE;
+	grey_eff_get(c, t, &e);
+	/* decide once for the whole message: asked for, or a bounce */
+	if (e.decide_eom || (sender[0] == '\0' && c->null_eom)) {
+		m->at_eom = 1;
+		return FD_CONTINUE;
+	}
+	client_key(c, t, client, sizeof(client));
+	if (check_triplet(c, &e, client, sender, rcpt, &res) != FD_STORE_OK)
+		return store_error(c, t);
+	switch (res.state) {
+	case FD_GREY_NEW:
+		return defer(c, t, &e, res.retry_after, "new", client);
+	case FD_GREY_EARLY:
+		return defer(c, t, &e, res.retry_after, "early retry", client);
+	case FD_GREY_PASSED:
+		if (res.passes == 1)
+			first_pass(c, m, client, sender, rcpt,
+			    h->now(h) - res.first_seen, "triplet");
+		return FD_CONTINUE;
+	case FD_GREY_WHITELISTED:
+		return FD_CONTINUE;
+	}
+	return store_error(c, t);
+}
+
+enum fd_action
+grey_on_body(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
+    const unsigned char *chunk, size_t len)
+{
+	size_t	 i;
+
+	if (!m->at_eom || !c->body_hash || m->bodylen >= c->body_max)
+		return FD_CONTINUE;
+	if (m->body == NULL && (m->body = malloc(c->body_max)) == NULL)
+		return FD_CONTINUE;	/* no body key then; triplets still work */
+	/* CRs dropped: a relay that rewrote line ends sent the same text */
+	for (i = 0; i < len && m->bodylen < c->body_max; i++)
+		if (chunk[i] != '\r')
+			m->body[m->bodylen++] = chunk[i];
+	return FD_CONTINUE;
+}
+
+/* add_header - X-Greylist on a message one of whose triplets was delayed */
+static void
+add_header(const struct grey_conf *c, struct fd_txn *t,
+    const struct grey_msg *m, const struct grey_eff *e)
+{
+	const struct fd_host	*h = c->host;
+	char			 value[512];
+
+	if (!m->delayed_set || !e->header)
+		return;
+	grey_header_value(value, sizeof(value), m->delayed,
+	    h->get(t, FD_F_MTA_NAME), h->now(h));
+	(void)h->add_header(t, "X-Greylist", value);
+}
+
+/* the state of an end-of-message decision over all recipients */
+struct eom_state {
+	int		 waiting;	/* triplets new or early */
+	int		 checked;	/* triplets checked */
+	int64_t		 retry;		/* the longest wait among them */
+	const char	**rcpts;	/* normalized recipients, for body */
+	size_t		 nrcpts;
+};
+
+/* eom_rcpt - check one recipient's triplet into st; -1 on store error */
+static int
+eom_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
+    const struct grey_eff *e, const char *client, const char *rcpt,
+    struct eom_state *st)
+{
+	const struct fd_host	*h = c->host;
+	const char		*sender = sender_of(c, t);
+	struct fd_grey_res	 res;
+
+	if (check_triplet(c, e, client, sender, rcpt, &res) != FD_STORE_OK)
+		return -1;
+	st->checked++;
+	switch (res.state) {
+	case FD_GREY_NEW:
+	case FD_GREY_EARLY:
+		st->waiting++;
+		if (res.retry_after > st->retry)
+			st->retry = res.retry_after;
+		break;
+	case FD_GREY_PASSED:
+		if (res.passes == 1)
+			first_pass(c, m, client, sender, rcpt,
+			    h->now(h) - res.first_seen, "triplet");
+		break;
+	case FD_GREY_WHITELISTED:
+		break;
+	}
+	return 0;
+}
+
+/* eom_body - the body key; 1 if it passes, 0 if not, -1 on error */
+static int
+eom_body(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
+    const struct grey_eff *e, const char *client, struct eom_state *st)
+{
+	const struct fd_host	*h = c->host;
+	const char		*sender = sender_of(c, t);
+	struct fd_grey_req	 req;
+	struct fd_grey_res	 res;
+	char			*snorm, *key;
+	size_t			 kl;
+	int			 rc;
+
+	if ((snorm = grey_norm_sender(sender, NULL, c->norm, c->delims)) ==
+	    NULL)
+		return -1;
+	key = grey_key_body(snorm, st->rcpts, st->nrcpts, m->body, m->bodylen,
+	    &kl);
+	free(snorm);
+	if (key == NULL)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.key = key;
+	req.keylen = kl;
+	req.delay = e->delay;
+	req.retry_window = e->retry_window;
+	req.pass_ttl = e->pass_ttl;
+	rc = h->grey_check(h, &req, &res);
+	free(key);
+	if (rc != FD_STORE_OK)
+		return -1;
+	if (res.state == FD_GREY_PASSED) {
+		if (res.passes == 1)
+			first_pass(c, m, client, sender, "(all)",
+			    h->now(h) - res.first_seen, "body");
+		return 1;
+	}
+	/* the body key may allow a retry sooner than the new triplets */
+	if (res.retry_after < st->retry)
+		st->retry = res.retry_after;
+	return 0;
+}
+
+/* eom_free - release the normalized recipient list */
+static void
+eom_free(struct eom_state *st)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->nrcpts; i++)
+		free((char *)(uintptr_t)st->rcpts[i]);
+	free(st->rcpts);
+}
+
+/* eom_decide - every accepted recipient at once */
+static enum fd_action
+eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
+    const struct grey_eff *e)
+{
+	const struct fd_host	*h = c->host;
+	struct eom_state	 st;
+	char			 client[CLIENT_MAX];
+	const char		*rcpt;
+	size_t			 i, n;
+	enum fd_action		 a = FD_CONTINUE;
+	int			 body;
+
+	memset(&st, 0, sizeof(st));
+	for (n = 0; h->rcpt(t, n) != NULL; n++)
+		;
+	if (n == 0)
+		return FD_CONTINUE;
+	if ((st.rcpts = calloc(n, sizeof(*st.rcpts))) == NULL)
+		return store_error(c, t);
+	client_key(c, t, client, sizeof(client));
+	for (i = 0; i < n; i++) {
+		rcpt = h->rcpt(t, i);
+		if (exempt_rcpt(c, rcpt))
+			continue;
+		if (eom_rcpt(c, t, m, e, client, rcpt, &st) < 0) {
+			a = store_error(c, t);
+			goto out;
+		}
+		if ((st.rcpts[st.nrcpts] = grey_norm_rcpt(rcpt)) != NULL)
+			st.nrcpts++;
+	}
+	if (st.waiting == 0)
+		goto out;
+	if (c->body_hash) {
+		if ((body = eom_body(c, t, m, e, client, &st)) < 0) {
+			a = store_error(c, t);
+			goto out;
+		}
+		if (body == 1)
+			goto out;
+	}
+	a = defer(c, t, e, st.retry, st.waiting == st.checked ?
+	    "new message" : "new recipients of the message", client);
+out:
+	eom_free(&st);
+	return a;
+}
+
+enum fd_action
+grey_on_eom(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
+{
+	struct grey_eff	 e;
+	enum fd_action	 a = FD_CONTINUE;
+
+	grey_eff_get(c, t, &e);
+	if (m->at_eom && (a = eom_decide(c, t, m, &e)) != FD_CONTINUE)
+		return a;
+	add_header(c, t, m, &e);
+	return FD_CONTINUE;
+}
+
+void
+grey_msg_clear(struct grey_msg *m)
+{
+	free(m->body);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,67 @@
+/*
+ * grey_decide.h -- the greylist decision, at RCPT or at end of message
+ *
+ * At RCPT (the default) each recipient's triplet is checked on its own:
+ * a new or early triplet gets 451 4.7.1 for that recipient only, so a
+ * message with several recipients is deferred only for the new ones, and
+ * the others are accepted (the sender must retry the rest; see
+ * docs/PLUGIN-GREYLIST.md for the trade-off).
+ *
+ * At end of message (`decide-at eom`, a rule's `set greylist.decide-at
+ * eom`, or a null sender with `null-sender eom`) every recipient's
+ * triplet is checked at once: if any is new or early the whole message
+ * is deferred, every triplet having been recorded, so the retry passes
+ * for all of them and no recipient is accepted alone. With `body-hash
+ * on` a second key (sender, recipients, first bytes of the body) lets a
+ * retry of the same message from another address of the sender pass.
+ *
+ * A passing message gets one X-Greylist header, when one of its triplets
+ * passed for the first time (it was really delayed), naming the longest
+ * delay.
+ */
+#ifndef GREY_DECIDE_H
+#define GREY_DECIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <filterd/plugin.h>
+
+struct grey_conf;
+
+/* the per-message slot (zeroed by the host at MAIL) */
+struct grey_msg {
+	int		 at_eom;	/* the decision waits for EOM */
+	int		 delayed_set;	/* a triplet passed for the first time */
+	int64_t		 delayed;	/* its delay (the longest), seconds */
+	unsigned char	*body;		/* body prefix for body-hash (owned) */
+	size_t		 bodylen;
+};
+
+/* settings for one message: the configuration, then rules' overrides */
+struct grey_eff {
+	int64_t		 delay;
+	int64_t		 retry_window;
+	int64_t		 pass_ttl;
+	uint32_t	 awl_after;
+	int64_t		 awl_ttl;
+	int		 decide_eom;
+	int		 header;
+	const char	*message;
+};
+
+/* grey_eff_get - the configuration with the message's `set greylist.X`
+ * values applied; a bad value is logged and ignored */
+void	 grey_eff_get(const struct grey_conf *, struct fd_txn *,
+	    struct grey_eff *);
+
+enum fd_action grey_on_rcpt(const struct grey_conf *, struct fd_txn *,
+	    struct grey_msg *);
+enum fd_action grey_on_body(const struct grey_conf *, struct fd_txn *,
+	    struct grey_msg *, const unsigned char *chunk, size_t len);
+enum fd_action grey_on_eom(const struct grey_conf *, struct fd_txn *,
+	    struct grey_msg *);
+/* grey_msg_clear - release what the slot points to */
+void	 grey_msg_clear(struct grey_msg *);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * grey_table.c -- networks, names and table files, see grey_table.h
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grey_table.h"
+
+#define NAME_MAX_LEN	512	/* longer names or addresses match nothing */
+
+size_t
+grey_ip_parse(const char *s, unsigned char out[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	unsigned char	 b[16];
+
+	if (inet_pton(AF_INET, s, b) == 1) {
+		memcpy(out, b, 4);
+		return 4;
+	}
+	if (inet_pton(AF_INET6, s, b) != 1)
+		return 0;
+	if (memcmp(b, mapped, sizeof(mapped)) == 0) {
+		memcpy(out, b + 12, 4);
+		return 4;
+	}
+	memcpy(out, b, 16);
+	return 16;
+}
+
+/* prefix_match - the first plen bits of a and b agree */
+static int
+prefix_match(const unsigned char *a, const unsigned char *b, int plen)
+{
+	int	 full = plen / 8, rest = plen % 8;
+	unsigned char mask;
+
+	if (full > 0 && memcmp(a, b, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xff << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+int
+grey_nets_add(struct grey_nets *t, const char *s, int value, const char **why)
+{
+	struct grey_net	 net;
+	char		 text[64], *slash, *end;
+	long		 plen;
+	int		 v6text;
+
+	if (strlen(s) >= sizeof(text)) {
+		*why = "not a network";
+		return -1;
+	}
+	strcpy(text, s);
+	if ((slash = strchr(text, '/')) != NULL)
+		*slash++ = '\0';
+	memset(&net, 0, sizeof(net));
+	v6text = strchr(text, ':') != NULL;
+	if ((net.len = grey_ip_parse(text, net.addr)) == 0) {
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	plen = (long)net.len * 8;
+	if (slash != NULL) {
+		errno = 0;
+		plen = strtol(slash, &end, 10);
+		if (*slash == '\0' || *end != '\0' || plen < 0 ||
+		    plen > (v6text ? 128 : 32)) {
+			*why = "bad prefix length";
+			return -1;
+		}
+		/* ::ffff:192.0.2.0/120 is the IPv4 network 192.0.2.0/24 */
+		if (v6text && net.len == 4) {
+			if (plen < 96) {
+				*why = "IPv4-mapped prefix shorter than /96";
+				return -1;
+			}
+			plen -= 96;
+		}
+	}
+	net.plen = (int)plen;
+	/* host bits set usually means a typo in the prefix: say so */
+	if (plen < (long)net.len * 8) {
+		unsigned char masked[16];
+		size_t i;
+
+		for (i = 0; i < net.len; i++) {
+			int bits = net.plen - (int)i * 8;
+
+			masked[i] = bits >= 8 ? net.addr[i] : bits <= 0 ? 0 :
+			    (unsigned char)(net.addr[i] & (0xff << (8 - bits)));
+		}
+		if (memcmp(masked, net.addr, net.len) != 0) {
+			*why = "host bits set after the prefix length";
+			return -1;
+		}
+	}
+	net.value = value;
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 16;
+		struct grey_net *nv = realloc(t->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		t->v = nv;
+		t->cap = ncap;
+	}
+	t->v[t->n++] = net;
+	return 0;
+}
+
+int
+grey_nets_match(const struct grey_nets *t, const unsigned char *ip,
+    size_t iplen)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].len == iplen &&
+		    prefix_match(t->v[i].addr, ip, t->v[i].plen))
+			return t->v[i].value;
+	return -1;
+}
+
+void
+grey_nets_clear(struct grey_nets *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* lower_copy - s lowercased into buf without a trailing dot; -1 if long */
+static int
+lower_copy(char *buf, size_t buflen, const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n + 1 >= buflen)
+			return -1;
+		buf[n] = (char)(s[n] >= 'A' && s[n] <= 'Z' ? s[n] - 'A' + 'a' :
+		    s[n]);
+	}
+	if (n > 0 && buf[n - 1] == '.')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int
+grey_names_add(struct grey_names *t, const char *s, int value,
+    const char **why)
+{
+	char		 buf[NAME_MAX_LEN], *p = buf;
+	const char	*c;
+
+	if (lower_copy(buf, sizeof(buf), s) < 0) {
+		*why = "name too long";
+		return -1;
+	}
+	if (*p == '.')
+		p++;
+	for (c = p; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || *c == '<' || *c == '>') {
+			*why = "blank or <> in a name";
+			return -1;
+		}
+	if (*p == '\0' || strcmp(p, "@") == 0 || (strchr(p, '@') != NULL &&
+	    strchr(p, '@') != strrchr(p, '@'))) {
+		*why = "not a domain, an address or a local part with @";
+		return -1;
+	}
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 16;
+		struct grey_name *nv = realloc(t->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		t->v = nv;
+		t->cap = ncap;
+	}
+	if ((t->v[t->n].s = strdup(p)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	t->v[t->n++].value = value;
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct grey_name *)a)->s,
+	    ((const struct grey_name *)b)->s);
+}
+
+void
+grey_names_seal(struct grey_names *t)
+{
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), name_cmp);
+}
+
+/* find - the value of the exact entry s (lowercase), or -1 */
+static int
+find(const struct grey_names *t, const char *s)
+{
+	struct grey_name	 key, *hit;
+
+	if (t->n == 0)
+		return -1;
+	key.s = (char *)(uintptr_t)s;
+	hit = bsearch(&key, t->v, t->n, sizeof(*t->v), name_cmp);
+	return hit != NULL ? hit->value : -1;
+}
+
+/* find_domain - name, then each parent domain; name is lowercase */
+static int
+find_domain(const struct grey_names *t, const char *name)
+{
+	const char	*s;
+	int		 v;
+
+	for (s = name; s != NULL && *s != '\0';) {
+		if ((v = find(t, s)) >= 0)
+			return v;
+		s = strchr(s, '.');
+		if (s != NULL)
+			s++;
+	}
+	return -1;
+}
+
+int
+grey_names_domain(const struct grey_names *t, const char *name)
+{
+	char	 buf[NAME_MAX_LEN];
+
+	if (t->n == 0 || lower_copy(buf, sizeof(buf), name) < 0)
+		return -1;
+	return find_domain(t, buf);
+}
+
+int
+grey_names_addr(const struct grey_names *t, const char *addr)
+{
+	char	 buf[NAME_MAX_LEN], *at;
+	int	 v;
+
+	if (t->n == 0 || lower_copy(buf, sizeof(buf), addr) < 0)
+		return -1;
+	if ((v = find(t, buf)) >= 0)
+		return v;
+	if ((at = strrchr(buf, '@')) == NULL)
+		return find_domain(t, buf);
+	if (at > buf) {
+		char	 c = at[1];
+
+		at[1] = '\0';
+		v = find(t, buf);
+		at[1] = c;
+		if (v >= 0)
+			return v;
+	}
+	return at[1] != '\0' ? find_domain(t, at + 1) : -1;
+}
+
+void
+grey_names_clear(struct grey_names *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->v[i].s);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+grey_file_lines(const char *path,
+    int (*fn)(char **, int, int, void *, char *, size_t), void *arg,
+    char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	 line[4096], *words[GREY_FILE_WORDS], *p, *save;
+	int	 lineno = 0, n, rc = 0;
+	size_t	 len;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' &&
+		    !feof(fp)) {
+			snprintf(err, errlen, "%s:%d: line too long", path,
+			    lineno);
+			rc = -1;
+			break;
+		}
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		p = line + strspn(line, " \t");
+		if (p[0] == '/' && p[1] == '/')
+			continue;
+		n = 0;
+		for (p = strtok_r(line, " \t\r\n,", &save); p != NULL;
+		    p = strtok_r(NULL, " \t\r\n,", &save)) {
+			if (n == GREY_FILE_WORDS) {
+				snprintf(err, errlen, "%s:%d: more than %d "
+				    "words on a line", path, lineno,
+				    GREY_FILE_WORDS);
+				rc = -1;
+				break;
+			}
+			words[n++] = p;
+		}
+		if (rc == 0 && n > 0)
+			rc = fn(words, n, lineno, arg, err, errlen);
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(fp);
+	return rc;
+}

@@ -1,0 +1,102 @@
+/*
+ * greylist.c -- the greylist plugin: its table for the loader, and glue
+ *
+ * Greylisting (RFC 6647) defers the first message of an unknown
+ * (client, sender, recipient) triplet with a temporary failure; a real
+ * MTA retries after a while and passes, most spamware never does. The
+ * parts live in their own files:
+ *
+ *   grey_addr.c     sender/recipient normalization (SRS, BATV, VERP, ...)
+ *   grey_client.c   the client key: network prefix, rDNS domain, pools
+ *   grey_suffix.c   registrable domains (built-in heuristic or PSL file)
+ *   grey_table.c    networks, names, table files
+ *   grey_key.c      the store keys
+ *   grey_text.c     reply text, X-Greylist value, override values
+ *   grey_conf.c     the configuration block
+ *   grey_decide.c   the decision at RCPT or at end of message
+ *
+ * The plugin links against nothing of filterd's: everything comes through
+ * the host table given to init(). Its state is the parsed configuration,
+ * read-only once init() returns; per message it keeps a small slot (the
+ * longest delay for the header, the body prefix for body-hash).
+ *
+ * Stages: RCPT decides by default; BODY feeds body-hash; EOM decides in
+ * end-of-message mode and adds the X-Greylist header. The stage set is
+ * fixed in this table, so the MTA sends the body even when body-hash is
+ * off (the ABI has no per-configuration stage mask yet).
+ */
+#include <stdlib.h>
+
+#include <filterd/plugin.h>
+
+#include "grey_conf.h"
+#include "grey_decide.h"
+
+static int
+gl_init(const struct fd_host *h, const struct fd_block *b, void **state)
+{
+	struct grey_conf	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		h->log(h, FD_LOG_ERR, "out of memory");
+		return -1;
+	}
+	if (grey_conf_load(c, h, b) < 0) {
+		grey_conf_clear(c);
+		free(c);
+		return -1;
+	}
+	*state = c;
+	return 0;
+}
+
+static void
+gl_fini(void *state)
+{
+	struct grey_conf	*c = state;
+
+	if (c != NULL) {
+		grey_conf_clear(c);
+		free(c);
+	}
+}
+
+static enum fd_action
+gl_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	return grey_on_rcpt(state, t, msg);
+}
+
+static enum fd_action
+gl_body(struct fd_txn *t, void *state, void *conn, void *msg,
+    const unsigned char *chunk, size_t len)
+{
+	return grey_on_body(state, t, msg, chunk, len);
+}
+
+static enum fd_action
+gl_eom(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	return grey_on_eom(state, t, msg);
+}
+
+static void
+gl_msg_end(void *state, void *conn, void *msg)
+{
+	grey_msg_clear(msg);
+}
+
+FD_PLUGIN_EXPORT = {
+	FD_PLUGIN_HEADER,
+	.name = "greylist",
+	.version = "1.0",
+	.stages = FD_ST_RCPT | FD_ST_BODY | FD_ST_EOM,
+	.flags = FD_PF_ADDHDR,
+	.msg_priv_size = sizeof(struct grey_msg),
+	.init = gl_init,
+	.fini = gl_fini,
+	.on_rcpt = gl_rcpt,
+	.on_body = gl_body,
+	.on_eom = gl_eom,
+	.msg_end = gl_msg_end,
+};

@@ -1,0 +1,89 @@
+/*
+ * ratelimit.c -- the ratelimit plugin's glue: the ABI struct and hooks
+ *
+ * Limits on connections (decided at connect), messages (at MAIL) and
+ * recipients (at RCPT), keyed by client address or network, sender,
+ * sender domain, SASL user, recipient or HELO name; see
+ * docs/PLUGIN-RATELIMIT.md. The work is elsewhere: rl_spec.c parses the
+ * block, rl_key.c builds keys, rl_stage.c checks a stage's limits in one
+ * store call, rl_reply.c words the answer. Nothing is kept per
+ * connection or message: the counters live in the store.
+ */
+#include <stdlib.h>
+
+#include <filterd/plugin.h>
+
+#include "rl_spec.h"
+#include "rl_stage.h"
+
+/* rl_free - the generation's state; safe on a half-built one */
+static void
+rl_free(struct rl_state *st)
+{
+	if (st == NULL)
+		return;
+	rl_conf_clear(&st->conf);
+	free(st);
+}
+
+static int
+rl_init(const struct fd_host *h, const struct fd_block *b, void **state)
+{
+	struct rl_state	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		h->log(h, FD_LOG_ERR, "out of memory");
+		return -1;
+	}
+	st->host = h;
+	if (rl_conf_parse(h, b, &st->conf) < 0) {
+		rl_free(st);
+		return -1;
+	}
+	if (st->conf.nlimits == 0)
+		h->log(h, FD_LOG_WARN, "no limit configured: nothing is "
+		    "limited");
+	*state = st;
+	return 0;
+}
+
+static void
+rl_fini(void *state)
+{
+	rl_free(state);
+}
+
+static enum fd_action
+rl_connect(struct fd_txn *t, void *state, void *conn)
+{
+	(void)conn;
+	return rl_stage_run(state, t, RL_C_CONNECTIONS);
+}
+
+static enum fd_action
+rl_mail(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	(void)conn;
+	(void)msg;
+	return rl_stage_run(state, t, RL_C_MESSAGES);
+}
+
+static enum fd_action
+rl_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	(void)conn;
+	(void)msg;
+	return rl_stage_run(state, t, RL_C_RECIPIENTS);
+}
+
+FD_PLUGIN_EXPORT = {
+	FD_PLUGIN_HEADER,
+	.name = RL_PLUGIN_NAME,
+	.version = "1.0",
+	.stages = FD_ST_CONNECT | FD_ST_MAIL | FD_ST_RCPT,
+	.init = rl_init,
+	.fini = rl_fini,
+	.on_connect = rl_connect,
+	.on_mail = rl_mail,
+	.on_rcpt = rl_rcpt,
+};

@@ -1,0 +1,668 @@
+/*
+ * rl_spec.c -- parse the ratelimit block: limits, prefixes, reply texts
+ *
+ *	plugin ratelimit {
+ *		ipv4-prefix 32;			# client-ip limits: bits kept
+ *		ipv6-prefix 64;
+ *		tempfail-code 451;		# or 450
+ *		message "Too many messages, try again in {retry-after} seconds";
+ *		reject-message "Sending rate exceeded";
+ *		limit client-ip 60/1m;
+ *		limit client-ip 1000/1d name ip-daily;
+ *		limit sender-domain 200/1h recipients burst 50 action reject;
+ *	}
+ *
+ * A limit is `limit KEY RATE [OPTION ...]`, options in any order:
+ * [per] connections|messages|recipients, burst N, action tempfail|reject,
+ * name NAME, ipv4-prefix N, ipv6-prefix N, only authenticated|
+ * unauthenticated, message "text". Block-wide settings apply to every
+ * limit that does not set its own, wherever they are written in the
+ * block, so the order of directives never matters.
+ *
+ * The limits of one stage go to the store in one call that the store
+ * serves with GCRA in integer microseconds; rl_rate_check refuses at load
+ * time what it would refuse at run time, so a valid config never fails
+ * in the store for being out of range.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl_spec.h"
+
+#define US		RL_US
+#define GCRA_MAX	RL_GCRA_MAX
+
+static const char *key_names[RL_K_MAX] = {
+	"client-ip", "sender", "sender-domain", "auth-user", "recipient", "helo"
+};
+static const char *count_names[RL_C_MAX] = {
+	"connections", "messages", "recipients"
+};
+
+/* placeholders a reply text may hold; see rl_reply.c */
+static const char *placeholders[] = {
+	"{retry-after}", "{name}", "{rate}", "{key}"
+};
+
+const char *
+rl_key_name(enum rl_key k)
+{
+	return (unsigned)k < RL_K_MAX ? key_names[k] : "?";
+}
+
+const char *
+rl_count_name(enum rl_count c)
+{
+	return (unsigned)c < RL_C_MAX ? count_names[c] : "?";
+}
+
+/* lookup - index of s in names[n], or -1 */
+static int
+lookup(const char *s, const char *const *names, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* parse_u64 - plain decimal digits, at most max; 0 or -1 */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *out, const char **end)
+{
+	uint64_t	 v = 0;
+	const char	*p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (end != NULL)
+		*end = p;
+	else if (*p != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* parse_period - "1m", "m", "30s", "90", "2h", "1d", "1w" into seconds */
+static int
+parse_period(const char *s, int64_t *secs, const char **why)
+{
+	static const struct { char unit; int64_t mul; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 604800 },
+	};
+	const char	*end = s;
+	uint64_t	 n = 1;
+	size_t		 i;
+
+	if (*s >= '0' && *s <= '9' &&
+	    parse_u64(s, GCRA_MAX / US, &n, &end) < 0) {
+		*why = "period too long";
+		return -1;
+	}
+	if (*end == '\0' && end != s) {
+		*secs = (int64_t)n;
+		goto check;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (end[0] == units[i].unit && end[1] == '\0') {
+			if (n > (uint64_t)(GCRA_MAX / US / units[i].mul)) {
+				*why = "period too long";
+				return -1;
+			}
+			*secs = (int64_t)n * units[i].mul;
+			goto check;
+		}
+	}
+	*why = "period: expected a number with s, m, h, d or w (1m, 30s, 1d)";
+	return -1;
+check:
+	if (*secs <= 0) {
+		*why = "period must be at least one second";
+		return -1;
+	}
+	return 0;
+}
+
+int
+rl_rate_parse(const char *s, struct rl_rate *r, const char **why)
+{
+	const char	*slash;
+	uint64_t	 n;
+
+	if ((slash = strchr(s, '/')) == NULL) {
+		*why = "expected a rate COUNT/PERIOD, like 60/1m";
+		return -1;
+	}
+	if (parse_u64(s, UINT32_MAX, &n, &s) < 0 || s != slash) {
+		*why = "rate: the count before '/' must be a whole number "
+		    "below 2^32";
+		return -1;
+	}
+	if (n == 0) {
+		*why = "rate: a count of 0 allows nothing (use a rule to "
+		    "reject)";
+		return -1;
+	}
+	if (parse_period(slash + 1, &r->period, why) < 0)
+		return -1;
+	r->count = (uint32_t)n;
+	return 0;
+}
+
+int
+rl_rate_check(const struct rl_rate *r, uint32_t burst, const char **why)
+{
+	int64_t	 interval;
+
+	if (r->count == 0 || r->period <= 0 || r->period > GCRA_MAX / US) {
+		*why = "rate out of range";
+		return -1;
+	}
+	interval = r->period * US / r->count;
+	if (interval == 0) {
+		*why = "rate: more than a million events per second";
+		return -1;
+	}
+	if ((int64_t)r->count + burst > GCRA_MAX / interval) {
+		*why = "rate and burst too large for the store";
+		return -1;
+	}
+	return 0;
+}
+
+int
+rl_factor_parse(const char *s, uint64_t *milli, const char **why)
+{
+	const char	*p;
+	uint64_t	 whole, frac = 0;
+	int		 digits = 0;
+
+	*why = "factor: expected a positive number like 10 or 0.5";
+	if (parse_u64(s, 1000000, &whole, &p) < 0)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (++digits > 3)
+				return -1;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+		if (digits == 0)
+			return -1;
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*p != '\0' || whole * 1000 + frac == 0)
+		return -1;
+	*milli = whole * 1000 + frac;
+	return 0;
+}
+
+int
+rl_off(const char *s)
+{
+	return strcmp(s, "off") == 0 || strcmp(s, "none") == 0 ||
+	    strcmp(s, "unlimited") == 0;
+}
+
+uint32_t
+rl_count_stage(enum rl_count c)
+{
+	switch (c) {
+	case RL_C_CONNECTIONS:
+		return FD_ST_CONNECT;
+	case RL_C_MESSAGES:
+		return FD_ST_MAIL;
+	default:
+		return FD_ST_RCPT;
+	}
+}
+
+/* name_ok - letters, digits, '-', '_', '.'; not a reserved word */
+static int
+name_ok(const char *s)
+{
+	const char	*p;
+
+	if (*s == '\0' || strlen(s) >= RL_NAME_MAX || strcmp(s, "factor") == 0)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* text_why - NULL if s may be a reply text, else what is wrong */
+static const char *
+text_why(const char *s)
+{
+	const char	*p;
+	size_t		 i, n;
+
+	if (strlen(s) > RL_TEXT_MAX)
+		return "text too long";
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return "text must be printable ASCII on one line";
+		if (*p != '{')
+			continue;
+		for (i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]);
+		    i++) {
+			n = strlen(placeholders[i]);
+			if (strncmp(p, placeholders[i], n) == 0)
+				break;
+		}
+		if (i == sizeof(placeholders) / sizeof(placeholders[0]))
+			return "unknown placeholder (use {retry-after}, "
+			    "{name}, {rate} or {key})";
+	}
+	return NULL;
+}
+
+/* set_text - replace *dst with argument i of d; 0 or -1 */
+static int
+set_text(const struct fd_host *h, const struct fd_directive *d, int i,
+    const char *what, char **dst)
+{
+	const char	*s = h->dir_arg(d, i), *why;
+
+	if (s == NULL) {
+		h->conf_error(h, d, -1, "%s: expected a \"text\"", what);
+		return -1;
+	}
+	if ((why = text_why(s)) != NULL) {
+		h->conf_error(h, d, i, "%s: %s", what, why);
+		return -1;
+	}
+	free(*dst);
+	if ((*dst = strdup(s)) == NULL) {
+		h->conf_error(h, d, i, "%s: out of memory", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* arg_prefix - argument i of d as a prefix length up to max */
+static int
+arg_prefix(const struct fd_host *h, const struct fd_directive *d, int i,
+    int max, const char *what, int *out)
+{
+	const char	*s = h->dir_arg(d, i);
+	uint64_t	 v;
+
+	if (s == NULL) {
+		h->conf_error(h, d, -1, "%s: expected a prefix length 0-%d",
+		    what, max);
+		return -1;
+	}
+	if (parse_u64(s, (uint64_t)max, &v, NULL) < 0) {
+		h->conf_error(h, d, i, "%s: \"%s\" is not a prefix length "
+		    "0-%d", what, s, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* one_arg - a block-wide directive takes exactly n arguments */
+static int
+nargs(const struct fd_host *h, const struct fd_directive *d, int n)
+{
+	if (h->dir_argc(d) == n)
+		return 0;
+	h->conf_error(h, d, h->dir_argc(d) > n ? n : -1,
+	    "%s: expected %d argument%s", h->dir_name(d), n, n == 1 ? "" : "s");
+	return -1;
+}
+
+/*
+ * limit_option - one option of a limit at argument *i; advances *i past
+ * it. 0, or -1 after reporting.
+ */
+static int
+limit_option(const struct fd_host *h, const struct fd_directive *d, int *i,
+    struct rl_limit *l, int *counted)
+{
+	static const char *const valued[] = { "burst", "action", "name",
+	    "only", "message", "ipv4-prefix", "ipv6-prefix" };
+	const char	*opt = h->dir_arg(d, *i), *val;
+	int		 c, v, at = *i;
+
+	if ((c = lookup(opt, count_names, RL_C_MAX)) >= 0 ||
+	    strcmp(opt, "per") == 0) {
+		if (c < 0) {
+			at = ++*i;
+			if ((val = h->dir_arg(d, at)) == NULL ||
+			    (c = lookup(val, count_names, RL_C_MAX)) < 0) {
+				h->conf_error(h, d, val ? at : -1, "limit: per: "
+				    "expected connections, messages or "
+				    "recipients");
+				return -1;
+			}
+		}
+		if (*counted) {
+			h->conf_error(h, d, at, "limit: counted twice");
+			return -1;
+		}
+		*counted = at;
+		l->count = (enum rl_count)c;
+		++*i;
+		return 0;
+	}
+	if (lookup(opt, valued, (int)(sizeof(valued) / sizeof(valued[0]))) < 0) {
+		h->conf_error(h, d, at, "limit: unknown option \"%s\"", opt);
+		return -1;
+	}
+	if ((val = h->dir_arg(d, at + 1)) == NULL) {
+		h->conf_error(h, d, at, "limit: %s: missing value", opt);
+		return -1;
+	}
+	*i += 2;
+	if (strcmp(opt, "burst") == 0) {
+		uint64_t b;
+
+		if (parse_u64(val, UINT32_MAX, &b, NULL) < 0) {
+			h->conf_error(h, d, at + 1, "limit: burst: \"%s\" is "
+			    "not a whole number below 2^32", val);
+			return -1;
+		}
+		l->burst = (uint32_t)b;
+	} else if (strcmp(opt, "action") == 0) {
+		if (strcmp(val, "tempfail") == 0)
+			l->act = RL_A_TEMPFAIL;
+		else if (strcmp(val, "reject") == 0)
+			l->act = RL_A_REJECT;
+		else {
+			h->conf_error(h, d, at + 1, "limit: action: expected "
+			    "tempfail or reject");
+			return -1;
+		}
+	} else if (strcmp(opt, "name") == 0) {
+		if (!name_ok(val)) {
+			h->conf_error(h, d, at + 1, "limit: name: \"%s\": use "
+			    "letters, digits, '-', '_' or '.' (not \"factor\")",
+			    val);
+			return -1;
+		}
+		snprintf(l->name, sizeof(l->name), "%s", val);
+		l->named = 1;
+	} else if (strcmp(opt, "only") == 0) {
+		if (strcmp(val, "authenticated") == 0)
+			l->only = RL_O_AUTH;
+		else if (strcmp(val, "unauthenticated") == 0)
+			l->only = RL_O_UNAUTH;
+		else {
+			h->conf_error(h, d, at + 1, "limit: only: expected "
+			    "authenticated or unauthenticated");
+			return -1;
+		}
+	} else if (strcmp(opt, "message") == 0) {
+		return set_text(h, d, at + 1, "limit: message", &l->text);
+	} else if (strcmp(opt, "ipv4-prefix") == 0) {
+		if (arg_prefix(h, d, at + 1, 32, "limit: ipv4-prefix", &v) < 0)
+			return -1;
+		l->v4prefix = v;
+	} else if (strcmp(opt, "ipv6-prefix") == 0) {
+		if (arg_prefix(h, d, at + 1, 128, "limit: ipv6-prefix", &v) < 0)
+			return -1;
+		l->v6prefix = v;
+	}
+	return 0;
+}
+
+/* limit_fits - the limit's combination of key and counter makes sense */
+static int
+limit_fits(const struct fd_host *h, const struct fd_directive *d,
+    const struct rl_limit *l, int counted)
+{
+	const char	*why;
+
+	if (l->count == RL_C_CONNECTIONS && l->key != RL_K_CLIENT_IP) {
+		h->conf_error(h, d, counted, "limit: only client-ip limits can "
+		    "count connections (they are decided at connect, before "
+		    "%s is known)", rl_key_name(l->key));
+		return -1;
+	}
+	if (l->key == RL_K_RCPT && l->count != RL_C_RECIPIENTS) {
+		h->conf_error(h, d, counted, "limit: a recipient limit counts "
+		    "recipients (one per RCPT)");
+		return -1;
+	}
+	if (l->key == RL_K_AUTH_USER && l->only == RL_O_UNAUTH) {
+		h->conf_error(h, d, 0, "limit: an auth-user limit never "
+		    "applies to unauthenticated sessions");
+		return -1;
+	}
+	if (rl_rate_check(&l->rate, l->burst, &why) < 0) {
+		h->conf_error(h, d, 1, "limit: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_limit - `limit KEY RATE [OPTION ...]` into l */
+static int
+parse_limit(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_limit *l)
+{
+	const char	*s, *why;
+	int		 i, k, counted = 0;
+
+	memset(l, 0, sizeof(*l));
+	l->v4prefix = l->v6prefix = -1;
+	if (h->dir_argc(d) < 2) {
+		h->conf_error(h, d, -1, "limit: expected KEY RATE, like "
+		    "\"limit client-ip 60/1m\"");
+		return -1;
+	}
+	s = h->dir_arg(d, 0);
+	if ((k = lookup(s, key_names, RL_K_MAX)) < 0) {
+		h->conf_error(h, d, 0, "limit: unknown key \"%s\" (use "
+		    "client-ip, sender, sender-domain, auth-user, recipient or "
+		    "helo)", s);
+		return -1;
+	}
+	l->key = (enum rl_key)k;
+	l->count = l->key == RL_K_RCPT ? RL_C_RECIPIENTS : RL_C_MESSAGES;
+	if (rl_rate_parse(h->dir_arg(d, 1), &l->rate, &why) < 0) {
+		h->conf_error(h, d, 1, "limit: \"%s\": %s", h->dir_arg(d, 1),
+		    why);
+		return -1;
+	}
+	for (i = 2; i < h->dir_argc(d); )
+		if (limit_option(h, d, &i, l, &counted) < 0)
+			return -1;
+	if ((l->v4prefix >= 0 || l->v6prefix >= 0) &&
+	    l->key != RL_K_CLIENT_IP) {
+		h->conf_error(h, d, 0, "limit: ipv4-prefix and ipv6-prefix "
+		    "apply to client-ip limits only");
+		return -1;
+	}
+	return limit_fits(h, d, l, counted);
+}
+
+void
+rl_period_text(char *buf, size_t len, int64_t secs)
+{
+	static const struct { char unit; int64_t mul; } units[] = {
+		{ 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (secs % units[i].mul == 0) {
+			snprintf(buf, len, "%lld%c",
+			    (long long)(secs / units[i].mul), units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llds", (long long)secs);
+}
+
+/*
+ * finish - give unnamed limits their name (KEY-COUNTED-PERIOD, e.g.
+ * client-ip-messages-1m), fill in block-wide defaults, and check that
+ * names are unique and no stage has more limits than one store call
+ * takes. The name is the limit's identity in the store: it does not
+ * hold the count, so changing 60/1m to 100/1m keeps the counter.
+ */
+static int
+finish(const struct fd_host *h, struct rl_conf *c,
+    const struct fd_directive **dirs)
+{
+	char		 per[32];
+	size_t		 i, j, nstage[3] = { 0, 0, 0 };
+	int		 rc = 0;
+
+	for (i = 0; i < c->nlimits; i++) {
+		struct rl_limit *l = &c->limits[i];
+
+		if (!l->named) {
+			rl_period_text(per, sizeof(per), l->rate.period);
+			snprintf(l->name, sizeof(l->name), "%s-%s-%s",
+			    rl_key_name(l->key), rl_count_name(l->count), per);
+		}
+		if (l->v4prefix < 0)
+			l->v4prefix = c->v4prefix;
+		if (l->v6prefix < 0)
+			l->v6prefix = c->v6prefix;
+		c->stages |= rl_count_stage(l->count);
+		if (++nstage[l->count] == RL_STAGE_MAX + 1) {
+			h->conf_error(h, dirs[i], -1, "limit: more than %d "
+			    "limits count %s", RL_STAGE_MAX,
+			    rl_count_name(l->count));
+			rc = -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->limits[j].name, l->name) != 0)
+				continue;
+			h->conf_error(h, dirs[i], -1, "limit: another limit is "
+			    "named \"%s\"; give this one its own `name`",
+			    l->name);
+			rc = -1;
+			break;
+		}
+	}
+	return rc;
+}
+
+/* add_limit - append a parsed limit to c */
+static int
+add_limit(struct rl_conf *c, const struct rl_limit *l,
+    const struct fd_directive ***dirs, const struct fd_directive *d)
+{
+	struct rl_limit			 *nl;
+	const struct fd_directive	**nd;
+
+	nl = realloc(c->limits, (c->nlimits + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	c->limits = nl;
+	nd = realloc(*dirs, (c->nlimits + 1) * sizeof(*nd));
+	if (nd == NULL)
+		return -1;
+	*dirs = nd;
+	nd[c->nlimits] = d;
+	nl[c->nlimits++] = *l;
+	return 0;
+}
+
+/* directive - one directive of the block; 0 or -1 after reporting */
+static int
+directive(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	const char	*name = h->dir_name(d);
+	struct rl_limit	 l;
+
+	if (strcmp(name, "limit") == 0) {
+		if (parse_limit(h, d, &l) < 0) {
+			free(l.text);
+			return -1;
+		}
+		if (add_limit(c, &l, dirs, d) < 0) {
+			free(l.text);
+			h->conf_error(h, d, -1, "limit: out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(name, "ipv4-prefix") == 0)
+		return nargs(h, d, 1) < 0 ? -1 :
+		    arg_prefix(h, d, 0, 32, name, &c->v4prefix);
+	if (strcmp(name, "ipv6-prefix") == 0)
+		return nargs(h, d, 1) < 0 ? -1 :
+		    arg_prefix(h, d, 0, 128, name, &c->v6prefix);
+	if (strcmp(name, "tempfail-code") == 0) {
+		if (nargs(h, d, 1) < 0)
+			return -1;
+		if (strcmp(h->dir_arg(d, 0), "451") != 0 &&
+		    strcmp(h->dir_arg(d, 0), "450") != 0) {
+			h->conf_error(h, d, 0, "tempfail-code: expected 451 or "
+			    "450");
+			return -1;
+		}
+		memcpy(c->tempfail_code, h->dir_arg(d, 0), 4);
+		return 0;
+	}
+	if (strcmp(name, "message") == 0)
+		return nargs(h, d, 1) < 0 ? -1 :
+		    set_text(h, d, 0, name, &c->tempfail_text);
+	if (strcmp(name, "reject-message") == 0)
+		return nargs(h, d, 1) < 0 ? -1 :
+		    set_text(h, d, 0, name, &c->reject_text);
+	h->conf_error(h, d, -1, "unknown directive \"%s\" (use limit, "
+	    "ipv4-prefix, ipv6-prefix, tempfail-code, message or "
+	    "reject-message)", name);
+	return -1;
+}
+
+int
+rl_conf_parse(const struct fd_host *h, const struct fd_block *b,
+    struct rl_conf *c)
+{
+	const struct fd_directive	 *d, **dirs = NULL;
+	int				  rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->v4prefix = 32;
+	c->v6prefix = 64;
+	memcpy(c->tempfail_code, "451", 4);
+	for (d = h->dir_next(b, NULL); d != NULL; d = h->dir_next(b, d))
+		if (directive(h, d, c, &dirs) < 0)
+			rc = -1;
+	if (finish(h, c, dirs) < 0)
+		rc = -1;
+	if (c->tempfail_text == NULL)
+		c->tempfail_text = strdup("Rate limit exceeded, try again in "
+		    "{retry-after} seconds");
+	if (c->reject_text == NULL)
+		c->reject_text = strdup("Rate limit exceeded");
+	if (c->tempfail_text == NULL || c->reject_text == NULL)
+		rc = -1;
+	free(dirs);
+	return rc;
+}
+
+void
+rl_conf_clear(struct rl_conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nlimits; i++)
+		free(c->limits[i].text);
+	free(c->limits);
+	free(c->tempfail_text);
+	free(c->reject_text);
+	memset(c, 0, sizeof(*c));
+}

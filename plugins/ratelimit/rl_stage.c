@@ -1,0 +1,205 @@
+/*
+ * rl_stage.c -- the stage logic: gather, adjust, key, one store call
+ *
+ * A stage costs one round trip to the store whatever the number of
+ * limits, and none when no limit applies (no limit counts at this stage,
+ * or none has a key: the null sender, an unauthenticated session for an
+ * auth-user limit). A store failure is not decided here: the hook says
+ * FD_ERROR and the host applies the plugin's on-store-error policy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl_key.h"
+#include "rl_stage.h"
+
+/* clamp - count and burst within what the store takes for period */
+static void
+clamp(uint64_t count, uint64_t burst, int64_t period,
+    struct rl_checked *chk)
+{
+	int64_t	 interval;
+	uint64_t room;
+
+	if (count == 0)
+		count = 1;
+	if (count > UINT32_MAX)
+		count = UINT32_MAX;
+	if (count > (uint64_t)(period * RL_US))
+		count = (uint64_t)(period * RL_US);
+	interval = period * RL_US / (int64_t)count;
+	room = (uint64_t)(RL_GCRA_MAX / interval) - count;
+	if (burst > room)
+		burst = room;
+	if (burst > UINT32_MAX)
+		burst = UINT32_MAX;
+	chk->rate.count = (uint32_t)count;
+	chk->rate.period = period;
+	chk->burst = (uint32_t)burst;
+}
+
+int
+rl_effective(const struct rl_limit *l, const char *override,
+    uint64_t factor, struct rl_checked *chk)
+{
+	struct rl_rate	 r;
+	const char	*why;
+
+	chk->limit = l;
+	if (override != NULL && rl_off(override))
+		return 0;
+	if (override != NULL && rl_rate_parse(override, &r, &why) == 0) {
+		clamp(r.count, l->burst, r.period, chk);
+		return 1;
+	}
+	clamp((uint64_t)l->rate.count * factor / 1000,
+	    (uint64_t)l->burst * factor / 1000, l->rate.period, chk);
+	return override != NULL ? -1 : 1;
+}
+
+/* warn_once - a rule handed us a value we cannot use: say so once per
+ * configuration generation, not once per message */
+static void
+warn_once(struct rl_state *st, const char *name, const char *val,
+    const char *why)
+{
+	if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED))
+		return;
+	st->host->log(st->host, FD_LOG_WARN, "rule parameter %s.%s \"%s\" "
+	    "ignored: %s (logged once per configuration)", RL_PLUGIN_NAME,
+	    name, val, why);
+}
+
+/* subject - what keys are made of, as far as the stage knows it */
+static void
+subject(const struct fd_host *h, struct fd_txn *t, enum rl_count which,
+    struct rl_subject *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->iplen = h->client_ip(t, s->ip);
+	if (which == RL_C_CONNECTIONS)
+		return;
+	s->sender = h->get(t, FD_F_SENDER);
+	s->auth_user = h->get(t, FD_F_AUTH_USER);
+	s->helo = h->get(t, FD_F_HELO);
+	if (which == RL_C_RECIPIENTS)
+		s->rcpt = h->get(t, FD_F_RCPT);
+}
+
+/* factor - `set ratelimit.factor F` in thousandths, 1000 if unset */
+static uint64_t
+factor(struct rl_state *st, struct fd_txn *t)
+{
+	const char	*v, *why;
+	uint64_t	 f;
+
+	if ((v = st->host->param(t, RL_PLUGIN_NAME, "factor")) == NULL)
+		return 1000;
+	if (rl_factor_parse(v, &f, &why) < 0) {
+		warn_once(st, "factor", v, why);
+		return 1000;
+	}
+	return f;
+}
+
+/* stage - the batch of one stage: requests with their keys */
+struct stage {
+	struct rl_checked	 chk[RL_STAGE_MAX];
+	struct fd_rate_req	 req[RL_STAGE_MAX];
+	struct fd_rate_res	 res[RL_STAGE_MAX];
+	unsigned char		 key[RL_STAGE_MAX][RL_KEY_INLINE];
+	unsigned char		*heap[RL_STAGE_MAX];
+	size_t			 n;
+};
+
+/* add - limit l to the batch if it applies; 0, or -1 out of memory */
+static int
+add(struct rl_state *st, struct fd_txn *t, const struct rl_limit *l,
+    const struct rl_subject *s, uint64_t f, struct stage *b)
+{
+	const char	*ov;
+	struct fd_rate_req *rq = &b->req[b->n];
+	unsigned char	*buf = b->key[b->n];
+	size_t		 len;
+	int		 e;
+
+	if ((len = rl_key_build(l, s, buf, RL_KEY_INLINE)) == 0)
+		return 0;
+	ov = st->host->param(t, RL_PLUGIN_NAME, l->name);
+	if ((e = rl_effective(l, ov, f, &b->chk[b->n])) == 0)
+		return 0;
+	if (e < 0)
+		warn_once(st, l->name, ov, "expected a rate like 500/1h, or "
+		    "off");
+	b->heap[b->n] = NULL;
+	if (len > RL_KEY_INLINE) {
+		if ((buf = malloc(len)) == NULL)
+			return -1;
+		b->heap[b->n] = buf;
+		rl_key_build(l, s, buf, len);
+	}
+	rq->key = buf;
+	rq->keylen = len;
+	rq->limit = b->chk[b->n].rate.count;
+	rq->period = b->chk[b->n].rate.period;
+	rq->burst = b->chk[b->n].burst;
+	rq->cost = 1;
+	b->n++;
+	return 0;
+}
+
+/* decide - the store's answer for the batch */
+static enum fd_action
+decide(struct rl_state *st, struct fd_txn *t, struct stage *b, int rc)
+{
+	const struct fd_host	*h = st->host;
+	struct rl_verdict	 v;
+	size_t			 i;
+
+	if (rc != FD_STORE_OK) {
+		h->reason(t, "store error checking %zu rate limit%s",
+		    b->n, b->n == 1 ? "" : "s");
+		return FD_ERROR;
+	}
+	for (i = 0; i < b->n; i++)
+		if (!b->res[i].allowed)
+			break;
+	if (i == b->n)
+		return FD_CONTINUE;
+	rl_decide(&st->conf, b->chk, b->res, b->n, &v);
+	h->reply(t, v.rcode, v.xcode, "%s", v.text);
+	h->reason(t, "%s", v.reason);
+	return v.action;
+}
+
+enum fd_action
+rl_stage_run(struct rl_state *st, struct fd_txn *t, enum rl_count which)
+{
+	const struct fd_host	*h = st->host;
+	struct rl_subject	 s;
+	struct stage		 b;
+	enum fd_action		 a;
+	uint64_t		 f;
+	size_t			 i;
+	int			 rc = 0;
+
+	if (!(st->conf.stages & rl_count_stage(which)))
+		return FD_CONTINUE;
+	subject(h, t, which, &s);
+	f = factor(st, t);
+	b.n = 0;
+	for (i = 0; i < st->conf.nlimits && rc == 0; i++)
+		if (st->conf.limits[i].count == which)
+			rc = add(st, t, &st->conf.limits[i], &s, f, &b);
+	if (rc < 0) {
+		h->reason(t, "out of memory building rate-limit keys");
+		a = FD_ERROR;
+	} else if (b.n == 0)
+		a = FD_CONTINUE;
+	else
+		a = decide(st, t, &b, h->rate_hit(h, b.req, b.n, b.res));
+	for (i = 0; i < b.n; i++)
+		free(b.heap[i]);
+	return a;
+}

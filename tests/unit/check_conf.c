@@ -1,0 +1,810 @@
+/*
+ * check_conf.c -- the config language: settings, blocks, tables, errors
+ *
+ * Valid input is checked field by field in the fd_conf it produces;
+ * every error class is checked by its exact "file:line:col: message".
+ * tests/conf/errors.conf holds one mistake of each kind and
+ * tests/conf/errors.expected what loading it must report, in order.
+ * Small cases are written to a temp directory by the tests themselves.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "errs.h"
+#include "filterd/plugin.h"
+#include "rule.h"
+
+static char		 tmpdir[PATH_MAX];
+static struct fd_errs	 errs;
+
+/* confdir - $top_srcdir/tests/conf, absolute */
+static const char *
+confdir(void)
+{
+	static char	 buf[PATH_MAX];
+	const char	*top = getenv("top_srcdir");
+
+	snprintf(buf, sizeof(buf), "%s/tests/conf", top ? top : ".");
+	return buf;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	const char	*t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/check_conf.XXXXXX", t ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+}
+
+static void
+teardown(void)
+{
+	fd_errs_clear(&errs);
+	if (chdir("/") == 0)
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* put - write a file in the temp dir (the current directory) */
+static void
+put(const char *name, const char *text)
+{
+	FILE	*f = fopen(name, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* load - main.conf with text; errors land in errs */
+static struct fd_conf *
+load(const char *text)
+{
+	put("main.conf", text);
+	return fd_conf_load("main.conf", &errs);
+}
+
+/* all_errors - the messages, one per line, for failure output */
+static const char *
+all_errors(void)
+{
+	static char	 buf[8192];
+	size_t		 i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < errs.n && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\n  %s",
+		    errs.msg[i]);
+	return buf;
+}
+
+/* expect_error - text fails to load and reports want (among others) */
+static void
+expect_error(const char *text, const char *want)
+{
+	struct fd_conf	*c = load(text);
+	size_t		 i;
+
+	ck_assert_msg(c == NULL, "loaded, expected: %s", want);
+	for (i = 0; i < errs.n; i++)
+		if (strcmp(errs.msg[i], want) == 0)
+			return;
+	ck_abort_msg("expected: %s\ngot:%s", want, all_errors());
+}
+
+/* expect_ok - text loads */
+static struct fd_conf *
+expect_ok(const char *text)
+{
+	struct fd_conf	*c = load(text);
+
+	ck_assert_msg(c != NULL, "errors:%s", all_errors());
+	ck_assert_uint_eq(errs.n, 0);
+	return c;
+}
+
+/* dir_arg - argument i of the directive named name in block b */
+static const struct fd_directive *
+dir_find(const struct fd_block *b, const char *name)
+{
+	const struct fd_directive	*d;
+
+	for (d = b->head; d != NULL; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+START_TEST(defaults)
+{
+	struct fd_conf	*c = expect_ok("# nothing but a comment\n");
+
+	ck_assert_str_eq(c->socket, "inet:8890@127.0.0.1");
+	ck_assert_ptr_null(c->user);
+	ck_assert_ptr_null(c->group);
+	ck_assert_int_eq(c->socket_mode, -1);
+	ck_assert_ptr_null(c->pidfile);
+	ck_assert_int_eq(c->log_target, FD_LOGT_SYSLOG);
+	ck_assert_int_eq(c->log_facility, LOG_MAIL);
+	ck_assert_int_eq(c->log_level, FD_LOG_INFO);
+	ck_assert_int_eq(c->dry_run, 0);
+	ck_assert_int_eq(c->store_kind, FD_STORE_LMDB);
+	ck_assert_str_eq(c->store_path, "/var/lib/filterd");
+	ck_assert_ptr_nonnull(c->store_opts);
+	ck_assert_ptr_null(c->store_opts->head);
+	ck_assert_int_eq(c->on_store_error, FD_FAIL_CONTINUE);
+	ck_assert_str_eq(c->plugin_dir, FD_PKGLIBDIR);
+	ck_assert_uint_eq(c->nplugins, 0);
+	ck_assert_ptr_null(c->plugins);
+	ck_assert_ptr_nonnull(c->rules);
+	ck_assert_uint_eq(fd_rules_stages(c->rules), 0);
+	ck_assert_str_eq(c->dir, tmpdir);
+	fd_conf_free(c);
+}
+END_TEST
+
+START_TEST(empty_file)
+{
+	struct fd_conf	*c = expect_ok("");
+
+	ck_assert_uint_eq(c->nplugins, 0);
+	fd_conf_free(c);
+}
+END_TEST
+
+START_TEST(valid_file)
+{
+	char				 path[PATH_MAX + 32], want[PATH_MAX + 64];
+	const struct fd_plugin_conf	*p;
+	const struct fd_directive	*d;
+	struct fd_conf			*c;
+
+	snprintf(path, sizeof(path), "%s/valid.conf", confdir());
+	c = fd_conf_load(path, &errs);
+	ck_assert_msg(c != NULL, "errors:%s", all_errors());
+	ck_assert_str_eq(c->socket, "unix:/run/filterd/filterd.sock");
+	ck_assert_str_eq(c->user, "filterd");
+	ck_assert_str_eq(c->group, "mail");
+	ck_assert_int_eq(c->socket_mode, 0660);
+	/* relative paths: against the directory of the file naming them */
+	snprintf(want, sizeof(want), "%s/run/filterd.pid", c->dir);
+	ck_assert_str_eq(c->pidfile, want);
+	snprintf(want, sizeof(want), "%s/plugins", c->dir);
+	ck_assert_str_eq(c->plugin_dir, want);
+	ck_assert_int_eq(c->log_target, FD_LOGT_SYSLOG);
+	ck_assert_int_eq(c->log_facility, LOG_LOCAL3);
+	ck_assert_int_eq(c->log_level, FD_LOG_DEBUG);
+	ck_assert_int_eq(c->milter_timeout, 120);
+	ck_assert_int_eq(c->on_store_error, FD_FAIL_TEMPFAIL);
+	ck_assert_int_eq(c->store_kind, FD_STORE_REDIS);
+	ck_assert_str_eq(c->store_path, "redis://127.0.0.1:6379/0");
+	ck_assert_int_eq(c->store_loc.line, 12);
+	d = dir_find(c->store_opts, "timeout");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->argc, 1);
+	ck_assert_str_eq(d->argv[0], "250ms");
+	ck_assert_int_eq(d->loc.line, 14);
+	ck_assert_int_eq(d->loc.col, 2);
+	ck_assert_int_eq(d->argloc[0].col, 10);
+	ck_assert_str_eq(dir_find(c->store_opts, "prefix")->argv[0], "filterd:");
+
+	/* plugins in file order, from the included file */
+	ck_assert_uint_eq(c->nplugins, 3);
+	p = c->plugins;
+	ck_assert_str_eq(p->name, "greylist");
+	ck_assert_ptr_null(p->path);
+	ck_assert_int_eq(p->on_store_error, FD_FAIL_CONTINUE);
+	ck_assert_int_eq(p->loc.line, 2);
+	ck_assert_ptr_nonnull(strstr(p->loc.file, "inc/plugins.conf"));
+	/* on-store-error is taken out of the block, the rest stays */
+	ck_assert_ptr_null(dir_find(p->block, "on-store-error"));
+	d = p->block->head;
+	ck_assert_str_eq(d->name, "delay");
+	ck_assert_str_eq(d->argv[0], "5m");
+	d = d->next;
+	ck_assert_str_eq(d->name, "whitelist");
+	ck_assert_int_eq(d->argc, 0);
+	ck_assert_ptr_nonnull(d->child);
+	ck_assert_str_eq(d->child->head->name, "after");
+	ck_assert_str_eq(d->child->head->argv[0], "3");
+	ck_assert_str_eq(d->child->tail->name, "for");
+	ck_assert_str_eq(d->child->tail->argv[0], "35d");
+	ck_assert_ptr_eq(p->block->tail, d);
+	ck_assert_ptr_null(d->next);
+	p = p->next;
+	ck_assert_str_eq(p->name, "helo");
+	snprintf(want, sizeof(want), "%s/inc/helo-test.so", c->dir);
+	ck_assert_str_eq(p->path, want);
+	ck_assert_int_eq(p->on_store_error, -1);
+	ck_assert_str_eq(p->block->head->name, "require-fqdn");
+	p = p->next;
+	ck_assert_str_eq(p->name, "ratelimit");
+	ck_assert_ptr_nonnull(p->block);
+	ck_assert_ptr_null(p->block->head);
+	ck_assert_ptr_null(p->next);
+	ck_assert_int_eq(fd_conf_plugin_index(c, "greylist"), 0);
+	ck_assert_int_eq(fd_conf_plugin_index(c, "helo"), 1);
+	ck_assert_int_eq(fd_conf_plugin_index(c, "ratelimit"), 2);
+	ck_assert_int_eq(fd_conf_plugin_index(c, "nope"), -1);
+
+	ck_assert_uint_eq(fd_rules_stages(c->rules), FD_ST_CONNECT | FD_ST_HELO);
+	fd_conf_free(c);
+}
+END_TEST
+
+START_TEST(statement_syntax)
+{
+	/* ';' and newlines end statements; '\' continues; newlines after
+	 * '{' ',' and inside rules after ( and or not if */
+	struct fd_conf	*c = expect_ok(
+	    "user a; group b   # comment\n"
+	    "socket \\\n"
+	    "   \"inet6:8890@::1\"\n"
+	    "\n\n"
+	    "plugin p {\n"
+	    "   x \"a \\\"quoted\\\" \\\\ word\" y=z 10.0.0.0/8 2001:db8::/32 -1 {j}\n"
+	    "}\n"
+	    "table t {\n  a.example,\n  b.example\n  c.example,\n}\n"
+	    "rule r on rcpt if\n (helo == a or\n not\n helo == b) and\n"
+	    "   rcpt in { x@y,\n z@y } accept\n");
+	const struct fd_directive *d;
+
+	ck_assert_str_eq(c->user, "a");
+	ck_assert_str_eq(c->group, "b");
+	ck_assert_str_eq(c->socket, "inet6:8890@::1");
+	d = c->plugins->block->head;
+	ck_assert_str_eq(d->name, "x");
+	ck_assert_int_eq(d->argc, 5);
+	ck_assert_str_eq(d->argv[0], "a \"quoted\" \\ word");
+	ck_assert_str_eq(d->argv[1], "y=z");
+	ck_assert_str_eq(d->argv[2], "10.0.0.0/8");
+	ck_assert_str_eq(d->argv[3], "2001:db8::/32");
+	ck_assert_str_eq(d->argv[4], "-1");
+	ck_assert_int_eq(d->argloc[4].line, 7);
+	ck_assert_int_eq(d->argloc[4].col, 58);
+	/* "{j}" scans as a macro: in a block it is a nested block */
+	ck_assert_int_eq(d->argc, 5);
+	ck_assert_ptr_nonnull(d->child);
+	ck_assert_str_eq(d->child->head->name, "j");
+	fd_conf_free(c);
+}
+END_TEST
+
+START_TEST(log_targets)
+{
+	struct fd_conf	*c;
+
+	c = expect_ok("log stderr\n");
+	ck_assert_int_eq(c->log_target, FD_LOGT_STDERR);
+	fd_conf_free(c);
+	c = expect_ok("log syslog\nlog-level warning\n");
+	ck_assert_int_eq(c->log_target, FD_LOGT_SYSLOG);
+	ck_assert_int_eq(c->log_facility, LOG_MAIL);
+	ck_assert_int_eq(c->log_level, FD_LOG_WARN);
+	fd_conf_free(c);
+	c = expect_ok("log syslog daemon\ndry-run yes\nstore lmdb /abs/db\n");
+	ck_assert_int_eq(c->log_facility, LOG_DAEMON);
+	ck_assert_int_eq(c->dry_run, 1);
+	ck_assert_str_eq(c->store_path, "/abs/db");
+	fd_conf_free(c);
+}
+END_TEST
+
+START_TEST(reload_twice)
+{
+	/* no hidden parser state: the same text loads twice alike */
+	const char	*text = "plugin a {}\nrule r on rcpt skip a\n";
+	struct fd_conf	*c1 = expect_ok(text), *c2 = expect_ok(text);
+
+	ck_assert_uint_eq(c1->nplugins, c2->nplugins);
+	ck_assert_uint_eq(fd_rules_stages(c1->rules),
+	    fd_rules_stages(c2->rules));
+	fd_conf_free(c1);
+	fd_conf_free(c2);
+	expect_error("rule r on rcpt skip a\n",
+	    "main.conf:1:21: unknown plugin \"a\"; declare it with plugin a "
+	    "{ ... }");
+	fd_errs_clear(&errs);
+	c1 = expect_ok(text);
+	fd_conf_free(c1);
+}
+END_TEST
+
+START_TEST(errors_file)
+{
+	char	 line[1024];
+	FILE	*f;
+	size_t	 i = 0, n;
+
+	ck_assert_int_eq(chdir(confdir()), 0);
+	ck_assert_ptr_null(fd_conf_load("errors.conf", &errs));
+	f = fopen("errors.expected", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (line[0] == '#')
+			continue;
+		n = strcspn(line, "\n");
+		line[n] = '\0';
+		ck_assert_msg(i < errs.n, "missing: %s", line);
+		ck_assert_str_eq(errs.msg[i], line);
+		i++;
+	}
+	fclose(f);
+	ck_assert_msg(i == errs.n, "more errors than expected:%s", all_errors());
+	ck_assert_uint_ge(i, 40);
+}
+END_TEST
+
+START_TEST(error_syntax)
+{
+	expect_error("rule r on rcpt if rcpt == \"a\" rejct\n",
+	    "main.conf:1:31: syntax error: unexpected \"rejct\", expected "
+	    "accept, add-header, and, discard, log, or, reject, set, skip or "
+	    "tempfail (did you mean \"reject\"?)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt\n",
+	    "main.conf:1:15: syntax error: unexpected end of line, expected "
+	    "accept, add-header, discard, dry-run, if, log, reject, set, skip "
+	    "or tempfail");
+	fd_errs_clear(&errs);
+	expect_error("table t { a, b\n",
+	    "main.conf:2:1: syntax error: unexpected end of file, expected "
+	    "a word, a \"string\" or '}'");
+	fd_errs_clear(&errs);
+	expect_error("user a b;\n", "main.conf:1:8: user: wrong number of "
+	    "arguments; usage: user NAME");
+}
+END_TEST
+
+START_TEST(error_recovery)
+{
+	/* every bad statement is reported, the good ones around still read */
+	struct fd_conf	*c = load(
+	    "user ok\n"
+	    "rule a on rcpt if ( accept\n"
+	    "socket \"inet:1@x\"\n"
+	    "plugin p { x { ; } ) y; z }\n"
+	    "rule b on rcpt if helo == x reject 450 4.7.1\n"
+	    "bogus directive\n");
+
+	ck_assert_ptr_null(c);
+	ck_assert_uint_eq(errs.n, 4);
+	ck_assert_str_eq(errs.msg[0], "main.conf:2:21: syntax error: unexpected "
+	    "\"accept\", expected a word, a {macro}, not or '('");
+	ck_assert_str_eq(errs.msg[1], "main.conf:4:20: syntax error: unexpected "
+	    "')', expected a word, a \"string\", a {macro}, end of line, '{' "
+	    "or '}'");
+	ck_assert_str_eq(errs.msg[2], "main.conf:5:36: reject needs a 5xx reply "
+	    "code, not 450");
+	ck_assert_str_eq(errs.msg[3], "main.conf:6:1: unknown directive "
+	    "\"bogus\"");
+}
+END_TEST
+
+START_TEST(error_hints)
+{
+	expect_error("sokcet \"inet:8890@127.0.0.1\"\n",
+	    "main.conf:1:1: unknown directive \"sokcet\" (did you mean "
+	    "\"socket\"?)");
+	fd_errs_clear(&errs);
+	expect_error("plugin greylist {}\nrule r on rcpt skip greylst\n",
+	    "main.conf:2:21: unknown plugin \"greylst\" (did you mean "
+	    "\"greylist\"?); declare it with plugin greylst { ... }");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if rcpt-domian == x accept\n",
+	    "main.conf:1:19: unknown field \"rcpt-domian\" (did you mean "
+	    "\"rcpt-domain\"?)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if {client_adr} set accept\n",
+	    "main.conf:1:19: unknown macro {client_adr} (did you mean "
+	    "\"client_addr\"?)");
+	fd_errs_clear(&errs);
+	expect_error("table trusted { ::1 }\n"
+	    "rule r on connect if client-ip in <trustd> accept\n",
+	    "main.conf:2:35: unknown table <trustd> (did you mean "
+	    "\"trusted\"?)");
+}
+END_TEST
+
+START_TEST(error_plugins)
+{
+	expect_error("plugin a {}\nplugin a {}\n",
+	    "main.conf:2:8: plugin a is already declared at main.conf:1:1");
+	fd_errs_clear(&errs);
+	expect_error("plugin a { on-store-error maybe }\n",
+	    "main.conf:1:27: on-store-error takes continue or tempfail");
+	fd_errs_clear(&errs);
+	expect_error("plugin a b c\n",
+	    "main.conf:1:10: unexpected \"b\"; usage: plugin NAME "
+	    "[path \"FILE.so\"] [{ ... }]");
+	fd_errs_clear(&errs);
+	expect_error("plugin a/b\n", "main.conf:1:8: bad plugin name \"a/b\" "
+	    "(letters, digits, - and _)");
+	fd_errs_clear(&errs);
+	expect_error("plugin a { on-store-error continue; on-store-error "
+	    "tempfail }\n", "main.conf:1:37: on-store-error is already set for "
+	    "plugin a");
+}
+END_TEST
+
+START_TEST(error_cidr)
+{
+	expect_error("table t { 10.0.0.1/8 }\n",
+	    "main.conf:1:11: host bits set in \"10.0.0.1/8\" (the network is "
+	    "10.0.0.0/8)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on connect if client-ip == 2001:db8::/129 accept\n",
+	    "main.conf:1:35: client-ip == needs an address or CIDR: bad prefix "
+	    "length \"129\" (0 to 128)");
+	fd_errs_clear(&errs);
+	/* an inline list for client-ip must hold addresses only */
+	expect_error("rule r on connect if client-ip in { 10.0.0.0/8, x.example "
+	    "} accept\n", "main.conf:1:49: \"x.example\" is not an IPv4 or IPv6 "
+	    "address");
+}
+END_TEST
+
+START_TEST(error_regex)
+{
+	expect_error("rule r on helo if helo ~ /a(b/ accept\n",
+	    "main.conf:1:26: invalid regex: missing closing parenthesis at "
+	    "offset 3");
+	fd_errs_clear(&errs);
+	expect_error("rule r on helo if helo ~ /a/z accept\n",
+	    "main.conf:1:26: unknown regex flag 'z' (use i, x, s, m or u)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on helo if helo ~ /abc accept\n",
+	    "main.conf:1:26: unterminated regex: no closing /");
+	fd_errs_clear(&errs);
+	put("bad.pcre", "# ok\n/ok/\n  /a[/i\n");
+	expect_error("table t regex file \"bad.pcre\"\n",
+	    "bad.pcre:3:3: invalid regex: missing terminating ] for character "
+	    "class at offset 2");
+}
+END_TEST
+
+START_TEST(error_macro)
+{
+	expect_error("rule r on connect if {nosuch} set accept\n",
+	    "main.conf:1:22: unknown macro {nosuch}");
+	fd_errs_clear(&errs);
+	expect_error("rule r on connect if {rcpt_addr} == x accept\n",
+	    "main.conf:1:22: macro {rcpt_addr} is not known yet at connect (the "
+	    "MTA sends it at rcpt)");
+	fd_errs_clear(&errs);
+	/* a macro the stage has is fine, single letters in braces too */
+	fd_conf_free(expect_ok("rule r on connect if {j} == mx.example and "
+	    "{daemon_name} set accept\n"));
+}
+END_TEST
+
+START_TEST(error_codes)
+{
+	expect_error("rule r on rcpt reject 451 4.7.1\n",
+	    "main.conf:1:23: reject needs a 5xx reply code, not 451");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt tempfail 550 5.7.1\n",
+	    "main.conf:1:25: tempfail needs a 4xx reply code, not 550");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt tempfail 451 5.7.1\n",
+	    "main.conf:1:29: enhanced status code 5.7.1 does not match reply "
+	    "code 451");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject 550 5.7 \"x\"\n",
+	    "main.conf:1:27: reject 550 needs an enhanced status code after it "
+	    "(class.subject.detail, as 5.7.1)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject 550 5.1000.1\n",
+	    "main.conf:1:27: reject 550 needs an enhanced status code after it "
+	    "(class.subject.detail, as 5.7.1)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject 550 5.07.1\n",
+	    "main.conf:1:27: reject 550 needs an enhanced status code after it "
+	    "(class.subject.detail, as 5.7.1)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject 570 5.7.1\n",
+	    "main.conf:1:23: reject needs a 5xx reply code, not 570");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject 5.7.1 \"x\"\n",
+	    "main.conf:1:23: reject: the reply code goes before 5.7.1 (as 550 "
+	    "5.7.1)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject 550 5.7.1 go away\n",
+	    "main.conf:1:36: unexpected \"away\" after the reject text (quote the "
+	    "whole text)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt reject \"two\\nlines\"\n",
+	    "main.conf:1:23: control characters and line breaks are not "
+	    "allowed in a reply text");
+	fd_errs_clear(&errs);
+	/* the widest valid codes */
+	fd_conf_free(expect_ok("rule r on rcpt reject 559 5.999.999 \"x\"\n"
+	    "rule s on rcpt tempfail 400 4.0.0\n"));
+}
+END_TEST
+
+START_TEST(error_stage)
+{
+	expect_error("rule r on helo if rcpt == x accept\n",
+	    "main.conf:1:19: rcpt is not known yet at helo (the MTA sends it "
+	    "at rcpt)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if header \"Subject\" ~ /x/ accept\n",
+	    "main.conf:1:19: header \"Subject\" is not known yet at rcpt (the "
+	    "MTA sends it at header)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on connect if sender == x accept\n",
+	    "main.conf:1:22: sender is not known yet at connect (the MTA sends "
+	    "it at mail)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on eoh if header-name == x accept\n",
+	    "main.conf:1:18: header-name is only known at the header stage, "
+	    "not at eoh");
+	fd_errs_clear(&errs);
+	expect_error("rule r on helo discard\n",
+	    "main.conf:1:16: discard works on a message: use it at mail or "
+	    "later, not at helo");
+	fd_errs_clear(&errs);
+	expect_error("rule r on data accept\n",
+	    "main.conf:1:11: unknown stage \"data\"; rules run at connect, helo, "
+	    "mail, rcpt, header, eoh or eom");
+}
+END_TEST
+
+START_TEST(error_operators)
+{
+	expect_error("rule r on helo if helo verified accept\n",
+	    "main.conf:1:24: helo cannot be verified (only client-name can)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if rcpt null accept\n",
+	    "main.conf:1:24: rcpt cannot be null (only sender can)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if helo > 3 accept\n",
+	    "main.conf:1:26: helo cannot be compared with < <= > >= (only size "
+	    "can)");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if size ~ /1/ accept\n",
+	    "main.conf:1:26: size cannot be matched with a regex");
+	fd_errs_clear(&errs);
+	expect_error("rule r on rcpt if header == x accept\n",
+	    "main.conf:1:19: header needs a header name, as in header "
+	    "\"Subject\"");
+	fd_errs_clear(&errs);
+	expect_error("table d { example.com }\nrule r on connect if client-ip in "
+	    "<d> accept\n", "main.conf:2:35: client-ip needs a cidr or regex "
+	    "table; <d> is a domain table");
+}
+END_TEST
+
+START_TEST(error_actions)
+{
+	expect_error("rule r on mail set greylist 5\nplugin greylist {}\n",
+	    "main.conf:1:20: set needs PLUGIN.PARAM, not \"greylist\"");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail set p.x\nplugin p {}\n",
+	    "main.conf:1:16: usage: set PLUGIN.PARAM VALUE");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail set p.x 1\n",
+	    "main.conf:1:20: unknown plugin \"p\"; declare it with plugin p "
+	    "{ ... }");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail add-header \"X-A:\" \"b\"\n",
+	    "main.conf:1:27: bad header name \"X-A:\"");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail add-header \"X-A\" \"b\\nc\"\n",
+	    "main.conf:1:33: line breaks are not allowed in a header value");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail log a b\n",
+	    "main.conf:1:21: usage: log [\"TEXT\"]");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail accept everything\n",
+	    "main.conf:1:23: usage: accept | accept connection");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail accept\nrule r on rcpt accept\n",
+	    "main.conf:2:6: rule r is already defined at main.conf:1:6");
+}
+END_TEST
+
+START_TEST(error_lexer)
+{
+	expect_error("user \"abc\n", "main.conf:1:6: unterminated string");
+	fd_errs_clear(&errs);
+	expect_error("rule r on helo if helo = x accept\n",
+	    "main.conf:1:24: unexpected character '='");
+	fd_errs_clear(&errs);
+	expect_error("rule r on helo if helo ~ x accept\n",
+	    "main.conf:1:26: expected /regex/ after ~");
+	fd_errs_clear(&errs);
+	expect_error("user a\x01\n", "main.conf:1:7: unexpected character "
+	    "'\\x01'");
+}
+END_TEST
+
+START_TEST(includes)
+{
+	struct fd_conf	*c;
+
+	ck_assert_int_eq(mkdir("sub", 0755), 0);
+	put("sub/a.conf", "plugin a {}\ninclude \"b.conf\"\n");
+	put("sub/b.conf", "plugin b {}\ntable t file \"t.list\"\n");
+	put("sub/t.list", "x\n");
+	c = expect_ok("include \"sub/a.conf\"\nplugin c {}\n");
+	ck_assert_uint_eq(c->nplugins, 3);
+	ck_assert_str_eq(c->plugins->name, "a");
+	ck_assert_str_eq(c->plugins->loc.file, "sub/a.conf");
+	ck_assert_str_eq(c->plugins->next->loc.file, "sub/b.conf");
+	ck_assert_str_eq(c->plugins->next->next->name, "c");
+	fd_conf_free(c);
+	/* an error inside an included file names that file */
+	put("sub/b.conf", "plugin b {}\nsocket nowhere\n");
+	expect_error("include \"sub/a.conf\"\n",
+	    "sub/b.conf:2:8: bad socket \"nowhere\" (use \"inet:PORT@HOST\", "
+	    "\"inet6:PORT@HOST\" or \"unix:/PATH\")");
+	fd_errs_clear(&errs);
+	expect_error("include \"nope.conf\"\n",
+	    "main.conf:1:9: cannot open included file \"nope.conf\": No such "
+	    "file or directory");
+	fd_errs_clear(&errs);
+	put("sub/b.conf", "include \"a.conf\"\n");
+	expect_error("include \"sub/a.conf\"\n",
+	    "sub/b.conf:1:9: include loop: \"sub/a.conf\" is already being read");
+	fd_errs_clear(&errs);
+	expect_error("include \"main.conf\"\n",
+	    "main.conf:1:9: include loop: \"main.conf\" is already being read");
+}
+END_TEST
+
+START_TEST(include_loop_file)
+{
+	ck_assert_int_eq(chdir(confdir()), 0);
+	ck_assert_ptr_null(fd_conf_load("loop-a.conf", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "loop-b.conf:2:9: include loop: "
+	    "\"loop-a.conf\" is already being read");
+}
+END_TEST
+
+START_TEST(missing_top_file)
+{
+	ck_assert_ptr_null(fd_conf_load("no-such.conf", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "cannot open config file \"no-such.conf\": "
+	    "No such file or directory");
+}
+END_TEST
+
+START_TEST(duplicates)
+{
+	expect_error("socket \"inet:1@x\"\nuser a\nsocket \"inet:2@x\"\n",
+	    "main.conf:3:1: socket is already set at main.conf:1:1");
+	fd_errs_clear(&errs);
+	expect_error("table t { a }\ntable t { b }\n",
+	    "main.conf:2:7: table t is already declared at main.conf:1:7");
+	fd_errs_clear(&errs);
+	expect_error("socket-mode 888\n", "main.conf:1:13: bad socket-mode "
+	    "\"888\" (an octal mode such as 0660)");
+	fd_errs_clear(&errs);
+	expect_error("milter-timeout soon\n", "main.conf:1:16: milter-timeout: "
+	    "expected a number");
+	fd_errs_clear(&errs);
+	expect_error("store memcached x\n", "main.conf:1:7: unknown store "
+	    "\"memcached\" (lmdb or redis)");
+	fd_errs_clear(&errs);
+	expect_error("pidfile a { }\n", "main.conf:1:11: pidfile takes no { } "
+	    "block");
+}
+END_TEST
+
+START_TEST(table_files)
+{
+	struct fd_conf	*c;
+
+	put("t.cidr", "# nets\n192.0.2.0/24  # doc\n\n2001:db8::/32\n");
+	put("t.list", "Postmaster\nabuse # reports\n");
+	put("t.pcre", "/^a\\/b$/i\n^c d$\n");
+	put("t.txt", ".example.com\n");
+	c = expect_ok("table a file \"t.cidr\"\ntable b file \"t.list\"\n"
+	    "table c file \"t.pcre\"\ntable d file \"t.txt\"\n"
+	    "table e list file \"t.txt\"\n");
+	fd_conf_free(c);
+	put("t.cidr", "192.0.2.0/24 extra\n");
+	expect_error("table a file \"t.cidr\"\n", "t.cidr:1:14: unexpected "
+	    "\"extra\" after the entry (one entry per line)");
+	fd_errs_clear(&errs);
+	put("t.txt", "*.example.com\n");
+	expect_error("table a domain file \"t.txt\"\n", "t.txt:1:1: write "
+	    "\".example.com\" for a domain and its subdomains");
+	fd_errs_clear(&errs);
+	expect_error("table a hash file \"t.txt\"\n", "main.conf:1:9: unknown "
+	    "table type \"hash\" (cidr, domain, regex or list)");
+	fd_errs_clear(&errs);
+	expect_error("table a file\n", "main.conf:1:9: usage: table NAME { "
+	    "ITEM, ... } or table NAME [cidr|domain|regex|list] file \"PATH\"");
+}
+END_TEST
+
+START_TEST(default_rules)
+{
+	char		 text[PATH_MAX + 128];
+	struct fd_conf	*c;
+	const char	*top = getenv("top_srcdir");
+
+	/* the rules skip these two: the including config declares them */
+	ck_assert_msg(top != NULL && top[0] == '/', "top_srcdir must be set "
+	    "and absolute");
+	snprintf(text, sizeof(text), "plugin greylist {}\nplugin ratelimit {}\n"
+	    "include \"%s/rules/default.rules\"\n", top);
+	c = expect_ok(text);
+	ck_assert_uint_eq(fd_rules_stages(c->rules), FD_ST_CONNECT |
+	    FD_ST_HELO | FD_ST_MAIL | FD_ST_RCPT);
+	fd_conf_free(c);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite	*s = suite_create("conf");
+	TCase	*tc = tcase_create("parse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, empty_file);
+	tcase_add_test(tc, valid_file);
+	tcase_add_test(tc, statement_syntax);
+	tcase_add_test(tc, log_targets);
+	tcase_add_test(tc, reload_twice);
+	tcase_add_test(tc, errors_file);
+	tcase_add_test(tc, error_syntax);
+	tcase_add_test(tc, error_recovery);
+	tcase_add_test(tc, error_hints);
+	tcase_add_test(tc, error_plugins);
+	tcase_add_test(tc, error_cidr);
+	tcase_add_test(tc, error_regex);
+	tcase_add_test(tc, error_macro);
+	tcase_add_test(tc, error_codes);
+	tcase_add_test(tc, error_stage);
+	tcase_add_test(tc, error_operators);
+	tcase_add_test(tc, error_actions);
+	tcase_add_test(tc, error_lexer);
+	tcase_add_test(tc, includes);
+	tcase_add_test(tc, include_loop_file);
+	tcase_add_test(tc, missing_top_file);
+	tcase_add_test(tc, duplicates);
+	tcase_add_test(tc, table_files);
+	tcase_add_test(tc, default_rules);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(conf_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1944 @@
+/*
+ * check_greylist.c -- unit tests of the greylist plugin
+ *
+ * Part one tests the pure functions table by table: sender and recipient
+ * normalization (every case the plugin claims to handle), registrable
+ * domains, client keys (IPv4 and IPv6 prefixes, pools, rDNS), store keys,
+ * texts, tables and files.
+ *
+ * Part two drives the plugin through its exported table with a fake
+ * host: the transaction, the configuration block and the store are this
+ * file's own (the plugin sees them only as opaque pointers), the store
+ * following the contract of fd_store_grey in filterd/store.c, and the
+ * clock is a number the tests move. The integration test
+ * (tests/integ/check_greylist_milter.c) runs the same behaviour through
+ * a real filterd with both real stores.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include <filterd/plugin.h>
+
+#include "grey_addr.h"
+#include "grey_client.h"
+#include "grey_conf.h"
+#include "grey_decide.h"
+#include "grey_key.h"
+#include "grey_suffix.h"
+#include "grey_table.h"
+#include "grey_text.h"
+
+extern const struct fd_plugin filterd_plugin;
+
+/*
+ * Part one: pure functions
+ */
+
+struct norm_case {
+	const char	*in;
+	const char	*rcpt;
+	unsigned	 flags;
+	const char	*delims;
+	const char	*want;
+};
+
+static const struct norm_case norm_cases[] = {
+	/* null sender */
+	{ "", NULL, GREY_N_ALL, NULL, "<>" },
+	{ "<>", NULL, GREY_N_ALL, NULL, "<>" },
+	{ NULL, NULL, GREY_N_ALL, NULL, "<>" },
+	/* brackets, source route, domain case, trailing dot */
+	{ "<user@example.com>", NULL, GREY_N_ALL, NULL, "user@example.com" },
+	{ "User@Example.COM", NULL, GREY_N_ALL, NULL, "User@example.com" },
+	{ "user@example.com.", NULL, GREY_N_ALL, NULL, "user@example.com" },
+	{ "<@relay.example,@b.example:user@Example.com>", NULL, GREY_N_ALL,
+	    NULL, "user@example.com" },
+	{ "postmaster", NULL, GREY_N_ALL, NULL, "postmaster" },
+	{ "a@b@Example.com", NULL, GREY_N_ALL, NULL, "a@b@example.com" },
+	/* sub-address */
+	{ "user+tag@example.com", NULL, GREY_N_ALL, NULL, "user@example.com" },
+	{ "user+a+b@example.com", NULL, GREY_N_ALL, NULL, "user@example.com" },
+	{ "+tag@example.com", NULL, GREY_N_ALL, NULL, "+tag@example.com" },
+	{ "user-tag@example.com", NULL, GREY_N_ALL, "-", "user@example.com" },
+	{ "user+tag@example.com", NULL, GREY_N_ALL & ~GREY_N_SUBADDR, NULL,
+	    "user+tag@example.com" },
+	/* BATV */
+	{ "prvs=1234abcdef=user@example.com", NULL, GREY_N_ALL, NULL,
+	    "user@example.com" },
+	{ "PRVS=0123ABCDEF=bounce@example.com", NULL, GREY_N_ALL, NULL,
+	    "bounce@example.com" },
+	{ "prvs=user=1234abcdef@example.com", NULL, GREY_N_ALL, NULL,
+	    "user@example.com" },
+	{ "prvs=xyz=user@example.com", NULL, GREY_N_ALL, NULL,
+	    "user@example.com" },
+	{ "msprvs1=19763hLsd-eMW=bounces@example.com", NULL, GREY_N_ALL, NULL,
+	    "bounces@example.com" },
+	{ "btv1==abc12de45f==user@example.com", NULL, GREY_N_ALL, NULL,
+	    "user@example.com" },
+	{ "prvs=1234abcdef=@example.com", NULL, GREY_N_ALL, NULL,
+	    "prvs=#=@example.com" },
+	{ "prvs=1234abcdef=user@example.com", NULL, GREY_N_SUBADDR, NULL,
+	    "prvs=1234abcdef=user@example.com" },
+	/* SRS0 and SRS1, with each separator */
+	{ "SRS0=HHH=TT=orig.example=user@fwd.example", NULL, GREY_N_ALL, NULL,
+	    "user@orig.example" },
+	{ "srs0+x1Yz=AB=Orig.Example=User@fwd.example", NULL, GREY_N_ALL,
+	    NULL, "User@orig.example" },
+	{ "SRS0-hash=tt=orig.example=user@fwd.example", NULL, GREY_N_ALL,
+	    NULL, "user@orig.example" },
+	{ "SRS1=HHH=first.example==HHH=TT=orig.example=user@second.example",
+	    NULL, GREY_N_ALL, NULL, "user@orig.example" },
+	{ "SRS1+HHH=first.example=+HHH=TT=orig.example=user@second.example",
+	    NULL, GREY_N_ALL, NULL, "user@orig.example" },
+	{ "SRS0=HHH=TT=orig.example=a=b@fwd.example", NULL, GREY_N_ALL, NULL,
+	    "a=b@orig.example" },
+	{ "SRS0=HHH=TT=orig.example=prvs=1234abcdef=user@fwd.example", NULL,
+	    GREY_N_ALL, NULL, "user@orig.example" },
+	{ "SRS0=broken@fwd.example", NULL, GREY_N_ALL & ~GREY_N_DIGITS, NULL,
+	    "SRS0=broken@fwd.example" },
+	{ "SRS0=HHH=TT=orig.example=user@fwd.example", NULL,
+	    GREY_N_ALL & ~GREY_N_SRS, NULL,
+	    "SRS#=HHH=TT=orig.example=user@fwd.example" },
+	/* VERP: exact with the recipient, and by shape */
+	{ "list-bounces+rcpt=dest.example@lists.example", "rcpt@dest.example",
+	    GREY_N_ALL, NULL, "list-bounces@lists.example" },
+	{ "list-return-rcpt=dest.example@lists.example", "rcpt@Dest.Example",
+	    GREY_N_ALL, NULL, "list-return@lists.example" },
+	{ "list-return-123-john-doe=dest.example@lists.example",
+	    "john-doe@dest.example", GREY_N_ALL, NULL,
+	    "list-return-#@lists.example" },
+	{ "list-return-123-john=dest.example@lists.example", NULL,
+	    GREY_N_ALL, NULL, "list-return-#@lists.example" },
+	{ "owner-list-john=dest.example@lists.example", NULL,
+	    GREY_N_ALL & ~GREY_N_DIGITS, NULL, "owner-list@lists.example" },
+	{ "a=b@example.com", NULL, GREY_N_ALL, NULL, "a=b@example.com" },
+	{ "list-x=nodot@example.com", NULL, GREY_N_ALL, NULL,
+	    "list-x=nodot@example.com" },
+	/* per-message numbers */
+	{ "bounce-12345-678@example.com", NULL, GREY_N_ALL, NULL,
+	    "bounce-#-#@example.com" },
+	{ "0100018c1a2b3c4d-5e6f7a8b-000000@amazonses.com", NULL, GREY_N_ALL,
+	    NULL, "#-#-#@amazonses.com" },
+	{ "bounce-mc.us5_1234567.89012@mail12.mcsv.net", NULL, GREY_N_ALL,
+	    NULL, "bounce-mc.us#_#.#@mail12.mcsv.net" },
+	{ "deadbeef@example.com", NULL, GREY_N_ALL, NULL,
+	    "deadbeef@example.com" },
+	{ "user42@example.com", NULL, GREY_N_ALL, NULL, "user#@example.com" },
+	{ "bounce-123@example.com", NULL, GREY_N_ALL & ~GREY_N_DIGITS, NULL,
+	    "bounce-123@example.com" },
+	/* everything off: only case and brackets */
+	{ "<prvs=1234abcdef=u+t@EX.com>", NULL, 0, NULL,
+	    "prvs=1234abcdef=u+t@ex.com" },
+};
+
+START_TEST(test_norm_sender)
+{
+	const struct norm_case	*c = &norm_cases[_i];
+	char			*got;
+
+	got = grey_norm_sender(c->in, c->rcpt, c->flags, c->delims);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_msg(strcmp(got, c->want) == 0, "case %d: \"%s\" -> \"%s\", "
+	    "want \"%s\"", _i, c->in != NULL ? c->in : "(null)", got, c->want);
+	free(got);
+}
+END_TEST
+
+START_TEST(test_norm_rcpt)
+{
+	char	*s;
+
+	s = grey_norm_rcpt("<User+Tag@Example.COM.>");
+	ck_assert_str_eq(s, "User+Tag@example.com");
+	free(s);
+	s = grey_norm_rcpt("postmaster");
+	ck_assert_str_eq(s, "postmaster");
+	free(s);
+	ck_assert_str_eq(grey_addr_domain("a@b.example"), "b.example");
+	ck_assert_str_eq(grey_addr_domain("<>"), "");
+	ck_assert_uint_eq(grey_norm_flag("VERP"), GREY_N_VERP);
+	ck_assert_uint_eq(grey_norm_flag("subaddress"), GREY_N_SUBADDR);
+	ck_assert_uint_eq(grey_norm_flag("nope"), 0);
+}
+END_TEST
+
+/* a 10 kB address: bounded work, no overrun, same rules */
+START_TEST(test_norm_long)
+{
+	char	*in = malloc(10241), *got;
+
+	memset(in, 'a', 10240);
+	in[10240] = '\0';
+	in[5000] = '+';
+	in[9000] = '@';
+	got = grey_norm_sender(in, NULL, GREY_N_ALL, NULL);
+	ck_assert_uint_eq(strlen(got), 5000 + 1 + 1239);
+	free(got);
+	free(in);
+}
+END_TEST
+
+START_TEST(test_registrable_builtin)
+{
+	static const char *const cases[][2] = {
+		{ "mail-wr1-f54.google.com", "google.com" },
+		{ "google.com", "google.com" },
+		{ "com", NULL },
+		{ "smtp3.mail.example.co.uk", "example.co.uk" },
+		{ "example.co.uk", "example.co.uk" },
+		{ "co.uk", NULL },
+		{ "mx.example.com.au", "example.com.au" },
+		{ "mx.example.de", "example.de" },
+		{ "a.b.example.io", "example.io" },
+		{ "mx.example.ne.jp", "example.ne.jp" },
+		{ "localhost", NULL },
+		{ "..com", NULL },
+	};
+	size_t		 i;
+	const char	*r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = grey_registrable(NULL, cases[i][0]);
+		if (cases[i][1] == NULL)
+			ck_assert_msg(r == NULL, "%s -> %s", cases[i][0], r);
+		else
+			ck_assert_msg(r != NULL && strcmp(r, cases[i][1]) == 0,
+			    "%s -> %s", cases[i][0], r ? r : "(null)");
+	}
+}
+END_TEST
+
+START_TEST(test_registrable_table)
+{
+	static const char *const cases[][2] = {
+		{ "mx.example.com", "example.com" },
+		{ "a.b.example.co.uk", "example.co.uk" },
+		{ "foo.bar.ck", "foo.bar.ck" },		/* *.ck */
+		{ "bar.ck", NULL },
+		{ "x.www.ck", "www.ck" },		/* !www.ck */
+		{ "www.ck", "www.ck" },
+		{ "host.example.test", "example.test" },	/* implicit * */
+		{ "mail.blogspot.com", "mail.blogspot.com" },
+		{ "blogspot.com", NULL },
+	};
+	struct grey_suffix	*t = grey_suffix_new();
+	size_t			 i;
+	const char		*r;
+
+	ck_assert_int_eq(grey_suffix_add(t, "com"), 0);
+	ck_assert_int_eq(grey_suffix_add(t, "uk"), 0);
+	ck_assert_int_eq(grey_suffix_add(t, "CO.UK"), 0);
+	ck_assert_int_eq(grey_suffix_add(t, "*.ck"), 0);
+	ck_assert_int_eq(grey_suffix_add(t, "!www.ck"), 0);
+	ck_assert_int_eq(grey_suffix_add(t, "blogspot.com"), 0);
+	ck_assert_int_eq(grey_suffix_add(t, "a..b"), -1);
+	ck_assert_int_eq(grey_suffix_add(t, ""), -1);
+	ck_assert_int_eq(grey_suffix_add(t, "*"), -1);
+	grey_suffix_seal(t);
+	ck_assert_uint_eq(grey_suffix_count(t), 6);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = grey_registrable(t, cases[i][0]);
+		if (cases[i][1] == NULL)
+			ck_assert_msg(r == NULL, "%s -> %s", cases[i][0], r);
+		else
+			ck_assert_msg(r != NULL && strcmp(r, cases[i][1]) == 0,
+			    "%s -> %s", cases[i][0], r ? r : "(null)");
+	}
+	ck_assert_ptr_null(grey_suffix_free(t));
+}
+END_TEST
+
+/* client_of - a client from text */
+static struct grey_client
+client_of(const char *addr, unsigned char ip[16], const char *name,
+    int verified)
+{
+	struct grey_client	 cl;
+
+	cl.iplen = addr != NULL ? grey_ip_parse(addr, ip) : 0;
+	cl.ip = ip;
+	cl.name = name;
+	cl.verified = verified;
+	return cl;
+}
+
+struct ck_case {
+	const char	*addr;
+	int		 v4, v6;
+	const char	*want;
+};
+
+static const struct ck_case prefix_cases[] = {
+	{ "192.0.2.77", 24, 64, "net:192.0.2.0/24" },
+	{ "192.0.2.77", 32, 64, "net:192.0.2.77/32" },
+	{ "192.0.2.77", 28, 64, "net:192.0.2.64/28" },
+	{ "192.0.2.77", 16, 64, "net:192.0.0.0/16" },
+	{ "198.51.100.255", 19, 64, "net:198.51.96.0/19" },
+	{ "::ffff:192.0.2.77", 24, 64, "net:192.0.2.0/24" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 64, "net:2001:db8:1:2::/64" },
+	{ "2001:db8:1:2:ffff::1", 24, 64, "net:2001:db8:1:2::/64" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 48, "net:2001:db8:1::/48" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 56, "net:2001:db8:1::/56" },
+	{ "2001:db8:1:2ff:3:4:5:6", 24, 56, "net:2001:db8:1:200::/56" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 128, "net:2001:db8:1:2:3:4:5:6/128" },
+	{ "2001:db8:1:2:3:4:5:6", 24, 60, "net:2001:db8:1::/60" },
+	{ "2001:db8:1:1f:3:4:5:6", 24, 60, "net:2001:db8:1:10::/60" },
+	{ NULL, 24, 64, "none" },
+};
+
+START_TEST(test_client_prefix)
+{
+	const struct ck_case	*c = &prefix_cases[_i];
+	struct grey_client_conf	 cc;
+	struct grey_client	 cl;
+	unsigned char		 ip[16];
+	char			 out[128];
+	enum grey_ck		 k;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.v4_prefix = c->v4;
+	cc.v6_prefix = c->v6;
+	cl = client_of(c->addr, ip, "mx.example.com", 1);
+	k = grey_client_key(&cc, &cl, out, sizeof(out));
+	ck_assert_str_eq(out, c->want);
+	ck_assert_int_eq(k, c->addr != NULL ? GREY_CK_NET : GREY_CK_NONE);
+}
+END_TEST
+
+/* two addresses of one /64 give one key, of two /64s two keys */
+START_TEST(test_client_ipv6_same)
+{
+	struct grey_client_conf	 cc = { 24, 64, 0, NULL, NULL };
+	struct grey_client	 a, b;
+	unsigned char		 ipa[16], ipb[16];
+	char			 ka[128], kb[128];
+
+	a = client_of("2001:db8:a:b::1", ipa, NULL, 0);
+	b = client_of("2001:db8:a:b:ffff:ffff:ffff:fffe", ipb, NULL, 0);
+	grey_client_key(&cc, &a, ka, sizeof(ka));
+	grey_client_key(&cc, &b, kb, sizeof(kb));
+	ck_assert_str_eq(ka, kb);
+	b = client_of("2001:db8:a:c::1", ipb, NULL, 0);
+	grey_client_key(&cc, &b, kb, sizeof(kb));
+	ck_assert_str_ne(ka, kb);
+}
+END_TEST
+
+START_TEST(test_client_rdns)
+{
+	struct grey_client_conf	 cc = { 24, 64, 1, NULL, NULL };
+	struct grey_client	 cl;
+	unsigned char		 ip[16];
+	char			 out[128];
+
+	cl = client_of("209.85.221.54", ip, "Mail-WR1-F54.Google.COM.", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_RDNS);
+	ck_assert_str_eq(out, "rdns:google.com");
+	/* not verified: the network */
+	cl.verified = 0;
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	ck_assert_str_eq(out, "net:209.85.221.0/24");
+	/* a name made of the address: a dynamic pool, the network */
+	cl = client_of("198.51.100.7", ip, "dsl-198-51-100-7.isp.example", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	cl = client_of("198.51.100.7", ip, "7.100.51.198.dyn.isp.example", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	/* an outlook-like name with the address as one long number is a pool */
+	cl = client_of("40.92.3.51", ip,
+	    "mail-oln040092003051.outbound.protection.outlook.com", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_RDNS);
+	ck_assert_str_eq(out, "rdns:outlook.com");
+	/* no name, an [address] name, a public suffix: the network */
+	cl = client_of("192.0.2.1", ip, "[192.0.2.1]", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	cl = client_of("192.0.2.1", ip, "co.uk", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	cl = client_of("192.0.2.1", ip, NULL, 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	/* off: the network even with a good name */
+	cc.pool_rdns = 0;
+	cl = client_of("209.85.221.54", ip, "mail-wr1-f54.google.com", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_NET);
+	ck_assert_int_eq(grey_name_dynamic("mx1.example.com", ip, 4), 0);
+	ck_assert_int_eq(grey_name_dynamic("x-221-54.example", ip, 4), 1);
+	ck_assert_int_eq(grey_name_dynamic("x-221-54.example", ip, 16), 0);
+}
+END_TEST
+
+START_TEST(test_client_pools)
+{
+	struct grey_pools	 p;
+	struct grey_client_conf	 cc = { 24, 64, 0, NULL, NULL };
+	struct grey_client	 cl;
+	unsigned char		 ip[16];
+	char			 out[128];
+	const char		*why;
+
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(grey_pools_add(&p, "bigmail", "203.0.113.0/24", &why), 0);
+	ck_assert_int_eq(grey_pools_add(&p, "bigmail", "2001:db8:f::/48", &why), 0);
+	ck_assert_int_eq(grey_pools_add(&p, "bigmail", "bigmail.example", &why), 0);
+	ck_assert_int_eq(grey_pools_add(&p, "other", "other.example", &why), 0);
+	ck_assert_int_eq(grey_pools_add(&p, "other", "a@b.example", &why), -1);
+	ck_assert_int_eq(grey_pools_add(&p, "x y", "z.example", &why), -1);
+	ck_assert_int_eq(grey_pools_add(&p, "bad", "192.0.2.1/24", &why), -1);
+	grey_pools_seal(&p);
+	cc.pools = &p;
+	cl = client_of("203.0.113.9", ip, NULL, 0);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, sizeof(out)),
+	    GREY_CK_POOL);
+	ck_assert_str_eq(out, "pool:bigmail");
+	cl = client_of("2001:db8:f:1::25", ip, NULL, 0);
+	grey_client_key(&cc, &cl, out, sizeof(out));
+	ck_assert_str_eq(out, "pool:bigmail");
+	cl = client_of("192.0.2.9", ip, "out7.Mx.BigMail.example", 1);
+	grey_client_key(&cc, &cl, out, sizeof(out));
+	ck_assert_str_eq(out, "pool:bigmail");
+	cl = client_of("192.0.2.9", ip, "mx.other.example", 1);
+	grey_client_key(&cc, &cl, out, sizeof(out));
+	ck_assert_str_eq(out, "pool:other");
+	/* a name counts only verified */
+	cl.verified = 0;
+	grey_client_key(&cc, &cl, out, sizeof(out));
+	ck_assert_str_eq(out, "net:192.0.2.0/24");
+	grey_pools_clear(&p);
+}
+END_TEST
+
+START_TEST(test_keys)
+{
+	static const char *const rcpts[] = { "b@x.example", "a@x.example" };
+	static const char *const rcpts2[] = { "a@x.example", "b@x.example" };
+	char	*k, *k2;
+	size_t	 len, len2;
+
+	k = grey_key_triplet("net:192.0.2.0/24", "user@example.com",
+	    "rcpt@example.org", &len);
+	ck_assert_str_eq(k, "g1\nnet:192.0.2.0/24\nuser@example.com\n"
+	    "rcpt@example.org");
+	ck_assert_uint_eq(len, strlen(k));
+	free(k);
+	k = grey_key_awl("net:192.0.2.0/24", NULL, &len);
+	ck_assert_str_eq(k, "a1\nnet:192.0.2.0/24");
+	free(k);
+	k = grey_key_awl("rdns:google.com", "example.com", &len);
+	ck_assert_str_eq(k, "a1\nrdns:google.com\nexample.com");
+	free(k);
+	k = grey_key_body("<>", rcpts, 2, "hello\0world", 11, &len);
+	ck_assert_uint_eq(len, strlen("b1\n<>\na@x.example\nb@x.example\n\n") +
+	    11);
+	ck_assert_mem_eq(k, "b1\n<>\na@x.example\nb@x.example\n\nhello\0world",
+	    len);
+	/* the order of the recipients does not matter */
+	k2 = grey_key_body("<>", rcpts2, 2, "hello\0world", 11, &len2);
+	ck_assert_uint_eq(len, len2);
+	ck_assert_mem_eq(k, k2, len);
+	free(k);
+	free(k2);
+	k = grey_key_body("s@x", NULL, 0, NULL, 0, &len);
+	ck_assert_str_eq(k, "b1\ns@x\n\n");
+	free(k);
+}
+END_TEST
+
+START_TEST(test_text)
+{
+	char	 out[256];
+	size_t	 pos;
+	int64_t	 s;
+	int	 b;
+
+	grey_text_expand(out, sizeof(out), "retry in %d s (%m min), %s, 100%%",
+	    301);
+	ck_assert_str_eq(out, "retry in 301 s (6 min), 301, 100%");
+	grey_text_expand(out, sizeof(out), GREY_MESSAGE_DEFAULT, 300);
+	ck_assert_str_eq(out, "Greylisted: your server must retry in 300 "
+	    "seconds; see RFC 6647");
+	grey_text_expand(out, 8, "abc %d def", 123456);
+	ck_assert_str_eq(out, "abc 123");
+	ck_assert_int_eq(grey_text_check("ok %d %s %m %%", &pos), 0);
+	ck_assert_int_eq(grey_text_check("bad %x", &pos), -1);
+	ck_assert_uint_eq(pos, 4);
+	ck_assert_int_eq(grey_text_check("bad at end %", &pos), -1);
+	grey_date(out, sizeof(out), 1732360645);
+	ck_assert_str_eq(out, "Sat, 23 Nov 2024 11:17:25 +0000");
+	grey_header_value(out, sizeof(out), 312, "mx.example.org", 1732360645);
+	ck_assert_str_eq(out, "delayed 312 seconds by filterd-greylist at "
+	    "mx.example.org; Sat, 23 Nov 2024 11:17:25 +0000");
+	grey_header_value(out, sizeof(out), 5, NULL, 0);
+	ck_assert_str_eq(out, "delayed 5 seconds by filterd-greylist; "
+	    "Thu, 1 Jan 1970 00:00:00 +0000");
+	ck_assert_int_eq(grey_duration_parse("30", &s), 0);
+	ck_assert_int_eq(s, 30);
+	ck_assert_int_eq(grey_duration_parse("30s", &s), 0);
+	ck_assert_int_eq(s, 30);
+	ck_assert_int_eq(grey_duration_parse("5m", &s), 0);
+	ck_assert_int_eq(s, 300);
+	ck_assert_int_eq(grey_duration_parse("2h", &s), 0);
+	ck_assert_int_eq(s, 7200);
+	ck_assert_int_eq(grey_duration_parse("35d", &s), 0);
+	ck_assert_int_eq(s, 35 * 86400);
+	ck_assert_int_eq(grey_duration_parse("1w", &s), 0);
+	ck_assert_int_eq(s, 7 * 86400);
+	ck_assert_int_eq(grey_duration_parse("", &s), -1);
+	ck_assert_int_eq(grey_duration_parse("-1", &s), -1);
+	ck_assert_int_eq(grey_duration_parse("5x", &s), -1);
+	ck_assert_int_eq(grey_duration_parse("5mm", &s), -1);
+	ck_assert_int_eq(grey_duration_parse("99999999999999999999", &s), -1);
+	ck_assert_int_eq(grey_bool_parse("On", &b), 0);
+	ck_assert_int_eq(b, 1);
+	ck_assert_int_eq(grey_bool_parse("no", &b), 0);
+	ck_assert_int_eq(b, 0);
+	ck_assert_int_eq(grey_bool_parse("maybe", &b), -1);
+}
+END_TEST
+
+START_TEST(test_tables)
+{
+	struct grey_nets	 n;
+	struct grey_names	 m;
+	unsigned char		 ip[16];
+	size_t			 len;
+	const char		*why;
+
+	memset(&n, 0, sizeof(n));
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(grey_nets_add(&n, "192.0.2.0/24", 1, &why), 0);
+	ck_assert_int_eq(grey_nets_add(&n, "2001:db8::/32", 2, &why), 0);
+	ck_assert_int_eq(grey_nets_add(&n, "::ffff:198.51.100.0/120", 3, &why),
+	    0);
+	ck_assert_int_eq(grey_nets_add(&n, "203.0.113.5", 4, &why), 0);
+	ck_assert_int_eq(grey_nets_add(&n, "192.0.2.1/24", 0, &why), -1);
+	ck_assert_str_eq(why, "host bits set after the prefix length");
+	ck_assert_int_eq(grey_nets_add(&n, "192.0.2.0/33", 0, &why), -1);
+	ck_assert_int_eq(grey_nets_add(&n, "192.0.2.0/", 0, &why), -1);
+	ck_assert_int_eq(grey_nets_add(&n, "example.com", 0, &why), -1);
+	ck_assert_int_eq(grey_nets_add(&n, "::ffff:198.51.100.0/64", 0, &why),
+	    -1);
+	len = grey_ip_parse("192.0.2.200", ip);
+	ck_assert_int_eq(grey_nets_match(&n, ip, len), 1);
+	len = grey_ip_parse("2001:db8:ffff::1", ip);
+	ck_assert_int_eq(grey_nets_match(&n, ip, len), 2);
+	len = grey_ip_parse("::ffff:198.51.100.9", ip);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_int_eq(grey_nets_match(&n, ip, len), 3);
+	len = grey_ip_parse("203.0.113.5", ip);
+	ck_assert_int_eq(grey_nets_match(&n, ip, len), 4);
+	len = grey_ip_parse("203.0.113.6", ip);
+	ck_assert_int_eq(grey_nets_match(&n, ip, len), -1);
+	grey_nets_clear(&n);
+
+	ck_assert_int_eq(grey_names_add(&m, "Example.COM", 1, &why), 0);
+	ck_assert_int_eq(grey_names_add(&m, "boss@other.example", 2, &why), 0);
+	ck_assert_int_eq(grey_names_add(&m, "postmaster@", 3, &why), 0);
+	ck_assert_int_eq(grey_names_add(&m, ".dot.example.", 4, &why), 0);
+	ck_assert_int_eq(grey_names_add(&m, "a b", 0, &why), -1);
+	ck_assert_int_eq(grey_names_add(&m, "a@b@c", 0, &why), -1);
+	ck_assert_int_eq(grey_names_add(&m, "@", 0, &why), -1);
+	grey_names_seal(&m);
+	ck_assert_int_eq(grey_names_domain(&m, "example.com"), 1);
+	ck_assert_int_eq(grey_names_domain(&m, "MX.Example.Com."), 1);
+	ck_assert_int_eq(grey_names_domain(&m, "notexample.com"), -1);
+	ck_assert_int_eq(grey_names_domain(&m, "a.dot.example"), 4);
+	ck_assert_int_eq(grey_names_addr(&m, "anyone@sub.example.com"), 1);
+	ck_assert_int_eq(grey_names_addr(&m, "Boss@Other.Example"), 2);
+	ck_assert_int_eq(grey_names_addr(&m, "staff@other.example"), -1);
+	ck_assert_int_eq(grey_names_addr(&m, "postmaster@anything.example"), 3);
+	ck_assert_int_eq(grey_names_addr(&m, "<>"), -1);
+	grey_names_clear(&m);
+}
+END_TEST
+
+/* tmpdir - a fresh directory for test files */
+static char *
+tmpdir(void)
+{
+	char	*d = strdup("/tmp/check_greylist.XXXXXX");
+
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	return d;
+}
+
+/* write_file - dir/name with text; returns the path (owned) */
+static char *
+write_file(const char *dir, const char *name, const char *text)
+{
+	size_t	 n = strlen(dir) + strlen(name) + 2;
+	char	*path = malloc(n);
+	FILE	*fp;
+
+	snprintf(path, n, "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+struct collect {
+	char	 words[512];
+	int	 lines;
+};
+
+static int
+collect_line(char **w, int n, int line, void *arg, char *err, size_t errlen)
+{
+	struct collect	*c = arg;
+	int		 i;
+
+	c->lines++;
+	for (i = 0; i < n; i++) {
+		strcat(c->words, w[i]);
+		strcat(c->words, "|");
+	}
+	if (strcmp(w[0], "stop") == 0) {
+		snprintf(err, errlen, "stopped at %d", line);
+		return -1;
+	}
+	return 0;
+}
+
+START_TEST(test_file_lines)
+{
+	struct collect	 c;
+	char		*dir = tmpdir(), *p;
+	char		 err[256];
+
+	p = write_file(dir, "t", "# comment\n a b,c  # tail\n\n// psl comment"
+	    "\n\td\r\n");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(c.words, "a|b|c|d|");
+	ck_assert_int_eq(c.lines, 2);
+	unlink(p);
+	free(p);
+	p = write_file(dir, "u", "x\nstop\ny\n");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "stopped at 2");
+	unlink(p);
+	free(p);
+	ck_assert_int_eq(grey_file_lines("/nonexistent/file", collect_line,
+	    &c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/file: No such file or directory");
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Part two: the plugin through a fake host
+ */
+
+/* the configuration block, as the host would hand it over */
+struct fd_directive {
+	char			*name;
+	int			 argc;
+	char			*argv[32];
+	struct fd_directive	*next;
+};
+
+struct fd_block {
+	struct fd_directive	*head;
+};
+
+/* one stored greylist entry of the fake store */
+struct fentry {
+	char	*key;
+	size_t	 len;
+	int64_t	 first, expires;
+	uint32_t passes;
+};
+
+/* the transaction */
+struct fd_txn {
+	char		 addr[64];
+	unsigned char	 ip[16];
+	size_t		 iplen;
+	const char	*name;
+	int		 verified, local;
+	const char	*auth;
+	const char	*sender;
+	const char	*rcpt;
+	const char	*rcpts[16];
+	size_t		 nrcpts;
+	const char	*params[8][2];
+	const char	*mta;
+	/* what the plugin did */
+	char		 rcode[4], xcode[16], text[512], reason[512];
+	char		 hdr_name[64], hdr_value[512];
+	int		 nheaders;
+};
+
+/* the fake world: clock, store, captured errors and logs */
+static struct {
+	int64_t		 now;
+	struct fentry	 e[256];
+	size_t		 n;
+	struct fentry	 awl[64];
+	size_t		 nawl;
+	int		 store_down;
+	unsigned	 calls;
+	char		 errors[2048];
+	char		 log[2048];
+	const char	*conf_dir;
+} W;
+
+static void
+f_log(const struct fd_host *h, enum fd_level l, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 o = strlen(W.log);
+
+	va_start(ap, fmt);
+	vsnprintf(W.log + o, sizeof(W.log) - o, fmt, ap);
+	va_end(ap);
+	strncat(W.log, "\n", sizeof(W.log) - strlen(W.log) - 1);
+}
+
+static int64_t
+f_now(const struct fd_host *h)
+{
+	return W.now;
+}
+
+static const struct fd_directive *
+f_dir_next(const struct fd_block *b, const struct fd_directive *prev)
+{
+	return prev != NULL ? prev->next : b->head;
+}
+
+static const char *
+f_dir_name(const struct fd_directive *d)
+{
+	return d->name;
+}
+
+static int
+f_dir_argc(const struct fd_directive *d)
+{
+	return d->argc;
+}
+
+static const char *
+f_dir_arg(const struct fd_directive *d, int i)
+{
+	return i >= 0 && i < d->argc ? d->argv[i] : NULL;
+}
+
+static void
+f_conf_error(const struct fd_host *h, const struct fd_directive *d, int argi,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 o = strlen(W.errors);
+
+	o += (size_t)snprintf(W.errors + o, sizeof(W.errors) - o, "%s[%d]: ",
+	    d != NULL ? d->name : "-", argi);
+	va_start(ap, fmt);
+	vsnprintf(W.errors + o, sizeof(W.errors) - o, fmt, ap);
+	va_end(ap);
+	strncat(W.errors, "\n", sizeof(W.errors) - strlen(W.errors) - 1);
+}
+
+static int
+f_arg_duration(const struct fd_host *h, const struct fd_directive *d, int i,
+    int64_t *secs)
+{
+	if (i >= d->argc || grey_duration_parse(d->argv[i], secs) < 0) {
+		f_conf_error(h, d, i, "bad duration");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+f_arg_uint(const struct fd_host *h, const struct fd_directive *d, int i,
+    uint64_t *out)
+{
+	char	*end;
+
+	if (i >= d->argc || d->argv[i][0] < '0' || d->argv[i][0] > '9') {
+		f_conf_error(h, d, i, "bad number");
+		return -1;
+	}
+	*out = strtoull(d->argv[i], &end, 10);
+	if (*end == 'k')
+		*out *= 1024, end++;
+	if (*end != '\0') {
+		f_conf_error(h, d, i, "bad number");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+f_arg_bool(const struct fd_host *h, const struct fd_directive *d, int i,
+    int *out)
+{
+	if (i >= d->argc || grey_bool_parse(d->argv[i], out) < 0) {
+		f_conf_error(h, d, i, "bad boolean");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+f_get(const struct fd_txn *t, enum fd_field f)
+{
+	switch (f) {
+	case FD_F_CLIENT_ADDR:
+		return t->addr;
+	case FD_F_CLIENT_NAME:
+		return t->name != NULL ? t->name : "";
+	case FD_F_SENDER:
+		return t->sender;
+	case FD_F_RCPT:
+		return t->rcpt;
+	case FD_F_AUTH_USER:
+		return t->auth;
+	case FD_F_MTA_NAME:
+		return t->mta;
+	default:
+		return NULL;
+	}
+}
+
+static int64_t
+f_num(const struct fd_txn *t, enum fd_num n)
+{
+	switch (n) {
+	case FD_N_CLIENT_VERIFIED:
+		return t->verified;
+	case FD_N_CLIENT_LOCAL:
+		return t->local;
+	case FD_N_FAMILY:
+		return t->iplen == 4 ? 4 : t->iplen == 16 ? 6 : 0;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+f_rcpt(const struct fd_txn *t, size_t i)
+{
+	return i < t->nrcpts ? t->rcpts[i] : NULL;
+}
+
+static size_t
+f_client_ip(const struct fd_txn *t, unsigned char out[16])
+{
+	memcpy(out, t->ip, t->iplen);
+	return t->iplen;
+}
+
+static const char *
+f_param(const struct fd_txn *t, const char *plugin, const char *name)
+{
+	size_t	 i;
+
+	ck_assert_str_eq(plugin, "greylist");
+	for (i = 0; i < 8 && t->params[i][0] != NULL; i++)
+		if (strcmp(t->params[i][0], name) == 0)
+			return t->params[i][1];
+	return NULL;
+}
+
+static void
+f_reply(struct fd_txn *t, const char *rcode, const char *xcode,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	snprintf(t->rcode, sizeof(t->rcode), "%s", rcode);
+	snprintf(t->xcode, sizeof(t->xcode), "%s", xcode);
+	va_start(ap, fmt);
+	vsnprintf(t->text, sizeof(t->text), fmt, ap);
+	va_end(ap);
+}
+
+static void
+f_reason(struct fd_txn *t, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int
+f_add_header(struct fd_txn *t, const char *name, const char *value)
+{
+	snprintf(t->hdr_name, sizeof(t->hdr_name), "%s", name);
+	snprintf(t->hdr_value, sizeof(t->hdr_value), "%s", value);
+	t->nheaders++;
+	return 0;
+}
+
+/* find - an entry of the fake store, NULL if absent or expired */
+static struct fentry *
+find(struct fentry *v, size_t n, const void *key, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].len == len && memcmp(v[i].key, key, len) == 0)
+			return v[i].expires > W.now ? &v[i] : NULL;
+	return NULL;
+}
+
+/* slot - the entry for key, created (or reused when expired) */
+static struct fentry *
+slot(struct fentry *v, size_t *n, size_t cap, const void *key, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (v[i].len == len && memcmp(v[i].key, key, len) == 0)
+			return &v[i];
+	ck_assert_uint_lt(*n, cap);
+	v[*n].key = malloc(len);
+	memcpy(v[*n].key, key, len);
+	v[*n].len = len;
+	v[*n].expires = 0;
+	return &v[(*n)++];
+}
+
+/* f_grey_check - the contract of fd_store_grey, in memory */
+static int
+f_grey_check(const struct fd_host *h, const struct fd_grey_req *rq,
+    struct fd_grey_res *rs)
+{
+	struct fentry	*e, *a = NULL;
+	char		 idkey[4096];
+	size_t		 idlen = 0;
+
+	W.calls++;
+	memset(rs, 0, sizeof(*rs));
+	if (W.store_down)
+		return FD_STORE_ERR;
+	ck_assert_int_ge(rq->delay, 0);
+	ck_assert_int_gt(rq->retry_window, 0);
+	ck_assert_int_gt(rq->pass_ttl, 0);
+	if (rq->awl_key != NULL && rq->awl_after > 0) {
+		ck_assert_int_gt(rq->awl_ttl, 0);
+		a = slot(W.awl, &W.nawl, 64, rq->awl_key, rq->awl_keylen);
+		if (a->expires <= W.now)
+			a->passes = 0;
+		rs->awl_count = a->passes;
+		if (a->expires > W.now && a->passes >= rq->awl_after) {
+			a->expires = W.now + rq->awl_ttl;
+			rs->state = FD_GREY_WHITELISTED;
+			return FD_STORE_OK;
+		}
+		/* the triplet's identity includes the awl key */
+		memcpy(idkey, rq->awl_key, rq->awl_keylen);
+		idlen = rq->awl_keylen;
+		idkey[idlen++] = '|';
+	}
+	ck_assert_uint_lt(idlen + rq->keylen, sizeof(idkey));
+	memcpy(idkey + idlen, rq->key, rq->keylen);
+	idlen += rq->keylen;
+	if ((e = find(W.e, W.n, idkey, idlen)) == NULL) {
+		e = slot(W.e, &W.n, 256, idkey, idlen);
+		e->first = W.now;
+		e->passes = 0;
+		e->expires = W.now + rq->retry_window;
+		rs->state = FD_GREY_NEW;
+		rs->first_seen = W.now;
+		rs->retry_after = rq->delay;
+		return FD_STORE_OK;
+	}
+	rs->first_seen = e->first;
+	if (W.now < e->first + rq->delay) {
+		rs->state = FD_GREY_EARLY;
+		rs->retry_after = e->first + rq->delay - W.now;
+		rs->passes = e->passes;
+		return FD_STORE_OK;
+	}
+	e->passes++;
+	e->expires = W.now + rq->pass_ttl;
+	rs->state = FD_GREY_PASSED;
+	rs->passes = e->passes;
+	if (a != NULL) {
+		a->passes++;
+		a->expires = W.now + rq->awl_ttl;
+		rs->awl_count = a->passes;
+	}
+	return FD_STORE_OK;
+}
+
+static char *
+f_escape(char *dst, size_t dstlen, const void *src, size_t len)
+{
+	snprintf(dst, dstlen, "%.*s", (int)len, (const char *)src);
+	return dst;
+}
+
+static const char *
+f_conf_dir(const struct fd_host *h)
+{
+	return W.conf_dir;
+}
+
+static struct fd_host H = {
+	.abi_major = FD_PLUGIN_ABI_MAJOR,
+	.abi_minor = FD_PLUGIN_ABI_MINOR,
+	.size = sizeof(struct fd_host),
+	.log = f_log,
+	.now = f_now,
+	.dir_next = f_dir_next,
+	.dir_name = f_dir_name,
+	.dir_argc = f_dir_argc,
+	.dir_arg = f_dir_arg,
+	.conf_error = f_conf_error,
+	.arg_duration = f_arg_duration,
+	.arg_uint = f_arg_uint,
+	.arg_bool = f_arg_bool,
+	.get = f_get,
+	.num = f_num,
+	.rcpt = f_rcpt,
+	.client_ip = f_client_ip,
+	.param = f_param,
+	.reply = f_reply,
+	.reason = f_reason,
+	.add_header = f_add_header,
+	.grey_check = f_grey_check,
+	.escape = f_escape,
+	.conf_dir = f_conf_dir,
+};
+
+/* block_parse - "name arg 'quoted arg'; name2 ..." into a block */
+static struct fd_block *
+block_parse(const char *text)
+{
+	struct fd_block		*b = calloc(1, sizeof(*b));
+	struct fd_directive	**tail = &b->head, *d = NULL;
+	const char		*p = text;
+	char			 word[512];
+	size_t			 n;
+
+	for (;;) {
+		p += strspn(p, " \t\n");
+		if (*p == '\0')
+			break;
+		if (*p == ';') {
+			d = NULL;
+			p++;
+			continue;
+		}
+		n = 0;
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++)
+				word[n++] = *p;
+			if (*p == '"')
+				p++;
+		} else
+			while (*p != '\0' && strchr(" \t\n;", *p) == NULL)
+				word[n++] = *p++;
+		word[n] = '\0';
+		if (d == NULL) {
+			d = calloc(1, sizeof(*d));
+			d->name = strdup(word);
+			*tail = d;
+			tail = &d->next;
+		} else
+			d->argv[d->argc++] = strdup(word);
+	}
+	return b;
+}
+
+static void
+block_free(struct fd_block *b)
+{
+	struct fd_directive	*d, *next;
+	int			 i;
+
+	for (d = b->head; d != NULL; d = next) {
+		next = d->next;
+		for (i = 0; i < d->argc; i++)
+			free(d->argv[i]);
+		free(d->name);
+		free(d);
+	}
+	free(b);
+}
+
+static void
+world_reset(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < W.n; i++)
+		free(W.e[i].key);
+	for (i = 0; i < W.nawl; i++)
+		free(W.awl[i].key);
+	memset(&W, 0, sizeof(W));
+	W.now = 1732360000;
+}
+
+/* plugin_new - init the plugin with a block; NULL (errors in W) on failure */
+static void *
+plugin_new(const char *text)
+{
+	struct fd_block	*b = block_parse(text);
+	void		*state = NULL;
+	int		 rc;
+
+	rc = filterd_plugin.init(&H, b, &state);
+	block_free(b);
+	return rc == 0 ? state : NULL;
+}
+
+static void
+txn_init(struct fd_txn *t, const char *addr, const char *sender)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->addr, sizeof(t->addr), "%s", addr);
+	t->iplen = grey_ip_parse(addr, t->ip);
+	t->sender = sender;
+	t->mta = "mx.test.example";
+}
+
+/* rcpt - one RCPT through the plugin with a fresh message slot */
+static enum fd_action
+rcpt(void *state, struct fd_txn *t, struct grey_msg *m, const char *to)
+{
+	enum fd_action	 a;
+
+	t->rcpt = to;
+	t->rcode[0] = t->text[0] = t->reason[0] = '\0';
+	a = filterd_plugin.on_rcpt(t, state, NULL, m);
+	if (a == FD_CONTINUE)
+		t->rcpts[t->nrcpts++] = to;
+	return a;
+}
+
+/* message - MAIL, the RCPTs (results in acts), body, EOM; returns EOM's
+ * action (FD_CONTINUE if the message never got there) */
+static enum fd_action
+message(void *state, struct fd_txn *t, const char *const *to, size_t n,
+    enum fd_action *acts, const char *body)
+{
+	struct grey_msg	 m;
+	enum fd_action	 a = FD_CONTINUE;
+	size_t		 i;
+
+	memset(&m, 0, sizeof(m));
+	t->nrcpts = 0;
+	t->nheaders = 0;
+	t->hdr_name[0] = t->hdr_value[0] = '\0';
+	for (i = 0; i < n; i++)
+		acts[i] = rcpt(state, t, &m, to[i]);
+	if (t->nrcpts > 0) {
+		t->rcode[0] = t->text[0] = t->reason[0] = '\0';
+		if (body != NULL)
+			filterd_plugin.on_body(t, state, NULL, &m,
+			    (const unsigned char *)body, strlen(body));
+		a = filterd_plugin.on_eom(t, state, NULL, &m);
+	}
+	filterd_plugin.msg_end(state, NULL, &m);
+	return a;
+}
+
+START_TEST(test_plugin_table)
+{
+	ck_assert_uint_eq(filterd_plugin.magic, FD_PLUGIN_MAGIC);
+	ck_assert_uint_eq(filterd_plugin.abi_major, FD_PLUGIN_ABI_MAJOR);
+	ck_assert_str_eq(filterd_plugin.name, "greylist");
+	ck_assert_uint_eq(filterd_plugin.stages,
+	    FD_ST_RCPT | FD_ST_BODY | FD_ST_EOM);
+	ck_assert_uint_eq(filterd_plugin.flags & FD_PF_ADDHDR, FD_PF_ADDHDR);
+	ck_assert_uint_eq(filterd_plugin.msg_priv_size, sizeof(struct grey_msg));
+}
+END_TEST
+
+START_TEST(test_conf_defaults)
+{
+	struct grey_conf	*c;
+
+	world_reset();
+	ck_assert_ptr_nonnull(c = plugin_new(""));
+	ck_assert_int_eq(c->delay, 300);
+	ck_assert_int_eq(c->retry_window, 2 * 86400);
+	ck_assert_int_eq(c->pass_ttl, 35 * 86400);
+	ck_assert_uint_eq(c->awl_after, 3);
+	ck_assert_int_eq(c->awl_ttl, 35 * 86400);
+	ck_assert_int_eq(c->awl_per_domain, 0);
+	ck_assert_int_eq(c->client.v4_prefix, 24);
+	ck_assert_int_eq(c->client.v6_prefix, 64);
+	ck_assert_int_eq(c->decide_eom, 0);
+	ck_assert_int_eq(c->null_eom, 1);
+	ck_assert_int_eq(c->body_hash, 0);
+	ck_assert_uint_eq(c->body_max, 4096);
+	ck_assert_int_eq(c->header, 1);
+	ck_assert_str_eq(c->message, GREY_MESSAGE_DEFAULT);
+	ck_assert_uint_eq(c->norm, GREY_N_ALL);
+	ck_assert_str_eq(c->delims, "+");
+	ck_assert_int_eq(c->skip_auth, 1);
+	ck_assert_int_eq(c->skip_local, 1);
+	ck_assert_int_eq(c->client.pool_rdns, 0);
+	ck_assert_ptr_null(c->client.pools);
+	filterd_plugin.fini(c);
+}
+END_TEST
+
+START_TEST(test_conf_all)
+{
+	struct grey_conf	*c;
+	char			*dir = tmpdir(), *pools, *psl, *nets;
+
+	world_reset();
+	W.conf_dir = dir;
+	pools = write_file(dir, "pools", "bigmail 203.0.113.0/24 "
+	    "bigmail.example\n# comment\nother other.example\n");
+	psl = write_file(dir, "psl", "// PSL\ncom\nuk\nco.uk\n*.ck\n");
+	nets = write_file(dir, "nets", "198.51.100.0/24\n2001:db8::/32\n");
+	ck_assert_ptr_nonnull(c = plugin_new(
+	    "delay 1m; retry-window 1d; whitelist-for 10d;"
+	    "auto-whitelist 5 7d per-domain; ipv4-prefix 28; ipv6-prefix 56;"
+	    "decide-at eom; null-sender rcpt; body-hash on 8k;"
+	    "pool-by-rdns on; pools ./pools; pool extra 192.0.2.0/25;"
+	    "public-suffixes ./psl; header off; message \"wait %m min\";"
+	    "normalize srs batv; subaddress-delimiters \"+-\";"
+	    "skip-authenticated off; skip-local no;"
+	    "whitelist-networks 10.0.0.0/8 ./nets;"
+	    "whitelist-domains trusted.example;"
+	    "whitelist-senders boss@example.com;"
+	    "whitelist-recipients postmaster@ abuse@example.org;"
+	    "on-store-error tempfail"));
+	ck_assert_str_eq(W.errors, "");
+	ck_assert_int_eq(c->delay, 60);
+	ck_assert_int_eq(c->retry_window, 86400);
+	ck_assert_int_eq(c->pass_ttl, 10 * 86400);
+	ck_assert_uint_eq(c->awl_after, 5);
+	ck_assert_int_eq(c->awl_ttl, 7 * 86400);
+	ck_assert_int_eq(c->awl_per_domain, 1);
+	ck_assert_int_eq(c->client.v4_prefix, 28);
+	ck_assert_int_eq(c->client.v6_prefix, 56);
+	ck_assert_int_eq(c->decide_eom, 1);
+	ck_assert_int_eq(c->null_eom, 0);
+	ck_assert_int_eq(c->body_hash, 1);
+	ck_assert_uint_eq(c->body_max, 8192);
+	ck_assert_int_eq(c->client.pool_rdns, 1);
+	ck_assert_ptr_nonnull(c->client.pools);
+	ck_assert_uint_eq(c->pools.n, 3);
+	ck_assert_ptr_nonnull(c->client.psl);
+	ck_assert_uint_eq(grey_suffix_count(c->psl), 4);
+	ck_assert_int_eq(c->header, 0);
+	ck_assert_str_eq(c->message, "wait %m min");
+	ck_assert_uint_eq(c->norm, GREY_N_SRS | GREY_N_BATV);
+	ck_assert_str_eq(c->delims, "+-");
+	ck_assert_int_eq(c->skip_auth, 0);
+	ck_assert_int_eq(c->skip_local, 0);
+	ck_assert_uint_eq(c->wl_nets.n, 3);
+	ck_assert_uint_eq(c->wl_domains.n, 1);
+	ck_assert_uint_eq(c->wl_senders.n, 1);
+	ck_assert_uint_eq(c->wl_rcpts.n, 2);
+	filterd_plugin.fini(c);
+	/* auto-whitelist off and the DESIGN.md alias */
+	ck_assert_ptr_nonnull(c = plugin_new("auto-whitelist off"));
+	ck_assert_uint_eq(c->awl_after, 0);
+	filterd_plugin.fini(c);
+	ck_assert_ptr_nonnull(c = plugin_new("whitelist-after 7"));
+	ck_assert_uint_eq(c->awl_after, 7);
+	filterd_plugin.fini(c);
+	unlink(pools);
+	unlink(psl);
+	unlink(nets);
+	free(pools);
+	free(psl);
+	free(nets);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+struct conf_err_case {
+	const char	*block;
+	const char	*error;		/* a substring of the errors */
+};
+
+static const struct conf_err_case conf_errs[] = {
+	{ "colour blue", "colour[-1]: unknown directive \"colour\"" },
+	{ "delay", "delay[-1]: usage: delay DURATION" },
+	{ "delay soon", "delay[0]: bad duration" },
+	{ "delay 10m; retry-window 5m", "retry-window[0]: retry-window (300s) "
+	    "must be longer than delay (600s)" },
+	{ "delay 3d", "delay[0]: retry-window (172800s) must be longer" },
+	{ "retry-window 0", "retry-window[0]: retry-window: must be at least 1s" },
+	{ "auto-whitelist 3 7d sometimes", "auto-whitelist[2]: auto-whitelist: "
+	    "\"sometimes\": expected per-domain" },
+	{ "auto-whitelist 3 0", "auto-whitelist[1]: auto-whitelist: the period "
+	    "must be positive" },
+	{ "auto-whitelist many", "auto-whitelist[0]: bad number" },
+	{ "ipv4-prefix 33", "ipv4-prefix[0]: ipv4-prefix: 33 is not between 1 "
+	    "and 32" },
+	{ "ipv6-prefix 0", "ipv6-prefix[0]: ipv6-prefix: 0 is not between" },
+	{ "decide-at data", "decide-at[0]: decide-at: \"data\": expected rcpt "
+	    "or eom" },
+	{ "body-hash on 100k", "body-hash[1]: body-hash: size must be between "
+	    "1 and 65536" },
+	{ "header maybe", "header[0]: bad boolean" },
+	{ "message \"retry in %x\"", "message[0]: message: unknown placeholder "
+	    "at offset 9" },
+	{ "normalize srs sideways", "normalize[1]: normalize: unknown step "
+	    "\"sideways\"" },
+	{ "subaddress-delimiters \"@\"", "subaddress-delimiters[0]" },
+	{ "whitelist-networks 192.0.2.1/24", "whitelist-networks[0]: "
+	    "whitelist-networks: \"192.0.2.1/24\": host bits set" },
+	{ "whitelist-domains a@b.example", "whitelist-domains[0]: "
+	    "whitelist-domains: \"a@b.example\": a domain, not an address" },
+	{ "whitelist-networks /nonexistent/nets", "whitelist-networks[0]: "
+	    "whitelist-networks: /nonexistent/nets: No such file or directory" },
+	{ "pool bigmail", "pool[-1]: usage: pool NAME MEMBER..." },
+	{ "pool bigmail a@b.example", "pool[1]: pool: \"a@b.example\": a pool "
+	    "member is a network or a domain" },
+	{ "public-suffixes /nonexistent/psl", "public-suffixes[0]: "
+	    "public-suffixes: /nonexistent/psl: No such file" },
+	{ "on-store-error maybe", "on-store-error[0]" },
+};
+
+START_TEST(test_conf_errors)
+{
+	const struct conf_err_case	*c = &conf_errs[_i];
+
+	world_reset();
+	ck_assert_ptr_null(plugin_new(c->block));
+	ck_assert_msg(strstr(W.errors, c->error) != NULL, "block \"%s\": "
+	    "errors \"%s\", want \"%s\"", c->block, W.errors, c->error);
+}
+END_TEST
+
+/* every problem is reported, not only the first */
+START_TEST(test_conf_all_errors)
+{
+	world_reset();
+	ck_assert_ptr_null(plugin_new("delay x; ipv4-prefix 40; colour red"));
+	ck_assert_ptr_nonnull(strstr(W.errors, "delay[0]"));
+	ck_assert_ptr_nonnull(strstr(W.errors, "ipv4-prefix[0]"));
+	ck_assert_ptr_nonnull(strstr(W.errors, "colour[-1]"));
+}
+END_TEST
+
+/* a file with a bad line names the file and the line */
+START_TEST(test_conf_file_errors)
+{
+	char	*dir = tmpdir(), *p, *q;
+
+	world_reset();
+	W.conf_dir = dir;
+	p = write_file(dir, "nets", "192.0.2.0/24\n\nnot-a-net\n");
+	q = write_file(dir, "pools", "lonely\n");
+	ck_assert_ptr_null(plugin_new("whitelist-networks ./nets; pools "
+	    "./pools"));
+	ck_assert_msg(strstr(W.errors, "/nets:3: \"not-a-net\": not an IPv4 "
+	    "or IPv6 address") != NULL, "%s", W.errors);
+	ck_assert_msg(strstr(W.errors, "/pools:1: expected NAME MEMBER...")
+	    != NULL, "%s", W.errors);
+	unlink(p);
+	unlink(q);
+	free(p);
+	free(q);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+#define T0	1732360000
+
+/* every transition of one triplet at RCPT, with the header at EOM */
+START_TEST(test_rcpt_transitions)
+{
+	static const char *const to[] = { "rcpt@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("auto-whitelist off"));
+	txn_init(&t, "192.0.2.10", "sender@src.example");
+	/* first sight */
+	ck_assert_int_eq(message(st, &t, to, 1, acts, NULL), FD_CONTINUE);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.rcode, "451");
+	ck_assert_str_eq(t.xcode, "4.7.1");
+	ck_assert_str_eq(t.text, "Greylisted: your server must retry in 300 "
+	    "seconds; see RFC 6647");
+	ck_assert_str_eq(t.reason, "greylisted (new), client "
+	    "net:192.0.2.0/24, retry in 300s");
+	/* early retry: still deferred, the timer not reset */
+	W.now = T0 + 120;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.text, "Greylisted: your server must retry in 180 "
+	    "seconds; see RFC 6647");
+	ck_assert_str_eq(t.reason, "greylisted (early retry), client "
+	    "net:192.0.2.0/24, retry in 180s");
+	W.now = T0 + 299;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.text, "Greylisted: your server must retry in 1 "
+	    "seconds; see RFC 6647");
+	/* after the delay, from another address of the /24: passes */
+	W.now = T0 + 312;
+	txn_init(&t, "192.0.2.99", "sender@src.example");
+	ck_assert_int_eq(message(st, &t, to, 1, acts, NULL), FD_CONTINUE);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_int_eq(t.nheaders, 1);
+	ck_assert_str_eq(t.hdr_name, "X-Greylist");
+	ck_assert_str_eq(t.hdr_value, "delayed 312 seconds by filterd-greylist "
+	    "at mx.test.example; Sat, 23 Nov 2024 11:11:52 +0000");
+	ck_assert_ptr_nonnull(strstr(W.log, "triplet passed after 312s: "
+	    "client net:192.0.2.0/24 from <sender@src.example> to "
+	    "<rcpt@dest.example>"));
+	/* later messages pass without a header */
+	W.now = T0 + 86400;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_int_eq(t.nheaders, 0);
+	/* kept for whitelist-for after the last pass, then forgotten */
+	W.now = T0 + 86400 + 35 * 86400 - 1;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	W.now += 35 * 86400;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.reason, "greylisted (new), client "
+	    "net:192.0.2.0/24, retry in 300s");
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* an unconfirmed entry expires after the retry window */
+START_TEST(test_rcpt_window)
+{
+	static const char *const to[] = { "rcpt@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("delay 10m; retry-window 1h"));
+	txn_init(&t, "192.0.2.10", "sender@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	W.now = T0 + 3600;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.reason, "greylisted (new), client "
+	    "net:192.0.2.0/24, retry in 600s");
+	W.now = T0 + 3600 + 600;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* several recipients at RCPT: only the new ones are deferred */
+START_TEST(test_rcpt_partial)
+{
+	static const char *const one[] = { "a@dest.example" };
+	static const char *const two[] = { "a@dest.example", "b@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[2];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new(""));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	message(st, &t, one, 1, acts, NULL);
+	W.now = T0 + 300;
+	message(st, &t, two, 2, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_int_eq(acts[1], FD_TEMPFAIL);
+	ck_assert_int_eq(t.nheaders, 1);	/* a was delayed */
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* the same message decided at EOM: all or nothing */
+START_TEST(test_eom_mode)
+{
+	static const char *const one[] = { "a@dest.example" };
+	static const char *const two[] = { "a@dest.example", "b@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[2];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("decide-at eom"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	ck_assert_int_eq(message(st, &t, one, 1, acts, NULL), FD_TEMPFAIL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_str_eq(t.rcode, "451");
+	ck_assert_str_eq(t.xcode, "4.7.1");
+	ck_assert_str_eq(t.reason, "greylisted (new message), client "
+	    "net:192.0.2.0/24, retry in 300s");
+	W.now = T0 + 300;
+	ck_assert_int_eq(message(st, &t, two, 2, acts, NULL), FD_TEMPFAIL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_int_eq(acts[1], FD_CONTINUE);
+	ck_assert_str_eq(t.reason, "greylisted (new recipients of the "
+	    "message), client net:192.0.2.0/24, retry in 300s");
+	ck_assert_int_eq(t.nheaders, 0);
+	W.now = T0 + 600;
+	ck_assert_int_eq(message(st, &t, two, 2, acts, NULL), FD_CONTINUE);
+	ck_assert_int_eq(t.nheaders, 1);
+	ck_assert_str_eq(t.hdr_value, "delayed 300 seconds by filterd-greylist "
+	    "at mx.test.example; Sat, 23 Nov 2024 11:16:40 +0000");
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* a rule's `set greylist.decide-at eom` and other overrides */
+START_TEST(test_params)
+{
+	static const char *const one[] = { "a@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new(""));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	t.params[0][0] = "delay";
+	t.params[0][1] = "1m";
+	t.params[1][0] = "message";
+	t.params[1][1] = "come back in %m minute(s)";
+	t.params[2][0] = "decide-at";
+	t.params[2][1] = "eom";
+	ck_assert_int_eq(message(st, &t, one, 1, acts, NULL), FD_TEMPFAIL);
+	ck_assert_str_eq(t.text, "come back in 1 minute(s)");
+	W.now = T0 + 60;
+	t.params[3][0] = "header";
+	t.params[3][1] = "off";
+	ck_assert_int_eq(message(st, &t, one, 1, acts, NULL), FD_CONTINUE);
+	ck_assert_int_eq(t.nheaders, 0);
+	/* a bad value is logged and ignored */
+	txn_init(&t, "198.51.100.1", "s@src.example");
+	t.params[0][0] = "delay";
+	t.params[0][1] = "soon";
+	message(st, &t, one, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.text, "Greylisted: your server must retry in 300 "
+	    "seconds; see RFC 6647");
+	ck_assert_ptr_nonnull(strstr(W.log, "set greylist.delay \"soon\": bad "
+	    "value, ignored"));
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* the null sender is decided at EOM for all recipients by default */
+START_TEST(test_null_sender)
+{
+	static const char *const two[] = { "a@dest.example", "b@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[2];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new(""));
+	txn_init(&t, "192.0.2.10", "");
+	ck_assert_int_eq(message(st, &t, two, 2, acts, NULL), FD_TEMPFAIL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_int_eq(acts[1], FD_CONTINUE);
+	W.now = T0 + 300;
+	ck_assert_int_eq(message(st, &t, two, 2, acts, NULL), FD_CONTINUE);
+	filterd_plugin.fini(st);
+	/* null-sender rcpt: per recipient like any sender */
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("null-sender rcpt"));
+	txn_init(&t, "192.0.2.10", "");
+	message(st, &t, two, 2, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_int_eq(acts[1], FD_TEMPFAIL);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* body-hash: the same message from another network passes after the delay */
+START_TEST(test_body_hash)
+{
+	static const char *const one[] = { "a@dest.example" };
+	static const char *body = "Hello,\r\nthis is the message.\r\n";
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("decide-at eom; body-hash on"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	ck_assert_int_eq(message(st, &t, one, 1, acts, body), FD_TEMPFAIL);
+	/* the retry from elsewhere, too early: still deferred */
+	W.now = T0 + 100;
+	txn_init(&t, "203.0.113.7", "s@src.example");
+	ck_assert_int_eq(message(st, &t, one, 1, acts, body), FD_TEMPFAIL);
+	ck_assert_str_eq(t.text, "Greylisted: your server must retry in 200 "
+	    "seconds; see RFC 6647");
+	/* after the delay: passes on the body key */
+	W.now = T0 + 400;
+	txn_init(&t, "198.51.100.7", "s@src.example");
+	ck_assert_int_eq(message(st, &t, one, 1, acts, body), FD_CONTINUE);
+	ck_assert_str_eq(t.hdr_value, "delayed 400 seconds by filterd-greylist "
+	    "at mx.test.example; Sat, 23 Nov 2024 11:13:20 +0000");
+	ck_assert_ptr_nonnull(strstr(W.log, "body passed after 400s"));
+	/* another body from a new network is greylisted */
+	W.now = T0 + 500;
+	txn_init(&t, "100.64.0.1", "s@src.example");
+	ck_assert_int_eq(message(st, &t, one, 1, acts, "Other text\r\n"),
+	    FD_TEMPFAIL);
+	filterd_plugin.fini(st);
+	/* body-hash off: the same retry from another network is new */
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("decide-at eom"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	message(st, &t, one, 1, acts, body);
+	W.now = T0 + 400;
+	txn_init(&t, "198.51.100.7", "s@src.example");
+	ck_assert_int_eq(message(st, &t, one, 1, acts, body), FD_TEMPFAIL);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* auto-whitelist: N passes from the network, then skipped, then expiry */
+START_TEST(test_awl)
+{
+	const char	*to[1];
+	char		 rcpt_buf[8][64];
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+	int		 i;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("auto-whitelist 2 10d"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	for (i = 0; i < 2; i++) {
+		snprintf(rcpt_buf[i], sizeof(rcpt_buf[i]), "r%d@dest.example", i);
+		to[0] = rcpt_buf[i];
+		message(st, &t, to, 1, acts, NULL);
+		ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+		W.now += 300;
+		message(st, &t, to, 1, acts, NULL);
+		ck_assert_int_eq(acts[0], FD_CONTINUE);
+	}
+	/* a new triplet from the network: whitelisted, no store entry made */
+	to[0] = "new@dest.example";
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_int_eq(t.nheaders, 0);
+	/* another sender domain too (not per-domain) */
+	t.sender = "x@elsewhere.example";
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	/* refreshed on use: 9 days later, again, then 9 more */
+	W.now += 9 * 86400;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	W.now += 9 * 86400;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	/* expired after 10 days unused: greylisted again */
+	W.now += 10 * 86400;
+	to[0] = "newer@dest.example";
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* auto-whitelist per-domain: counted per client network and sender domain */
+START_TEST(test_awl_per_domain)
+{
+	static const char *const a[] = { "a@dest.example" };
+	static const char *const b[] = { "b@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("auto-whitelist 1 10d per-domain"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	message(st, &t, a, 1, acts, NULL);
+	W.now += 300;
+	message(st, &t, a, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	t.sender = "other@src.example";
+	message(st, &t, b, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	t.sender = "s@other.example";
+	message(st, &t, b, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* clients and messages that are never greylisted */
+START_TEST(test_exemptions)
+{
+	static const char *const to[] = { "r@dest.example" };
+	static const char *const pm[] = { "postmaster@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("whitelist-networks "
+	    "198.51.100.0/24 2001:db8:aa::/48; whitelist-domains trusted.example;"
+	    "whitelist-senders boss@src.example lists.example;"
+	    "whitelist-recipients postmaster@"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	t.auth = "alice";
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	t.auth = NULL;
+	t.local = 1;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	txn_init(&t, "198.51.100.200", "s@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	txn_init(&t, "2001:db8:aa:1::9", "s@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	t.name = "mx1.trusted.example";
+	t.verified = 1;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	t.verified = 0;			/* an unverified name counts for nothing */
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	txn_init(&t, "192.0.2.10", "Boss@Src.Example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	txn_init(&t, "192.0.2.10", "prvs=1234abcdef=boss@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	txn_init(&t, "192.0.2.10", "owner-x@lists.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	message(st, &t, pm, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	ck_assert_uint_eq(W.calls, 1);	/* only the unverified-name case */
+	filterd_plugin.fini(st);
+	/* skip-local off, skip-authenticated off */
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("skip-local off; "
+	    "skip-authenticated off"));
+	txn_init(&t, "127.0.0.1", "s@src.example");
+	t.local = 1;
+	t.auth = "alice";
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* a store failure is FD_ERROR with a reason: the host applies the policy */
+START_TEST(test_store_error)
+{
+	static const char *const to[] = { "r@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new(""));
+	W.store_down = 1;
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_ERROR);
+	ck_assert_str_eq(t.reason, "greylist store unavailable");
+	ck_assert_str_eq(t.rcode, "");
+	filterd_plugin.fini(st);
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("decide-at eom"));
+	W.store_down = 1;
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	ck_assert_int_eq(message(st, &t, to, 1, acts, NULL), FD_ERROR);
+	ck_assert_str_eq(t.reason, "greylist store unavailable");
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* normalization through the plugin: a fresh bounce address per message
+ * still matches the first triplet */
+START_TEST(test_normalized_retry)
+{
+	static const char *const to[] = { "rcpt@dest.example" };
+	static const char *const variants[] = {
+		"prvs=4321fedcba=news@src.example",
+		"news+campaign77@SRC.example",
+		"SRS0=ab12=XY=src.example=news@forwarder.example",
+		"SRS1=zz=fwd1.example==ab12=XY=src.example=news@fwd2.example",
+	};
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+	size_t		 i;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("auto-whitelist off"));
+	txn_init(&t, "192.0.2.10", "prvs=1234abcdef=news@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	W.now = T0 + 300;
+	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		t.sender = variants[i];
+		message(st, &t, to, 1, acts, NULL);
+		ck_assert_msg(acts[0] == FD_CONTINUE, "variant %s", variants[i]);
+	}
+	ck_assert_uint_eq(W.n, 1);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* pool-by-rdns: a retry from another host of the same verified domain */
+START_TEST(test_pool_rdns)
+{
+	static const char *const to[] = { "rcpt@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("pool-by-rdns on; "
+	    "pool bigmail 203.0.113.0/24 198.51.100.0/24"));
+	txn_init(&t, "209.85.221.54", "s@gmail.example");
+	t.name = "mail-wr1-f54.google.com";
+	t.verified = 1;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.reason, "greylisted (new), client rdns:google.com, "
+	    "retry in 300s");
+	W.now = T0 + 300;
+	txn_init(&t, "172.217.0.5", "s@gmail.example");
+	t.name = "mail-yw1-f177.google.com";
+	t.verified = 1;
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	/* a pool by networks */
+	txn_init(&t, "203.0.113.5", "s@bigmail.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_str_eq(t.reason, "greylisted (new), client pool:bigmail, "
+	    "retry in 300s");
+	W.now = T0 + 600;
+	txn_init(&t, "198.51.100.77", "s@bigmail.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+/* IPv6: the /64 by default, a configured prefix otherwise */
+START_TEST(test_ipv6_prefix)
+{
+	static const char *const to[] = { "rcpt@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("ipv6-prefix 48"));
+	txn_init(&t, "2001:db8:1:2::25", "s@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_str_eq(t.reason, "greylisted (new), client "
+	    "net:2001:db8:1::/48, retry in 300s");
+	W.now = T0 + 300;
+	txn_init(&t, "2001:db8:1:ffff::1", "s@src.example");
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
+static Suite *
+greylist_suite(void)
+{
+	Suite	*s = suite_create("greylist");
+	TCase	*tc;
+
+	tc = tcase_create("normalize");
+	tcase_add_loop_test(tc, test_norm_sender, 0,
+	    (int)(sizeof(norm_cases) / sizeof(norm_cases[0])));
+	tcase_add_test(tc, test_norm_rcpt);
+	tcase_add_test(tc, test_norm_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("client");
+	tcase_add_test(tc, test_registrable_builtin);
+	tcase_add_test(tc, test_registrable_table);
+	tcase_add_loop_test(tc, test_client_prefix, 0,
+	    (int)(sizeof(prefix_cases) / sizeof(prefix_cases[0])));
+	tcase_add_test(tc, test_client_ipv6_same);
+	tcase_add_test(tc, test_client_rdns);
+	tcase_add_test(tc, test_client_pools);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("keys");
+	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_text);
+	tcase_add_test(tc, test_tables);
+	tcase_add_test(tc, test_file_lines);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conf");
+	tcase_add_test(tc, test_plugin_table);
+	tcase_add_test(tc, test_conf_defaults);
+	tcase_add_test(tc, test_conf_all);
+	tcase_add_loop_test(tc, test_conf_errors, 0,
+	    (int)(sizeof(conf_errs) / sizeof(conf_errs[0])));
+	tcase_add_test(tc, test_conf_all_errors);
+	tcase_add_test(tc, test_conf_file_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("decide");
+	tcase_add_test(tc, test_rcpt_transitions);
+	tcase_add_test(tc, test_rcpt_window);
+	tcase_add_test(tc, test_rcpt_partial);
+	tcase_add_test(tc, test_eom_mode);
+	tcase_add_test(tc, test_params);
+	tcase_add_test(tc, test_null_sender);
+	tcase_add_test(tc, test_body_hash);
+	tcase_add_test(tc, test_awl);
+	tcase_add_test(tc, test_awl_per_domain);
+	tcase_add_test(tc, test_exemptions);
+	tcase_add_test(tc, test_store_error);
+	tcase_add_test(tc, test_normalized_retry);
+	tcase_add_test(tc, test_pool_rdns);
+	tcase_add_test(tc, test_ipv6_prefix);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(greylist_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

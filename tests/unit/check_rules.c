@@ -1,0 +1,943 @@
+/*
+ * check_rules.c -- rule evaluation, tables and regex limits
+ *
+ * Each test loads a small config from a temp directory, builds a txn by
+ * hand (txn.h: no libmilter involved) and asserts which rule decides at
+ * a stage and what it did to the txn. Tables are also driven directly
+ * (table.h), with 100,000 generated entries; a catastrophic regex runs
+ * against a 10,001-byte HELO and must stop at its limit.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "errs.h"
+#include "filterd/plugin.h"
+#include "log.h"
+#include "re.h"
+#include "rule.h"
+#include "table.h"
+#include "txn.h"
+
+static char		 tmpdir[PATH_MAX];
+static struct fd_errs	 errs;
+static struct fd_conf	*conf;
+static struct fd_txn	*txn;
+static struct fd_rule_hit hit;
+static char		 logbuf[16384];
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* capture - collect log lines, one per line */
+static void
+capture(int level, const char *line, void *arg)
+{
+	size_t	 o = strlen(logbuf);
+
+	(void)level;
+	(void)arg;
+	snprintf(logbuf + o, sizeof(logbuf) - o, "%s\n", line);
+}
+
+static void
+setup(void)
+{
+	const char	*t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/check_rules.XXXXXX",
+	    t ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	logbuf[0] = '\0';
+	fd_log_capture(capture, NULL);
+	txn = fd_txn_new(NULL, 1);
+}
+
+static void
+teardown(void)
+{
+	fd_log_capture(NULL, NULL);
+	txn = fd_txn_free(txn);
+	conf = fd_conf_free(conf);
+	fd_errs_clear(&errs);
+	if (chdir("/") == 0)
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* put - write a file in the temp dir */
+static void
+put(const char *name, const char *text)
+{
+	FILE	*f = fopen(name, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* rules - load text as the config of the test */
+static void
+rules(const char *text)
+{
+	size_t	 i;
+	char	 all[4096] = "";
+
+	put("main.conf", text);
+	conf = fd_conf_free(conf);
+	conf = fd_conf_load("main.conf", &errs);
+	for (i = 0; i < errs.n; i++) {
+		strncat(all, "\n  ", sizeof(all) - strlen(all) - 1);
+		strncat(all, errs.msg[i], sizeof(all) - strlen(all) - 1);
+	}
+	ck_assert_msg(conf != NULL, "config errors:%s", all);
+}
+
+/* decider - the rule that decides at stage, or NULL */
+static const char *
+decider(uint32_t stage)
+{
+	if (fd_rules_eval(conf->rules, stage, txn, &hit) == 0) {
+		ck_assert(hit.dry_run || hit.action == FD_RA_NONE);
+		return NULL;
+	}
+	ck_assert_int_eq(hit.dry_run, 0);
+	return hit.rule;
+}
+
+/* renew - a fresh connection */
+static void
+renew(void)
+{
+	fd_txn_free(txn);
+	txn = fd_txn_new(NULL, 2);
+}
+
+#define DECIDES(stage, name) do {					\
+	const char *d_ = decider(stage);				\
+	ck_assert_msg(d_ != NULL && strcmp(d_, (name)) == 0,		\
+	    "expected rule %s, got %s", (name), d_ ? d_ : "none");	\
+} while (0)
+#define NONE(stage) do {						\
+	const char *d_ = decider(stage);				\
+	ck_assert_msg(d_ == NULL, "expected no rule, got %s", d_);	\
+} while (0)
+
+/* ---- fields and operators ---- */
+
+START_TEST(client_ip)
+{
+	rules("table nets { 203.0.113.0/24, 2001:db8:ff::/48 }\n"
+	    "rule v4 on connect if client-ip == 192.0.2.0/24 accept\n"
+	    "rule v6 on connect if client-ip == 2001:db8::/32 and "
+	    "not client-ip in <nets> accept\n"
+	    "rule one on connect if client-ip == 198.51.100.7 accept\n"
+	    "rule tbl on connect if client-ip in <nets> accept\n"
+	    "rule inl on connect if client-ip in { 10.0.0.0/8, ::1 } accept\n"
+	    "rule re on connect if client-ip ~ /^172\\.16\\./ accept\n"
+	    "rule ne on helo if client-ip != 192.0.2.0/24 accept\n"
+	    "rule none on helo if client-ip unset accept\n");
+	ck_assert_int_eq(fd_txn_set_addr_str(txn, "192.0.2.55"), 0);
+	DECIDES(FD_ST_CONNECT, "v4");
+	NONE(FD_ST_HELO);
+	/* IPv4-mapped IPv6 is the IPv4 client */
+	fd_txn_set_addr_str(txn, "::ffff:192.0.2.55");
+	DECIDES(FD_ST_CONNECT, "v4");
+	fd_txn_set_addr_str(txn, "2001:db8:1::5");
+	DECIDES(FD_ST_CONNECT, "v6");
+	DECIDES(FD_ST_HELO, "ne");
+	fd_txn_set_addr_str(txn, "2001:db8:ff:1::5");
+	DECIDES(FD_ST_CONNECT, "tbl");
+	fd_txn_set_addr_str(txn, "198.51.100.7");
+	DECIDES(FD_ST_CONNECT, "one");
+	fd_txn_set_addr_str(txn, "198.51.100.8");
+	NONE(FD_ST_CONNECT);
+	fd_txn_set_addr_str(txn, "203.0.113.200");
+	DECIDES(FD_ST_CONNECT, "tbl");
+	fd_txn_set_addr_str(txn, "10.9.8.7");
+	DECIDES(FD_ST_CONNECT, "inl");
+	fd_txn_set_addr_str(txn, "::1");
+	DECIDES(FD_ST_CONNECT, "inl");
+	fd_txn_set_addr_str(txn, "172.16.0.1");
+	DECIDES(FD_ST_CONNECT, "re");
+	/* no address (unix socket): only unset holds; != holds too */
+	renew();
+	NONE(FD_ST_CONNECT);
+	DECIDES(FD_ST_HELO, "ne");
+}
+END_TEST
+
+START_TEST(client_name)
+{
+	put("dom.txt", "# domains\n.example.net\nexact.example.org\n");
+	rules("table doms file \"dom.txt\"\n"
+	    "rule eq on connect if client-name == MX.Example.COM accept\n"
+	    "rule ver on helo if client-name verified accept\n"
+	    "rule tbl on connect if client-name in <doms> accept\n"
+	    "rule re on connect if client-name ~ /^dsl-/ accept\n"
+	    "rule unset on mail if client-name unset accept\n");
+	fd_txn_set_client_name(txn, "mx.example.com");
+	DECIDES(FD_ST_CONNECT, "eq");
+	fd_txn_set_client_name(txn, "mx.EXAMPLE.com.");
+	DECIDES(FD_ST_CONNECT, "eq");
+	NONE(FD_ST_HELO);
+	fd_txn_set_macro(txn, "{client_resolve}", "FAIL");
+	NONE(FD_ST_HELO);
+	fd_txn_set_macro(txn, "{client_resolve}", "OK");
+	DECIDES(FD_ST_HELO, "ver");
+	fd_txn_set_client_name(txn, "example.net");
+	DECIDES(FD_ST_CONNECT, "tbl");
+	fd_txn_set_client_name(txn, "a.b.Example.NET");
+	DECIDES(FD_ST_CONNECT, "tbl");
+	fd_txn_set_client_name(txn, "sub.exact.example.org");
+	NONE(FD_ST_CONNECT);
+	fd_txn_set_client_name(txn, "exact.example.org");
+	DECIDES(FD_ST_CONNECT, "tbl");
+	fd_txn_set_client_name(txn, "dsl-1-2.isp.example");
+	DECIDES(FD_ST_CONNECT, "re");
+	NONE(FD_ST_MAIL);
+	renew();
+	DECIDES(FD_ST_MAIL, "unset");
+}
+END_TEST
+
+START_TEST(helo_field)
+{
+	rules("rule eq on helo if helo == \"mail.example.com\" accept\n"
+	    "rule bare on helo if helo ~ /^[0-9.]+$/ reject\n"
+	    "rule lit on helo if helo in { [192.0.2.1], localhost } tempfail\n"
+	    "rule nre on helo if helo !~ /\\./ tempfail\n"
+	    "rule set on mail if helo set accept\n");
+	fd_txn_set_helo(txn, "MAIL.example.com");
+	DECIDES(FD_ST_HELO, "eq");
+	DECIDES(FD_ST_MAIL, "set");
+	fd_txn_set_helo(txn, "192.0.2.1");
+	DECIDES(FD_ST_HELO, "bare");
+	fd_txn_set_helo(txn, "[192.0.2.1]");
+	DECIDES(FD_ST_HELO, "lit");
+	fd_txn_set_helo(txn, "LocalHost");
+	DECIDES(FD_ST_HELO, "lit");
+	fd_txn_set_helo(txn, "foo.example");
+	NONE(FD_ST_HELO);
+	renew();
+	NONE(FD_ST_MAIL);
+}
+END_TEST
+
+START_TEST(sender)
+{
+	rules("table roles { postmaster, abuse }\n"
+	    "rule null on mail if sender null accept\n"
+	    "rule eq on mail if sender == \"Alice@Example.com\" accept\n"
+	    "rule local on mail if sender-local in <roles> accept\n"
+	    "rule dom on mail if sender-domain == example.org accept\n"
+	    "rule sub on mail if sender-domain in { .example.net } accept\n"
+	    "rule re on mail if sender !~ /@/ reject\n");
+	fd_txn_msg_begin(txn, "<>");
+	DECIDES(FD_ST_MAIL, "null");
+	fd_txn_msg_begin(txn, "<alice@example.COM>");
+	DECIDES(FD_ST_MAIL, "eq");
+	fd_txn_msg_begin(txn, "<Postmaster@elsewhere.example>");
+	DECIDES(FD_ST_MAIL, "local");
+	fd_txn_msg_begin(txn, "<bob@EXAMPLE.ORG>");
+	DECIDES(FD_ST_MAIL, "dom");
+	fd_txn_msg_begin(txn, "<bob@mx.example.net>");
+	DECIDES(FD_ST_MAIL, "sub");
+	fd_txn_msg_begin(txn, "<bob@example.net.evil>");
+	NONE(FD_ST_MAIL);
+	fd_txn_msg_begin(txn, "<user-without-domain>");
+	DECIDES(FD_ST_MAIL, "re");
+	/* the local part is up to the last @ */
+	fd_txn_msg_begin(txn, "<\"a@b\"@example.org>");
+	DECIDES(FD_ST_MAIL, "dom");
+}
+END_TEST
+
+START_TEST(rcpt)
+{
+	put("roles.list", "postmaster\nabuse\n");
+	rules("table roles list file \"roles.list\"\n"
+	    "rule role on rcpt if rcpt-local in <roles> accept\n"
+	    "rule dom on rcpt if rcpt-domain == example.org reject\n"
+	    "rule one on rcpt if rcpt == \"x@example.com\" tempfail\n"
+	    "rule any on eom if rcpt-domain == example.org discard\n");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	fd_txn_rcpt_begin(txn, "<PostMaster@example.com>");
+	DECIDES(FD_ST_RCPT, "role");
+	fd_txn_rcpt_accept(txn);
+	fd_txn_rcpt_begin(txn, "<x@Example.com>");
+	DECIDES(FD_ST_RCPT, "one");
+	fd_txn_rcpt_accept(txn);
+	fd_txn_rcpt_begin(txn, "<y@example.org>");
+	DECIDES(FD_ST_RCPT, "dom");
+	/* after RCPT the rcpt fields match any accepted recipient */
+	NONE(FD_ST_EOM);
+	fd_txn_rcpt_accept(txn);
+	DECIDES(FD_ST_EOM, "any");
+}
+END_TEST
+
+START_TEST(auth_user)
+{
+	rules("rule bob on mail if auth-user == bob accept\n"
+	    "rule auth on mail if auth-user set reject\n"
+	    "rule anon on rcpt if auth-user unset tempfail\n");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	NONE(FD_ST_MAIL);
+	DECIDES(FD_ST_RCPT, "anon");
+	fd_txn_set_macro(txn, "{auth_authen}", "alice");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	DECIDES(FD_ST_MAIL, "auth");
+	NONE(FD_ST_RCPT);
+	fd_txn_set_macro(txn, "{auth_authen}", "bob");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	DECIDES(FD_ST_MAIL, "bob");
+}
+END_TEST
+
+START_TEST(headers)
+{
+	rules("rule subj on header if header \"subject\" ~ /buy now/i reject\n"
+	    "rule name on header if header-name == x-spam accept\n"
+	    "rule val on header if header-value ~ /^yes$/ discard\n");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	txn->msg.hdr_name = "Subject";
+	txn->msg.hdr_value = "BUY NOW cheap";
+	DECIDES(FD_ST_HEADER, "subj");
+	txn->msg.hdr_value = "hello";
+	NONE(FD_ST_HEADER);
+	txn->msg.hdr_name = "X-Spam";
+	txn->msg.hdr_value = "buy now";
+	DECIDES(FD_ST_HEADER, "name");
+	txn->msg.hdr_name = "X-Other";
+	txn->msg.hdr_value = "yes";
+	DECIDES(FD_ST_HEADER, "val");
+	txn->msg.hdr_name = NULL;
+	txn->msg.hdr_value = NULL;
+}
+END_TEST
+
+START_TEST(macros)
+{
+	rules("rule dn on connect if {daemon_name} == smtpd-in accept\n"
+	    "rule j on connect if {j} set and {if_addr} unset reject\n"
+	    "rule qid on mail if {i} == ABC123 tempfail\n"
+	    "rule ra on rcpt if {rcpt_addr} ~ /^x@/ discard\n");
+	NONE(FD_ST_CONNECT);
+	fd_txn_set_macro(txn, "j", "mx.example.com");
+	DECIDES(FD_ST_CONNECT, "j");
+	fd_txn_set_macro(txn, "{daemon_name}", "smtpd-in");
+	DECIDES(FD_ST_CONNECT, "dn");
+	fd_txn_set_macro(txn, "{daemon_name}", "other");
+	fd_txn_set_macro(txn, "{if_addr}", "192.0.2.1");
+	NONE(FD_ST_CONNECT);
+	fd_txn_set_macro(txn, "i", "ABC123");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	DECIDES(FD_ST_MAIL, "qid");
+	fd_txn_set_macro(txn, "{rcpt_addr}", "x@example.com");
+	DECIDES(FD_ST_RCPT, "ra");
+}
+END_TEST
+
+START_TEST(size)
+{
+	rules("rule huge on mail if size > 10M reject 552 5.3.4 \"too big\"\n"
+	    "rule exact on mail if size == 1k accept\n"
+	    "rule small on mail if size < 1k and size >= 10 discard\n"
+	    "rule le on mail if size <= 9 tempfail\n"
+	    "rule body on eom if size >= 2M reject\n"
+	    "rule ne on eom if size != 0 accept\n");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	DECIDES(FD_ST_MAIL, "le");		/* no SIZE=: 0 */
+	txn->msg.size_param = 20u << 20;
+	DECIDES(FD_ST_MAIL, "huge");
+	txn->msg.size_param = 1024;
+	DECIDES(FD_ST_MAIL, "exact");
+	txn->msg.size_param = 10;
+	DECIDES(FD_ST_MAIL, "small");
+	txn->msg.size_param = 0;
+	txn->msg.body_size = 3u << 20;
+	DECIDES(FD_ST_EOM, "body");
+	txn->msg.body_size = 100;
+	DECIDES(FD_ST_EOM, "ne");
+}
+END_TEST
+
+START_TEST(logic)
+{
+	/* and binds tighter than or; not binds tightest */
+	rules("rule p on helo if helo == a or helo == b and client-name == c "
+	    "accept\n"
+	    "rule q on mail if (helo == a or helo == b) and client-name == c "
+	    "accept\n"
+	    "rule n on rcpt if not helo == a and not (helo == b or helo == x) "
+	    "accept\n");
+	fd_txn_msg_begin(txn, "<s@example.com>");
+	fd_txn_rcpt_begin(txn, "<r@example.com>");
+	fd_txn_set_helo(txn, "a");
+	DECIDES(FD_ST_HELO, "p");
+	NONE(FD_ST_MAIL);
+	NONE(FD_ST_RCPT);
+	fd_txn_set_helo(txn, "b");
+	NONE(FD_ST_HELO);
+	NONE(FD_ST_RCPT);
+	fd_txn_set_client_name(txn, "c");
+	DECIDES(FD_ST_HELO, "p");
+	DECIDES(FD_ST_MAIL, "q");
+	fd_txn_set_helo(txn, "d");
+	DECIDES(FD_ST_RCPT, "n");
+}
+END_TEST
+
+/* ---- actions ---- */
+
+START_TEST(reply_actions)
+{
+	rules("rule acc on connect if client-name == a accept\n"
+	    "rule conn on connect if client-name == b accept connection\n"
+	    "rule rej on helo if helo == r reject\n"
+	    "rule rej2 on helo if helo == r2 reject 554 5.7.0 \"go away\"\n"
+	    "rule tf on helo if helo == t tempfail\n"
+	    "rule tf2 on helo if helo == t2 tempfail 450 4.2.0\n"
+	    "rule dis on mail discard\n");
+	fd_txn_set_client_name(txn, "a");
+	DECIDES(FD_ST_CONNECT, "acc");
+	ck_assert_int_eq(hit.action, FD_RA_ACCEPT);
+	fd_txn_set_client_name(txn, "b");
+	DECIDES(FD_ST_CONNECT, "conn");
+	ck_assert_int_eq(hit.action, FD_RA_ACCEPT_CONN);
+	ck_assert_int_eq(hit.loc->line, 2);
+	fd_txn_set_helo(txn, "r");
+	DECIDES(FD_ST_HELO, "rej");
+	ck_assert_int_eq(hit.action, FD_RA_REJECT);
+	ck_assert_str_eq(hit.rcode, "550");
+	ck_assert_str_eq(hit.xcode, "5.7.1");
+	ck_assert_str_eq(hit.text, "Message rejected by policy");
+	fd_txn_set_helo(txn, "r2");
+	DECIDES(FD_ST_HELO, "rej2");
+	ck_assert_str_eq(hit.rcode, "554");
+	ck_assert_str_eq(hit.xcode, "5.7.0");
+	ck_assert_str_eq(hit.text, "go away");
+	fd_txn_set_helo(txn, "t");
+	DECIDES(FD_ST_HELO, "tf");
+	ck_assert_int_eq(hit.action, FD_RA_TEMPFAIL);
+	ck_assert_str_eq(hit.rcode, "451");
+	ck_assert_str_eq(hit.xcode, "4.7.1");
+	ck_assert_str_eq(hit.text, "Try again later");
+	fd_txn_set_helo(txn, "t2");
+	DECIDES(FD_ST_HELO, "tf2");
+	ck_assert_str_eq(hit.rcode, "450");
+	ck_assert_str_eq(hit.xcode, "4.2.0");
+	ck_assert_str_eq(hit.text, "Try again later");
+	fd_txn_msg_begin(txn, "<a@b.example>");
+	DECIDES(FD_ST_MAIL, "dis");
+	ck_assert_int_eq(hit.action, FD_RA_DISCARD);
+}
+END_TEST
+
+START_TEST(txn_actions)
+{
+	rules("plugin a {}\nplugin b {}\nplugin c {}\n"
+	    "rule early on connect if client-name == early skip b\n"
+	    "rule sk on rcpt if rcpt-local == postmaster skip a, c\n"
+	    "rule st on mail if client-ip == 10.0.0.0/8 set b.limit 1000\n"
+	    "rule hd on eom add-header \"X-Filterd\" \"checked by rules\"\n");
+	fd_txn_set_client_name(txn, "early");
+	DECIDES(FD_ST_CONNECT, "early");
+	ck_assert_int_eq(hit.action, FD_RA_SKIP);
+	/* before MAIL a skip holds for the connection */
+	ck_assert_uint_eq(txn->skip, 1u << 1);
+	fd_txn_set_addr_str(txn, "10.1.2.3");
+	fd_txn_msg_begin(txn, "<s@example.com>");
+	DECIDES(FD_ST_MAIL, "st");
+	ck_assert_int_eq(hit.action, FD_RA_SET);
+	ck_assert_str_eq(fd_txn_param(txn, 1, "limit"), "1000");
+	ck_assert_ptr_null(fd_txn_param(txn, 0, "limit"));
+	fd_txn_rcpt_begin(txn, "<postmaster@example.com>");
+	DECIDES(FD_ST_RCPT, "sk");
+	ck_assert_uint_eq(txn->msg.skip, (1u << 0) | (1u << 2));
+	DECIDES(FD_ST_EOM, "hd");
+	ck_assert_int_eq(hit.action, FD_RA_ADD_HEADER);
+	ck_assert_ptr_nonnull(txn->msg.headers);
+	ck_assert_str_eq(txn->msg.headers->name, "X-Filterd");
+	ck_assert_str_eq(txn->msg.headers->value, "checked by rules");
+	ck_assert_ptr_null(txn->msg.headers->next);
+	ck_assert_ptr_nonnull(strstr(logbuf, "rule=sk applied: skip a, c"));
+}
+END_TEST
+
+START_TEST(first_match)
+{
+	rules("plugin a {}\n"
+	    "rule l1 on rcpt log \"first\"\n"
+	    "rule one on rcpt if rcpt ~ /^x/ skip a\n"
+	    "rule two on rcpt if rcpt ~ /^x/ reject\n"
+	    "rule l2 on rcpt log\n"
+	    "rule three on rcpt tempfail\n");
+	fd_txn_msg_begin(txn, "<s@example.com>");
+	fd_txn_rcpt_begin(txn, "<x@example.com>");
+	DECIDES(FD_ST_RCPT, "one");
+	/* log goes on; the first match decides; later rules do not run */
+	ck_assert_ptr_nonnull(strstr(logbuf, "rule=l1 matched: log \"first\""));
+	ck_assert_ptr_null(strstr(logbuf, "rule=l2"));
+	fd_txn_rcpt_begin(txn, "<y@example.com>");
+	logbuf[0] = '\0';
+	DECIDES(FD_ST_RCPT, "three");
+	ck_assert_ptr_nonnull(strstr(logbuf, "rule=l2 matched: log"));
+	/* other stages' rules do not run */
+	NONE(FD_ST_MAIL);
+	NONE(FD_ST_EOM);
+}
+END_TEST
+
+START_TEST(dry_run_rule)
+{
+	rules("plugin a {}\n"
+	    "rule d1 on rcpt dry-run if rcpt ~ /^x/ reject 550 5.7.1 \"no x\"\n"
+	    "rule d2 on rcpt dry-run skip a\n"
+	    "rule real on rcpt if rcpt ~ /^xx/ tempfail\n");
+	fd_txn_set_addr_str(txn, "192.0.2.9");
+	fd_txn_msg_begin(txn, "<s@example.com>");
+	fd_txn_rcpt_begin(txn, "<x@example.com>");
+	/* a dry-run match logs and goes on as if it had not matched */
+	ck_assert_int_eq(fd_rules_eval(conf->rules, FD_ST_RCPT, txn, &hit), 0);
+	ck_assert_int_eq(hit.dry_run, 1);
+	ck_assert_str_eq(hit.rule, "d2");
+	ck_assert_uint_eq(txn->msg.skip, 0);
+	ck_assert_ptr_nonnull(strstr(logbuf, "client=192.0.2.9[-] helo=- "
+	    "from=<s@example.com> rcpt=<x@example.com> stage=rcpt rule=d1 "
+	    "dry-run: would reject 550 5.7.1 \"no x\""));
+	ck_assert_ptr_nonnull(strstr(logbuf, "rule=d2 dry-run: would skip a"));
+	fd_txn_rcpt_begin(txn, "<xx@example.com>");
+	DECIDES(FD_ST_RCPT, "real");
+}
+END_TEST
+
+START_TEST(dry_run_global)
+{
+	rules("dry-run yes\nplugin a {}\n"
+	    "rule r on rcpt reject\n"
+	    "rule s on mail skip a\n");
+	fd_txn_msg_begin(txn, "<s@example.com>");
+	fd_txn_rcpt_begin(txn, "<x@example.com>");
+	NONE(FD_ST_RCPT);
+	NONE(FD_ST_MAIL);
+	ck_assert_uint_eq(txn->msg.skip, 0);
+	ck_assert_ptr_nonnull(strstr(logbuf, "rule=r dry-run: would reject "
+	    "550 5.7.1 \"Message rejected by policy\""));
+}
+END_TEST
+
+START_TEST(stages_and_macros)
+{
+	const char *const	*m;
+
+	rules("rule a on connect if {daemon_name} == x and client-name verified "
+	    "accept\n"
+	    "rule b on connect if {j} set and {_} set accept\n"
+	    "rule c on rcpt if {rcpt_addr} set and {daemon_name} set accept\n"
+	    "rule d on mail if auth-user set accept\n"
+	    "rule e on header if {tls_version} set accept\n"
+	    "rule f on eom if {msg_size} set accept\n");
+	ck_assert_uint_eq(fd_rules_stages(conf->rules), FD_ST_CONNECT |
+	    FD_ST_MAIL | FD_ST_RCPT | FD_ST_HEADER | FD_ST_EOM);
+	/* each macro is asked for at the stage the MTA sends it */
+	m = fd_rules_macros(conf->rules, 0);
+	ck_assert_str_eq(m[0], "{daemon_name}");
+	ck_assert_str_eq(m[1], "{client_resolve}");
+	ck_assert_str_eq(m[2], "j");
+	ck_assert_str_eq(m[3], "_");
+	ck_assert_ptr_null(m[4]);
+	m = fd_rules_macros(conf->rules, 1);
+	ck_assert_str_eq(m[0], "{tls_version}");
+	ck_assert_ptr_null(m[1]);
+	m = fd_rules_macros(conf->rules, 2);
+	ck_assert_str_eq(m[0], "{auth_authen}");
+	ck_assert_ptr_null(m[1]);
+	m = fd_rules_macros(conf->rules, 3);
+	ck_assert_str_eq(m[0], "{rcpt_addr}");
+	ck_assert_ptr_null(m[1]);
+	ck_assert_ptr_null(fd_rules_macros(conf->rules, 4)[0]);
+	m = fd_rules_macros(conf->rules, 5);
+	ck_assert_str_eq(m[0], "{msg_size}");
+	ck_assert_ptr_null(fd_rules_macros(conf->rules, 6)[0]);
+	ck_assert_ptr_null(fd_rules_macros(conf->rules, 7)[0]);
+	ck_assert_ptr_null(fd_rules_macros(conf->rules, -1)[0]);
+	ck_assert_ptr_null(fd_rules_macros(NULL, 0)[0]);
+}
+END_TEST
+
+/* ---- tables ---- */
+
+START_TEST(table_cidr_ranges)
+{
+	struct fd_table		*t = fd_table_new("t", FD_TABLE_CIDR);
+	unsigned char		 ip[16];
+	char			 err[256];
+	size_t			 n;
+
+	ck_assert_int_eq(fd_table_add(t, "10.0.0.0/25", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "10.0.0.128/25", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "10.0.1.0/24", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "255.255.255.255", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "::ffff:192.0.2.0/120", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "2001:db8::/127", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "ffff::/16", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "10.0.0.1/24", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "host bits set in \"10.0.0.1/24\" (the network is "
+	    "10.0.0.0/24)");
+	fd_table_seal(t);
+	ck_assert_uint_eq(fd_table_count(t), 7);
+	ck_assert(fd_table_match(t, "10.0.0.0", 8));
+	ck_assert(fd_table_match(t, "10.0.1.255", 10));
+	ck_assert(!fd_table_match(t, "10.0.2.0", 8));
+	ck_assert(!fd_table_match(t, "9.255.255.255", 13));
+	ck_assert(fd_table_match(t, "255.255.255.255", 15));
+	ck_assert(!fd_table_match(t, "255.255.255.254", 15));
+	ck_assert(fd_table_match(t, "192.0.2.77", 10));	/* mapped entry */
+	ck_assert(fd_table_match(t, "[IPv6:::ffff:192.0.2.1]", 23));
+	ck_assert(fd_table_match(t, "2001:db8::1", 11));
+	ck_assert(!fd_table_match(t, "2001:db8::2", 11));
+	ck_assert(fd_table_match(t, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	    39));
+	ck_assert(!fd_table_match(t, "not an ip", 9));
+	n = fd_ip_parse("2001:db8::1", 11, ip);
+	ck_assert_uint_eq(n, 16);
+	ck_assert(fd_table_match_ip(t, ip, n));
+	fd_table_free(t);
+}
+END_TEST
+
+START_TEST(table_domains)
+{
+	struct fd_table		*t = fd_table_new("d", FD_TABLE_DOMAIN);
+	char			 err[256];
+
+	ck_assert_int_eq(fd_table_add(t, "Example.COM", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, ".sub.example.net.", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "a b", err, sizeof(err)), -1);
+	ck_assert_int_eq(fd_table_add(t, ".", err, sizeof(err)), -1);
+	fd_table_seal(t);
+	ck_assert(fd_table_match(t, "example.com", 11));
+	ck_assert(fd_table_match(t, "EXAMPLE.com.", 12));
+	ck_assert(!fd_table_match(t, "www.example.com", 15));
+	ck_assert(fd_table_match(t, "sub.example.net", 15));
+	ck_assert(fd_table_match(t, "a.b.sub.example.net", 19));
+	ck_assert(!fd_table_match(t, "xsub.example.net", 16));
+	ck_assert(!fd_table_match(t, "example.net", 11));
+	ck_assert(!fd_table_match(t, "", 0));
+	fd_table_free(t);
+}
+END_TEST
+
+/* big_file - n lines from fmt(i) into path */
+static void
+big_file(const char *path, int n, void (*line)(FILE *, int))
+{
+	FILE	*f = fopen(path, "w");
+	int	 i;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "# %d generated entries\n", n);
+	for (i = 0; i < n; i++)
+		line(f, i);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* every 4th IPv4 address from 11.0.0.0, and a /64 per entry in 2001:db8 */
+static void
+cidr_line(FILE *f, int i)
+{
+	uint32_t	 a = 0x0b000000u + (uint32_t)i * 4;
+
+	if (i % 2 == 0)
+		fprintf(f, "%u.%u.%u.%u\n", a >> 24, (a >> 16) & 255,
+		    (a >> 8) & 255, a & 255);
+	else
+		fprintf(f, "2001:db8:%x:%x::/64\n", i >> 16, i & 0xffff);
+}
+
+START_TEST(table_100k_cidr)
+{
+	struct fd_table	*t;
+	char		 ip[64];
+	uint32_t	 a;
+	int		 i;
+
+	big_file("big.cidr", 100000, cidr_line);
+	rules("table big file \"big.cidr\"\n"
+	    "rule in on connect if client-ip in <big> accept\n");
+	for (i = 0; i < 100000; i++) {
+		if (i % 2 == 0) {
+			a = 0x0b000000u + (uint32_t)i * 4;
+			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24,
+			    (a >> 16) & 255, (a >> 8) & 255, a & 255);
+			fd_txn_set_addr_str(txn, ip);
+			ck_assert_msg(decider(FD_ST_CONNECT) != NULL, "%s", ip);
+			a++;
+			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24,
+			    (a >> 16) & 255, (a >> 8) & 255, a & 255);
+			fd_txn_set_addr_str(txn, ip);
+			ck_assert_msg(decider(FD_ST_CONNECT) == NULL, "%s", ip);
+		} else if (i % 1000 == 1) {
+			snprintf(ip, sizeof(ip), "2001:db8:%x:%x:ffff::1",
+			    i >> 16, i & 0xffff);
+			fd_txn_set_addr_str(txn, ip);
+			ck_assert_msg(decider(FD_ST_CONNECT) != NULL, "%s", ip);
+			snprintf(ip, sizeof(ip), "2001:db8:%x:%x::1",
+			    (i + 1) >> 16, (i + 1) & 0xffff);
+			fd_txn_set_addr_str(txn, ip);
+			ck_assert_msg(decider(FD_ST_CONNECT) == NULL, "%s", ip);
+		}
+	}
+	/* the same file through the table API */
+	t = fd_table_new("big", FD_TABLE_CIDR);
+	ck_assert_int_eq(fd_table_load(t, "big.cidr", "big.cidr", NULL, &errs),
+	    0);
+	ck_assert_uint_eq(fd_table_count(t), 100000);
+	ck_assert(fd_table_match(t, "11.0.0.0", 8));
+	ck_assert(!fd_table_match(t, "11.0.0.2", 8));
+	ck_assert(!fd_table_match(t, "10.255.255.255", 14));
+	ck_assert(!fd_table_match(t, "2001:db8:1:86a0::1", 18));
+	fd_table_free(t);
+}
+END_TEST
+
+/* host NNN exact, zone NNN with subdomains */
+static void
+domain_line(FILE *f, int i)
+{
+	if (i % 2 == 0)
+		fprintf(f, "host%d.example%d.test\n", i, i % 97);
+	else
+		fprintf(f, ".zone%d.test\t# and subdomains\n", i);
+}
+
+START_TEST(table_100k_domain)
+{
+	char	 name[128];
+	int	 i;
+
+	big_file("big.domains", 100000, domain_line);
+	rules("table big domain file \"big.domains\"\n"
+	    "rule in on helo if helo in <big> accept\n");
+	for (i = 0; i < 100000; i += 37) {
+		if (i % 2 == 0) {
+			snprintf(name, sizeof(name), "HOST%d.example%d.test.", i,
+			    i % 97);
+			fd_txn_set_helo(txn, name);
+			ck_assert_msg(decider(FD_ST_HELO) != NULL, "%s", name);
+			snprintf(name, sizeof(name), "a.host%d.example%d.test",
+			    i, i % 97);
+			fd_txn_set_helo(txn, name);
+			ck_assert_msg(decider(FD_ST_HELO) == NULL, "%s", name);
+		} else {
+			snprintf(name, sizeof(name), "zone%d.test", i);
+			fd_txn_set_helo(txn, name);
+			ck_assert_msg(decider(FD_ST_HELO) != NULL, "%s", name);
+			snprintf(name, sizeof(name), "mx.deep.zone%d.TEST", i);
+			fd_txn_set_helo(txn, name);
+			ck_assert_msg(decider(FD_ST_HELO) != NULL, "%s", name);
+			snprintf(name, sizeof(name), "zone%d.test.evil", i);
+			fd_txn_set_helo(txn, name);
+			ck_assert_msg(decider(FD_ST_HELO) == NULL, "%s", name);
+		}
+	}
+	fd_txn_set_helo(txn, "zone100001.test");
+	NONE(FD_ST_HELO);
+}
+END_TEST
+
+START_TEST(table_regex_file)
+{
+	put("gen.pcre", "# generic names\n/^dsl-[0-9]+\\./i  # dsl\n"
+	    "/(^|[.-])dyn([.-]|$)/\n^[0-9]+-[0-9]+-\n");
+	rules("table gen regex file \"gen.pcre\"\n"
+	    "rule g on connect if client-name in <gen> tempfail\n");
+	fd_txn_set_client_name(txn, "DSL-12.isp.example");
+	DECIDES(FD_ST_CONNECT, "g");
+	fd_txn_set_client_name(txn, "a.dyn.isp.example");
+	DECIDES(FD_ST_CONNECT, "g");
+	fd_txn_set_client_name(txn, "1-2-3-4.isp.example");
+	DECIDES(FD_ST_CONNECT, "g");
+	fd_txn_set_client_name(txn, "mail.isp.example");
+	NONE(FD_ST_CONNECT);
+}
+END_TEST
+
+/* ---- regex limits ---- */
+
+START_TEST(regex_catastrophic)
+{
+	struct fd_regex	*re;
+	char		*helo, err[256];
+	size_t		 n = 10000;
+
+	helo = malloc(n + 2);
+	ck_assert_ptr_nonnull(helo);
+	memset(helo, 'a', n);
+	helo[n] = 'b';
+	helo[n + 1] = '\0';
+	re = fd_re_new("^(a+)+$", "", err, sizeof(err));
+	ck_assert_ptr_nonnull(re);
+	/* the match stops at its limit: -1, not a stalled thread */
+	ck_assert_int_eq(fd_re_match(re, helo, n + 1), -1);
+	ck_assert_ptr_nonnull(strstr(logbuf, "regex /^(a+)+$/: "));
+	ck_assert_ptr_nonnull(strstr(logbuf, "counted as no match"));
+	/* logged once a minute per pattern, not per match */
+	logbuf[0] = '\0';
+	ck_assert_int_eq(fd_re_match(re, helo, n + 1), -1);
+	ck_assert_str_eq(logbuf, "");
+	/* the same pattern still answers on sane input */
+	ck_assert_int_eq(fd_re_match(re, "aaaa", 4), 1);
+	ck_assert_int_eq(fd_re_match(re, "aaab", 4), 0);
+	fd_re_free(re);
+
+	/* through a rule: a limit hit is no match, the next rule runs */
+	rules("rule bad on helo if helo ~ /^(a+)+$/ reject\n"
+	    "rule next on helo if helo ~ /b$/ tempfail\n");
+	fd_txn_set_helo(txn, helo);
+	DECIDES(FD_ST_HELO, "next");
+	free(helo);
+}
+END_TEST
+
+START_TEST(regex_flags)
+{
+	char		 err[256];
+	struct fd_regex	*re;
+
+	re = fd_re_new("^a.b$", "is", err, sizeof(err));
+	ck_assert_ptr_nonnull(re);
+	ck_assert_str_eq(fd_re_pattern(re), "^a.b$");
+	ck_assert_int_eq(fd_re_match(re, "A\nB", 3), 1);
+	fd_re_free(re);
+	re = fd_re_new("^\\w$", "u", err, sizeof(err));
+	ck_assert_ptr_nonnull(re);
+	ck_assert_int_eq(fd_re_match(re, "\xc3\xa9", 2), 1);
+	/* invalid UTF-8 under "u" is not a match, not a crash */
+	ck_assert_int_eq(fd_re_match(re, "\xc3", 1), -1);
+	fd_re_free(re);
+	ck_assert_ptr_null(fd_re_new("a", "q", err, sizeof(err)));
+	ck_assert_str_eq(err, "unknown regex flag 'q' (use i, x, s, m or u)");
+	ck_assert_ptr_null(fd_re_new("a)", "", err, sizeof(err)));
+	ck_assert_str_eq(err, "invalid regex: unmatched closing parenthesis at "
+	    "offset 1");
+}
+END_TEST
+
+/* threaded - evaluate the same rules from several threads at once */
+static void *
+eval_thread(void *arg)
+{
+	struct fd_txn		*t = fd_txn_new(NULL, 9);
+	struct fd_rule_hit	 h;
+	long			 i, bad = 0;
+	char			 name[64];
+
+	(void)arg;
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), i % 2 ? "dsl-%ld.example" :
+		    "mail%ld.example", i);
+		fd_txn_set_helo(t, name);
+		if (fd_rules_eval(conf->rules, FD_ST_HELO, t, &h) != (i % 2))
+			bad++;
+	}
+	fd_txn_free(t);
+	return (void *)bad;
+}
+
+START_TEST(threads)
+{
+	pthread_t	 th[4];
+	void		*bad;
+	int		 i;
+
+	rules("rule g on helo if helo ~ /^dsl-[0-9]+\\./ and "
+	    "helo in { .example } reject\n");
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, eval_thread, NULL),
+		    0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+}
+END_TEST
+
+static Suite *
+rules_suite(void)
+{
+	Suite	*s = suite_create("rules");
+	TCase	*tc;
+
+	tc = tcase_create("conditions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, client_ip);
+	tcase_add_test(tc, client_name);
+	tcase_add_test(tc, helo_field);
+	tcase_add_test(tc, sender);
+	tcase_add_test(tc, rcpt);
+	tcase_add_test(tc, auth_user);
+	tcase_add_test(tc, headers);
+	tcase_add_test(tc, macros);
+	tcase_add_test(tc, size);
+	tcase_add_test(tc, logic);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("actions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, reply_actions);
+	tcase_add_test(tc, txn_actions);
+	tcase_add_test(tc, first_match);
+	tcase_add_test(tc, dry_run_rule);
+	tcase_add_test(tc, dry_run_global);
+	tcase_add_test(tc, stages_and_macros);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tables");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, table_cidr_ranges);
+	tcase_add_test(tc, table_domains);
+	tcase_add_test(tc, table_100k_cidr);
+	tcase_add_test(tc, table_100k_domain);
+	tcase_add_test(tc, table_regex_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("regex");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, regex_catastrophic);
+	tcase_add_test(tc, regex_flags);
+	tcase_add_test(tc, threads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(rules_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

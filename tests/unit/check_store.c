@@ -1,0 +1,1508 @@
+/*
+ * check_store.c -- the store's behaviour, the same cases on LMDB and Redis
+ *
+ * One set of test functions; main() runs it twice, as suite "lmdb" (a
+ * fresh directory under mktemp per test) and as suite "redis" (a private
+ * redis-server started here, a fresh key prefix per test), then the
+ * cases only one backend has: LMDB persistence across a restart and a
+ * kill -9, a full map, the sweeper; Redis outage and recovery, a slow
+ * server, NOSCRIPT, URL forms, TTLs on every key, round trips.
+ *
+ * FD_TEST_STORE=lmdb or =redis runs one backend only. Time comes from a
+ * fixed fd_clock moved by the tests; the breaker's monotonic clock is a
+ * test variable too. Nothing here sleeps to wait for a delay.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "store_backend.h"
+#include "redis.h"
+
+#define T0	1700000000
+#define DAY	86400
+
+/* the backend the running suite tests, and the shared Redis */
+static enum fd_store_kind backend;
+static struct fd_test_redis *redis;
+
+/* per test: a clock, a conf, a store */
+static struct fd_clock	 clk;
+static struct fd_conf	 conf;
+static struct fd_block	 opts;
+static char		 dir[256];
+static char		 path[300];
+static char		 url[400];
+static char		 prefix[64];
+static struct fd_store	*st;
+static int64_t		 mono_now;
+
+/*
+ * Captured log lines
+ */
+
+static pthread_mutex_t	 logmu = PTHREAD_MUTEX_INITIALIZER;
+static char		*loglines[256];
+static int		 nlog;
+
+static void
+capture(int level, const char *line, void *arg)
+{
+	(void)level;
+	(void)arg;
+	pthread_mutex_lock(&logmu);
+	if (nlog < 256)
+		loglines[nlog++] = strdup(line);
+	pthread_mutex_unlock(&logmu);
+}
+
+/* logged - how many captured lines hold s */
+static int
+logged(const char *s)
+{
+	int	 i, n = 0;
+
+	pthread_mutex_lock(&logmu);
+	for (i = 0; i < nlog; i++)
+		if (strstr(loglines[i], s) != NULL)
+			n++;
+	pthread_mutex_unlock(&logmu);
+	return n;
+}
+
+/* log_reset - forget what was captured (tests may run in one process) */
+static void
+log_reset(void)
+{
+	int	 i;
+
+	pthread_mutex_lock(&logmu);
+	for (i = 0; i < nlog; i++)
+		free(loglines[i]);
+	nlog = 0;
+	pthread_mutex_unlock(&logmu);
+}
+
+/*
+ * Fixtures
+ */
+
+static int64_t
+mono(void *arg)
+{
+	(void)arg;
+	return mono_now;
+}
+
+/* opt - append `name value` to the store options */
+static void
+opt(const char *name, const char *value)
+{
+	struct fd_directive *d = calloc(1, sizeof(*d));
+
+	d->name = strdup(name);
+	d->loc.file = "test.conf";
+	d->loc.line = 3;
+	d->loc.col = 5;
+	d->argc = 1;
+	d->argv = calloc(2, sizeof(char *));
+	d->argv[0] = strdup(value);
+	d->argloc = calloc(1, sizeof(struct fd_loc));
+	d->argloc[0] = d->loc;
+	d->argloc[0].col = 6 + (int)strlen(name);
+	if (opts.tail != NULL)
+		opts.tail->next = d;
+	else
+		opts.head = d;
+	opts.tail = d;
+}
+
+static void
+opts_free(void)
+{
+	struct fd_directive *d, *next;
+
+	for (d = opts.head; d != NULL; d = next) {
+		next = d->next;
+		free(d->name);
+		free(d->argv[0]);
+		free(d->argv);
+		free(d->argloc);
+		free(d);
+	}
+	memset(&opts, 0, sizeof(opts));
+}
+
+/* conf_for - a conf naming the backend under test at a fresh place */
+static void
+conf_for(enum fd_store_kind kind)
+{
+	static int n;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.store_kind = kind;
+	conf.store_opts = &opts;
+	conf.store_loc.file = "test.conf";
+	conf.store_loc.line = 2;
+	conf.store_loc.col = 1;
+	if (kind == FD_STORE_LMDB) {
+		if (dir[0] == '\0') {
+			snprintf(dir, sizeof(dir), "%s/fd-store.XXXXXX",
+			    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+			ck_assert_ptr_nonnull(mkdtemp(dir));
+		}
+		snprintf(path, sizeof(path), "%s/db", dir);
+		conf.store_path = path;
+	} else {
+		snprintf(url, sizeof(url), "%s", fd_test_redis_url(redis));
+		conf.store_path = url;
+		snprintf(prefix, sizeof(prefix), "t%ld.%d:", (long)getpid(),
+		    ++n);
+		opt("prefix", prefix);
+	}
+}
+
+/* open_store - open what conf says, with the test clocks */
+static struct fd_store *
+open_store(void)
+{
+	struct fd_errs	 errs = { 0 };
+	struct fd_store	*s;
+
+	s = fd_store_new(&conf, &clk, &errs);
+	ck_assert_msg(s != NULL, "fd_store_new: %s",
+	    errs.n ? errs.msg[0] : "?");
+	fd_errs_clear(&errs);
+	fd_store_set_mono(s, mono, NULL);
+	return s;
+}
+
+static void
+setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	fd_clock_set(&clk, T0);
+	mono_now = 1000;
+	dir[0] = '\0';
+	log_reset();
+	fd_log_capture(capture, NULL);
+	conf_for(backend);
+	st = open_store();
+}
+
+static int
+rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+static void
+teardown(void)
+{
+	st = fd_store_free(st);
+	opts_free();
+	if (dir[0] != '\0')
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	fd_log_capture(NULL, NULL);
+	log_reset();
+}
+
+/*
+ * Helpers
+ */
+
+static struct fd_grey_req
+greq(const char *key, const char *awl)
+{
+	struct fd_grey_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.key = key;
+	q.keylen = strlen(key);
+	if (awl != NULL) {
+		q.awl_key = awl;
+		q.awl_keylen = strlen(awl);
+		q.awl_after = 2;
+		q.awl_ttl = 10 * DAY;
+	}
+	q.delay = 300;
+	q.retry_window = 2 * DAY;
+	q.pass_ttl = 35 * DAY;
+	return q;
+}
+
+static struct fd_grey_res
+grey(const struct fd_grey_req *q)
+{
+	struct fd_grey_res r;
+
+	ck_assert_int_eq(fd_store_grey(st, q, &r), FD_STORE_OK);
+	return r;
+}
+
+static struct fd_rate_req
+rreq(const char *key, uint32_t limit, int64_t period, uint32_t burst,
+    uint32_t cost)
+{
+	struct fd_rate_req q;
+
+	q.key = key;
+	q.keylen = strlen(key);
+	q.limit = limit;
+	q.period = period;
+	q.burst = burst;
+	q.cost = cost;
+	return q;
+}
+
+static struct fd_rate_res
+rate1(const struct fd_rate_req *q)
+{
+	struct fd_rate_res r;
+
+	ck_assert_int_eq(fd_store_rate(st, q, 1, &r), FD_STORE_OK);
+	return r;
+}
+
+/*
+ * Greylisting
+ */
+
+START_TEST(grey_new_early_passed)
+{
+	struct fd_grey_req q = greq("192.0.2.0/24|a@example.org|b@example.net",
+	    NULL);
+	struct fd_grey_res r;
+
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	ck_assert_int_eq(r.first_seen, T0);
+	ck_assert_int_eq(r.retry_after, 300);
+	ck_assert_int_eq(r.passes, 0);
+
+	fd_clock_advance(&clk, 60);
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_EARLY);
+	ck_assert_int_eq(r.first_seen, T0);	/* the timer is not reset */
+	ck_assert_int_eq(r.retry_after, 240);
+
+	fd_clock_advance(&clk, 239);
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_EARLY);
+	ck_assert_int_eq(r.retry_after, 1);
+
+	fd_clock_advance(&clk, 1);
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.first_seen, T0);
+	ck_assert_int_eq(r.passes, 1);
+	ck_assert_int_eq(r.retry_after, 0);
+
+	fd_clock_advance(&clk, DAY);
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.passes, 2);
+}
+END_TEST
+
+START_TEST(grey_retry_window)
+{
+	struct fd_grey_req q = greq("late", NULL), q2 = greq("in time", NULL);
+	struct fd_grey_res r;
+
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	ck_assert_int_eq(grey(&q2).state, FD_GREY_NEW);
+	fd_clock_advance(&clk, 2 * DAY - 1);
+	ck_assert_int_eq(grey(&q2).state, FD_GREY_PASSED);
+	fd_clock_advance(&clk, 2);
+	/* unconfirmed for longer than retry_window: gone, new again */
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	ck_assert_int_eq(r.first_seen, T0 + 2 * DAY + 1);
+	ck_assert_int_eq(r.retry_after, 300);
+	/* the passed one lives for pass_ttl */
+	ck_assert_int_eq(grey(&q2).state, FD_GREY_PASSED);
+}
+END_TEST
+
+START_TEST(grey_pass_ttl)
+{
+	struct fd_grey_req q = greq("triplet", NULL);
+
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_PASSED);
+	fd_clock_advance(&clk, 35 * DAY - 1);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_PASSED);	/* refreshed */
+	fd_clock_advance(&clk, 35 * DAY + 1);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+}
+END_TEST
+
+/* pass - take triplet q through NEW and PASSED; the PASSED result */
+static struct fd_grey_res
+pass(const struct fd_grey_req *q)
+{
+	struct fd_grey_res r;
+
+	r = grey(q);
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	fd_clock_advance(&clk, 300);
+	r = grey(q);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	return r;
+}
+
+START_TEST(grey_awl)
+{
+	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req b = greq("net|s@x|r2", "net|x");
+	struct fd_grey_req c = greq("net|s@x|r3", "net|x");
+	struct fd_grey_req other = greq("net|s@y|r1", "net|y");
+	struct fd_grey_res r;
+
+	ck_assert_int_eq(pass(&a).awl_count, 1);
+	r = grey(&b);
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	ck_assert_int_eq(r.awl_count, 1);
+	fd_clock_advance(&clk, 300);
+	r = grey(&b);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.awl_count, 2);
+	/* awl_after (2) passes: any triplet with this awl key goes through */
+	r = grey(&c);
+	ck_assert_int_eq(r.state, FD_GREY_WHITELISTED);
+	ck_assert_int_eq(r.awl_count, 2);
+	ck_assert_int_eq(grey(&a).state, FD_GREY_WHITELISTED);
+	/* another awl key is not whitelisted */
+	ck_assert_int_eq(grey(&other).state, FD_GREY_NEW);
+}
+END_TEST
+
+START_TEST(grey_awl_expiry)
+{
+	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req b = greq("net|s@x|r2", "net|x");
+	struct fd_grey_req c = greq("net|s@x|r3", "net|x");
+	struct fd_grey_res r;
+
+	pass(&a);
+	pass(&b);
+	ck_assert_int_eq(grey(&c).state, FD_GREY_WHITELISTED);
+	/* each whitelisted hit refreshes the awl entry's TTL */
+	fd_clock_advance(&clk, 10 * DAY - 1);
+	ck_assert_int_eq(grey(&c).state, FD_GREY_WHITELISTED);
+	fd_clock_advance(&clk, 10 * DAY - 1);
+	ck_assert_int_eq(grey(&c).state, FD_GREY_WHITELISTED);
+	/* unused for longer than awl_ttl: forgotten */
+	fd_clock_advance(&clk, 10 * DAY);
+	r = grey(&c);
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	ck_assert_int_eq(r.awl_count, 0);
+}
+END_TEST
+
+START_TEST(grey_awl_off)
+{
+	struct fd_grey_req a = greq("t1", "awl"), b = greq("t2", "awl");
+	struct fd_grey_req c = greq("t3", "awl");
+
+	a.awl_after = b.awl_after = c.awl_after = 0;	/* off: no awl */
+	ck_assert_int_eq(pass(&a).awl_count, 0);
+	ck_assert_int_eq(pass(&b).awl_count, 0);
+	ck_assert_int_eq(grey(&c).state, FD_GREY_NEW);
+}
+END_TEST
+
+START_TEST(grey_invalid)
+{
+	struct fd_grey_req q = greq("k", NULL);
+	struct fd_grey_res r;
+
+	q.retry_window = 0;
+	ck_assert_int_eq(fd_store_grey(st, &q, &r), FD_STORE_ERR);
+	q = greq("k", "a");
+	q.awl_ttl = 0;
+	ck_assert_int_eq(fd_store_grey(st, &q, &r), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable"), 0);	/* not a backend failure */
+}
+END_TEST
+
+/*
+ * Rate limits
+ */
+
+START_TEST(rate_window)
+{
+	struct fd_rate_req q = rreq("192.0.2.1", 10, 60, 0, 1);
+	struct fd_rate_res r;
+	int	 i;
+
+	for (i = 0; i < 10; i++) {
+		r = rate1(&q);
+		ck_assert_int_eq(r.allowed, 1);
+		ck_assert_int_eq(r.remaining, 9 - i);
+	}
+	ck_assert_int_eq(r.retry_after, 6);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 0);
+	ck_assert_int_eq(r.remaining, 0);
+	ck_assert_int_eq(r.retry_after, 6);	/* one event per 60/10 s */
+	fd_clock_advance(&clk, 5);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 0);
+	ck_assert_int_eq(r.retry_after, 1);
+	fd_clock_advance(&clk, 1);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 1);
+	ck_assert_int_eq(r.remaining, 0);
+	/* a whole quiet period later the bucket is full again */
+	fd_clock_advance(&clk, 60);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(rate1(&q).allowed, 1);
+	ck_assert_int_eq(rate1(&q).allowed, 0);
+}
+END_TEST
+
+START_TEST(rate_burst)
+{
+	struct fd_rate_req q = rreq("sender@example.org", 10, 60, 5, 1);
+	struct fd_rate_res r;
+	int	 i;
+
+	r = rate1(&q);
+	ck_assert_int_eq(r.remaining, 14);
+	for (i = 1; i < 15; i++)
+		ck_assert_int_eq(rate1(&q).allowed, 1);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 0);
+	ck_assert_int_eq(r.retry_after, 6);
+	/* the sustained rate stays limit per period */
+	fd_clock_advance(&clk, 30);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(rate1(&q).allowed, 1);
+	ck_assert_int_eq(rate1(&q).allowed, 0);
+}
+END_TEST
+
+START_TEST(rate_rollover)
+{
+	struct fd_rate_req q = rreq("k", 3, 1, 0, 1);
+	int	 i, s;
+
+	/* 3 per second, second after second */
+	for (s = 0; s < 5; s++) {
+		for (i = 0; i < 3; i++)
+			ck_assert_int_eq(rate1(&q).allowed, 1);
+		ck_assert_int_eq(rate1(&q).allowed, 0);
+		fd_clock_advance(&clk, 1);
+	}
+}
+END_TEST
+
+START_TEST(rate_all_or_nothing)
+{
+	struct fd_rate_req q[2] = { rreq("ip", 5, 60, 0, 1),
+	    rreq("sender", 3, 60, 0, 1) };
+	struct fd_rate_req peek = rreq("ip", 5, 60, 0, 0);
+	struct fd_rate_res r[2];
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(fd_store_rate(st, q, 2, r), FD_STORE_OK);
+		ck_assert_int_eq(r[0].allowed, 1);
+		ck_assert_int_eq(r[1].allowed, 1);
+	}
+	ck_assert_int_eq(r[0].remaining, 2);
+	ck_assert_int_eq(r[1].remaining, 0);
+	ck_assert_int_eq(fd_store_rate(st, q, 2, r), FD_STORE_OK);
+	ck_assert_int_eq(r[0].allowed, 0);
+	ck_assert_int_eq(r[1].allowed, 0);
+	ck_assert_int_eq(r[0].retry_after, 0);	/* had room */
+	ck_assert_int_eq(r[1].retry_after, 20);	/* the one exceeded */
+	/* the refused call charged nothing */
+	ck_assert_int_eq(rate1(&peek).remaining, 2);
+	ck_assert_int_eq(rate1(&q[0]).allowed, 1);
+	ck_assert_int_eq(rate1(&peek).remaining, 1);
+}
+END_TEST
+
+START_TEST(rate_peek_and_cost)
+{
+	struct fd_rate_req peek = rreq("k", 10, 60, 0, 0);
+	struct fd_rate_req four = rreq("k", 10, 60, 0, 4);
+	struct fd_rate_req seven = rreq("k", 10, 60, 0, 7);
+	struct fd_rate_res r;
+
+	r = rate1(&peek);
+	ck_assert_int_eq(r.allowed, 1);
+	ck_assert_int_eq(r.remaining, 10);
+	ck_assert_int_eq(rate1(&peek).remaining, 10);
+	r = rate1(&four);
+	ck_assert_int_eq(r.allowed, 1);
+	ck_assert_int_eq(r.remaining, 6);
+	r = rate1(&seven);
+	ck_assert_int_eq(r.allowed, 0);
+	ck_assert_int_eq(r.remaining, 6);
+	ck_assert_int_eq(r.retry_after, 6);
+	ck_assert_int_eq(rate1(&four).allowed, 1);
+	r = rate1(&peek);
+	ck_assert_int_eq(r.remaining, 2);
+}
+END_TEST
+
+START_TEST(rate_invalid)
+{
+	struct fd_rate_req q = rreq("k", 0, 60, 0, 1);
+	struct fd_rate_res r;
+
+	ck_assert_int_eq(fd_store_rate(st, &q, 1, &r), FD_STORE_ERR);
+	q = rreq("k", 10, 0, 0, 1);
+	ck_assert_int_eq(fd_store_rate(st, &q, 1, &r), FD_STORE_ERR);
+	q = rreq("k", 10, 60, 0, 1);
+	ck_assert_int_eq(fd_store_rate(st, &q, 0, &r), FD_STORE_ERR);
+}
+END_TEST
+
+/*
+ * kv
+ */
+
+START_TEST(kv_basic)
+{
+	char	 buf[64];
+	size_t	 len;
+	int64_t	 v;
+
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_NOTFOUND);
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "hello", 5, 60), FD_STORE_OK);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_OK);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+	/* too little room: an error, and the size it needs */
+	len = 3;
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_ERR);
+	ck_assert_uint_eq(len, 5);
+	/* empty values exist */
+	ck_assert_int_eq(fd_store_set(st, "e", 1, "", 0, 60), FD_STORE_OK);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "e", 1, buf, &len), FD_STORE_OK);
+	ck_assert_uint_eq(len, 0);
+	/* set replaces */
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "bye", 3, 60), FD_STORE_OK);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_OK);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(fd_store_del(st, "k", 1), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_del(st, "k", 1), FD_STORE_NOTFOUND);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_NOTFOUND);
+	/* every entry has a TTL */
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "x", 1, 0), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "k", 1, 1, -1, &v), FD_STORE_ERR);
+}
+END_TEST
+
+START_TEST(kv_ttl)
+{
+	char	 buf[16];
+	size_t	 len;
+
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "v", 1, 10), FD_STORE_OK);
+	fd_clock_advance(&clk, 9);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_OK);
+	fd_clock_advance(&clk, 1);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_NOTFOUND);
+	ck_assert_int_eq(fd_store_del(st, "k", 1), FD_STORE_NOTFOUND);
+	/* set again after expiry: a new entry */
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "w", 1, 10), FD_STORE_OK);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_OK);
+	ck_assert_mem_eq(buf, "w", 1);
+}
+END_TEST
+
+START_TEST(kv_incr)
+{
+	char	 buf[32];
+	size_t	 len;
+	int64_t	 v;
+
+	ck_assert_int_eq(fd_store_incr(st, "c", 1, 5, 100, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 5);
+	fd_clock_advance(&clk, 50);
+	/* an existing counter keeps its expiry: a fixed window */
+	ck_assert_int_eq(fd_store_incr(st, "c", 1, 2, 100, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(fd_store_incr(st, "c", 1, -10, 100, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, -3);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "c", 1, buf, &len), FD_STORE_OK);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(buf, "-3", 2);
+	fd_clock_advance(&clk, 50);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "c", 1, buf, &len), FD_STORE_NOTFOUND);
+	ck_assert_int_eq(fd_store_incr(st, "c", 1, 1, 100, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 1);
+	/* a value that is no integer cannot be incremented */
+	ck_assert_int_eq(fd_store_set(st, "s", 1, "12a", 3, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "s", 1, 1, 60, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_set(st, "s", 1, "41", 2, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "s", 1, 1, 60, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(logged("unavailable"), 0);
+}
+END_TEST
+
+START_TEST(binary_keys)
+{
+	static char big[10240], big2[10240];
+	unsigned char val[300], out[300];
+	struct fd_grey_req q;
+	struct fd_rate_req rq;
+	size_t	 len, i;
+
+	/* keys that differ after a NUL are different keys */
+	ck_assert_int_eq(fd_store_set(st, "a\0b", 3, "1", 1, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_set(st, "a\0c", 3, "2", 1, 60), FD_STORE_OK);
+	len = sizeof(out);
+	ck_assert_int_eq(fd_store_get(st, "a\0b", 3, out, &len), FD_STORE_OK);
+	ck_assert_mem_eq(out, "1", 1);
+	len = sizeof(out);
+	ck_assert_int_eq(fd_store_get(st, "a", 1, out, &len), FD_STORE_NOTFOUND);
+	/* values keep their NULs */
+	for (i = 0; i < sizeof(val); i++)
+		val[i] = (unsigned char)(i * 7);
+	ck_assert_int_eq(fd_store_set(st, "", 0, val, sizeof(val), 60),
+	    FD_STORE_OK);
+	len = sizeof(out);
+	ck_assert_int_eq(fd_store_get(st, "", 0, out, &len), FD_STORE_OK);
+	ck_assert_uint_eq(len, sizeof(val));
+	ck_assert_mem_eq(out, val, sizeof(val));
+	/* 10 kB keys, differing in the last byte only */
+	memset(big, 'x', sizeof(big));
+	memset(big2, 'x', sizeof(big2));
+	big[100] = '\0';
+	big2[100] = '\0';
+	big2[sizeof(big2) - 1] = 'y';
+	ck_assert_int_eq(fd_store_set(st, big, sizeof(big), "b", 1, 60),
+	    FD_STORE_OK);
+	len = sizeof(out);
+	ck_assert_int_eq(fd_store_get(st, big2, sizeof(big2), out, &len),
+	    FD_STORE_NOTFOUND);
+	q = greq("", NULL);
+	q.key = big;
+	q.keylen = sizeof(big);
+	q.awl_key = big2;
+	q.awl_keylen = sizeof(big2);
+	q.awl_after = 1;
+	q.awl_ttl = DAY;
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_PASSED);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_WHITELISTED);
+	rq = rreq("", 1, 60, 0, 1);
+	rq.key = big;
+	rq.keylen = sizeof(big);
+	ck_assert_int_eq(rate1(&rq).allowed, 1);
+	ck_assert_int_eq(rate1(&rq).allowed, 0);
+	rq.key = big2;
+	ck_assert_int_eq(rate1(&rq).allowed, 1);
+}
+END_TEST
+
+/*
+ * Concurrency
+ */
+
+#define THREADS	8
+#define HITS	10000
+
+static void *
+incr_thread(void *arg)
+{
+	int64_t	 v;
+	int	 i;
+
+	(void)arg;
+	for (i = 0; i < HITS; i++)
+		if (fd_store_incr(st, "counter", 7, 1, DAY, &v) != FD_STORE_OK)
+			return (void *)1;
+	return NULL;
+}
+
+static void *
+rate_thread(void *arg)
+{
+	struct fd_rate_req q = rreq("bucket", 1000000, DAY, 0, 1);
+	struct fd_rate_res r;
+	int	 i;
+
+	(void)arg;
+	for (i = 0; i < HITS; i++)
+		if (fd_store_rate(st, &q, 1, &r) != FD_STORE_OK || !r.allowed)
+			return (void *)1;
+	return NULL;
+}
+
+static void
+run_threads(void *(*fn)(void *))
+{
+	pthread_t t[THREADS];
+	void	*rv;
+	int	 i;
+
+	for (i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, fn, NULL), 0);
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], &rv);
+		ck_assert_ptr_null(rv);
+	}
+}
+
+START_TEST(concurrent_incr)
+{
+	char	 buf[32];
+	size_t	 len = sizeof(buf);
+
+	run_threads(incr_thread);
+	ck_assert_int_eq(fd_store_get(st, "counter", 7, buf, &len), FD_STORE_OK);
+	buf[len] = '\0';
+	ck_assert_str_eq(buf, "80000");
+}
+END_TEST
+
+START_TEST(concurrent_rate)
+{
+	struct fd_rate_req peek = rreq("bucket", 1000000, DAY, 0, 0);
+
+	run_threads(rate_thread);
+	ck_assert_int_eq(rate1(&peek).remaining, 1000000 - THREADS * HITS);
+}
+END_TEST
+
+/*
+ * Configuration
+ */
+
+START_TEST(check_options)
+{
+	struct fd_errs	 errs = { 0 };
+
+	st = fd_store_free(st);
+	opts_free();
+	conf_for(FD_STORE_LMDB);
+	opt("map-size", "1G");
+	opt("sweep-interval", "30s");
+	opt("sync", "no");
+	ck_assert_int_eq(fd_store_check(&conf, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+
+	opts_free();
+	opt("map-size", "12q");
+	opt("prefix", "x:");
+	opt("frobnicate", "1");
+	opt("sync", "no");
+	opt("sync", "yes");
+	ck_assert_int_eq(fd_store_check(&conf, &errs), -1);
+	ck_assert_uint_eq(errs.n, 4);
+	ck_assert_str_eq(errs.msg[0], "test.conf:3:14: store lmdb: map-size "
+	    "\"12q\": unknown size unit (use k, M, G or T)");
+	ck_assert_str_eq(errs.msg[1], "test.conf:3:5: store lmdb: unknown "
+	    "option \"prefix\" (map-size, sweep-interval, sync)");
+	ck_assert_ptr_nonnull(strstr(errs.msg[2], "\"frobnicate\""));
+	ck_assert_str_eq(errs.msg[3], "test.conf:3:5: store lmdb: sync given "
+	    "twice");
+	fd_errs_clear(&errs);
+	/* fd_store_new refuses the same */
+	ck_assert_ptr_null(fd_store_new(&conf, &clk, &errs));
+	ck_assert_uint_eq(errs.n, 4);
+	fd_errs_clear(&errs);
+
+	opts_free();
+	conf.store_kind = FD_STORE_REDIS;
+	conf.store_path = "redis://127.0.0.1:99999";
+	opt("timeout", "0");
+	opt("prefix", "a{b}");
+	ck_assert_int_eq(fd_store_check(&conf, &errs), -1);
+	ck_assert_uint_eq(errs.n, 3);
+	ck_assert_str_eq(errs.msg[0], "test.conf:2:1: store redis: bad URL "
+	    "\"redis://127.0.0.1:99999\": bad port");
+	ck_assert_ptr_nonnull(strstr(errs.msg[1], "timeout \"0\": duration "
+	    "out of range"));
+	ck_assert_ptr_nonnull(strstr(errs.msg[2], "hash tags"));
+	fd_errs_clear(&errs);
+
+	opts_free();
+	conf.store_path = "redis://:pw@[::1]:7000/3";
+	opt("timeout", "100ms");
+	opt("connect-timeout", "1s");
+	opt("breaker-failures", "5");
+	opt("breaker-cooldown", "2s");
+	ck_assert_int_eq(fd_store_check(&conf, &errs), 0);
+}
+END_TEST
+
+static const struct url_case {
+	const char	*url;
+	const char	*host;
+	int		 port;
+	const char	*sock;
+	const char	*user;
+	const char	*pass;
+	int		 db;
+	const char	*why;	/* NULL: parses */
+} url_cases[] = {
+	{ "redis://127.0.0.1:6380/2", "127.0.0.1", 6380, NULL, NULL, NULL, 2,
+	    NULL },
+	{ "redis://cache.example", "cache.example", 6379, NULL, NULL, NULL, 0,
+	    NULL },
+	{ "redis://u:p%40ss@h:1/0", "h", 1, NULL, "u", "p@ss", 0, NULL },
+	{ "redis://:secret@h", "h", 6379, NULL, NULL, "secret", 0, NULL },
+	{ "redis://a:b@c@h/1", "h", 6379, NULL, "a", "b@c", 1, NULL },
+	{ "redis://[::1]:7000/15", "::1", 7000, NULL, NULL, NULL, 15, NULL },
+	{ "10.0.0.1:6390", "10.0.0.1", 6390, NULL, NULL, NULL, 0, NULL },
+	{ "localhost", "localhost", 6379, NULL, NULL, NULL, 0, NULL },
+	{ "unix:///run/redis/redis.sock", NULL, 0, "/run/redis/redis.sock",
+	    NULL, NULL, 0, NULL },
+	{ "unix:///s.sock?db=4&password=x", NULL, 0, "/s.sock", NULL, "x", 4,
+	    NULL },
+	{ "redis://h:0", NULL, 0, NULL, NULL, NULL, 0, "bad port" },
+	{ "redis://h:65536", NULL, 0, NULL, NULL, NULL, 0, "bad port" },
+	{ "redis://h/x", NULL, 0, NULL, NULL, NULL, 0, "bad db number" },
+	{ "redis://", NULL, 0, NULL, NULL, NULL, 0, "no host" },
+	{ "redis://[::1", NULL, 0, NULL, NULL, NULL, 0, "unclosed [ in the host" },
+	{ "rediss://h", NULL, 0, NULL, NULL, NULL, 0,
+	    "TLS (rediss://) is not supported" },
+	{ "http://h", NULL, 0, NULL, NULL, NULL, 0,
+	    "unknown scheme (redis:// or unix://)" },
+	{ "unix://s.sock", NULL, 0, NULL, NULL, NULL, 0,
+	    "unix:// needs an absolute path (unix:///path)" },
+	{ "unix:///s?db=a", NULL, 0, NULL, NULL, NULL, 0, "bad db number" },
+	{ "unix:///s?x=1", NULL, 0, NULL, NULL, NULL, 0,
+	    "unknown query parameter (db, user, password)" },
+	{ "redis://:p%zz@h", NULL, 0, NULL, NULL, NULL, 0,
+	    "bad %-escape in the password" },
+	{ "redis://:p%00@h", NULL, 0, NULL, NULL, NULL, 0,
+	    "bad %-escape in the password" },
+};
+
+#define ck_assert_str_or_null(a, b) do { \
+	if ((b) == NULL) \
+		ck_assert_ptr_null(a); \
+	else { \
+		ck_assert_ptr_nonnull(a); \
+		ck_assert_str_eq(a, b); \
+	} \
+} while (0)
+
+START_TEST(redis_urls)
+{
+	const struct url_case *c = &url_cases[_i];
+	struct fd_redis_url u;
+	const char	*why = NULL;
+	int		 rc;
+
+	rc = fd_redis_url_parse(c->url, &u, &why);
+	if (c->why != NULL) {
+		ck_assert_msg(rc == -1, "%s parsed", c->url);
+		ck_assert_str_eq(why, c->why);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", c->url, why);
+	ck_assert_str_or_null(u.host, c->host);
+	ck_assert_int_eq(u.port, c->port);
+	ck_assert_str_or_null(u.sock, c->sock);
+	ck_assert_str_or_null(u.user, c->user);
+	ck_assert_str_or_null(u.pass, c->pass);
+	ck_assert_int_eq(u.db, c->db);
+	fd_redis_url_clear(&u);
+}
+END_TEST
+
+/*
+ * LMDB only
+ */
+
+START_TEST(lmdb_dir_mode)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISDIR(sb.st_mode));
+	ck_assert_int_eq(sb.st_mode & 0777, 0700);
+}
+END_TEST
+
+/* write_some - the entries the persistence tests look for */
+static void
+write_some(void)
+{
+	struct fd_grey_req q = greq("persistent", NULL);
+	struct fd_rate_req r = rreq("persistent", 2, 60, 0, 2);
+
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	ck_assert_int_eq(fd_store_set(st, "kv", 2, "value", 5, DAY),
+	    FD_STORE_OK);
+	ck_assert_int_eq(rate1(&r).allowed, 1);
+}
+
+/* find_some - and find them */
+static void
+find_some(void)
+{
+	struct fd_grey_req q = greq("persistent", NULL);
+	struct fd_rate_req r = rreq("persistent", 2, 60, 0, 0);
+	struct fd_grey_res g;
+	char	 buf[16];
+	size_t	 len = sizeof(buf);
+
+	fd_clock_advance(&clk, 10);
+	g = grey(&q);
+	ck_assert_int_eq(g.state, FD_GREY_EARLY);
+	ck_assert_int_eq(g.first_seen, T0);
+	ck_assert_int_eq(fd_store_get(st, "kv", 2, buf, &len), FD_STORE_OK);
+	ck_assert_mem_eq(buf, "value", 5);
+	ck_assert_int_eq(rate1(&r).allowed, 0);
+}
+
+START_TEST(lmdb_restart)
+{
+	write_some();
+	st = fd_store_free(st);
+	st = open_store();
+	find_some();
+}
+END_TEST
+
+/* child_writes - in a child: open, write, die without closing */
+static void
+child_writes(int how)
+{
+	pid_t	 pid;
+	int	 status;
+
+	st = fd_store_free(st);
+	if ((pid = fork()) == 0) {
+		st = open_store();
+		write_some();
+		if (how == SIGKILL)
+			kill(getpid(), SIGKILL);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (how == SIGKILL)
+		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	else
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	st = open_store();
+	find_some();
+}
+
+START_TEST(lmdb_exit_unclosed)
+{
+	child_writes(0);
+}
+END_TEST
+
+START_TEST(lmdb_kill9)
+{
+	child_writes(SIGKILL);
+}
+END_TEST
+
+START_TEST(lmdb_fork)
+{
+	pid_t	 pid;
+	int	 status;
+
+	/* a store must be opened by the process that uses it */
+	if ((pid = fork()) == 0) {
+		int ok = fd_store_set(st, "k", 1, "v", 1, 60) == FD_STORE_ERR &&
+		    logged("used after a fork") == 1;
+
+		st = fd_store_free(st);
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "v", 1, 60), FD_STORE_OK);
+}
+END_TEST
+
+START_TEST(lmdb_full)
+{
+	char	 key[16], val[1024];
+	int	 i, rc = FD_STORE_OK;
+
+	st = fd_store_free(st);
+	snprintf(path, sizeof(path), "%s/full", dir);
+	opt("map-size", "64k");
+	st = open_store();
+	memset(val, 'v', sizeof(val));
+	for (i = 0; i < 1000 && rc == FD_STORE_OK; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		rc = fd_store_set(st, key, strlen(key), val, sizeof(val), 60);
+	}
+	ck_assert_int_eq(rc, FD_STORE_ERR);
+	ck_assert_int_lt(i, 1000);
+	/* further writes fail too, and the failure was logged once */
+	ck_assert_int_eq(fd_store_set(st, "more", 4, val, sizeof(val), 60),
+	    FD_STORE_ERR);
+	ck_assert_int_eq(logged("the map is full (map-size 65536 bytes)"), 1);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	/* once the entries expire the sweeper makes room again */
+	fd_clock_advance(&clk, 61);
+	ck_assert_int_gt(fd_store_sweep(st), 0);
+	ck_assert_int_eq(fd_store_set(st, "more", 4, val, sizeof(val), 60),
+	    FD_STORE_OK);
+	ck_assert_int_eq(logged("available again"), 1);
+}
+END_TEST
+
+START_TEST(lmdb_sweep)
+{
+	uint64_t entries, bytes;
+	char	 key[16];
+	int	 i;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(fd_store_set(st, key, strlen(key), "v", 1,
+		    i < 600 ? 10 : 1000), FD_STORE_OK);
+	}
+	ck_assert_int_eq(fd_store_stats(st, &entries, &bytes), 0);
+	ck_assert_uint_eq(entries, 1000);
+	ck_assert_uint_gt(bytes, 0);
+	ck_assert_int_eq(fd_store_sweep(st), 0);
+	fd_clock_advance(&clk, 10);
+	ck_assert_int_eq(fd_store_sweep(st), 600);
+	ck_assert_int_eq(fd_store_stats(st, &entries, &bytes), 0);
+	ck_assert_uint_eq(entries, 400);
+	ck_assert_int_eq(fd_store_sweep(st), 0);
+}
+END_TEST
+
+/*
+ * Redis only
+ */
+
+/* rcmd - run a command on the test server t (NULL: the shared one) */
+static redisReply *
+rcmd(struct fd_test_redis *t, const char *fmt, ...)
+{
+	struct timeval	 tv = { 2, 0 };
+	redisContext	*c;
+	redisReply	*r;
+	va_list		 ap;
+
+	c = redisConnectWithTimeout("127.0.0.1",
+	    fd_test_redis_port(t ? t : redis), tv);
+	ck_assert_msg(c != NULL && c->err == 0, "connect to test redis");
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_ptr_nonnull(r);
+	redisFree(c);
+	return r;
+}
+
+START_TEST(redis_outage)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+	int64_t	 v;
+
+	st = fd_store_free(st);
+	opts_free();
+	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
+	snprintf(url, sizeof(url), "%s/1", fd_test_redis_url(t));
+	conf.store_path = url;
+	opt("breaker-failures", "2");
+	opt("breaker-cooldown", "5s");
+	opt("timeout", "200ms");
+	st = open_store();
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	/* the breaker is open now: calls fail without trying */
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable"), 1);
+
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	/* still within the cooldown: no call goes out */
+	mono_now += 4999;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	/* after it: one trial call, which succeeds and closes the breaker */
+	mono_now += 1;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 1);	/* no persistence: a fresh server */
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	ck_assert_int_eq(logged("available again"), 1);
+
+	/* going down again within a minute is not logged again */
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("available again"), 1);
+
+	/* a trial that fails keeps the breaker open, for longer */
+	mono_now += 60000;
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	mono_now += 5000;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	mono_now += 5000;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	mono_now += 5000;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("unavailable"), 2);
+	ck_assert_int_eq(logged("available again"), 2);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
+}
+END_TEST
+
+START_TEST(redis_restart_between_calls)
+{
+	struct fd_test_redis *t;
+	struct fd_grey_req q = greq("k", "a");
+	char	 err[256];
+
+	st = fd_store_free(st);
+	opts_free();
+	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
+	conf.store_path = (char *)fd_test_redis_url(t);
+	st = open_store();
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	/* the pooled connection is dead and the script cache empty: the
+	 * next call reconnects, reloads, and does not fail */
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	ck_assert_int_eq(logged("unavailable"), 0);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
+}
+END_TEST
+
+START_TEST(redis_slow)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+	int64_t	 v;
+
+	st = fd_store_free(st);
+	opts_free();
+	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
+	conf.store_path = (char *)fd_test_redis_url(t);
+	opt("timeout", "100ms");
+	opt("breaker-failures", "0");
+	st = open_store();
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	kill(fd_test_redis_pid(t), SIGSTOP);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	kill(fd_test_redis_pid(t), SIGCONT);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_ge(v, 2);
+	ck_assert_int_eq(logged("no answer within 100ms"), 1);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
+}
+END_TEST
+
+START_TEST(redis_noscript)
+{
+	struct fd_grey_req q = greq("k", "a");
+	redisReply *r;
+
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	r = rcmd(NULL, "SCRIPT FLUSH");
+	freeReplyObject(r);
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_PASSED);
+}
+END_TEST
+
+START_TEST(redis_url_forms)
+{
+	redisReply *r;
+	char	 buf[8];
+	size_t	 len;
+
+	st = fd_store_free(st);
+	/* a unix socket and a db */
+	snprintf(url, sizeof(url), "unix://%s?db=3",
+	    fd_test_redis_socket(redis));
+	conf.store_path = url;
+	st = open_store();
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "u", 1, 60), FD_STORE_OK);
+	st = fd_store_free(st);
+
+	/* an ACL user with a password that needs escaping, and a db */
+	r = rcmd(NULL, "ACL SETUSER fdtest on >p@ss:w ~* +@all");
+	ck_assert_int_eq(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	snprintf(url, sizeof(url), "redis://fdtest:p%%40ss:w@127.0.0.1:%d/3",
+	    fd_test_redis_port(redis));
+	st = open_store();
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_OK);
+	ck_assert_mem_eq(buf, "u", 1);
+	st = fd_store_free(st);
+
+	/* a wrong password is a failure of the call, not of fd_store_new */
+	snprintf(url, sizeof(url), "redis://fdtest:wrong@127.0.0.1:%d/3",
+	    fd_test_redis_port(redis));
+	st = open_store();
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len), FD_STORE_ERR);
+	ck_assert_int_eq(logged("AUTH"), 1);
+	/* and the data did go to db 3, not to db 0 */
+	r = rcmd(NULL, "KEYS %sk:*", prefix);
+	ck_assert_int_eq(r->elements, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(redis_keys_have_ttls)
+{
+	struct fd_grey_req g = greq("triplet", "awl");
+	struct fd_rate_req rq[3] = { rreq("a", 5, 60, 0, 1),
+	    rreq("b", 5, 60, 0, 1), rreq("c", 5, 60, 0, 1) };
+	struct fd_rate_res rr[3];
+	redisReply *r, *t;
+	char	 tag[40];
+	size_t	 i;
+	int64_t	 v;
+
+	pass(&g);
+	ck_assert_int_eq(fd_store_rate(st, rq, 3, rr), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "v", 1, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, 60, &v), FD_STORE_OK);
+	r = rcmd(NULL, "KEYS %s*", prefix);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_uint_eq(r->elements, 2 + 3 + 2);
+	for (i = 0; i < r->elements; i++) {
+		t = rcmd(NULL, "PTTL %s", r->element[i]->str);
+		ck_assert_msg(t->integer > 0, "%s has no TTL",
+		    r->element[i]->str);
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	/* the greylist keys of one call share a hash tag */
+	r = rcmd(NULL, "KEYS %sa:*", prefix);
+	ck_assert_uint_eq(r->elements, 1);
+	snprintf(tag, sizeof(tag), "%.34s", strchr(r->element[0]->str, '{'));
+	freeReplyObject(r);
+	r = rcmd(NULL, "KEYS %sg:%s:*", prefix, tag);
+	ck_assert_uint_eq(r->elements, 1);
+	freeReplyObject(r);
+	r = rcmd(NULL, "KEYS %sr:{rate}:*", prefix);
+	ck_assert_uint_eq(r->elements, 3);
+	freeReplyObject(r);
+}
+END_TEST
+
+/* evalsha_calls - cmdstat_evalsha calls= from INFO commandstats */
+static long
+evalsha_calls(void)
+{
+	redisReply *r = rcmd(NULL, "INFO commandstats");
+	const char *p;
+	long	 n = 0;
+
+	if ((p = strstr(r->str, "cmdstat_evalsha:calls=")) != NULL)
+		n = strtol(p + 22, NULL, 10);
+	freeReplyObject(r);
+	return n;
+}
+
+START_TEST(redis_one_round_trip)
+{
+	struct fd_grey_req g = greq("t", "a");
+	struct fd_rate_req rq[3] = { rreq("a", 5, 60, 0, 1),
+	    rreq("b", 5, 60, 0, 1), rreq("c", 5, 60, 0, 1) };
+	struct fd_rate_res rr[3];
+	long	 before;
+	int64_t	 v;
+	int	 i;
+
+	/* load the scripts first */
+	grey(&g);
+	fd_store_rate(st, rq, 3, rr);
+	fd_store_incr(st, "n", 1, 1, 60, &v);
+	before = evalsha_calls();
+	for (i = 0; i < 10; i++) {
+		grey(&g);
+		ck_assert_int_eq(fd_store_rate(st, rq, 3, rr), FD_STORE_OK);
+		ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, 60, &v),
+		    FD_STORE_OK);
+	}
+	ck_assert_int_eq(evalsha_calls() - before, 30);
+}
+END_TEST
+
+/*
+ * Suites
+ */
+
+static TCase *
+tcase(Suite *s, const char *name)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+static Suite *
+store_suite(enum fd_store_kind kind)
+{
+	Suite	*s = suite_create(kind == FD_STORE_LMDB ? "lmdb" : "redis");
+	TCase	*tc;
+
+	tc = tcase(s, "greylist");
+	tcase_add_test(tc, grey_new_early_passed);
+	tcase_add_test(tc, grey_retry_window);
+	tcase_add_test(tc, grey_pass_ttl);
+	tcase_add_test(tc, grey_awl);
+	tcase_add_test(tc, grey_awl_expiry);
+	tcase_add_test(tc, grey_awl_off);
+	tcase_add_test(tc, grey_invalid);
+
+	tc = tcase(s, "rate");
+	tcase_add_test(tc, rate_window);
+	tcase_add_test(tc, rate_burst);
+	tcase_add_test(tc, rate_rollover);
+	tcase_add_test(tc, rate_all_or_nothing);
+	tcase_add_test(tc, rate_peek_and_cost);
+	tcase_add_test(tc, rate_invalid);
+
+	tc = tcase(s, "kv");
+	tcase_add_test(tc, kv_basic);
+	tcase_add_test(tc, kv_ttl);
+	tcase_add_test(tc, kv_incr);
+	tcase_add_test(tc, binary_keys);
+
+	tc = tcase(s, "threads");
+	tcase_add_test(tc, concurrent_incr);
+	tcase_add_test(tc, concurrent_rate);
+
+	if (kind == FD_STORE_LMDB) {
+		tc = tcase(s, "lmdb");
+		tcase_add_test(tc, lmdb_dir_mode);
+		tcase_add_test(tc, lmdb_restart);
+		tcase_add_test(tc, lmdb_exit_unclosed);
+		tcase_add_test(tc, lmdb_kill9);
+		tcase_add_test(tc, lmdb_fork);
+		tcase_add_test(tc, lmdb_full);
+		tcase_add_test(tc, lmdb_sweep);
+		tc = tcase(s, "conf");
+		tcase_add_test(tc, check_options);
+		tcase_add_loop_test(tc, redis_urls, 0,
+		    sizeof(url_cases) / sizeof(url_cases[0]));
+	} else {
+		tc = tcase(s, "redis");
+		tcase_add_test(tc, redis_outage);
+		tcase_add_test(tc, redis_restart_between_calls);
+		tcase_add_test(tc, redis_slow);
+		tcase_add_test(tc, redis_noscript);
+		tcase_add_test(tc, redis_url_forms);
+		tcase_add_test(tc, redis_keys_have_ttls);
+		tcase_add_test(tc, redis_one_round_trip);
+	}
+	return s;
+}
+
+/* run - one backend's suite; the number of failures */
+static int
+run(enum fd_store_kind kind)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	backend = kind;
+	sr = srunner_create(store_suite(kind));
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed;
+}
+
+int
+main(void)
+{
+	const char *only = getenv("FD_TEST_STORE");
+	const char *skip = getenv("FD_ALLOW_SKIP");
+	char	 err[512];
+	int	 failed = 0, no_redis = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (only == NULL || strcmp(only, "redis") == 0) {
+		if ((redis = fd_test_redis_start(err, sizeof(err))) == NULL) {
+			fprintf(stderr, "check_store: redis: %s\n", err);
+			no_redis = 1;
+		}
+	}
+	if (only == NULL || strcmp(only, "lmdb") == 0)
+		failed += run(FD_STORE_LMDB);
+	if (redis != NULL) {
+		failed += run(FD_STORE_REDIS);
+		redis = fd_test_redis_free(redis);
+	}
+	if (failed)
+		return 1;
+	if (no_redis) {
+		/* a missing redis-server fails the test unless allowed */
+		if (!fd_test_redis_available() && skip != NULL &&
+		    strcmp(skip, "1") == 0) {
+			fprintf(stderr, "check_store: redis suite skipped "
+			    "(FD_ALLOW_SKIP=1)\n");
+			return 77;
+		}
+		return 99;
+	}
+	return 0;
+}
