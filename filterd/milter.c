@@ -32,7 +32,7 @@ static struct fd_daemon *daemon_ptr;
 
 /* the macros the core itself reads, per SMFIM_* stage */
 static const char *const core_macros[7] = {
-	"j {daemon_name} {if_addr} {client_resolve}",	/* connect */
+	"j {daemon_name} {daemon_addr} {if_addr} {client_resolve}", /* connect */
 	"",						/* helo */
 	"i {auth_authen} {auth_type}",			/* mail */
 	"i",						/* rcpt */
