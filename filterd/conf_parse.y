@@ -70,11 +70,27 @@
  *              sender-local, sender-domain, rcpt, rcpt-local,
  *              rcpt-domain, auth-user, header-name, header-value,
  *              header "Name", {macro}, size
- *   ACTION     accept | accept connection | discard
- *              reject [RCODE XCODE] ["TEXT"]    [550 5.7.1]
- *              tempfail [RCODE XCODE] ["TEXT"]  [451 4.7.1]
- *              skip PLUGIN[, PLUGIN ...] | set PLUGIN.PARAM VALUE
- *              add-header "Name" "value" | log ["TEXT"]
+ *   ACTION     accept                   the message (before MAIL: the
+ *                                       connection)
+ *              accept connection        every message of the connection
+ *              reject [RCODE XCODE] ["TEXT"]    [550 5.7.1 "Message
+ *                                       rejected by policy"]
+ *              tempfail [RCODE XCODE] ["TEXT"]  [451 4.7.1 "Try again
+ *                                       later"]; codes are checked: 5xx
+ *                                       and 5.x.y for reject, 4xx and
+ *                                       4.x.y for tempfail (RFC 3463)
+ *              discard                  (mail or later)
+ *              skip PLUGIN[, PLUGIN ...]   not for this message; before
+ *                                       MAIL, for the connection
+ *              set PLUGIN.PARAM VALUE   a per-message plugin setting
+ *              add-header "Name" "value"   added at end of message
+ *              log ["TEXT"]             log the match and go on
+ *   dry-run    log "would ACTION" and go on as if the rule had not
+ *              matched (also for every rule with the global dry-run)
+ *
+ * A field used before its stage (rcpt at helo), an unknown macro, plugin
+ * (skip, set) or table, a bad CIDR, regex or reply code is an error at
+ * the place it is written. docs/CONFIG.md is the user's reference.
  *
  * Keywords of the rule language (and, or, not, in, if, on, set, ...)
  * are still plain words wherever a name or value is expected.

@@ -181,7 +181,7 @@ run_plugins(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
 	for (i = 0; i < gen->nplugins; i++) {
 		struct fd_loaded *l = &gen->plugins[i];
 
-		if (!(l->p->stages & stage) || (i < 64 && (skip >> i) & 1))
+		if (!(l->stages & stage) || (i < 64 && (skip >> i) & 1))
 			continue;
 		a = call_hook(l, t, stage, chunk, len);
 		if (a == FD_CONTINUE)

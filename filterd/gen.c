@@ -59,6 +59,7 @@ load_one(struct fd_gen *gen, struct fd_loaded *l,
 	}
 	/* l->p is set only once init succeeded: gen_free calls fini then */
 	fd_host_init(&l->host, l);
+	l->declared = l->stages = p->stages;
 	l->on_store_error = pc->on_store_error >= 0 ?
 	    pc->on_store_error : (int)gen->conf->on_store_error;
 	if (p->init != NULL && p->init(&l->host, pc->block, &l->state) < 0) {
@@ -96,7 +97,7 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 		gen->nplugins = i + 1;
 		if (load_one(gen, l, pc, errs) < 0)
 			continue;
-		gen->stages |= l->p->stages;
+		gen->stages |= l->stages;
 		gen->flags |= l->p->flags;
 	}
 	gen->errs = NULL;

@@ -28,6 +28,8 @@ struct fd_loaded {
 	const struct fd_plugin	*p;		/* inside lib */
 	struct fd_plugin_lib	*lib;		/* dlopen handle, owned */
 	void			*state;		/* from init() */
+	uint32_t		 declared;	/* the plugin's `stages` */
+	uint32_t		 stages;	/* of those, used in this generation */
 	struct fd_host		 host;		/* this plugin's host table */
 	int			 index;		/* position in the conf */
 	int			 on_store_error;	/* enum fd_fail_policy */

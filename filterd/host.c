@@ -367,6 +367,14 @@ h_conf_dir(const struct fd_host *h)
 	return LOADED(h)->gen->conf->dir;
 }
 
+static void
+h_use_stages(const struct fd_host *h, uint32_t stages)
+{
+	struct fd_loaded *l = LOADED(h);
+
+	l->stages = stages & l->declared;
+}
+
 void
 fd_host_init(struct fd_host *h, struct fd_loaded *l)
 {
@@ -405,4 +413,5 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->re_free = h_re_free;
 	h->escape = fd_escape;
 	h->conf_dir = h_conf_dir;
+	h->use_stages = h_use_stages;
 }

@@ -250,8 +250,16 @@ struct fd_host {
 	/* Escape untrusted bytes for a log line; returns dst. */
 	char	*(*escape)(char *dst, size_t dstlen, const void *src, size_t len);
 
-	/* Path of the config file that loaded this plugin (for relative files). */
+	/* Directory of the config file that loaded this plugin (for relative files). */
 	const char *(*conf_dir)(const struct fd_host *);
+
+	/*
+	 * From init() only: the stages this generation's configuration
+	 * really uses, a subset of the plugin's `stages`. A stage no loaded
+	 * plugin or rule uses is turned off at milter negotiation, so a
+	 * plugin whose body hook is optional should say when it is off.
+	 */
+	void	 (*use_stages)(const struct fd_host *, uint32_t stages);
 };
 
 struct fd_plugin {
