@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,66 @@ START_TEST(version_usage)
 }
 END_TEST
 
+/* sh - run a shell command outside make's jobserver; its exit status */
+static int
+sh(const char *fmt, ...)
+{
+	char	 cmd[4096];
+	va_list	 ap;
+	int	 st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * The example plugin built out of tree against the header and
+ * pkg-config file that `make install DESTDIR=...` installed, then
+ * loaded by path into a running filterd.
+ */
+START_TEST(out_of_tree)
+{
+	char		 pcdir[1024], *nl;
+	struct mc_conn	*mc;
+	FILE		*fp;
+
+	ck_assert_int_eq(sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s "
+	    "-C %s install DESTDIR=%s/dest >%s/install.log 2>&1",
+	    FD_BUILDDIR, E.dir, E.dir), 0);
+	snprintf(pcdir, sizeof(pcdir), "find %s/dest -name filterd-plugin.pc",
+	    E.dir);
+	fp = popen(pcdir, "r");
+	ck_assert_ptr_nonnull(fgets(pcdir, sizeof(pcdir), fp));
+	pclose(fp);
+	if ((nl = strrchr(pcdir, '/')) != NULL)
+		*nl = '\0';
+	ck_assert_int_eq(sh("mkdir -m 755 %s/src && cp %s/contrib/example-plugin/"
+	    "example.c %s/contrib/example-plugin/Makefile %s/src/", E.dir,
+	    FD_SRCDIR, FD_SRCDIR, E.dir), 0);
+	ck_assert_int_eq(sh("cd %s/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "
+	    "PKG_CONFIG_PATH=%s PKG_CONFIG_SYSROOT_DIR=%s/dest make -s "
+	    ">%s/build.log 2>&1", E.dir, pcdir, E.dir, E.dir), 0);
+	ck_assert_int_eq(th_write_file(E.conf,
+	    "socket \"inet:%d@127.0.0.1\"\nlog stderr\n"
+	    "store lmdb \"%s/state\"\n"
+	    "plugin example path \"%s/src/example.so\" {\n"
+	    "\treject-rcpt \"x@example.net\"\n"
+	    "\treply 550 5.7.1 \"built out of tree\"\n}\n",
+	    E.port, E.dir, E.dir), 0);
+	start();
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.14", 40006), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<x@example.net>", NULL), MC_REJECT,
+	    "550", "5.7.1", "built out of tree");
+	mc_quit(mc);
+	mc_free(mc);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -350,6 +411,12 @@ daemon_suite(void)
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_usage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("install");
+	tcase_set_timeout(tc, 300);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, out_of_tree);
 	suite_add_tcase(s, tc);
 	return s;
 }
