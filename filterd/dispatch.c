@@ -174,7 +174,8 @@ run_plugins(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
     size_t len)
 {
 	struct fd_gen	*gen = t->gen;
-	uint64_t	 skip = t->skip | ((stage & MSG_STAGES) ? t->msg.skip : 0);
+	uint64_t	 skip = t->skip | ((stage & MSG_STAGES) ? t->msg.skip : 0) |
+			    (stage == FD_ST_RCPT ? t->msg.rcpt_skip : 0);
 	enum fd_action	 a;
 	unsigned	 i;
 
@@ -208,6 +209,7 @@ fd_dispatch(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
 	if (t->accepted || ((stage & MSG_STAGES) && t->msg.accepted))
 		return FD_ACCEPT;
 	fd_txn_reply_clear(t);
+	t->stage = stage;
 	if ((fd_rules_stages(gen->conf->rules) & stage) &&
 	    fd_rules_eval(gen->conf->rules, stage, t, &hit) && !hit.dry_run) {
 		t->decider = hit.rule;

@@ -303,6 +303,7 @@ fd_txn_rcpt_begin(struct fd_txn *t, const char *rcpt)
 {
 	free(t->msg.rcpt);
 	t->msg.rcpt = fd_strip_brackets(rcpt != NULL ? rcpt : "");
+	t->msg.rcpt_skip = 0;
 }
 
 void
@@ -324,13 +325,20 @@ fd_txn_rcpt_accept(struct fd_txn *t)
 void
 fd_txn_skip(struct fd_txn *t, unsigned idx)
 {
-	/* a skip decided before MAIL holds for every message of the connection */
+	/*
+	 * A skip decided before MAIL holds for every message of the
+	 * connection; one decided at RCPT only for that recipient (so a
+	 * postmaster@ listed first does not let the other recipients of the
+	 * message skip greylisting); any other for the rest of the message.
+	 */
 	if (idx >= 64)
 		return;
-	if (t->msg.active)
-		t->msg.skip |= (uint64_t)1 << idx;
-	else
+	if (!t->msg.active)
 		t->skip |= (uint64_t)1 << idx;
+	else if (t->stage == FD_ST_RCPT)
+		t->msg.rcpt_skip |= (uint64_t)1 << idx;
+	else
+		t->msg.skip |= (uint64_t)1 << idx;
 }
 
 void

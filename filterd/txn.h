@@ -58,6 +58,7 @@ struct fd_msg {
 	uint64_t	 body_size;
 	uint64_t	 size_param;	/* SIZE= from MAIL, 0 if absent */
 	uint64_t	 skip;		/* bit i: skip plugin i (rules' skip) */
+	uint64_t	 rcpt_skip;	/* skip decided at RCPT: this recipient */
 	int		 accepted;	/* a rule or plugin accepted the message */
 	int		 decided;	/* the MTA was told reject/tempfail/discard */
 	struct fd_kv	*params;	/* rules' set PLUGIN.PARAM VALUE */
@@ -81,6 +82,7 @@ struct fd_txn {
 	unsigned	 msg_count;
 	int		 accepted;	/* whole connection accepted */
 	uint64_t	 skip;		/* skip set before MAIL: every message */
+	uint32_t	 stage;		/* FD_ST_* being decided */
 	struct fd_kv	*macros;	/* macros the MTA sent, latest first */
 
 	/* reply under construction at the current stage */

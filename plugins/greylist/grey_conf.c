@@ -678,7 +678,7 @@ grey_conf_load(struct grey_conf *c, const struct fd_host *h,
 		else if (directives[i].fn == d_retry_window)
 			window_d = d;
 	}
-	if (rc == 0 && check(c, delay_d, window_d) < 0)
+	if (check(c, delay_d, window_d) < 0)
 		rc = -1;
 	grey_names_seal(&c->wl_domains);
 	grey_names_seal(&c->wl_senders);

@@ -248,7 +248,7 @@ first_pass(const struct grey_conf *c, struct grey_msg *m,
     int64_t delayed, const char *how)
 {
 	const struct fd_host	*h = c->host;
-	char			 es[256], er[256];
+	char			 ec[CLIENT_MAX], es[256], er[256];
 
 	if (delayed < 0)
 		delayed = 0;
@@ -256,7 +256,8 @@ first_pass(const struct grey_conf *c, struct grey_msg *m,
 		m->delayed = delayed;
 	m->delayed_set = 1;
 	h->log(h, FD_LOG_INFO, "%s passed after %llds: client %s from <%s> "
-	    "to <%s>", how, (long long)delayed, client,
+	    "to <%s>", how, (long long)delayed,
+	    h->escape(ec, sizeof(ec), client, strlen(client)),
 	    h->escape(es, sizeof(es), sender, strlen(sender)),
 	    h->escape(er, sizeof(er), rcpt, strlen(rcpt)));
 }

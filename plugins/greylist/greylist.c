@@ -21,9 +21,9 @@
  * longest delay for the header, the body prefix for body-hash).
  *
  * Stages: RCPT decides by default; BODY feeds body-hash; EOM decides in
- * end-of-message mode and adds the X-Greylist header. The stage set is
- * fixed in this table, so the MTA sends the body even when body-hash is
- * off (the ABI has no per-configuration stage mask yet).
+ * end-of-message mode and adds the X-Greylist header. init() narrows the
+ * stages with host->use_stages so that the MTA sends no body unless
+ * body-hash is on.
  */
 #include <stdlib.h>
 
@@ -46,6 +46,10 @@ gl_init(const struct fd_host *h, const struct fd_block *b, void **state)
 		free(c);
 		return -1;
 	}
+	/* the body is read only for body-hash: don't ask the MTA for it */
+	if (h->use_stages != NULL)
+		h->use_stages(h, FD_ST_RCPT | FD_ST_EOM |
+		    (c->body_hash ? FD_ST_BODY : 0));
 	*state = c;
 	return 0;
 }

@@ -235,6 +235,16 @@ START_TEST(txn_skip_params)
 	ck_assert_ptr_null(fd_txn_param(t, 0, "limit"));
 	ck_assert_uint_eq(t->skip, 4);
 	ck_assert_uint_eq(t->msg.skip, 1);
+	/* at RCPT a skip holds for that recipient only */
+	fd_txn_rcpt_begin(t, "<postmaster@b>");
+	t->stage = FD_ST_RCPT;
+	fd_txn_skip(t, 3);
+	ck_assert_uint_eq(t->msg.rcpt_skip, 8);
+	ck_assert_uint_eq(t->msg.skip, 1);
+	fd_txn_rcpt_accept(t);
+	fd_txn_rcpt_begin(t, "<user@b>");
+	ck_assert_uint_eq(t->msg.rcpt_skip, 0);
+	t->stage = FD_ST_MAIL;
 	fd_txn_msg_begin(t, "<a@b>");
 	ck_assert_uint_eq(t->msg.skip, 0);
 	ck_assert_uint_eq(t->skip, 4);
