@@ -1,10 +1,10 @@
 /*
  * main.c -- filterd: command line, startup, privileges, signals
  *
- * Startup order matters: parse and check everything (config, plugins,
- * store) while errors can still go to the terminal; bind the milter
- * socket while we may still be root; then detach, write the pidfile and
- * drop privileges; only then serve.
+ * Startup order matters: parse and check everything (config, plugins)
+ * while errors can still go to the terminal; bind the milter socket
+ * while we may still be root; detach; open the store (LMDB must not
+ * cross a fork); write the pidfile and drop privileges; only then serve.
  *
  * Signals. libmilter runs its own signal thread, which treats SIGHUP,
  * SIGTERM and SIGINT as "stop". filterd therefore reloads on SIGUSR1
@@ -333,15 +333,18 @@ start(struct fd_daemon *d, const struct opts *o)
 	conf = d->current->conf;
 	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
 	    conf->log_facility, conf->log_level);
-	if ((d->store = fd_store_new(conf, &d->clock, &errs)) == NULL) {
-		print_errs(&errs);
-		fd_errs_clear(&errs);
-		return EX_UNAVAILABLE;
-	}
 	if (fd_milter_setup(d, conf) < 0)
 		return EX_UNAVAILABLE;
 	if (!o->foreground && daemonize() < 0) {
 		fd_log_warn("cannot detach");
+		return EX_UNAVAILABLE;
+	}
+	/* after the fork (an LMDB environment must not cross one), before
+	 * dropping privileges (root may create the directory) */
+	if ((d->store = fd_store_new(conf, &d->clock, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			fd_log(FD_LOG_ERR, "%s", errs.msg[i]);
+		fd_errs_clear(&errs);
 		return EX_UNAVAILABLE;
 	}
 	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf) < 0)
