@@ -111,12 +111,18 @@ parse_file(struct cparse *cp, struct cfile *cf, FILE *f)
 {
 	struct fd_lex	 ls;
 	void		*scanner;
+	char		 bom[3];
 
+	/* a UTF-8 byte order mark some editors write is not a word */
+	if (fread(bom, 1, 3, f) != 3 || memcmp(bom, "\xef\xbb\xbf", 3) != 0)
+		rewind(f);
 	memset(&ls, 0, sizeof(ls));
 	ls.cp = cp;
 	ls.line = ls.col = 1;
-	if (fd_yylex_init_extra(&ls, &scanner) != 0)
-		fd_fatal("cannot create the config scanner");
+	if (fd_yylex_init_extra(&ls, &scanner) != 0) {
+		fd_errs_add(cp->errs, NULL, "cannot create the config scanner");
+		return;
+	}
 	fd_yyset_in(f, scanner);
 	cp->file = cf;
 	fd_yyparse(scanner, cp);

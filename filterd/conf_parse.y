@@ -458,8 +458,9 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 {
 	yysymbol_kind_t	 exp[YYNTOKENS], tok = yypcontext_token(ctx);
 	const struct fd_lex *ls = fd_yyget_extra(scanner);
-	const char	*cands[YYNTOKENS + 1], *hint;
+	const char	*cands[YYNTOKENS + 1], *hint, *name;
 	char		 msg[512], what[96], names[YYNTOKENS][24];
+	char		 kw[YYNTOKENS][24];
 	int		 n, i, m = 0, nc = 0, word = 0;
 	size_t		 o;
 	struct fd_loc	 loc;
@@ -479,10 +480,16 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	for (i = 0; i < n; i++) {
 		if (exp[i] == YYSYMBOL_LEXERR || (word && is_keyword(exp[i])))
 			continue;
-		snprintf(names[m], sizeof(names[m]), "%s", tok_name(exp[i],
-		    what, sizeof(what)));
-		if (is_keyword(exp[i]))
-			cands[nc++] = names[m];
+		name = tok_name(exp[i], what, sizeof(what));
+		if (is_keyword(exp[i])) {
+			snprintf(kw[nc], sizeof(kw[nc]), "%s", name);
+			cands[nc] = kw[nc];
+			nc++;
+		}
+		/* keywords and operators quoted, as the unexpected token is */
+		snprintf(names[m], sizeof(names[m]), is_keyword(exp[i]) ||
+		    (exp[i] >= YYSYMBOL_EQ && exp[i] <= YYSYMBOL_NMATCH) ?
+		    "\"%s\"" : "%s", name);
 		m++;
 	}
 	cands[nc] = NULL;

@@ -46,6 +46,7 @@
 #define GCRA_MAX	(1LL << 50)	/* keeps Lua's doubles exact */
 #define BACKOFF_MAX_MS	30000
 #define LOG_FLAP_MS	60000	/* at most one "unavailable" a minute */
+#define TTL_MAX		(100LL * 366 * 86400)	/* seconds */
 
 struct fd_store {
 	const struct fd_store_ops *ops;
@@ -106,6 +107,7 @@ static const struct store_opt {
 };
 #define NOPTS	(sizeof(store_opts) / sizeof(store_opts[0]))
 
+/* kind_name - the store kind as the config spells it */
 static const char *
 kind_name(enum fd_store_kind k)
 {
@@ -286,6 +288,7 @@ opts_label(const struct fd_store_opts *o)
 	    o->url.db);
 }
 
+/* fd_store_check - parse the options, open nothing */
 int
 fd_store_check(const struct fd_conf *conf, struct fd_errs *errs)
 {
@@ -312,6 +315,7 @@ mono_real(void *arg)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* fd_store_new - parse, then open the backend */
 struct fd_store *
 fd_store_new(const struct fd_conf *conf, const struct fd_clock *clock,
     struct fd_errs *errs)
@@ -340,6 +344,7 @@ fd_store_new(const struct fd_conf *conf, const struct fd_clock *clock,
 	return s;
 }
 
+/* fd_store_free - close the backend; returns NULL */
 struct fd_store *
 fd_store_free(struct fd_store *s)
 {
@@ -354,6 +359,7 @@ fd_store_free(struct fd_store *s)
 	return NULL;
 }
 
+/* fd_store_set_mono - replace the breaker's clock (tests) */
 void
 fd_store_set_mono(struct fd_store *s, int64_t (*fn)(void *), void *arg)
 {
@@ -361,6 +367,7 @@ fd_store_set_mono(struct fd_store *s, int64_t (*fn)(void *), void *arg)
 	s->mono_arg = arg;
 }
 
+/* fd_store_backend - the backend's handle (tests) */
 void *
 fd_store_backend(struct fd_store *s)
 {
@@ -485,6 +492,13 @@ settle(struct fd_store *s, int rc, int trial, const char *err)
 	}
 }
 
+/* ttl_ok - every entry carries a TTL, and a sane one */
+static int
+ttl_ok(int64_t ttl)
+{
+	return ttl > 0 && ttl <= TTL_MAX;
+}
+
 /*
  * Keys
  */
@@ -531,13 +545,14 @@ fd_store_grey(struct fd_store *s, const struct fd_grey_req *req,
 	int		 trial, rc;
 
 	memset(res, 0, sizeof(*res));
-	if (req->delay < 0 || req->retry_window <= 0 || req->pass_ttl <= 0)
-		return invalid(s, "greylist: negative delay or TTL not positive");
+	if (req->delay < 0 || req->delay > TTL_MAX ||
+	    !ttl_ok(req->retry_window) || !ttl_ok(req->pass_ttl))
+		return invalid(s, "greylist: delay or TTL out of range");
 	g.req = req;
 	g.has_awl = req->awl_key != NULL && req->awl_after > 0;
 	if (g.has_awl) {
-		if (req->awl_ttl <= 0)
-			return invalid(s, "greylist: awl TTL not positive");
+		if (!ttl_ok(req->awl_ttl))
+			return invalid(s, "greylist: awl TTL out of range");
 		skey(&g.awl, FD_SK_AWL, FD_SK_AWL, req->awl_key,
 		    req->awl_keylen);
 		seed = XXH3_64bits_withSeed(g.awl.b, FD_SK_LEN, FD_SK_GREY);
@@ -635,13 +650,6 @@ fd_gcra(const struct fd_srate *r, int64_t now, int64_t tat, int charge,
 	return fits;
 }
 
-/* kv_ttl_ok - every kv entry carries a TTL */
-static int
-kv_ttl_ok(int64_t ttl)
-{
-	return ttl > 0 && ttl <= 100LL * 365 * 86400;
-}
-
 /* fd_store_get - *vallen in: room in val; out: the value's size. A value
  * larger than the room is an error (nothing is truncated silently);
  * *vallen then says how much room it needs. */
@@ -674,8 +682,8 @@ fd_store_set(struct fd_store *s, const void *key, size_t keylen,
 	char		 err[256] = "";
 	int		 trial, rc;
 
-	if (!kv_ttl_ok(ttl))
-		return invalid(s, "kv: TTL not positive");
+	if (!ttl_ok(ttl))
+		return invalid(s, "kv: TTL out of range");
 	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
 	if ((trial = admit(s)) == 0)
 		return FD_STORE_ERR;
@@ -696,8 +704,8 @@ fd_store_incr(struct fd_store *s, const void *key, size_t keylen,
 	int64_t		 v = 0;
 	int		 trial, rc;
 
-	if (!kv_ttl_ok(ttl))
-		return invalid(s, "kv: TTL not positive");
+	if (!ttl_ok(ttl))
+		return invalid(s, "kv: TTL out of range");
 	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
 	if ((trial = admit(s)) == 0)
 		return FD_STORE_ERR;
@@ -724,6 +732,7 @@ fd_store_del(struct fd_store *s, const void *key, size_t keylen)
 	return settle(s, rc, trial == 2, err);
 }
 
+/* fd_store_sweep - delete expired entries now */
 long
 fd_store_sweep(struct fd_store *s)
 {
@@ -736,6 +745,7 @@ fd_store_sweep(struct fd_store *s)
 	return n;
 }
 
+/* fd_store_stats - entries and bytes in use */
 int
 fd_store_stats(struct fd_store *s, uint64_t *entries, uint64_t *bytes)
 {

@@ -134,6 +134,7 @@ lm_fail(struct lm *lm, int rc, const char *what, char *err, size_t errlen)
  * Values
  */
 
+/* rd64 - an int64 from unaligned bytes */
 static int64_t
 rd64(const unsigned char *p)
 {
@@ -143,6 +144,7 @@ rd64(const unsigned char *p)
 	return v;
 }
 
+/* rd32 - a uint32 from unaligned bytes */
 static uint32_t
 rd32(const unsigned char *p)
 {
@@ -373,6 +375,7 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	return FD_SB_OK;
 }
 
+/* lm_grey - greylist check-and-update, batched with other writes */
 static int
 lm_grey(void *h, const struct fd_sgrey *g, int64_t now,
     struct fd_grey_res *res, char *err, size_t errlen)
@@ -441,6 +444,7 @@ lm_read(struct lm *lm, int (*fn)(struct lm *, MDB_txn *, void *, char *,
 	return rc;
 }
 
+/* lm_rate - rate hit: a write, or a read when every limit only peeks */
 static int
 lm_rate(void *h, const struct fd_srate *r, size_t n, int64_t now,
     struct fd_rate_res *res, char *err, size_t errlen)
@@ -488,6 +492,7 @@ get_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	return FD_SB_OK;
 }
 
+/* lm_kget - kv get, in a read transaction */
 static int
 lm_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
     size_t *vallen, char *err, size_t errlen)
@@ -497,6 +502,7 @@ lm_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
 	return lm_read(h, get_fn, &a, err, errlen);
 }
 
+/* set_fn - store a kv value with its expiry */
 static int
 set_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 {
@@ -508,6 +514,7 @@ set_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	return FD_SB_OK;
 }
 
+/* lm_kset - kv set, batched */
 static int
 lm_kset(void *h, const struct fd_skey *k, int64_t now, const void *val,
     size_t vallen, int64_t ttl, char *err, size_t errlen)
@@ -567,6 +574,7 @@ incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	return FD_SB_OK;
 }
 
+/* lm_kincr - kv incr, batched */
 static int
 lm_kincr(void *h, const struct fd_skey *k, int64_t now, int64_t by,
     int64_t ttl, int64_t *out, char *err, size_t errlen)
@@ -595,6 +603,7 @@ del_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	return live ? FD_SB_OK : FD_SB_NOTFOUND;
 }
 
+/* lm_kdel - kv delete, batched */
 static int
 lm_kdel(void *h, const struct fd_skey *k, int64_t now, char *err,
     size_t errlen)
@@ -676,6 +685,7 @@ lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
 	return n;
 }
 
+/* lm_sweep - one pass over the whole database, chunk by chunk */
 static long
 lm_sweep(void *h, int64_t now, char *err, size_t errlen)
 {
@@ -784,6 +794,7 @@ lm_init_db(struct lm *lm, char *err, size_t errlen)
 
 static void lm_close(void *);
 
+/* lm_open - create the directory, open the environment, start the sweeper */
 static void *
 lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
     char *err, size_t errlen)
@@ -840,6 +851,7 @@ fail:
 	return NULL;
 }
 
+/* lm_close - stop the sweeper, close the environment */
 static void
 lm_close(void *h)
 {
@@ -872,6 +884,7 @@ lm_close(void *h)
 	free(lm);
 }
 
+/* lm_stats - entries (without the meta entry) and bytes in pages */
 static int
 lm_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
     size_t errlen)

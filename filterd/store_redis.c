@@ -380,6 +380,7 @@ url_query(const char *q, struct fd_redis_url *u, const char **why)
 	return 0;
 }
 
+/* fd_redis_url_parse - redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], host[:port] */
 int
 fd_redis_url_parse(const char *url, struct fd_redis_url *u, const char **why)
 {
@@ -436,6 +437,7 @@ fail:
 	return -1;
 }
 
+/* fd_redis_url_clear - free what the URL owns */
 void
 fd_redis_url_clear(struct fd_redis_url *u)
 {
@@ -732,6 +734,7 @@ bad:
  * Keys
  */
 
+/* hex - n bytes as 2n hex digits, no NUL */
 static void
 hex(char *out, const unsigned char *b, size_t n)
 {
@@ -785,6 +788,7 @@ num(const char **argv, size_t *lens, int i, char (*bufs)[RD_NUM], int64_t v)
  * Operations
  */
 
+/* rd_grey - the greylist script */
 static int
 rd_grey(void *h, const struct fd_sgrey *g, int64_t now,
     struct fd_grey_res *res, char *err, size_t errlen)
@@ -831,6 +835,7 @@ rd_grey(void *h, const struct fd_sgrey *g, int64_t now,
 
 #define RATE_ARGS	(3 + 1 + FD_STORE_RATE_MAX * 4)
 
+/* rd_rate - the rate script over n buckets */
 static int
 rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
     struct fd_rate_res *res, char *err, size_t errlen)
@@ -870,6 +875,7 @@ rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
 	return FD_SB_OK;
 }
 
+/* rd_kget - the kv get script */
 static int
 rd_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
     size_t *vallen, char *err, size_t errlen)
@@ -903,6 +909,7 @@ rd_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
 	return FD_SB_OK;
 }
 
+/* rd_kset - the kv set script */
 static int
 rd_kset(void *h, const struct fd_skey *k, int64_t now, const void *val,
     size_t vallen, int64_t ttl, char *err, size_t errlen)
@@ -927,6 +934,7 @@ rd_kset(void *h, const struct fd_skey *k, int64_t now, const void *val,
 	return FD_SB_OK;
 }
 
+/* rd_kincr - the kv incr script */
 static int
 rd_kincr(void *h, const struct fd_skey *k, int64_t now, int64_t by,
     int64_t ttl, int64_t *out, char *err, size_t errlen)
@@ -960,6 +968,7 @@ rd_kincr(void *h, const struct fd_skey *k, int64_t now, int64_t by,
 	return FD_SB_OK;
 }
 
+/* rd_kdel - the kv delete script */
 static int
 rd_kdel(void *h, const struct fd_skey *k, int64_t now, char *err,
     size_t errlen)
@@ -1037,6 +1046,7 @@ out:
  * Open and close
  */
 
+/* ms_tv - milliseconds as a struct timeval */
 static struct timeval
 ms_tv(int64_t ms)
 {
@@ -1080,6 +1090,7 @@ rd_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	return rd;
 }
 
+/* rd_close - close every pooled connection */
 static void
 rd_close(void *h)
 {

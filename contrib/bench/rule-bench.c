@@ -201,6 +201,7 @@ write_config(const char *dir)
 	fclose(f);
 }
 
+/* rm_one - nftw callback removing one file or directory */
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -2,6 +2,7 @@
  * store-bench.c -- how fast the store is, and how big it gets
  *
  *	contrib/bench/store-bench [--quick] [--threads N] [--only lmdb|redis]
+ *	    [--no-sync]
  *
  * For LMDB (in a mktemp directory) and for a private redis-server, with
  * several threads calling at once, it prints operations per second for a
@@ -15,6 +16,8 @@
  * file size, Redis used_memory and DBSIZE. For LMDB the clock is moved
  * past the TTLs and the store swept; Redis expires keys by its own clock,
  * so the flood uses a two-second period and the bench waits for Redis.
+ *
+ * --no-sync runs LMDB with `sync no` (no flush per commit).
  *
  * It prints figures and asserts nothing.
  */
@@ -54,6 +57,7 @@ struct bench {
 	long			 errors;
 	int			 nthreads;
 	int64_t			 flood_period;	/* seconds a flood key lives */
+	int			 nosync;	/* LMDB `sync no` */
 };
 
 struct worker {
@@ -62,6 +66,7 @@ struct worker {
 	long		 errors;
 };
 
+/* now_s - monotonic seconds */
 static double
 now_s(void)
 {
@@ -122,6 +127,7 @@ one(struct bench *b, int id, long i)
 	return FD_STORE_ERR;
 }
 
+/* worker - one thread's share of the calls */
 static void *
 worker(void *arg)
 {
@@ -163,6 +169,7 @@ run(struct bench *b, enum op op)
  * Redis figures
  */
 
+/* rconnect - a side connection for INFO and DBSIZE */
 static redisContext *
 rconnect(struct fd_test_redis *t)
 {
@@ -218,6 +225,7 @@ cmdstats(redisContext *c, long *trips, long *inner)
 	freeReplyObject(r);
 }
 
+/* dbsize - keys in the current db */
 static long
 dbsize(redisContext *c)
 {
@@ -233,6 +241,7 @@ dbsize(redisContext *c)
  * Output
  */
 
+/* human - bytes for people */
 static const char *
 human(double bytes, char *buf, size_t len)
 {
@@ -245,6 +254,7 @@ human(double bytes, char *buf, size_t len)
 	return buf;
 }
 
+/* file_size - the size of a file, -1 if none */
 static long
 file_size(const char *path)
 {
@@ -271,6 +281,7 @@ opt(struct fd_block *b, const char *name, const char *value)
 	b->tail = d;
 }
 
+/* opts_free - free a hand-made options block */
 static void
 opts_free(struct fd_block *b)
 {
@@ -286,6 +297,7 @@ opts_free(struct fd_block *b)
 	}
 }
 
+/* rm_entry - nftw callback: remove one entry */
 static int
 rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
 {
@@ -414,6 +426,8 @@ open_store(struct bench *b, enum fd_store_kind kind, const char *dbdir,
 		conf.store_path = (char *)dbdir;
 		opt(&opts, "map-size", "4G");
 		opt(&opts, "sweep-interval", "1d");
+		if (b->nosync)
+			opt(&opts, "sync", "no");
 	} else {
 		conf.store_path = (char *)fd_test_redis_url(t);
 		opt(&opts, "prefix", "bench:");
@@ -470,14 +484,16 @@ out:
 	return rc;
 }
 
+/* usage - say how to call it, exit 2 */
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: store-bench [--quick] [--threads N] "
-	    "[--only lmdb|redis]\n");
+	    "[--only lmdb|redis] [--no-sync]\n");
 	exit(2);
 }
 
+/* main - parse the flags, bench each backend */
 int
 main(int argc, char **argv)
 {
@@ -500,14 +516,16 @@ main(int argc, char **argv)
 				usage();
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
+		else if (strcmp(argv[i], "--no-sync") == 0)
+			b.nosync = 1;
 		else
 			usage();
 	}
 	signal(SIGPIPE, SIG_IGN);
 	fd_log_set_level(FD_LOG_WARN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("store-bench: %d threads, %ld operations each\n", b.nthreads,
-	    per_thread);
+	printf("store-bench: %d threads, %ld operations each%s\n", b.nthreads,
+	    per_thread, b.nosync ? ", LMDB with sync no" : "");
 	printf("%-6s %-20s %15s  %s\n", "store", "operation", "",
 	    "Redis round trips per call");
 	if (only == NULL || strcmp(only, "lmdb") == 0)

@@ -19,7 +19,7 @@
 struct rl_subject {
 	unsigned char	 ip[16];	/* client address, iplen bytes */
 	size_t		 iplen;		/* 4, 16, or 0 (no IP client) */
-	const char	*sender;	/* MAIL FROM without <>, "" null sender */
+	const char	*sender;	/* MAIL FROM without <>; "" is <> */
 	const char	*auth_user;	/* {auth_authen} */
 	const char	*rcpt;		/* recipient under decision */
 	const char	*helo;

@@ -91,44 +91,51 @@ parse_u64(const char *s, uint64_t max, uint64_t *out, const char **end)
 	return 0;
 }
 
-/* parse_period - "1m", "m", "30s", "90", "2h", "1d", "1w" into seconds */
-static int
-parse_period(const char *s, int64_t *secs, const char **why)
+/* unit_mul - seconds in the unit "s", "m", "h", "d" or "w"; 0 if none */
+static int64_t
+unit_mul(const char *u)
 {
 	static const struct { char unit; int64_t mul; } units[] = {
 		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
 		{ 'w', 604800 },
 	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (u[0] == units[i].unit && u[1] == '\0')
+			return units[i].mul;
+	return 0;
+}
+
+/* parse_period - "1m", "m", "30s", "90", "2h", "1d", "1w" into seconds */
+static int
+parse_period(const char *s, int64_t *secs, const char **why)
+{
 	const char	*end = s;
 	uint64_t	 n = 1;
-	size_t		 i;
+	int64_t		 mul;
 
 	if (*s >= '0' && *s <= '9' &&
 	    parse_u64(s, GCRA_MAX / US, &n, &end) < 0) {
 		*why = "period too long";
 		return -1;
 	}
-	if (*end == '\0' && end != s) {
-		*secs = (int64_t)n;
-		goto check;
+	if (*end == '\0' && end != s)
+		mul = 1;
+	else if ((mul = unit_mul(end)) == 0) {
+		*why = "period: expected a number with s, m, h, d or w (1m, "
+		    "30s, 1d)";
+		return -1;
 	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (end[0] == units[i].unit && end[1] == '\0') {
-			if (n > (uint64_t)(GCRA_MAX / US / units[i].mul)) {
-				*why = "period too long";
-				return -1;
-			}
-			*secs = (int64_t)n * units[i].mul;
-			goto check;
-		}
+	if (n > (uint64_t)(GCRA_MAX / US / mul)) {
+		*why = "period too long";
+		return -1;
 	}
-	*why = "period: expected a number with s, m, h, d or w (1m, 30s, 1d)";
-	return -1;
-check:
-	if (*secs <= 0) {
+	if (n == 0) {
 		*why = "period must be at least one second";
 		return -1;
 	}
+	*secs = (int64_t)n * mul;
 	return 0;
 }
 
@@ -314,7 +321,7 @@ arg_prefix(const struct fd_host *h, const struct fd_directive *d, int i,
 	return 0;
 }
 
-/* one_arg - a block-wide directive takes exactly n arguments */
+/* nargs - a block-wide directive takes exactly n arguments */
 static int
 nargs(const struct fd_host *h, const struct fd_directive *d, int n)
 {
@@ -326,98 +333,163 @@ nargs(const struct fd_host *h, const struct fd_directive *d, int n)
 }
 
 /*
- * limit_option - one option of a limit at argument *i; advances *i past
- * it. 0, or -1 after reporting.
+ * Options of a limit taking a value: each gets the value's argument
+ * index i and returns 0, or -1 after reporting.
  */
+typedef int (*opt_fn)(const struct fd_host *, const struct fd_directive *,
+    int i, struct rl_limit *);
+
+static int
+opt_burst(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	uint64_t	 b;
+
+	if (parse_u64(h->dir_arg(d, i), UINT32_MAX, &b, NULL) < 0) {
+		h->conf_error(h, d, i, "limit: burst: \"%s\" is not a whole "
+		    "number below 2^32", h->dir_arg(d, i));
+		return -1;
+	}
+	l->burst = (uint32_t)b;
+	return 0;
+}
+
+static int
+opt_action(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	static const char *const acts[] = { "tempfail", "reject" };
+	int	 a = lookup(h->dir_arg(d, i), acts, 2);
+
+	if (a < 0) {
+		h->conf_error(h, d, i, "limit: action: expected tempfail or "
+		    "reject");
+		return -1;
+	}
+	l->act = (enum rl_act)a;
+	return 0;
+}
+
+static int
+opt_name(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	const char	*val = h->dir_arg(d, i);
+
+	if (!name_ok(val)) {
+		h->conf_error(h, d, i, "limit: name: \"%s\": use letters, "
+		    "digits, '-', '_' or '.' (not \"factor\")", val);
+		return -1;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", val);
+	l->named = 1;
+	return 0;
+}
+
+static int
+opt_only(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	static const char *const who[] = { "authenticated",
+	    "unauthenticated" };
+	int	 w = lookup(h->dir_arg(d, i), who, 2);
+
+	if (w < 0) {
+		h->conf_error(h, d, i, "limit: only: expected authenticated "
+		    "or unauthenticated");
+		return -1;
+	}
+	l->only = w == 0 ? RL_O_AUTH : RL_O_UNAUTH;
+	return 0;
+}
+
+static int
+opt_message(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	return set_text(h, d, i, "limit: message", &l->text);
+}
+
+static int
+opt_v4prefix(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	return arg_prefix(h, d, i, 32, "limit: ipv4-prefix", &l->v4prefix);
+}
+
+static int
+opt_v6prefix(const struct fd_host *h, const struct fd_directive *d, int i,
+    struct rl_limit *l)
+{
+	return arg_prefix(h, d, i, 128, "limit: ipv6-prefix", &l->v6prefix);
+}
+
+static const struct {
+	const char	*name;
+	opt_fn		 fn;
+} limit_opts[] = {
+	{ "burst", opt_burst }, { "action", opt_action }, { "name", opt_name },
+	{ "only", opt_only }, { "message", opt_message },
+	{ "ipv4-prefix", opt_v4prefix }, { "ipv6-prefix", opt_v6prefix },
+};
+
+/*
+ * limit_counter - `[per] connections|messages|recipients` at argument
+ * *i, if that is what it is: 1 and *i advanced past it, 0 if it is
+ * another option, -1 after reporting. *counted keeps where the counter
+ * was given, for later messages.
+ */
+static int
+limit_counter(const struct fd_host *h, const struct fd_directive *d, int *i,
+    struct rl_limit *l, int *counted)
+{
+	const char	*w = h->dir_arg(d, *i);
+	int		 c, at = *i;
+
+	if ((c = lookup(w, count_names, RL_C_MAX)) < 0) {
+		if (strcmp(w, "per") != 0)
+			return 0;
+		w = h->dir_arg(d, ++at);
+		if (w == NULL || (c = lookup(w, count_names, RL_C_MAX)) < 0) {
+			h->conf_error(h, d, w != NULL ? at : -1, "limit: per: "
+			    "expected connections, messages or recipients");
+			return -1;
+		}
+	}
+	if (*counted) {
+		h->conf_error(h, d, at, "limit: counted twice");
+		return -1;
+	}
+	*counted = at;
+	l->count = (enum rl_count)c;
+	*i = at + 1;
+	return 1;
+}
+
+/* limit_option - the option at argument *i; *i advanced past it */
 static int
 limit_option(const struct fd_host *h, const struct fd_directive *d, int *i,
     struct rl_limit *l, int *counted)
 {
-	static const char *const valued[] = { "burst", "action", "name",
-	    "only", "message", "ipv4-prefix", "ipv6-prefix" };
-	const char	*opt = h->dir_arg(d, *i), *val;
-	int		 c, v, at = *i;
+	const char	*opt = h->dir_arg(d, *i);
+	size_t		 k;
+	int		 rc, at = *i;
 
-	if ((c = lookup(opt, count_names, RL_C_MAX)) >= 0 ||
-	    strcmp(opt, "per") == 0) {
-		if (c < 0) {
-			at = ++*i;
-			if ((val = h->dir_arg(d, at)) == NULL ||
-			    (c = lookup(val, count_names, RL_C_MAX)) < 0) {
-				h->conf_error(h, d, val ? at : -1, "limit: per: "
-				    "expected connections, messages or "
-				    "recipients");
-				return -1;
-			}
-		}
-		if (*counted) {
-			h->conf_error(h, d, at, "limit: counted twice");
-			return -1;
-		}
-		*counted = at;
-		l->count = (enum rl_count)c;
-		++*i;
-		return 0;
-	}
-	if (lookup(opt, valued, (int)(sizeof(valued) / sizeof(valued[0]))) < 0) {
+	if ((rc = limit_counter(h, d, i, l, counted)) != 0)
+		return rc < 0 ? -1 : 0;
+	for (k = 0; k < sizeof(limit_opts) / sizeof(limit_opts[0]); k++)
+		if (strcmp(opt, limit_opts[k].name) == 0)
+			break;
+	if (k == sizeof(limit_opts) / sizeof(limit_opts[0])) {
 		h->conf_error(h, d, at, "limit: unknown option \"%s\"", opt);
 		return -1;
 	}
-	if ((val = h->dir_arg(d, at + 1)) == NULL) {
+	if (h->dir_arg(d, at + 1) == NULL) {
 		h->conf_error(h, d, at, "limit: %s: missing value", opt);
 		return -1;
 	}
-	*i += 2;
-	if (strcmp(opt, "burst") == 0) {
-		uint64_t b;
-
-		if (parse_u64(val, UINT32_MAX, &b, NULL) < 0) {
-			h->conf_error(h, d, at + 1, "limit: burst: \"%s\" is "
-			    "not a whole number below 2^32", val);
-			return -1;
-		}
-		l->burst = (uint32_t)b;
-	} else if (strcmp(opt, "action") == 0) {
-		if (strcmp(val, "tempfail") == 0)
-			l->act = RL_A_TEMPFAIL;
-		else if (strcmp(val, "reject") == 0)
-			l->act = RL_A_REJECT;
-		else {
-			h->conf_error(h, d, at + 1, "limit: action: expected "
-			    "tempfail or reject");
-			return -1;
-		}
-	} else if (strcmp(opt, "name") == 0) {
-		if (!name_ok(val)) {
-			h->conf_error(h, d, at + 1, "limit: name: \"%s\": use "
-			    "letters, digits, '-', '_' or '.' (not \"factor\")",
-			    val);
-			return -1;
-		}
-		snprintf(l->name, sizeof(l->name), "%s", val);
-		l->named = 1;
-	} else if (strcmp(opt, "only") == 0) {
-		if (strcmp(val, "authenticated") == 0)
-			l->only = RL_O_AUTH;
-		else if (strcmp(val, "unauthenticated") == 0)
-			l->only = RL_O_UNAUTH;
-		else {
-			h->conf_error(h, d, at + 1, "limit: only: expected "
-			    "authenticated or unauthenticated");
-			return -1;
-		}
-	} else if (strcmp(opt, "message") == 0) {
-		return set_text(h, d, at + 1, "limit: message", &l->text);
-	} else if (strcmp(opt, "ipv4-prefix") == 0) {
-		if (arg_prefix(h, d, at + 1, 32, "limit: ipv4-prefix", &v) < 0)
-			return -1;
-		l->v4prefix = v;
-	} else if (strcmp(opt, "ipv6-prefix") == 0) {
-		if (arg_prefix(h, d, at + 1, 128, "limit: ipv6-prefix", &v) < 0)
-			return -1;
-		l->v6prefix = v;
-	}
-	return 0;
+	*i = at + 2;
+	return limit_opts[k].fn(h, d, at + 1, l);
 }
 
 /* limit_fits - the limit's combination of key and counter makes sense */

@@ -74,8 +74,8 @@ struct rl_limit {
 	uint32_t	 burst;
 	enum rl_act	 act;
 	enum rl_only	 only;
-	int		 v4prefix;		/* bits kept of an IPv4 client */
-	int		 v6prefix;		/* of an IPv6 client */
+	int		 v4prefix;		/* bits kept of IPv4 clients */
+	int		 v6prefix;		/* of IPv6 clients */
 	char		*text;			/* own reply text, or NULL */
 };
 
@@ -83,7 +83,7 @@ struct rl_conf {
 	struct rl_limit	*limits;		/* in file order */
 	size_t		 nlimits;
 	uint32_t	 stages;		/* FD_ST_* some limit needs */
-	int		 v4prefix;		/* defaults for client-ip limits */
+	int		 v4prefix;		/* client-ip limits default */
 	int		 v6prefix;
 	char		 tempfail_code[4];	/* "451" or "450" */
 	char		*tempfail_text;
@@ -93,31 +93,31 @@ struct rl_conf {
 /* rl_conf_parse - the block into c; 0, or -1 after reporting every
  * problem with h->conf_error. c is complete (and must be cleared) either
  * way. */
-int		 rl_conf_parse(const struct fd_host *h, const struct fd_block *b,
-		    struct rl_conf *c);
+int	 rl_conf_parse(const struct fd_host *h, const struct fd_block *b,
+	    struct rl_conf *c);
 /* rl_conf_clear - release what c owns */
-void		 rl_conf_clear(struct rl_conf *c);
+void	 rl_conf_clear(struct rl_conf *c);
 
 /* rl_rate_parse - "60/1m", "1000/1d", "5/30s", "10/h"; 0, or -1 with
  * *why set */
-int		 rl_rate_parse(const char *s, struct rl_rate *r, const char **why);
+int	 rl_rate_parse(const char *s, struct rl_rate *r, const char **why);
 /* rl_rate_check - 0 if the store can serve rate r with burst b, else -1
  * with *why set */
-int		 rl_rate_check(const struct rl_rate *r, uint32_t burst,
-		    const char **why);
+int	 rl_rate_check(const struct rl_rate *r, uint32_t burst,
+	    const char **why);
 /* rl_factor_parse - a positive decimal with up to three decimals ("10",
  * "0.5") into thousandths; 0, or -1 with *why set */
-int		 rl_factor_parse(const char *s, uint64_t *milli, const char **why);
+int	 rl_factor_parse(const char *s, uint64_t *milli, const char **why);
 /* rl_off - 1 if an override value switches its limit off */
-int		 rl_off(const char *s);
+int	 rl_off(const char *s);
 
 /* rl_period_text - seconds in the largest unit that divides them: "1m",
  * "90s", "1d" */
-void		 rl_period_text(char *buf, size_t len, int64_t secs);
+void	 rl_period_text(char *buf, size_t len, int64_t secs);
 
 /* rl_count_stage - the FD_ST_* stage a counter is decided at */
-uint32_t	 rl_count_stage(enum rl_count c);
-const char	*rl_key_name(enum rl_key k);
-const char	*rl_count_name(enum rl_count c);
+uint32_t rl_count_stage(enum rl_count c);
+const char *rl_key_name(enum rl_key k);
+const char *rl_count_name(enum rl_count c);
 
 #endif

@@ -23,7 +23,7 @@
 struct rl_state {
 	const struct fd_host	*host;
 	struct rl_conf		 conf;
-	int			 warned;	/* a bad rule value was logged */
+	int			 warned;	/* bad rule value logged */
 };
 
 /*
@@ -34,11 +34,11 @@ struct rl_state {
  * 0 when the override switches the limit off, -1 when the override is no
  * rate (chk is then filled as if there were none).
  */
-int		 rl_effective(const struct rl_limit *l, const char *override,
-		    uint64_t factor, struct rl_checked *chk);
+int	 rl_effective(const struct rl_limit *l, const char *override,
+	    uint64_t factor, struct rl_checked *chk);
 
 /* rl_stage_run - the limits counting `which` for transaction t */
-enum fd_action	 rl_stage_run(struct rl_state *st, struct fd_txn *t,
-		    enum rl_count which);
+enum fd_action rl_stage_run(struct rl_state *st, struct fd_txn *t,
+	    enum rl_count which);
 
 #endif

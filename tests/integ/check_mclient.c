@@ -10,8 +10,9 @@
  * lists, CONNECT per family, ESMTP args, header leading space, body
  * chunks) and how it reads every kind of reply (reply codes with enhanced
  * codes and multi-line text, header edits at end of message, progress,
- * a refused connection, malformed replies, timeouts). Last, fd-mtest runs
- * a script against a null milter.
+ * a refused connection, malformed replies, timeouts). Then fd-mtest runs
+ * a script against a null milter, and the harness (tests/lib/proc.c)
+ * starts, signals and stops a shell script and writes a clock file.
  *
  * Needs contrib/bench/null-milter and tests/mclient/fd-mtest from the
  * build tree (found through $top_builddir, else relative to the cwd).
@@ -708,6 +709,65 @@ START_TEST(fd_mtest_script)
 }
 END_TEST
 
+/* the harness itself, on a shell script standing in for a daemon */
+START_TEST(harness_proc_log_clock)
+{
+	struct th_proc *p;
+	char	*dir, *clock, *s, err[512];
+	char	*argv[] = { "/bin/sh", "-c",
+		    "trap 'echo reload' USR1; echo hello; echo hello >&2; "
+		    "while :; do sleep 0.05; done", NULL };
+	size_t	 mark;
+	int	 st;
+
+	dir = th_tmpdir_new();
+	p = th_proc_start(dir, "sh", argv, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_int_eq(th_log_wait(p, 0, "hello", TMO), 0);
+	ck_assert_int_eq(th_log_wait(p, 0, "hello\nhello", TMO), 0);
+	ck_assert_uint_eq(th_log_count(p, "hello"), 2);
+	ck_assert(!th_log_has(p, "reload"));
+	mark = th_log_size(p);
+	ck_assert_uint_gt(mark, 0);
+	ck_assert_int_eq(th_proc_signal(p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(p, mark, "reload", TMO), 0);
+	ck_assert(!th_log_has_since(p, th_log_size(p), "reload"));
+	s = th_log_tail(p, 1);
+	ck_assert_str_eq(s, "reload\n");
+	free(s);
+	ck_assert(th_proc_running(p));
+	st = th_proc_stop(p, TMO);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	ck_assert(!th_proc_running(p));
+	p = th_proc_free(p);
+
+	/* a program that is not there */
+	ck_assert_ptr_null(th_program(NULL, "/nonexistent/filterd"));
+	argv[0] = "/nonexistent/filterd";
+	ck_assert_ptr_null(th_proc_start(dir, "x", argv, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "not executable") != NULL, "%s", err);
+
+	/* the clock file holds decimal unix time, replaced whole */
+	clock = th_path(dir, "clock");
+	ck_assert_int_eq(th_clock_write(clock, 1700000000), 0);
+	s = th_read_file(clock, NULL);
+	ck_assert_str_eq(s, "1700000000\n");
+	free(s);
+	ck_assert_int_eq(th_clock_write(clock, 1700000360), 0);
+	s = th_read_file(clock, NULL);
+	ck_assert_str_eq(s, "1700000360\n");
+	free(s);
+	free(clock);
+
+	ck_assert_int_gt(th_free_port(), 0);
+	s = strdup(dir);
+	dir = th_tmpdir_free(dir);
+	ck_assert_ptr_null(dir);
+	ck_assert_int_ne(access(s, F_OK), 0);
+	free(s);
+}
+END_TEST
+
 static Suite *
 mclient_suite(void)
 {
@@ -732,6 +792,11 @@ mclient_suite(void)
 	tcase_add_test(tc, fake_reject_at_connect_closes);
 	tcase_add_test(tc, fake_malformed_reply);
 	tcase_add_test(tc, fake_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("harness");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, harness_proc_log_clock);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -252,8 +252,8 @@ msg(const char *ip, const char *sender)
 
 #define OK(r, what) do {						\
 	struct res _r = (r);						\
-	ck_assert_msg(_r.a == MC_CONTINUE, "%s (%s): refused at %s: %s "	\
-	    "%s %s %s", what, backend_names[E.backend], _r.stage,	\
+	ck_assert_msg(_r.a == MC_CONTINUE, "%s (%s): refused at %s: "	\
+	    "%s %s %s %s", what, backend_names[E.backend], _r.stage,	\
 	    mc_action_name(_r.a), _r.rcode, _r.xcode, _r.text);	\
 } while (0)
 
@@ -270,8 +270,8 @@ msg(const char *ip, const char *sender)
 
 #define TEMPFAIL_AFTER(r, st, secs) do {				\
 	char _t[128];							\
-	snprintf(_t, sizeof(_t), "Rate limit exceeded, try again in %d "	\
-	    "seconds", (int)(secs));					\
+	snprintf(_t, sizeof(_t), "Rate limit exceeded, try again in "	\
+	    "%d seconds", (int)(secs));					\
 	REFUSED(r, st, MC_TEMPFAIL, "451", "4.7.1", _t);		\
 } while (0)
 

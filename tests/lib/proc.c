@@ -2,8 +2,11 @@
  * proc.c -- integration harness: scratch dirs, ports, child programs, logs
  *
  * See proc.h for the shape of a test. Everything a test starts lives in
- * one struct th_proc; nothing here is global, so tests can run several
- * daemons side by side. Waiting is always polling with a bound (10 ms
+ * one struct th_proc, so tests can run several daemons side by side. The
+ * one piece of process-wide state is the list of scratch directories not
+ * yet freed: a failed Check assertion ends the test process with exit(),
+ * skipping the test's own cleanup, and an atexit handler then removes
+ * them (or names them, with FD_KEEP_TMP=1). Waiting is always polling with a bound (10 ms
  * steps): for a socket to accept, a process to exit, a log line to appear.
  * None of it measures time, so slow machines only make tests slower.
  */
@@ -33,6 +36,7 @@
 #include "proc.h"
 
 #define TH_STEP_MS	10
+#define TH_MAXDIRS	32
 
 struct th_proc {
 	pid_t		 pid;		/* -1 once reaped */
@@ -41,6 +45,43 @@ struct th_proc {
 	char		*log;		/* path of the log file */
 	char		*spec;		/* the socket it listens on, once known */
 };
+
+/* scratch directories not yet removed, for th_atexit */
+static char *th_dirs[TH_MAXDIRS];
+
+/* th_keep - FD_KEEP_TMP=1: leave scratch directories for a look */
+static int
+th_keep(void)
+{
+	const char *keep = getenv("FD_KEEP_TMP");
+
+	return keep != NULL && strcmp(keep, "1") == 0;
+}
+
+/* th_rm - nftw callback: remove one entry, children first */
+static int
+th_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)remove(path);
+	return 0;
+}
+
+/* th_atexit - the test ended early: clean up what it left */
+static void
+th_atexit(void)
+{
+	int	 i;
+
+	for (i = 0; i < TH_MAXDIRS; i++) {
+		if (th_dirs[i] == NULL)
+			continue;
+		if (th_keep())
+			fprintf(stderr, "proc: keeping %s\n", th_dirs[i]);
+		else
+			(void)nftw(th_dirs[i], th_rm, 16, FTW_DEPTH | FTW_PHYS);
+		th_dirs[i] = NULL;
+	}
+}
 
 /* th_oom - test tooling: out of memory ends the test */
 static void
@@ -80,12 +121,15 @@ th_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* th_tmpdir_new - a fresh private directory */
+/* th_tmpdir_new - a fresh private directory, removed at exit at the
+ * latest */
 char *
 th_tmpdir_new(void)
 {
+	static int registered;
 	const char *base = getenv("TMPDIR");
 	char	*dir;
+	int	 i;
 
 	if (base == NULL || *base == '\0')
 		base = "/tmp";
@@ -95,26 +139,28 @@ th_tmpdir_new(void)
 		fprintf(stderr, "proc: mkdtemp %s: %s\n", dir, strerror(errno));
 		abort();
 	}
+	if (!registered && atexit(th_atexit) == 0)
+		registered = 1;
+	for (i = 0; i < TH_MAXDIRS; i++)
+		if (th_dirs[i] == NULL) {
+			th_dirs[i] = dir;
+			break;
+		}
 	return dir;
-}
-
-/* th_rm - nftw callback: remove one entry, children first */
-static int
-th_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)remove(path);
-	return 0;
 }
 
 /* th_tmpdir_free - remove the tree unless FD_KEEP_TMP=1 asks to keep it */
 char *
 th_tmpdir_free(char *dir)
 {
-	const char *keep = getenv("FD_KEEP_TMP");
+	int	 i;
 
 	if (dir == NULL)
 		return NULL;
-	if (keep != NULL && strcmp(keep, "1") == 0)
+	for (i = 0; i < TH_MAXDIRS; i++)
+		if (th_dirs[i] == dir)
+			th_dirs[i] = NULL;
+	if (th_keep())
 		fprintf(stderr, "proc: keeping %s\n", dir);
 	else
 		(void)nftw(dir, th_rm, 16, FTW_DEPTH | FTW_PHYS);
@@ -392,6 +438,7 @@ th_proc_wait_ready(struct th_proc *p, const char *spec, int timeout_ms,
 	}
 }
 
+/* th_proc_signal - send a signal to the program */
 int
 th_proc_signal(struct th_proc *p, int sig)
 {
@@ -400,6 +447,7 @@ th_proc_signal(struct th_proc *p, int sig)
 	return kill(p->pid, sig);
 }
 
+/* th_proc_running - 1 while the program runs */
 int
 th_proc_running(struct th_proc *p)
 {
@@ -468,12 +516,14 @@ th_proc_free(struct th_proc *p)
 	return NULL;
 }
 
+/* th_proc_pid - the program's pid, -1 once reaped */
 pid_t
 th_proc_pid(const struct th_proc *p)
 {
 	return p->pid;
 }
 
+/* th_proc_log - path of the program's log */
 const char *
 th_proc_log(const struct th_proc *p)
 {
@@ -500,6 +550,7 @@ th_log_size(const struct th_proc *p)
 	return stat(p->log, &st) == 0 ? (size_t)st.st_size : 0;
 }
 
+/* th_log_has - needle anywhere in the log */
 int
 th_log_has(const struct th_proc *p, const char *needle)
 {

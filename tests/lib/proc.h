@@ -14,7 +14,9 @@
  *	mark = th_log_size(p); th_proc_signal(p, SIGUSR1);
  *	th_log_wait(p, mark, "reload", 5000);
  *	p = th_proc_free(p);			(SIGTERM, then SIGKILL)
- *	dir = th_tmpdir_free(dir);		(rm -r; kept if FD_KEEP_TMP=1)
+ *	dir = th_tmpdir_free(dir);		(rm -r; kept if FD_KEEP_TMP=1;
+ *						 also done at exit if the
+ *						 test fails first)
  *
  * Programs come from the environment make check sets (FILTERD,
  * REDIS_SERVER, ...). A missing program is a hard failure: th_require()

@@ -51,6 +51,7 @@ server(void)
 	return s != NULL && *s != '\0' ? s : "redis-server";
 }
 
+/* fd_test_redis_available - is redis-server there to run? */
 int
 fd_test_redis_available(void)
 {
@@ -217,6 +218,7 @@ spawn(struct fd_test_redis *r, int *exited, char *err, size_t errlen)
 	return -1;
 }
 
+/* fd_test_redis_start - a fresh directory, a free port, a running server */
 struct fd_test_redis *
 fd_test_redis_start(char *err, size_t errlen)
 {
@@ -259,6 +261,7 @@ fd_test_redis_start(char *err, size_t errlen)
 	return fd_test_redis_free(r);
 }
 
+/* fd_test_redis_require - start one, or exit 99 (77 when skipping is allowed) */
 struct fd_test_redis *
 fd_test_redis_require(void)
 {
@@ -277,36 +280,42 @@ fd_test_redis_require(void)
 	exit(99);
 }
 
+/* fd_test_redis_url - its redis:// URL */
 const char *
 fd_test_redis_url(const struct fd_test_redis *r)
 {
 	return r->url;
 }
 
+/* fd_test_redis_port - its TCP port */
 int
 fd_test_redis_port(const struct fd_test_redis *r)
 {
 	return r->port;
 }
 
+/* fd_test_redis_socket - its unix socket */
 const char *
 fd_test_redis_socket(const struct fd_test_redis *r)
 {
 	return r->sock;
 }
 
+/* fd_test_redis_dir - its directory */
 const char *
 fd_test_redis_dir(const struct fd_test_redis *r)
 {
 	return r->dir;
 }
 
+/* fd_test_redis_pid - its pid, -1 while stopped */
 pid_t
 fd_test_redis_pid(const struct fd_test_redis *r)
 {
 	return r->pid;
 }
 
+/* fd_test_redis_stop - SIGTERM, wait, then SIGKILL */
 int
 fd_test_redis_stop(struct fd_test_redis *r)
 {
@@ -329,6 +338,7 @@ fd_test_redis_stop(struct fd_test_redis *r)
 	return 0;
 }
 
+/* fd_test_redis_restart - the same server again, same port */
 int
 fd_test_redis_restart(struct fd_test_redis *r, char *err, size_t errlen)
 {
@@ -357,6 +367,7 @@ rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	return 0;
 }
 
+/* fd_test_redis_free - stop it and remove its directory; returns NULL */
 struct fd_test_redis *
 fd_test_redis_free(struct fd_test_redis *r)
 {

@@ -1294,18 +1294,21 @@ mc_negotiate(struct mc_conn *mc, uint32_t actions, uint32_t proto)
 	return 0;
 }
 
+/* mc_version - the protocol version the filter answered */
 uint32_t
 mc_version(const struct mc_conn *mc)
 {
 	return mc->version;
 }
 
+/* mc_actions - the SMFIF_* actions the filter asked for */
 uint32_t
 mc_actions(const struct mc_conn *mc)
 {
 	return mc->actions;
 }
 
+/* mc_proto - the SMFIP_* bits the filter asked for */
 uint32_t
 mc_proto(const struct mc_conn *mc)
 {
@@ -1713,24 +1716,28 @@ mc_quit_nc(struct mc_conn *mc)
 	return 0;
 }
 
+/* mc_last - the reply to the last event */
 const struct mc_reply *
 mc_last(const struct mc_conn *mc)
 {
 	return &mc->reply;
 }
 
+/* mc_error - text of the last error, "" if none */
 const char *
 mc_error(const struct mc_conn *mc)
 {
 	return mc->errcode == MC_EOK ? "" : mc->err;
 }
 
+/* mc_errcode - class of the last error */
 enum mc_err
 mc_errcode(const struct mc_conn *mc)
 {
 	return mc->errcode;
 }
 
+/* mc_sent - packets sent with a command code */
 unsigned long
 mc_sent(const struct mc_conn *mc, int cmd)
 {

@@ -38,6 +38,7 @@ confdir(void)
 	return buf;
 }
 
+/* rm_one - nftw callback removing one file or directory */
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -359,13 +360,14 @@ START_TEST(error_syntax)
 {
 	expect_error("rule r on rcpt if rcpt == \"a\" rejct\n",
 	    "main.conf:1:31: syntax error: unexpected \"rejct\", expected "
-	    "accept, add-header, and, discard, log, or, reject, set, skip or "
-	    "tempfail (did you mean \"reject\"?)");
+	    "\"accept\", \"add-header\", \"and\", \"discard\", \"log\", "
+	    "\"or\", \"reject\", \"set\", \"skip\" or \"tempfail\" (did you "
+	    "mean \"reject\"?)");
 	fd_errs_clear(&errs);
 	expect_error("rule r on rcpt\n",
 	    "main.conf:1:15: syntax error: unexpected end of line, expected "
-	    "accept, add-header, discard, dry-run, if, log, reject, set, skip "
-	    "or tempfail");
+	    "\"accept\", \"add-header\", \"discard\", \"dry-run\", \"if\", "
+	    "\"log\", \"reject\", \"set\", \"skip\" or \"tempfail\"");
 	fd_errs_clear(&errs);
 	expect_error("table t { a, b\n",
 	    "main.conf:2:1: syntax error: unexpected end of file, expected "
@@ -390,10 +392,9 @@ START_TEST(error_recovery)
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(errs.n, 4);
 	ck_assert_str_eq(errs.msg[0], "main.conf:2:21: syntax error: unexpected "
-	    "\"accept\", expected a word, a {macro}, not or '('");
+	    "\"accept\", expected a word, a {macro}, \"not\" or '('");
 	ck_assert_str_eq(errs.msg[1], "main.conf:4:20: syntax error: unexpected "
-	    "')', expected a word, a \"string\", a {macro}, end of line, '{' "
-	    "or '}'");
+	    "')', expected end of line or '}'");
 	ck_assert_str_eq(errs.msg[2], "main.conf:5:36: reject needs a 5xx reply "
 	    "code, not 450");
 	ck_assert_str_eq(errs.msg[3], "main.conf:6:1: unknown directive "
@@ -615,7 +616,7 @@ START_TEST(error_actions)
 	    "main.conf:1:33: line breaks are not allowed in a header value");
 	fd_errs_clear(&errs);
 	expect_error("rule r on mail log a b\n",
-	    "main.conf:1:21: usage: log [\"TEXT\"]");
+	    "main.conf:1:22: usage: log [\"TEXT\"]");
 	fd_errs_clear(&errs);
 	expect_error("rule r on mail accept everything\n",
 	    "main.conf:1:23: usage: accept | accept connection");

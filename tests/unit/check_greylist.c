@@ -700,6 +700,16 @@ static struct {
 	const char	*conf_dir;
 } W;
 
+/* the fake host's printf-like functions, checked like the real ones */
+static void f_log(const struct fd_host *, enum fd_level, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static void f_conf_error(const struct fd_host *, const struct fd_directive *,
+    int, const char *, ...) __attribute__((format(printf, 4, 5)));
+static void f_reply(struct fd_txn *, const char *, const char *,
+    const char *, ...) __attribute__((format(printf, 4, 5)));
+static void f_reason(struct fd_txn *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 f_log(const struct fd_host *h, enum fd_level l, const char *fmt, ...)
 {

@@ -137,8 +137,9 @@ f_dir_arg(const struct fd_directive *d, int i)
 	return i >= 0 && i < d->argc ? d->argv[i] : NULL;
 }
 
-static void	 f_conf_error(const struct fd_host *, const struct fd_directive *,
-		    int, const char *, ...) __attribute__((format(printf, 4, 5)));
+static void	 f_conf_error(const struct fd_host *,
+		    const struct fd_directive *, int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
 static void	 f_log(const struct fd_host *, enum fd_level, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	 f_reply(struct fd_txn *, const char *, const char *,
@@ -695,10 +696,12 @@ key(const struct rl_limit *l, const struct rl_subject *s)
 	ck_assert_uint_le(n, sizeof(buf));
 	if (n == 0)
 		return strcpy(o, "(none)");
-	for (i = 0; i < n; i++)
-		p += (size_t)(buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '\\' ?
-		    sprintf(o + p, "%c", buf[i]) : sprintf(o + p, "\\%02x",
-		    buf[i]));
+	for (i = 0; i < n; i++) {
+		if (buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '\\')
+			p += (size_t)sprintf(o + p, "%c", buf[i]);
+		else
+			p += (size_t)sprintf(o + p, "\\%02x", buf[i]);
+	}
 	return o;
 }
 

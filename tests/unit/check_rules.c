@@ -34,6 +34,7 @@ static struct fd_txn	*txn;
 static struct fd_rule_hit hit;
 static char		 logbuf[16384];
 
+/* rm_one - nftw callback removing one file or directory */
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -1,0 +1,405 @@
+#!/bin/sh
+# contrib/bench/bench.sh -- `make bench`: filterd against null milters
+#
+# usage: bench.sh BUILDDIR [SRCDIR]
+#
+# Starts, on loopback, each daemon in turn and drives it with loadgen for a
+# few seconds at each connection count, then prints one table:
+#
+#   null-every      libmilter filter taking every step, replying to each
+#   null-envelope   libmilter filter taking only the envelope, no replies
+#                   but at end of message (libmilter's ceiling)
+#   ROW             filterd on a config made from contrib/bench/*.conf.in
+#   null-0xMASK     a null milter negotiating exactly the steps ROW's
+#                   filterd negotiated (its protocol mask, read with
+#                   fd-mtest -n), measured right after ROW
+#
+# with msgs/s, latency per message (p50, p99), the daemon's CPU (percent of
+# one core) and memory, errors and timeouts, and the ratios: msgs/s and p99
+# against the same-steps null milter ("x same", "p99 x") and msgs/s against
+# null-envelope ("x env"). Then it runs contrib/bench/store-bench and
+# contrib/bench/rule-bench if they were built.
+#
+# A config template is filterd.conf text with @SOCKET@, @STATE_DIR@,
+# @PLUGIN_DIR@, @BUILDDIR@, @SRCDIR@ and @REDIS_URL@ (a private
+# redis-server is started for templates that use it) and lines
+#   #bench: row NAME [keys=N] [prime=SECS] [rcpts=R]
+# each making a row: keys=N gives loadgen --keys N (N clients, each with
+# its own HELO, sender and recipient); prime=SECS first shows filterd each
+# of them once (loadgen --sweep) on a clock file (filterd -T), then moves
+# the clock SECS seconds on, so greylisted triplets pass; rcpts=R sends R
+# recipients per message. A row whose filterd is not built, whose config
+# does not load or whose plugin is missing is skipped with a note.
+#
+# Environment:
+#   BENCH_FULL=1    1, 8, 64 and 512 connections, 20 s per run, the full
+#                   store-bench
+#   BENCH_CONNS     connection counts (default "8 64")
+#   BENCH_SECS      seconds per measured run (default 4)
+#   BENCH_ROWS      only rows whose name matches this extended regex
+#   BENCH_KEEP=1    keep the scratch directory with every log
+# A default run takes about two to three minutes on two cores.
+
+set -u
+
+build=${1:?usage: bench.sh BUILDDIR [SRCDIR]}
+src=${2:-$(cd "$(dirname "$0")/../.." && pwd)}
+LG=$build/contrib/bench/loadgen
+NM=$build/contrib/bench/null-milter
+MT=$build/tests/mclient/fd-mtest
+FD=$build/filterd/filterd
+
+if [ "${BENCH_FULL:-0}" = 1 ]; then
+	conns_def="1 8 64 512"; secs_def=20
+else
+	conns_def="8 64"; secs_def=4
+fi
+CONNS=${BENCH_CONNS:-$conns_def}
+SECS=${BENCH_SECS:-$secs_def}
+T0=1700000000			# filterd's clock for primed rows
+
+for p in "$LG" "$NM" "$MT"; do
+	if [ ! -x "$p" ]; then
+		echo "bench: $p is not built; run make first" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdbench.XXXXXX") || exit 1
+results=$tmp/results		# label kind conns rate p50 p99 cpu rss anon err ref
+notes=$tmp/notes
+: > "$results"
+: > "$notes"
+pids=""
+started=$(date +%s)
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: logs kept in $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+note() {
+	echo "$*" >> "$notes"
+	echo "bench: $*" >&2
+}
+
+# start_bg LOG CMD...: run in the background; its pid in BGPID
+start_bg() {
+	log=$1
+	shift
+	"$@" > "$log" 2>&1 < /dev/null &
+	BGPID=$!
+	pids="$pids $BGPID"
+}
+
+# wait_ready SPEC PID: until a milter answers OPTNEG on SPEC
+wait_ready() {
+	i=0
+	while [ $i -lt 100 ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		"$MT" -n -t 300 "$1" > /dev/null 2>&1 < /dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# stop_bg PID [SPEC]: SIGTERM, then SIGKILL after 10 s. A connection to
+# SPEC now and then wakes libmilter, which looks at its stop flag only
+# every 5 seconds otherwise.
+stop_bg() {
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		if [ -n "${2:-}" ] && [ $((i % 5)) -eq 1 ]; then
+			"$MT" -n -t 200 "$2" > /dev/null 2>&1 < /dev/null
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	pids=$(echo " $pids " | sed "s/ $1 / /")
+}
+
+# run_load LABEL KIND SPEC PID CONNS REF [LOADGEN ARGS...]: one row
+run_load() {
+	label=$1 kind=$2 spec=$3 pid=$4 conns=$5 ref=$6
+	shift 6
+	warm=$((conns * 10))
+	[ $warm -lt 200 ] && warm=200
+	out=$tmp/load-$label-$conns.txt
+	printf '  %-24s %4s connections ...' "$label" "$conns" >&2
+	"$LG" -s "$spec" -c "$conns" -d "$SECS" -w "$warm" -p "$pid" \
+	    -l "$label" "$@" > "$out" 2>&1 < /dev/null
+	line=$(grep '^RESULT' "$out")
+	if [ -z "$line" ]; then
+		echo " failed" >&2
+		note "$label at $conns connections: loadgen failed: $(tail -1 "$out")"
+		return 1
+	fi
+	set -- $(echo "$line" | tr ' ' '\n' | sed -n \
+	    -e 's/^rate=//p' -e 's/^p50_ms=//p' -e 's/^p99_ms=//p' \
+	    -e 's/^cpu_pct=//p' -e 's/^rss_kb=//p' -e 's/^rssanon_kb=//p' \
+	    -e 's/^errors=//p' -e 's/^timeouts=//p')
+	# sed prints in the order of the line: rate p50 p99 errors timeouts
+	# cpu rss anon
+	echo "$label $kind $conns $1 $2 $3 $6 $7 $8 $(($4 + $5)) $ref" \
+	    >> "$results"
+	echo " $1 msg/s" >&2
+	if [ $(($4 + $5)) -gt 0 ]; then
+		note "$label at $conns connections: $4 errors, $5 timeouts: $(grep -o 'last: .*' "$out" | head -1)"
+	fi
+	LOADMSGS=$(echo "$line" | tr ' ' '\n' | sed -n 's/^msgs=//p')
+	return 0
+}
+
+# free_port: a TCP port free on 127.0.0.1 now
+free_port() {
+	"$MT" -F
+}
+
+# null_row LABEL CONNS REF MILTER-ARGS -- LOADGEN-ARGS: a null milter row
+null_row() {
+	label=$1 conns=$2
+	shift 3
+	port=$(free_port)
+	nspec="inet:$port@127.0.0.1"
+	margs=""
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		margs="$margs $1"
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	start_bg "$tmp/$label-$conns.log" "$NM" -p "$nspec" $margs
+	npid=$BGPID
+	if ! wait_ready "$nspec" "$npid"; then
+		note "$label: null-milter did not start: $(tail -1 "$tmp/$label-$conns.log")"
+		stop_bg "$npid"
+		return 1
+	fi
+	run_load "$label" null "$nspec" "$npid" "$conns" - "$@"
+	stop_bg "$npid" "$nspec"
+}
+
+# redis_start DIR: a private redis-server; REDIS_URL and RPORT, RPID
+redis_start() {
+	rs=${REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}
+	if [ ! -x "$rs" ]; then
+		return 1
+	fi
+	RPORT=$(free_port)
+	start_bg "$1/redis.log" "$rs" --port "$RPORT" --bind 127.0.0.1 \
+	    --save "" --appendonly no --dir "$1"
+	RPID=$BGPID
+	i=0
+	while [ $i -lt 100 ]; do
+		redis-cli -p "$RPORT" ping 2>/dev/null < /dev/null | grep -q PONG &&
+		    break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	REDIS_URL="redis://127.0.0.1:$RPORT/0"
+	return 0
+}
+
+# redis_calls: "ALL EVALSHA" commands the private Redis ran since the last
+# reset (the bench's own INFO and CONFIG left out)
+redis_calls() {
+	redis-cli -p "$RPORT" info commandstats 2>/dev/null < /dev/null |
+	    sed -n 's/^cmdstat_\([a-z|]*\):calls=\([0-9]*\),.*/\1 \2/p' |
+	    awk '$1 != "info" && $1 != "config" && $1 != "ping" { n += $2 }
+		$1 == "evalsha" { e += $2 }
+		END { print n + 0, e + 0 }'
+}
+
+# redis_top: the four most called commands, "name calls, ..."
+redis_top() {
+	redis-cli -p "$RPORT" info commandstats 2>/dev/null < /dev/null |
+	    sed -n 's/^cmdstat_\([a-z|]*\):calls=\([0-9]*\),.*/\2 \1/p' |
+	    grep -v ' info$\| config|' | sort -rn | head -4 |
+	    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }'
+}
+
+# filterd_row TEMPLATE NAME CONNS OPTIONS: start filterd on the config,
+# prime it if asked, measure, then measure the same-steps null milter
+filterd_row() {
+	tpl=$1 name=$2 conns=$3
+	shift 3
+	keys="" prime="" rcpts=1
+	for o in "$@"; do
+		case $o in
+		keys=*) keys=${o#keys=} ;;
+		prime=*) prime=${o#prime=} ;;
+		rcpts=*) rcpts=${o#rcpts=} ;;
+		*) note "$name: unknown option $o" ;;
+		esac
+	done
+	dir=$tmp/$name-$conns
+	mkdir -p "$dir/state" && chmod 700 "$dir/state"
+	port=$(free_port)
+	fspec="inet:$port@127.0.0.1"
+	redis=""
+	if grep -v '^#' "$tpl" | grep -q '@REDIS_URL@'; then
+		if ! redis_start "$dir"; then
+			note "$name: skipped, no redis-server"
+			return 1
+		fi
+		redis=$RPID
+	fi
+	sed -e "s|@SOCKET@|$fspec|g" -e "s|@STATE_DIR@|$dir/state|g" \
+	    -e "s|@PLUGIN_DIR@|$build/plugins/.libs|g" \
+	    -e "s|@BUILDDIR@|$build|g" -e "s|@SRCDIR@|$src|g" \
+	    -e "s|@REDIS_URL@|${REDIS_URL:-}|g" "$tpl" > "$dir/filterd.conf"
+	if ! "$FD" -t -c "$dir/filterd.conf" > "$dir/check.txt" 2>&1 \
+	    < /dev/null; then
+		note "$name: skipped, config not accepted: $(head -1 "$dir/check.txt")"
+		[ -n "$redis" ] && stop_bg "$redis"
+		return 1
+	fi
+	set -- "$FD" -f -c "$dir/filterd.conf"
+	if [ -n "$prime" ]; then
+		echo "$T0" > "$dir/clock"
+		set -- "$@" -T "$dir/clock"
+	fi
+	start_bg "$dir/filterd.log" "$@"
+	fpid=$BGPID
+	if ! wait_ready "$fspec" "$fpid"; then
+		note "$name: skipped, filterd did not start: $(tail -1 "$dir/filterd.log")"
+		stop_bg "$fpid"
+		[ -n "$redis" ] && stop_bg "$redis"
+		return 1
+	fi
+	mask=$("$MT" -n "$fspec" 2>/dev/null < /dev/null |
+	    sed -n 's/^protocol \(0x[0-9a-f]*\).*/\1/p')
+	if [ "$conns" = "$first_conns" ]; then
+		note "$name negotiates: $("$MT" -n "$fspec" 2>/dev/null < /dev/null | grep '^protocol')"
+	fi
+	set -- --rcpts-per-msg "$rcpts"
+	[ -n "$keys" ] && set -- "$@" --keys "$keys"
+	if [ -n "$prime" ]; then
+		"$LG" -s "$fspec" -c 8 -n "${keys:-1000}" --sweep \
+		    --keys "${keys:-1000}" --rcpts-per-msg "$rcpts" -q \
+		    -l prime > "$dir/prime.txt" 2>&1 < /dev/null
+		echo $((T0 + prime)) > "$dir/clock.tmp" &&
+		    mv "$dir/clock.tmp" "$dir/clock"
+	fi
+	[ -n "$redis" ] && redis-cli -p "$RPORT" config resetstat \
+	    > /dev/null 2>&1 < /dev/null
+	ref=null-$mask
+	[ "$rcpts" != 1 ] && ref=$ref-r$rcpts
+	if run_load "$name" filterd "$fspec" "$fpid" "$conns" "$ref" "$@" &&
+	    [ -n "$redis" ]; then
+		msgs=$((LOADMSGS + warm))
+		note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
+	fi
+	stop_bg "$fpid" "$fspec"
+	[ -n "$redis" ] && stop_bg "$redis"
+	if [ -n "$mask" ] && ! grep -q "^$ref $conns\$" "$tmp/refs" 2>/dev/null; then
+		echo "$ref $conns" >> "$tmp/refs"
+		null_row "$ref" "$conns" - -P "${mask#0x}" -- --rcpts-per-msg "$rcpts"
+	fi
+	return 0
+}
+
+first_conns=${CONNS%% *}
+echo "bench: $SECS s per run at $CONNS connections; $(nproc 2>/dev/null || echo '?') CPUs" >&2
+
+# the yardsticks
+for c in $CONNS; do
+	null_row null-every "$c" - -m every --
+done
+for c in $CONNS; do
+	null_row null-envelope "$c" - -m envelope --
+done
+
+# one row per `#bench: row` line of each template
+for tpl in "$src"/contrib/bench/*.conf.in; do
+	[ -f "$tpl" ] || continue
+	base=$(basename "$tpl" .conf.in)
+	grep '^#bench: row ' "$tpl" | sed 's/^#bench: row //' > "$tmp/rows"
+	[ -s "$tmp/rows" ] || echo "$base" > "$tmp/rows"
+	while read -r name opts; do
+		if [ -n "${BENCH_ROWS:-}" ] &&
+		    ! echo "$name" | grep -Eq "$BENCH_ROWS"; then
+			continue
+		fi
+		if [ ! -x "$FD" ]; then
+			note "$name: skipped, $FD is not built yet"
+			continue
+		fi
+		for c in $CONNS; do
+			# shellcheck disable=SC2086
+			filterd_row "$tpl" "$name" "$c" $opts || break
+		done
+	done < "$tmp/rows"
+done
+
+echo
+echo "make bench: $(uname -sr), $(nproc 2>/dev/null || echo '?') CPUs, $SECS s per run; loadgen and daemon share the machine"
+awk -v env=null-envelope '
+{
+	n++
+	lab[n] = $1; kind[n] = $2; c[n] = $3; rate[n] = $4; p50[n] = $5
+	p99[n] = $6; cpu[n] = $7; rss[n] = $8; anon[n] = $9; err[n] = $10
+	ref[n] = $11
+	R[$1, $3] = $4; P[$1, $3] = $6
+}
+END {
+	printf "%-22s %5s %9s %8s %8s %6s %7s %7s %5s %7s %6s %6s\n", \
+	    "target", "conns", "msgs/s", "p50 ms", "p99 ms", "CPU%", \
+	    "RSS MB", "anon MB", "err", "x same", "p99 x", "x env"
+	for (i = 1; i <= n; i++) {
+		xs = "-"; px = "-"; xe = "-"
+		if (ref[i] != "-" && ((ref[i], c[i]) in R) && R[ref[i], c[i]] > 0) {
+			xs = sprintf("%.2f", rate[i] / R[ref[i], c[i]])
+			if (P[ref[i], c[i]] > 0)
+				px = sprintf("%.2f", p99[i] / P[ref[i], c[i]])
+		}
+		if (kind[i] == "filterd" && ((env, c[i]) in R) && R[env, c[i]] > 0)
+			xe = sprintf("%.2f", rate[i] / R[env, c[i]])
+		printf "%-22s %5d %9.0f %8.3f %8.3f %6s %7.1f %7.1f %5d %7s %6s %6s\n", \
+		    lab[i], c[i], rate[i], p50[i], p99[i], \
+		    cpu[i] < 0 ? "-" : sprintf("%.0f", cpu[i]), rss[i] / 1024, \
+		    anon[i] / 1024, err[i], xs, px, xe
+	}
+}' "$results"
+if [ -s "$notes" ]; then
+	echo
+	sed 's/^/note: /' "$notes"
+fi
+
+# the store and rule benchmarks, when built
+if [ -z "${REDIS_SERVER:-}" ] && command -v redis-server > /dev/null; then
+	REDIS_SERVER=$(command -v redis-server)
+	export REDIS_SERVER
+fi
+sb=$build/contrib/bench/store-bench
+if [ -x "$sb" ]; then
+	echo
+	echo "== store-bench"
+	if [ "${BENCH_FULL:-0}" = 1 ]; then
+		timeout 1800 "$sb" < /dev/null 2>&1
+	else
+		timeout 300 "$sb" --quick < /dev/null 2>&1
+	fi
+fi
+rb=$build/contrib/bench/rule-bench
+if [ -x "$rb" ]; then
+	echo
+	echo "== rule-bench"
+	timeout 300 "$rb" < /dev/null 2>&1
+fi
+echo
+echo "bench: done in $(($(date +%s) - started)) s"

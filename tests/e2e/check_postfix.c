@@ -1,0 +1,933 @@
+/*
+ * check_postfix.c -- filterd behind a real Postfix, end to end
+ *
+ * The other integration tests speak the milter protocol themselves; this
+ * one checks what a mail administrator sees: SMTP replies from Postfix,
+ * and headers on the mail it relays. It starts, under one scratch
+ * directory and on loopback ports only:
+ *
+ *   filterd     -f -T CLOCK, with the helo, ratelimit and greylist
+ *               plugins (the clock file moves its time: no sleeping);
+ *   smtp-sink   the next hop, saving every message it receives (-d);
+ *   Postfix     a private instance (`postfix -c DIR start`, its own
+ *               config, queue and data directories) whose main.cf holds
+ *               contrib/postfix/main.cf pointed at this filterd, with two
+ *               SMTP listeners: one with milter_default_action = tempfail,
+ *               one with accept, to see both when filterd is down.
+ *
+ * Mail goes in with swaks, which uses XCLIENT (smtpd_authorized_xclient_
+ * hosts) to present other client addresses, names and HELOs from
+ * loopback. The test asserts the replies a client gets (greylisting at
+ * RCPT, the helo plugin at MAIL, the rate limit at MAIL, Postfix's own
+ * reply with filterd stopped) and the X-Greylist header on the relayed
+ * retry.
+ *
+ * Running Postfix takes root, as in CI. Postfix only asks for a private
+ * config directory to be listed in alternate_config_directories of the
+ * system's main.cf when a set-gid command is run by a user other than
+ * root (mail_conf.c); everything here runs as root, so the system's
+ * Postfix configuration is left untouched.
+ *
+ * The instance is started and stopped by an unchecked fixture, in the
+ * test runner's own process: it is stopped (postfix stop, then SIGKILL
+ * for any process left in the master's group) whatever the tests did,
+ * and also on SIGINT/SIGTERM/SIGHUP. A missing postfix, smtp-sink or
+ * swaks, or not being root, fails the test (exit 99) unless
+ * FD_ALLOW_SKIP=1 (exit 77).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#define T0		1700000000	/* filterd's clock at the start */
+#define WAIT_MS		30000		/* bound on any wait for a server */
+#define MX_NAME		"mx.filterd.test"
+
+/* the snippet's milter address, replaced with the test's filterd */
+#define SNIPPET_SPEC	"inet:127.0.0.1:8890"
+
+struct e2e {
+	const char	*postfix, *smtp_sink, *swaks;
+	char		*dir;		/* scratch: everything lives below */
+	char		*pfdir;		/* Postfix config_directory */
+	char		*queue;		/* its queue_directory */
+	char		*maillog;	/* its maillog_file */
+	char		*sinkdir;	/* where smtp-sink saves messages */
+	char		*fconf;		/* filterd.conf */
+	char		*clock;		/* filterd's clock file */
+	int		 fport;		/* filterd's milter port */
+	int		 tport;		/* smtpd, milter_default_action tempfail */
+	int		 aport;		/* smtpd, milter_default_action accept */
+	int		 kport;		/* smtp-sink */
+	char		 fspec[64];
+	struct th_proc	*filterd, *sink;
+	int		 pf_started;	/* `postfix start` was run */
+};
+
+static struct e2e E;
+/* the programs, found once by main() */
+static const char *prog_postfix, *prog_sink, *prog_swaks;
+/* the master's pid for the signal handler: it must stop Postfix too */
+static volatile sig_atomic_t master_pid;
+
+/* ---- small helpers ---- */
+
+/* now_ms - monotonic milliseconds, for bounds on waits only */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* nap - one polling step */
+static void
+nap(void)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* tcp_accepts - 1 if something accepts a connection on 127.0.0.1:port */
+static int
+tcp_accepts(int port)
+{
+	struct sockaddr_in sin;
+	int	 fd, ok;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* wait_port - until port accepts (up == 1) or refuses (up == 0); 0/-1 */
+static int
+wait_port(int port, int up, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	while (tcp_accepts(port) != up) {
+		if (now_ms() >= deadline)
+			return -1;
+		nap();
+	}
+	return 0;
+}
+
+/* tail - the last n lines of a file, owned ("" if it cannot be read) */
+static char *
+tail(const char *path, int n)
+{
+	char	*s, *q, *t;
+
+	if (path == NULL || (s = th_read_file(path, NULL)) == NULL)
+		return strdup("");
+	q = s + strlen(s);
+	if (q > s && q[-1] == '\n')
+		q--;
+	while (q > s && n > 0)
+		if (*--q == '\n')
+			n--;
+	if (*q == '\n')
+		q++;
+	t = strdup(q);
+	free(s);
+	return t;
+}
+
+/* file_has - 1 if the file holds needle */
+static int
+file_has(const char *path, const char *needle)
+{
+	char	*s = th_read_file(path, NULL);
+	int	 found = s != NULL && strstr(s, needle) != NULL;
+
+	free(s);
+	return found;
+}
+
+/* find_prog - $envvar if it names a program, else name on PATH and in
+ * the sbin directories (configure may have run before postfix was
+ * installed); owned; exits 99 (77 with FD_ALLOW_SKIP=1) if there is none */
+static char *
+find_prog(const char *envvar, const char *name)
+{
+	const char	*v = getenv(envvar), *path, *skip;
+	char		 dirs[4096], *d, *save = NULL, *p;
+
+	if (v != NULL && strchr(v, '/') != NULL && access(v, X_OK) == 0)
+		return strdup(v);
+	path = getenv("PATH");
+	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/bin:/sbin:/bin",
+	    path != NULL ? path : "");
+	for (d = strtok_r(dirs, ":", &save); d != NULL;
+	    d = strtok_r(NULL, ":", &save)) {
+		if (*d != '/')
+			continue;
+		p = th_path(d, name);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	skip = getenv("FD_ALLOW_SKIP");
+	fprintf(stderr, "check_postfix: %s not found (%s=%s); install it "
+	    "(build-aux/setup does)%s\n", name, envvar, v != NULL ? v : "",
+	    skip != NULL && strcmp(skip, "1") == 0 ?
+	    "; skipped (FD_ALLOW_SKIP=1)" : " or set FD_ALLOW_SKIP=1 to skip");
+	exit(skip != NULL && strcmp(skip, "1") == 0 ? 77 : 99);
+}
+
+/* ---- Postfix ---- */
+
+/* snippet - contrib/postfix/main.cf aimed at our filterd; owned, NULL
+ * with a reason in err */
+static char *
+snippet(char *err, size_t errlen)
+{
+	const char	*top = getenv("top_srcdir");
+	char		*path, *s, *at, *out;
+	char		 spec[64];
+	size_t		 n;
+
+	if (top == NULL || *top == '\0')
+		top = FD_SRCDIR;
+	path = th_path(top, "contrib/postfix/main.cf");
+	s = th_read_file(path, NULL);
+	if (s == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	free(path);
+	if ((at = strstr(s, SNIPPET_SPEC)) == NULL) {
+		snprintf(err, errlen, "contrib/postfix/main.cf does not name "
+		    "%s any more; update " __FILE__, SNIPPET_SPEC);
+		free(s);
+		return NULL;
+	}
+	snprintf(spec, sizeof(spec), "inet:127.0.0.1:%d", E.fport);
+	n = strlen(s) - strlen(SNIPPET_SPEC) + strlen(spec) + 1;
+	if ((out = malloc(n)) == NULL)
+		abort();
+	snprintf(out, n, "%.*s%s%s", (int)(at - s), s, spec,
+	    at + strlen(SNIPPET_SPEC));
+	free(s);
+	return out;
+}
+
+/* write_postfix_conf - main.cf and master.cf of the private instance */
+static int
+write_postfix_conf(char *err, size_t errlen)
+{
+	char	*main_cf, *master_cf, *snip, *data;
+	int	 rc;
+
+	if ((snip = snippet(err, errlen)) == NULL)
+		return -1;
+	data = th_path(E.dir, "data");
+	main_cf = th_path(E.pfdir, "main.cf");
+	master_cf = th_path(E.pfdir, "master.cf");
+	rc = th_write_file(main_cf,
+	    "# private Postfix instance of filterd's end-to-end test\n"
+	    "compatibility_level = 3.6\n"
+	    "queue_directory = %s\n"
+	    "data_directory = %s\n"
+	    /* no syslog here: Postfix's own errors go to a file */
+	    "maillog_file = %s\n"
+	    "maillog_file_prefixes = %s\n"
+	    "myhostname = " MX_NAME "\n"
+	    "mydomain = filterd.test\n"
+	    "myorigin = $myhostname\n"
+	    "mydestination =\n"
+	    "local_recipient_maps =\n"
+	    "alias_maps =\n"
+	    "alias_database =\n"
+	    "relay_domains = example.net\n"
+	    "relayhost = [127.0.0.1]:%d\n"
+	    "smtp_dns_support_level = disabled\n"
+	    "inet_interfaces = 127.0.0.1\n"
+	    "inet_protocols = ipv4\n"
+	    "mynetworks = 127.0.0.0/8\n"
+	    /* swaks plays other clients from loopback */
+	    "smtpd_authorized_xclient_hosts = 127.0.0.0/8\n"
+	    "biff = no\n"
+	    "\n# contrib/postfix/main.cf, with this test's filterd\n%s",
+	    E.queue, data, E.maillog, E.dir, E.kport, snip);
+	if (rc == 0)
+		rc = th_write_file(master_cf,
+		    "# two SMTP listeners: what happens when filterd is down\n"
+		    "127.0.0.1:%d inet n - n - - smtpd\n"
+		    "  -o milter_default_action=tempfail\n"
+		    "127.0.0.1:%d inet n - n - - smtpd\n"
+		    "  -o milter_default_action=accept\n"
+		    "pickup    unix  n - n 60 1 pickup\n"
+		    "cleanup   unix  n - n -  0 cleanup\n"
+		    "qmgr      unix  n - n 300 1 qmgr\n"
+		    "rewrite   unix  - - n -  - trivial-rewrite\n"
+		    "bounce    unix  - - n -  0 bounce\n"
+		    "defer     unix  - - n -  0 bounce\n"
+		    "trace     unix  - - n -  0 bounce\n"
+		    "verify    unix  - - n -  1 verify\n"
+		    "flush     unix  n - n 1000? 0 flush\n"
+		    "proxymap  unix  - - n -  - proxymap\n"
+		    "smtp      unix  - - n -  - smtp\n"
+		    "relay     unix  - - n -  - smtp\n"
+		    "showq     unix  n - n -  - showq\n"
+		    "error     unix  - - n -  - error\n"
+		    "retry     unix  - - n -  - error\n"
+		    "discard   unix  - - n -  - discard\n"
+		    "anvil     unix  - - n -  1 anvil\n"
+		    "scache    unix  - - n -  1 scache\n"
+		    "postlog   unix-dgram n - n - 1 postlogd\n",
+		    E.tport, E.aport);
+	if (rc < 0)
+		snprintf(err, errlen, "writing %s: %s", E.pfdir,
+		    strerror(errno));
+	free(snip);
+	free(data);
+	free(main_cf);
+	free(master_cf);
+	return rc;
+}
+
+/* postfix_cmd - `postfix -c DIR cmd`, waited for; its wait status, or
+ * -1 if it did not end in time; its output goes to DIR/postfix-CMD.log */
+static int
+postfix_cmd(const char *cmd, char *err, size_t errlen)
+{
+	struct th_proc	*p;
+	char		*argv[] = { (char *)E.postfix, "-c", E.pfdir,
+			    (char *)cmd, NULL };
+	char		 name[64];
+	int		 st;
+
+	snprintf(name, sizeof(name), "postfix-%s", cmd);
+	if ((p = th_proc_start(E.dir, name, argv, err, errlen)) == NULL)
+		return -1;
+	st = th_proc_wait_exit(p, 60000);
+	th_proc_free(p);
+	return st;
+}
+
+/* read_master_pid - the master's pid from its pid file, 0 if none */
+static pid_t
+read_master_pid(void)
+{
+	char	*path = th_path(E.queue, "pid/master.pid"), *s;
+	long	 pid = 0;
+
+	if ((s = th_read_file(path, NULL)) != NULL)
+		pid = strtol(s, NULL, 10);
+	free(s);
+	free(path);
+	return pid > 1 ? (pid_t)pid : 0;
+}
+
+/* postfix_start - start the instance and wait for both listeners */
+static int
+postfix_start(char *err, size_t errlen)
+{
+	char	*log;
+	int	 st;
+
+	E.pf_started = 1;
+	st = postfix_cmd("start", err, errlen);
+	master_pid = read_master_pid();
+	if (st != 0) {
+		log = tail(E.maillog, 15);
+		snprintf(err, errlen, "postfix start: status %d; maillog:\n%s",
+		    st, log);
+		free(log);
+		return -1;
+	}
+	if (wait_port(E.tport, 1, WAIT_MS) < 0 ||
+	    wait_port(E.aport, 1, WAIT_MS) < 0) {
+		log = tail(E.maillog, 15);
+		snprintf(err, errlen, "Postfix not listening on %d and %d; "
+		    "maillog:\n%s", E.tport, E.aport, log);
+		free(log);
+		return -1;
+	}
+	return 0;
+}
+
+/* postfix_stop - `postfix stop`, then kill what is left of the group */
+static void
+postfix_stop(void)
+{
+	char	 err[256];
+	pid_t	 pid;
+
+	if (!E.pf_started)
+		return;
+	E.pf_started = 0;
+	pid = master_pid ? (pid_t)master_pid : read_master_pid();
+	(void)postfix_cmd("stop", err, sizeof(err));
+	/* the master leads its process group: stragglers are there */
+	if (pid > 1 && kill(-pid, 0) == 0)
+		(void)kill(-pid, SIGKILL);
+	master_pid = 0;
+}
+
+/* on_signal - interrupted: stop Postfix, then die of the signal */
+static void
+on_signal(int sig)
+{
+	if (master_pid > 1)
+		(void)kill((pid_t)master_pid, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* ---- filterd and smtp-sink ---- */
+
+static int
+write_filterd_conf(char *err, size_t errlen)
+{
+	const char	*plugins = getenv("FD_PLUGIN_DIR");
+
+	if (plugins == NULL || *plugins == '\0')
+		plugins = FD_BUILDDIR "/plugins/.libs";
+	if (th_write_file(E.fconf,
+	    "# filterd for the end-to-end test\n"
+	    "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\n"
+	    "log-level info\n"
+	    "store lmdb \"%s/state\"\n"
+	    "plugin-dir \"%s\"\n"
+	    "plugin helo {\n"
+	    "}\n"
+	    "plugin ratelimit {\n"
+	    "\tlimit client-ip 3/1h name e2e-ip\n"
+	    "}\n"
+	    "plugin greylist {\n"
+	    "\tdelay 5m\n"
+	    /* the rate test's client is not greylisted */
+	    "\twhitelist-networks 198.51.100.0/24\n"
+	    "}\n", E.fport, E.dir, plugins) < 0) {
+		snprintf(err, errlen, "%s: %s", E.fconf, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sink_start(char *err, size_t errlen)
+{
+	char	 tmpl[1024], addr[32], spec[64];
+	char	*argv[] = { (char *)E.smtp_sink, "-u", "postfix", "-d", tmpl,
+		    addr, "50", NULL };
+
+	/* one file per message, named from the minute and a random tail */
+	snprintf(tmpl, sizeof(tmpl), "%s/%%M.", E.sinkdir);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", E.kport);
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", E.kport);
+	if ((E.sink = th_proc_start(E.dir, "smtp-sink", argv, err, errlen))
+	    == NULL)
+		return -1;
+	return th_proc_wait_ready(E.sink, spec, WAIT_MS, err, errlen);
+}
+
+/* ---- the fixture ---- */
+
+/* mkdir_for - a directory of the instance, owned by uid, mode */
+static char *
+mkdir_for(const char *name, uid_t uid, mode_t mode)
+{
+	char	*path = th_path(E.dir, name);
+
+	if (mkdir(path, mode) < 0 || chown(path, uid, (gid_t)-1) < 0 ||
+	    chmod(path, mode) < 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* pick_ports - four different free loopback ports */
+static int
+pick_ports(void)
+{
+	int	*ports[] = { &E.fport, &E.tport, &E.aport, &E.kport };
+	int	 i, j, p, tries = 0;
+
+	for (i = 0; i < 4; i++) {
+		do {
+			if ((p = th_free_port()) < 0 || tries++ > 100)
+				return -1;
+			for (j = 0; j < i && *ports[j] != p; j++)
+				;
+		} while (j < i);
+		*ports[i] = p;
+	}
+	return 0;
+}
+
+static void
+e2e_teardown(void)
+{
+	postfix_stop();
+	E.filterd = th_proc_free(E.filterd);
+	E.sink = th_proc_free(E.sink);
+	free(E.pfdir);
+	free(E.queue);
+	free(E.maillog);
+	free(E.sinkdir);
+	free(E.fconf);
+	free(E.clock);
+	E.pfdir = E.queue = E.maillog = E.sinkdir = E.fconf = E.clock = NULL;
+	E.dir = th_tmpdir_free(E.dir);
+}
+
+/* e2e_start - everything up; 0, or -1 with a reason in err */
+static int
+e2e_start(char *err, size_t errlen)
+{
+	struct passwd	*pw;
+	char		*data = NULL, *state = NULL;
+
+	if ((pw = getpwnam("postfix")) == NULL) {
+		snprintf(err, errlen, "no postfix user: is Postfix installed?");
+		return -1;
+	}
+	E.dir = th_tmpdir_new();
+	/* Postfix's processes run as postfix and must reach their files */
+	if (chmod(E.dir, 0755) < 0 ||
+	    (E.pfdir = mkdir_for("etc", 0, 0755)) == NULL ||
+	    (E.queue = mkdir_for("spool", 0, 0755)) == NULL ||
+	    (data = mkdir_for("data", pw->pw_uid, 0700)) == NULL ||
+	    (E.sinkdir = mkdir_for("sink", pw->pw_uid, 0700)) == NULL ||
+	    (state = mkdir_for("state", 0, 0700)) == NULL) {
+		snprintf(err, errlen, "directories under %s: %s", E.dir,
+		    strerror(errno));
+		free(data);
+		free(state);
+		return -1;
+	}
+	free(data);
+	free(state);
+	E.maillog = th_path(E.dir, "postfix.log");
+	E.fconf = th_path(E.dir, "filterd.conf");
+	E.clock = th_path(E.dir, "clock");
+	if (pick_ports() < 0) {
+		snprintf(err, errlen, "no free ports");
+		return -1;
+	}
+	snprintf(E.fspec, sizeof(E.fspec), "inet:%d@127.0.0.1", E.fport);
+	if (th_clock_write(E.clock, T0) < 0 ||
+	    write_filterd_conf(err, errlen) < 0)
+		return -1;
+	if ((E.filterd = th_filterd_start(E.dir, E.fconf, E.clock, E.fspec,
+	    err, errlen)) == NULL)
+		return -1;
+	if (sink_start(err, errlen) < 0 ||
+	    write_postfix_conf(err, errlen) < 0 ||
+	    postfix_start(err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+e2e_setup(void)
+{
+	char	 err[4096];
+
+	memset(&E, 0, sizeof(E));
+	E.postfix = prog_postfix;
+	E.smtp_sink = prog_sink;
+	E.swaks = prog_swaks;
+	if (e2e_start(err, sizeof(err)) < 0) {
+		/* Check runs no teardown after a failed unchecked setup */
+		e2e_teardown();
+		ck_abort_msg("setup: %s", err);
+	}
+}
+
+/* ---- SMTP conversations and what they left ---- */
+
+/* smtp - one swaks conversation through Postfix; the transcript, owned.
+ * xclient: "ADDR=... NAME=..." the client Postfix (and filterd) see;
+ * token: in the Subject and at the end of the body, to find the
+ * message at the sink */
+static char *
+smtp(const char *name, int port, const char *xclient, const char *helo,
+    const char *from, const char *to, const char *token)
+{
+	struct th_proc	*p;
+	char		 server[32], subject[128], body[128], err[512];
+	char		*argv[] = { (char *)E.swaks, "--server", server,
+			    "--xclient", (char *)xclient, "--helo", (char *)helo,
+			    "--from", (char *)from, "--to", (char *)to,
+			    "--header", subject, "--body", body,
+			    "--timeout", "30", NULL };
+	char		*out;
+	int		 st;
+
+	snprintf(server, sizeof(server), "127.0.0.1:%d", port);
+	snprintf(subject, sizeof(subject), "Subject: e2e %s", token);
+	snprintf(body, sizeof(body), "end of %s", token);
+	p = th_proc_start(E.dir, name, argv, err, sizeof(err));
+	ck_assert_msg(p != NULL, "swaks: %s", err);
+	st = th_proc_wait_exit(p, 2 * WAIT_MS);
+	out = th_log_read(p);
+	th_proc_free(p);
+	ck_assert_msg(st != -1, "swaks %s did not finish:\n%s", name, out);
+	return out;
+}
+
+/* expect_after - the transcript has line `want` after the first line
+ * holding `after` (NULL: anywhere) */
+static void
+expect_after(const char *out, const char *after, const char *want)
+{
+	const char	*from = out;
+	char		*log;
+
+	if (after != NULL && (from = strstr(out, after)) == NULL)
+		from = out + strlen(out);
+	if (strstr(from, want) != NULL)
+		return;
+	log = tail(E.maillog, 12);
+	ck_abort_msg("expected \"%s\"%s%s in the SMTP conversation:\n%s\n"
+	    "--- Postfix log:\n%s", want, after ? " after " : "",
+	    after ? after : "", out, log);
+	free(log);
+}
+
+/* expect_none - the transcript does not have `bad` */
+static void
+expect_none(const char *out, const char *bad)
+{
+	ck_assert_msg(strstr(out, bad) == NULL, "unexpected \"%s\" in the "
+	    "SMTP conversation:\n%s", bad, out);
+}
+
+/* sink_message - the message smtp-sink saved that ends with token,
+ * once it is all there; owned */
+static char *
+sink_message(const char *token)
+{
+	long long	 deadline = now_ms() + WAIT_MS;
+	char		 end[128], *path, *s, *log;
+	struct dirent	*de;
+	DIR		*d;
+
+	snprintf(end, sizeof(end), "end of %s", token);
+	for (;;) {
+		if ((d = opendir(E.sinkdir)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				if (de->d_name[0] == '.')
+					continue;
+				path = th_path(E.sinkdir, de->d_name);
+				s = th_read_file(path, NULL);
+				free(path);
+				if (s != NULL && strstr(s, end) != NULL) {
+					closedir(d);
+					return s;
+				}
+				free(s);
+			}
+			closedir(d);
+		}
+		if (now_ms() >= deadline)
+			break;
+		nap();
+	}
+	log = tail(E.maillog, 12);
+	ck_abort_msg("no message \"%s\" reached smtp-sink; Postfix log:\n%s",
+	    token, log);
+	free(log);
+	return NULL;
+}
+
+/* header - the value of the first header `name` of the message in a
+ * sink file (after smtp-sink's own X-Client-* lines), unfolded; owned,
+ * NULL if there is none */
+static char *
+header(const char *msg, const char *name)
+{
+	const char	*p = msg, *eol, *hdr_end;
+	size_t		 n = strlen(name), o = 0;
+	char		*v;
+
+	if ((hdr_end = strstr(msg, "\n\n")) == NULL)
+		hdr_end = msg + strlen(msg);
+	for (; p < hdr_end; p = eol + 1) {
+		if ((eol = strchr(p, '\n')) == NULL)
+			eol = msg + strlen(msg);
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+			break;
+	}
+	if (p >= hdr_end)
+		return NULL;
+	if ((v = malloc((size_t)(hdr_end - p) + 1)) == NULL)
+		abort();
+	for (p += n + 1; *p == ' ' || *p == '\t'; p++)
+		;
+	/* continuation lines start with a blank */
+	for (; p < hdr_end; p++) {
+		if (*p == '\n' && (p[1] == ' ' || p[1] == '\t'))
+			continue;
+		if (*p == '\n')
+			break;
+		if (*p != '\r')
+			v[o++] = *p;
+	}
+	v[o] = '\0';
+	return v;
+}
+
+/* maillog_wait - until Postfix's log has needle */
+static void
+maillog_wait(const char *needle)
+{
+	long long	 deadline = now_ms() + WAIT_MS;
+	char		*log;
+
+	while (!file_has(E.maillog, needle)) {
+		if (now_ms() >= deadline) {
+			log = tail(E.maillog, 12);
+			ck_abort_msg("no \"%s\" in Postfix's log:\n%s", needle,
+			    log);
+			free(log);
+		}
+		nap();
+	}
+}
+
+/* ---- the tests ---- */
+
+#define GREY_TEXT(n) \
+	"451 4.7.1 Greylisted: your server must retry in " #n " seconds; " \
+	"see RFC 6647"
+
+/*
+ * A new (client, sender, recipient) gets 451 4.7.1 at RCPT; a retry
+ * before the delay too; the retry after it is accepted and reaches the
+ * next hop with X-Greylist saying how long it was held.
+ */
+START_TEST(greylist_then_pass)
+{
+	const char	*xc = "ADDR=203.0.113.5 NAME=mail.example.org";
+	char		*out, *msg, *v;
+
+	ck_assert_int_eq(th_clock_write(E.clock, T0), 0);
+	out = smtp("swaks-grey-1", E.tport, xc, "mail.example.org",
+	    "alice@example.org", "bob@example.net", "greylist");
+	expect_after(out, " -> MAIL FROM:", "<-  250 2.1.0 Ok");
+	expect_after(out, " -> RCPT TO:<bob@example.net>",
+	    "<** " GREY_TEXT(300));
+	expect_none(out, "queued as");
+	free(out);
+
+	/* too early: still deferred, the wait counts down */
+	ck_assert_int_eq(th_clock_write(E.clock, T0 + 60), 0);
+	out = smtp("swaks-grey-2", E.tport, xc, "mail.example.org",
+	    "alice@example.org", "bob@example.net", "greylist");
+	expect_after(out, " -> RCPT TO:", "<** " GREY_TEXT(240));
+	expect_none(out, "queued as");
+	free(out);
+
+	/* after the delay: accepted, relayed, with the header */
+	ck_assert_int_eq(th_clock_write(E.clock, T0 + 301), 0);
+	out = smtp("swaks-grey-3", E.tport, xc, "mail.example.org",
+	    "alice@example.org", "bob@example.net", "greylist");
+	expect_after(out, " -> RCPT TO:", "<-  250 2.1.5 Ok");
+	expect_after(out, " -> .", "<-  250 2.0.0 Ok: queued as ");
+	free(out);
+
+	msg = sink_message("greylist");
+	v = header(msg, "X-Greylist");
+	ck_assert_msg(v != NULL, "no X-Greylist header:\n%s", msg);
+	ck_assert_str_eq(v, "delayed 301 seconds by filterd-greylist at "
+	    MX_NAME "; Tue, 14 Nov 2023 22:18:21 +0000");
+	free(v);
+	/* it went through Postfix as the client XCLIENT named */
+	ck_assert_msg(strstr(msg, "from mail.example.org (mail.example.org "
+	    "[203.0.113.5])") != NULL, "Received line:\n%s", msg);
+	free(msg);
+
+	ck_assert(th_log_has(E.filterd, "decider=greylist action=tempfail"));
+	ck_assert(th_log_has(E.filterd, "triplet passed after 301s"));
+}
+END_TEST
+
+/*
+ * HELO with a bare IP address: the helo plugin's reply, at MAIL FROM
+ * (where it enforces by default); the same client announcing the
+ * address literal gets through to RCPT.
+ */
+START_TEST(helo_bare_ip)
+{
+	const char	*xc = "ADDR=192.0.2.77 NAME=host77.example.org";
+	char		*out;
+
+	out = smtp("swaks-helo-1", E.tport, xc, "192.0.2.1",
+	    "carol@example.org", "dave@example.net", "helo-bare");
+	expect_after(out, " -> MAIL FROM:<carol@example.org>",
+	    "<** 550 5.7.1 HELO/EHLO \"192.0.2.1\" is an IP address without "
+	    "brackets; announce the host name or the address literal "
+	    "[192.0.2.1] (RFC 5321 section 4.1.3)");
+	expect_none(out, " -> RCPT TO:");
+	free(out);
+
+	out = smtp("swaks-helo-2", E.tport, xc, "[192.0.2.77]",
+	    "carol@example.org", "dave@example.net", "helo-literal");
+	expect_after(out, " -> MAIL FROM:", "<-  250 2.1.0 Ok");
+	/* then greylisted, as any new triplet */
+	expect_after(out, " -> RCPT TO:", "<** " GREY_TEXT(300));
+	free(out);
+
+	ck_assert(th_log_has(E.filterd, "decider=helo action=reject"));
+}
+END_TEST
+
+/*
+ * limit client-ip 3/1h: three messages go through, the fourth gets the
+ * rate limit's tempfail at MAIL FROM, with the wait until one more fits.
+ */
+START_TEST(ratelimit_over)
+{
+	const char	*xc = "ADDR=198.51.100.7 NAME=relay.example.com";
+	char		 name[32], token[32];
+	char		*out;
+	int		 i;
+
+	for (i = 1; i <= 3; i++) {
+		snprintf(name, sizeof(name), "swaks-rate-%d", i);
+		snprintf(token, sizeof(token), "rate-%d", i);
+		out = smtp(name, E.tport, xc, "relay.example.com",
+		    "erin@example.com", "frank@example.net", token);
+		expect_after(out, " -> .", "<-  250 2.0.0 Ok: queued as ");
+		free(out);
+	}
+	out = smtp("swaks-rate-4", E.tport, xc, "relay.example.com",
+	    "erin@example.com", "frank@example.net", "rate-4");
+	expect_after(out, " -> MAIL FROM:<erin@example.com>",
+	    "<** 451 4.7.1 Rate limit exceeded, try again in 1200 seconds");
+	expect_none(out, " -> RCPT TO:");
+	free(out);
+	free(sink_message("rate-3"));
+
+	ck_assert(th_log_has(E.filterd, "decider=ratelimit action=tempfail"));
+	ck_assert(th_log_has(E.filterd, "limit e2e-ip (client-ip 3/1h"));
+}
+END_TEST
+
+/*
+ * filterd stopped: Postfix's milter_default_action decides. tempfail
+ * answers every client 451 4.7.1; accept lets mail through unfiltered
+ * (a new triplet is not greylisted). Runs last: it stops filterd.
+ */
+START_TEST(filterd_down)
+{
+	const char	*xc = "ADDR=203.0.113.50 NAME=late.example.org";
+	char		 refused[128];
+	char		*out, *msg, *v, *log;
+
+	/* up to here, Postfix had nothing to say about the milter */
+	log = th_read_file(E.maillog, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "warning: milter") == NULL &&
+	    strstr(log, "Milter service") == NULL, "Postfix complained about "
+	    "filterd:\n%s", log);
+	free(log);
+
+	ck_assert_int_eq(kill(th_proc_pid(E.filterd), SIGTERM), 0);
+	ck_assert_msg(wait_port(E.fport, 0, WAIT_MS) == 0,
+	    "filterd still listening after SIGTERM");
+
+	out = smtp("swaks-down-tempfail", E.tport, xc, "late.example.org",
+	    "gina@example.org", "hank@example.net", "down-tempfail");
+	expect_after(out, " -> MAIL FROM:",
+	    "<** 451 4.7.1 Service unavailable - try again later");
+	expect_none(out, "queued as");
+	free(out);
+
+	out = smtp("swaks-down-accept", E.aport, xc, "late.example.org",
+	    "gina@example.org", "hank@example.net", "down-accept");
+	expect_after(out, " -> RCPT TO:", "<-  250 2.1.5 Ok");
+	expect_after(out, " -> .", "<-  250 2.0.0 Ok: queued as ");
+	free(out);
+	msg = sink_message("down-accept");
+	v = header(msg, "X-Greylist");
+	ck_assert_msg(v == NULL, "X-Greylist with filterd down: %s", v);
+	free(msg);
+
+	snprintf(refused, sizeof(refused), "connect to Milter service "
+	    "inet:127.0.0.1:%d: Connection refused", E.fport);
+	maillog_wait(refused);
+}
+END_TEST
+
+static Suite *
+e2e_suite(void)
+{
+	Suite	*s = suite_create("postfix");
+	TCase	*tc = tcase_create("e2e");
+
+	tcase_add_unchecked_fixture(tc, e2e_setup, e2e_teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, greylist_then_pass);
+	tcase_add_test(tc, helo_bare_ip);
+	tcase_add_test(tc, ratelimit_over);
+	tcase_add_test(tc, filterd_down);	/* last: stops filterd */
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	const char	*skip = getenv("FD_ALLOW_SKIP");
+	SRunner		*sr;
+	size_t		 i;
+	int		 failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "check_postfix: runs a Postfix instance and "
+		    "must run as root%s\n", skip && strcmp(skip, "1") == 0 ?
+		    "; skipped (FD_ALLOW_SKIP=1)" : "");
+		return skip && strcmp(skip, "1") == 0 ? 77 : 99;
+	}
+	prog_postfix = find_prog("POSTFIX", "postfix");
+	prog_sink = find_prog("SMTP_SINK", "smtp-sink");
+	prog_swaks = find_prog("SWAKS", "swaks");
+	th_require("FILTERD", NULL);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], on_signal);
+	sr = srunner_create(e2e_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

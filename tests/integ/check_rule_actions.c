@@ -1,0 +1,408 @@
+/*
+ * check_rule_actions.c -- every rule action through the real milter path
+ *
+ * A filterd on a loopback port with a rule set and the example plugin
+ * (which rejects trap@example.com at RCPT), driven by the project's
+ * milter client as Postfix would drive it. Each test asserts what an MTA
+ * would see: the action, reply code, enhanced code and text, the headers
+ * added at end of message, and the log lines of log and dry-run rules.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+
+#include "mclient.h"
+#include "proc.h"
+
+#define EXAMPLE_DIR	FD_BUILDDIR "/contrib/example-plugin/.libs"
+
+static const char rules[] =
+    "rule trusted on connect if client-ip == 198.51.100.0/24 "
+	"accept connection\n"
+    "rule daemon on connect if {daemon_name} == blocked-smtpd "
+	"reject 554 5.7.1 \"not on this port\"\n"
+    "rule bare-ip on helo if helo ~ /^[0-9.]+$/ "
+	"reject 550 5.7.1 \"use a name\"\n"
+    "rule slow-helo on helo if helo == slow.example "
+	"tempfail 421 4.7.0 \"come back later\"\n"
+    "rule friend on mail if sender-domain == friend.example accept\n"
+    "rule junk on mail if sender == spam@spam.example discard\n"
+    "rule tag-skip on rcpt if client-name == skip.example skip example\n"
+    "rule log-it on rcpt if rcpt-local == logme log \"saw logme\"\n"
+    "rule dry on rcpt dry-run if rcpt-local == dry "
+	"reject 550 5.7.1 \"dry\"\n"
+    "rule blocked on rcpt if rcpt-domain == blocked.example reject\n"
+    "rule busy on rcpt if rcpt == busy@example.com tempfail\n"
+    "rule subject on header if header \"Subject\" ~ /viagra/i "
+	"reject 550 5.7.1 \"no thanks\"\n"
+    "rule tag on eom if sender-domain == tagged.example "
+	"add-header \"X-Filterd-Rule\" \"tagged\"\n";
+
+struct env {
+	char		*dir;
+	char		*conf;
+	char		 spec[64];
+	int		 port;
+	struct th_proc	*p;
+};
+
+static struct env E;
+
+/* start - filterd with the plugins and rules given */
+static void
+start(const char *plugins_rules)
+{
+	char	 err[2048];
+
+	ck_assert_int_eq(th_write_file(E.conf,
+	    "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\nlog-level debug\n"
+	    "store lmdb \"%s/state\"\n%s", E.port, E.dir, plugins_rules), 0);
+	E.p = th_filterd_start(E.dir, E.conf, NULL, E.spec, err, sizeof(err));
+	ck_assert_msg(E.p != NULL, "filterd: %s", err);
+}
+
+static void
+setup(void)
+{
+	char	 text[8192];
+
+	memset(&E, 0, sizeof(E));
+	E.dir = th_tmpdir_new();
+	ck_assert_ptr_nonnull(E.dir);
+	E.conf = th_path(E.dir, "filterd.conf");
+	E.port = th_free_port();
+	snprintf(E.spec, sizeof(E.spec), "inet:%d@127.0.0.1", E.port);
+	snprintf(text, sizeof(text), "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treply 550 5.1.1 \"No such user here\"\n"
+	    "}\n%s", EXAMPLE_DIR, rules);
+	start(text);
+}
+
+/* setup_plain - the temp dir and port only; the test starts filterd */
+static void
+setup_plain(void)
+{
+	memset(&E, 0, sizeof(E));
+	E.dir = th_tmpdir_new();
+	ck_assert_ptr_nonnull(E.dir);
+	E.conf = th_path(E.dir, "filterd.conf");
+	E.port = th_free_port();
+	snprintf(E.spec, sizeof(E.spec), "inet:%d@127.0.0.1", E.port);
+}
+
+static void
+teardown(void)
+{
+	E.p = th_proc_free(E.p);
+	free(E.conf);
+	E.dir = th_tmpdir_free(E.dir);
+}
+
+/* conn - a negotiated milter connection */
+static struct mc_conn *
+conn(void)
+{
+	struct mc_conn	*mc;
+	char		 err[256];
+
+	mc = mc_connect(E.spec, 5000, err, sizeof(err));
+	ck_assert_msg(mc != NULL, "connect: %s", err);
+	ck_assert_int_eq(mc_negotiate(mc, 0, 0), 0);
+	return mc;
+}
+
+/* ok - the step passed: continue, or no reply awaited */
+static void
+ok(struct mc_conn *mc, enum mc_action a, const char *what)
+{
+	ck_assert_msg(a == MC_CONTINUE || a == MC_NOREPLY,
+	    "%s: expected continue, got %s (%s)", what, mc_action_name(a),
+	    mc_error(mc) ? mc_error(mc) : "");
+}
+
+/* passed - a step with no rule or plugin may also be turned off */
+static void
+passed(struct mc_conn *mc, enum mc_action a, const char *what)
+{
+	if (a != MC_SKIPPED)
+		ok(mc, a, what);
+}
+
+/* expect - exact action, codes and text of the last event */
+static void
+expect(struct mc_conn *mc, enum mc_action a, enum mc_action want,
+    const char *rcode, const char *xcode, const char *text)
+{
+	const struct mc_reply *r = mc_last(mc);
+
+	ck_assert_msg(a == want, "expected %s, got %s", mc_action_name(want),
+	    mc_action_name(a));
+	ck_assert_str_eq(r->rcode, rcode);
+	ck_assert_str_eq(r->xcode, xcode);
+	ck_assert_str_eq(r->text, text);
+}
+
+/* envelope - connect, helo, mail as one client */
+static struct mc_conn *
+envelope(const char *name, const char *addr, const char *sender)
+{
+	struct mc_conn	*mc = conn();
+
+	ok(mc, mc_connect_cmd(mc, name, addr, 40000), "connect");
+	ok(mc, mc_helo(mc, name), "helo");
+	ok(mc, mc_mail(mc, sender, NULL), "mail");
+	return mc;
+}
+
+/* done - close the conversation */
+static void
+done(struct mc_conn *mc)
+{
+	mc_quit(mc);
+	mc_free(mc);
+}
+
+START_TEST(negotiation)
+{
+	struct mc_conn	*mc = conn();
+
+	/* rules at header and eom: those steps are kept; rules read
+	 * {daemon_name} at connect, so it is asked for there */
+	ck_assert(!(mc_proto(mc) & SMFIP_NOHDRS));
+	ck_assert(!(mc_proto(mc) & SMFIP_NOHELO));
+	ck_assert(mc_actions(mc) & SMFIF_ADDHDRS);
+	ck_assert_ptr_nonnull(mc_symlist(mc, MC_ST_CONNECT));
+	ck_assert_ptr_nonnull(strstr(mc_symlist(mc, MC_ST_CONNECT),
+	    "{daemon_name}"));
+	done(mc);
+}
+END_TEST
+
+START_TEST(accept_connection)
+{
+	struct mc_conn	*mc = conn();
+
+	/* trusted: accepted at connect, nothing later is even sent */
+	ck_assert_int_eq(mc_connect_cmd(mc, "relay.example", "198.51.100.7",
+	    40000), MC_ACCEPT);
+	ck_assert_int_eq(mc_helo(mc, "1.2.3.4"), MC_SKIPPED);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "decider=trusted action=accept",
+	    5000), 0);
+}
+END_TEST
+
+START_TEST(reject_connect_macro)
+{
+	struct mc_conn	*mc = conn();
+
+	mc_macro(mc, "{daemon_name}", "blocked-smtpd");
+	/* filterd holds a connect verdict for the next reply, where the
+	 * text can be given (libmilter has none at connect) */
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	expect(mc, mc_helo(mc, "a.example"), MC_REJECT, "554", "5.7.1",
+	    "not on this port");
+	done(mc);
+}
+END_TEST
+
+START_TEST(reject_tempfail_helo)
+{
+	struct mc_conn	*mc = conn();
+
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	expect(mc, mc_helo(mc, "192.0.2.1"), MC_REJECT, "550", "5.7.1",
+	    "use a name");
+	done(mc);
+	mc = conn();
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	expect(mc, mc_helo(mc, "slow.example"), MC_TEMPFAIL, "421", "4.7.0",
+	    "come back later");
+	done(mc);
+}
+END_TEST
+
+START_TEST(accept_and_discard_mail)
+{
+	struct mc_conn	*mc = conn();
+
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	ok(mc, mc_helo(mc, "a.example"), "helo");
+	/* accepted message: the plugin's reject at RCPT never comes */
+	ck_assert_int_eq(mc_mail(mc, "<x@friend.example>", NULL), MC_ACCEPT);
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_SKIPPED);
+	/* the next message on the connection is checked again */
+	ck_assert_int_eq(mc_mail(mc, "<x@other.example>", NULL), MC_CONTINUE);
+	expect(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT, "550",
+	    "5.1.1", "No such user here");
+	ck_assert_int_eq(mc_mail(mc, "<spam@spam.example>", NULL), MC_DISCARD);
+	done(mc);
+}
+END_TEST
+
+START_TEST(reject_tempfail_rcpt)
+{
+	struct mc_conn	*mc = envelope("a.example", "192.0.2.1",
+	    "<s@sender.example>");
+
+	/* defaults, and only the recipient concerned is refused */
+	expect(mc, mc_rcpt(mc, "<a@blocked.example>", NULL), MC_REJECT, "550",
+	    "5.7.1", "Message rejected by policy");
+	expect(mc, mc_rcpt(mc, "<busy@example.com>", NULL), MC_TEMPFAIL, "451",
+	    "4.7.1", "Try again later");
+	ok(mc, mc_rcpt(mc, "<fine@example.com>", NULL), "rcpt fine");
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "decider=blocked action=reject",
+	    5000), 0);
+}
+END_TEST
+
+START_TEST(skip_plugin)
+{
+	struct mc_conn	*mc = envelope("skip.example", "192.0.2.2",
+	    "<s@sender.example>");
+
+	/* skip example: its reject of trap@ does not happen */
+	ok(mc, mc_rcpt(mc, "<trap@example.com>", NULL), "rcpt trap, skipped");
+	done(mc);
+	mc = envelope("other.example", "192.0.2.3", "<s@sender.example>");
+	expect(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT, "550",
+	    "5.1.1", "No such user here");
+	done(mc);
+}
+END_TEST
+
+START_TEST(log_and_dry_run)
+{
+	struct mc_conn	*mc = envelope("a.example", "192.0.2.4",
+	    "<s@sender.example>");
+
+	/* log goes on: the plugin still rejects trap@ ... */
+	ok(mc, mc_rcpt(mc, "<logme@example.com>", NULL), "rcpt logme");
+	/* ... and a dry-run rule only says what it would have done */
+	ok(mc, mc_rcpt(mc, "<dry@example.com>", NULL), "rcpt dry");
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "rule=log-it matched: log "
+	    "\"saw logme\"", 5000), 0);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "rule=dry dry-run: would reject "
+	    "550 5.7.1 \"dry\"", 5000), 0);
+	ck_assert(th_log_has(E.p, "client=192.0.2.4[a.example]"));
+}
+END_TEST
+
+START_TEST(header_rule)
+{
+	struct mc_conn	*mc = envelope("a.example", "192.0.2.5",
+	    "<s@sender.example>");
+
+	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+	passed(mc, mc_data(mc), "data");
+	ok(mc, mc_header(mc, "From", "s@sender.example"), "header From");
+	expect(mc, mc_header(mc, "Subject", "cheap VIAGRA"), MC_REJECT, "550",
+	    "5.7.1", "no thanks");
+	done(mc);
+}
+END_TEST
+
+START_TEST(add_header)
+{
+	struct mc_conn		*mc = envelope("a.example", "192.0.2.6",
+	    "<s@tagged.example>");
+	const struct mc_reply	*r;
+
+	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+	passed(mc, mc_data(mc), "data");
+	ok(mc, mc_header(mc, "Subject", "hello"), "header");
+	passed(mc, mc_eoh(mc), "eoh");
+	passed(mc, mc_body(mc, "hi\r\n", 4), "body");
+	ck_assert_int_eq(mc_eom(mc), MC_CONTINUE);
+	r = mc_last(mc);
+	ck_assert_uint_eq(r->nmods, 1);
+	ck_assert_int_eq(r->mods[0].type, SMFIR_ADDHEADER);
+	ck_assert_str_eq(r->mods[0].name, "X-Filterd-Rule");
+	ck_assert_str_eq(r->mods[0].value, "tagged");
+	done(mc);
+}
+END_TEST
+
+/* set: a per-message plugin setting, read by the ratelimit plugin */
+START_TEST(set_param)
+{
+	const char	*pdir;
+	char		 text[4096];
+	struct mc_conn	*mc;
+	int		 i;
+
+	pdir = getenv("FD_PLUGIN_DIR");
+	ck_assert_msg(pdir != NULL, "FD_PLUGIN_DIR is not set");
+	snprintf(text, sizeof(text), "plugin-dir \"%s\"\n"
+	    "plugin ratelimit { limit client-ip 1/1h name ip }\n"
+	    "rule relaxed on mail if client-ip == 192.0.2.77 "
+	    "set ratelimit.ip off\n", pdir);
+	start(text);
+	/* one message an hour for an ordinary client ... */
+	mc = envelope("a.example", "192.0.2.78", "<s@sender.example>");
+	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+	ck_assert_int_eq(mc_mail(mc, "<s2@sender.example>", NULL), MC_TEMPFAIL);
+	done(mc);
+	/* ... none for the client the rule relaxes */
+	mc = envelope("b.example", "192.0.2.77", "<s@sender.example>");
+	for (i = 0; i < 3; i++) {
+		ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+		ok(mc, mc_mail(mc, "<s2@sender.example>", NULL), "mail again");
+	}
+	done(mc);
+	ck_assert(th_log_has(E.p, "rule=relaxed applied: set ratelimit.ip "
+	    "\"off\""));
+}
+END_TEST
+
+static Suite *
+rule_actions_suite(void)
+{
+	Suite	*s = suite_create("rule-actions");
+	TCase	*tc = tcase_create("milter");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, negotiation);
+	tcase_add_test(tc, accept_connection);
+	tcase_add_test(tc, reject_connect_macro);
+	tcase_add_test(tc, reject_tempfail_helo);
+	tcase_add_test(tc, accept_and_discard_mail);
+	tcase_add_test(tc, reject_tempfail_rcpt);
+	tcase_add_test(tc, skip_plugin);
+	tcase_add_test(tc, log_and_dry_run);
+	tcase_add_test(tc, header_rule);
+	tcase_add_test(tc, add_header);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("plugins");
+	tcase_add_checked_fixture(tc, setup_plain, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, set_param);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	th_require("FILTERD", NULL);
+	sr = srunner_create(rule_actions_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
