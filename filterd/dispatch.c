@@ -47,7 +47,8 @@ fd_action_name(enum fd_action a)
 /*
  * set_default_reply - make the reply fit the action: a reject always
  * carries a 5xx with a 5.x.x code, a tempfail a 4xx with 4.x.x, whatever
- * a plugin set. A mismatch would make the MTA do the opposite of what
+ * a plugin set (Postfix also refuses a milter reply without an enhanced
+ * code as malformed). A mismatch would make the MTA do the opposite of what
  * was decided (one peer sent a "soft reject" out as 554).
  */
 static void
@@ -58,7 +59,7 @@ set_default_reply(struct fd_txn *t, enum fd_action a)
 	if (a != FD_REJECT && a != FD_TEMPFAIL)
 		return;
 	if (t->rcode[0] == want && strlen(t->rcode) == 3 &&
-	    (t->xcode[0] == '\0' || t->xcode[0] == want))
+	    t->xcode[0] == want)
 		return;
 	if (a == FD_REJECT)
 		fd_txn_reply(t, "550", "5.7.1", t->text != NULL ? t->text :

@@ -8,7 +8,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -414,6 +418,34 @@ static struct smfiDesc desc = {
 	.xxfi_negotiate = m_negotiate,
 };
 
+/*
+ * nodelay_listeners - TCP_NODELAY on the listening socket libmilter just
+ * opened (accepted sockets inherit it on Linux). At end of message
+ * libmilter writes a header change and the final reply as two small
+ * packets; with Nagle on, the second waits for the MTA's delayed ACK,
+ * about 40 ms per message. libmilter gives no handle to its socket, so
+ * find it: the one TCP socket of ours in the listening state.
+ */
+static void
+nodelay_listeners(void)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, on = 1, listening;
+
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+		    &len) < 0 || !listening)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	}
+}
+
 int
 fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 {
@@ -436,6 +468,7 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 		    conf->socket);
 		return -1;
 	}
+	nodelay_listeners();
 	if (strncmp(conf->socket, "unix:", 5) == 0)
 		path = conf->socket + 5;
 	else if (strncmp(conf->socket, "local:", 6) == 0)
