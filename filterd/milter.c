@@ -45,6 +45,21 @@ static const char *const core_macros[7] = {
 	"i",						/* eoh */
 };
 
+/* has_word - the space-separated list contains word as a whole */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t	 n = strlen(word), len;
+
+	for (; *list != '\0'; list += len) {
+		list += strspn(list, " ");
+		len = strcspn(list, " ");
+		if (len == n && strncmp(list, word, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 char *
 fd_milter_symlist(const struct fd_conf *conf, int st)
 {
@@ -59,7 +74,7 @@ fd_milter_symlist(const struct fd_conf *conf, int st)
 	strcpy(s, core_macros[st]);
 	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
 		/* skip what the core already asks for */
-		if (strstr(core_macros[st], extra[i]) != NULL)
+		if (has_word(core_macros[st], extra[i]))
 			continue;
 		if (*s != '\0')
 			strcat(s, " ");

@@ -172,10 +172,11 @@ log_match(const struct fd_rule *r, uint32_t stage, const struct fd_txn *t,
 	fd_escape_str(from, sizeof(from), t->msg.active ? t->msg.sender : NULL);
 	fd_escape_str(rcpt, sizeof(rcpt), t->msg.rcpt);
 	fd_escape_str(qid, sizeof(qid), t->msg.queue_id);
-	fd_log(FD_LOG_INFO, "%s: conn=%llu client=%s[%s] helo=%s from=<%s> "
-	    "rcpt=<%s> stage=%s rule=%s %s %s", qid,
-	    (unsigned long long)t->id, t->addr[0] ? t->addr : "-", name, helo,
-	    from, rcpt, rule_stage_name(stage), r->name, what, r->desc);
+	/* the same leading fields as dispatch's decision line */
+	fd_log(FD_LOG_INFO, "conn=%llu qid=%s client=%s[%s] helo=%s from=<%s> "
+	    "rcpt=<%s> stage=%s rule=%s %s %s", (unsigned long long)t->id, qid,
+	    name, t->addr[0] ? t->addr : "local", helo, from, rcpt,
+	    rule_stage_name(stage), r->name, what, r->desc);
 }
 
 /* apply - what a deciding rule does to the txn itself */

@@ -58,7 +58,8 @@ uint32_t fd_rules_stages(const struct fd_ruleset *);
 
 /*
  * fd_rules_macros - the macros rules read at a milter macro stage
- * (SMFIM_CONNECT .. SMFIM_EOH numbering), NULL-terminated, "{name}" form.
+ * (SMFIM_CONNECT .. SMFIM_EOH numbering), NULL-terminated, spelled as the
+ * MTA spells them: single letters bare ("j", "i"), the rest in braces.
  */
 const char *const *fd_rules_macros(const struct fd_ruleset *, int smfim_stage);
 

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "errs.h"
+#include "conf.h"
 #include "log.h"
+#include "milter.h"
 #include "plugin_load.h"
 #include "txn.h"
 #include "units.h"
@@ -292,6 +294,34 @@ START_TEST(escape)
 }
 END_TEST
 
+/* the macros asked for at negotiation: the core's, plus the rules' */
+START_TEST(symlist)
+{
+	struct fd_errs	 errs = { 0 };
+	struct fd_conf	*conf;
+	char		 path[128], *list;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+	fp = fopen(path, "w");
+	fputs("rule a on connect if {_} ~ /x/ accept\n"
+	    "rule b on connect if {v} == \"y\" accept\n"
+	    "rule c on connect if {daemon_name} == \"z\" accept\n", fp);
+	fclose(fp);
+	conf = fd_conf_load(path, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.msg[0] : "?");
+	list = fd_milter_symlist(conf, 0);
+	/* whole names: "_" is not inside "{daemon_name}" for this purpose */
+	ck_assert_str_eq(list, "j {daemon_name} {daemon_addr} {if_addr} "
+	    "{client_resolve} _ v");
+	free(list);
+	list = fd_milter_symlist(conf, 2);
+	ck_assert_str_eq(list, "i {auth_authen} {auth_type}");
+	free(list);
+	fd_conf_free(conf);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -307,6 +337,7 @@ core_suite(void)
 	tcase_add_test(tc, load_bad_abi);
 	tcase_add_test(tc, load_group_writable);
 	tcase_add_test(tc, load_dir_writable);
+	tcase_add_test(tc, symlist);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("txn");
