@@ -265,6 +265,9 @@ START_TEST(stop)
 	int	 status;
 
 	start();
+	/* the socket listens a moment before the pidfile is written */
+	for (int i = 0; i < 100 && stat(pidfile, &st) < 0; i++)
+		usleep(50000);
 	ck_assert_int_eq(stat(pidfile, &st), 0);
 	status = th_proc_stop(E.p, 10000);
 	ck_assert(WIFEXITED(status));
