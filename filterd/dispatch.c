@@ -81,7 +81,9 @@ log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
 	    "reason=\"%s\"",
 	    (unsigned long long)t->id,
 	    t->msg.queue_id != NULL ? t->msg.queue_id : "-",
-	    fd_escape_str(name, sizeof(name), t->client_name),
+	    /* Postfix names an unresolved client "[addr]": say so once */
+	    fd_escape_str(name, sizeof(name), t->client_name == NULL ||
+	    t->client_name[0] == '[' ? "unknown" : t->client_name),
 	    t->addr[0] != '\0' ? t->addr : "local",
 	    fd_stage_name(stage), t->decider != NULL ? t->decider : "-",
 	    dry ? "would-" : "", fd_action_name(a),

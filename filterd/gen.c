@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,20 @@ plugin_path(const struct fd_conf *conf, const struct fd_plugin_conf *pc)
 	if (pc->path[0] == '/' || conf->dir == NULL)
 		return fd_strdup(pc->path);
 	return fd_asprintf("%s/%s", conf->dir, pc->path);
+}
+
+/* decl_dir - directory of the file that declared the plugin */
+static char *
+decl_dir(const struct fd_plugin_conf *pc)
+{
+	char	*copy, *dir;
+
+	if (pc->loc.file == NULL)
+		return fd_strdup(".");
+	copy = fd_strdup(pc->loc.file);
+	dir = fd_strdup(dirname(copy));
+	free(copy);
+	return dir;
 }
 
 /* load_one - open, check the name, init; 0 or -1 with errs */
@@ -59,6 +74,7 @@ load_one(struct fd_gen *gen, struct fd_loaded *l,
 	}
 	/* l->p is set only once init succeeded: gen_free calls fini then */
 	fd_host_init(&l->host, l);
+	l->dir = decl_dir(pc);
 	l->declared = l->stages = p->stages;
 	l->on_store_error = pc->on_store_error >= 0 ?
 	    pc->on_store_error : (int)gen->conf->on_store_error;
@@ -129,6 +145,7 @@ gen_free(struct fd_gen *gen)
 		if (l->p != NULL && l->p->fini != NULL)
 			l->p->fini(l->state);
 		l->lib = fd_plugin_lib_close(l->lib);
+		free(l->dir);
 	}
 	for (i = 0; i < 7; i++)
 		free(gen->symlist[i]);

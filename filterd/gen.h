@@ -35,6 +35,7 @@ struct fd_loaded {
 	int			 on_store_error;	/* enum fd_fail_policy */
 	int64_t			 fail_logged;	/* rate limit for failure logs */
 	const struct fd_plugin_conf *conf;
+	char			*dir;		/* of the file declaring it */
 	struct fd_gen		*gen;		/* back pointer for host calls */
 };
 

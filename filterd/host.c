@@ -364,7 +364,7 @@ h_re_free(struct fd_regex *re)
 static const char *
 h_conf_dir(const struct fd_host *h)
 {
-	return LOADED(h)->gen->conf->dir;
+	return LOADED(h)->dir;
 }
 
 static void

@@ -130,6 +130,7 @@ drop_privileges(const struct fd_conf *conf)
 {
 	struct passwd	*pw = NULL;
 	struct group	*gr;
+	const char	*path;
 	gid_t		 gid;
 
 	if (conf->user == NULL)
@@ -149,7 +150,13 @@ drop_privileges(const struct fd_conf *conf)
 	if (geteuid() != 0)
 		return geteuid() == pw->pw_uid ? 0 : (fd_log_warnx("cannot "
 		    "become user %s: not running as root", conf->user), -1);
+	/* what we created as root and the run user must reach or remove */
 	chown_store(conf, pw->pw_uid, gid);
+	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
+	    chown(path, pw->pw_uid, gid) < 0)
+		fd_log_warn("socket %s: chown", path);
+	if (conf->pidfile != NULL && chown(conf->pidfile, pw->pw_uid, gid) < 0)
+		fd_log_warn("pidfile %s: chown", conf->pidfile);
 	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		fd_log_warn("cannot become user %s", conf->user);

@@ -461,6 +461,16 @@ nodelay_listeners(void)
 	}
 }
 
+const char *
+fd_milter_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return spec[0] == '/' ? spec : NULL;
+}
+
 int
 fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 {
@@ -484,12 +494,7 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 		return -1;
 	}
 	nodelay_listeners();
-	if (strncmp(conf->socket, "unix:", 5) == 0)
-		path = conf->socket + 5;
-	else if (strncmp(conf->socket, "local:", 6) == 0)
-		path = conf->socket + 6;
-	else if (conf->socket[0] == '/')
-		path = conf->socket;
+	path = fd_milter_socket_path(conf->socket);
 	if (path != NULL && conf->socket_mode >= 0 &&
 	    chmod(path, (mode_t)conf->socket_mode) < 0) {
 		fd_log_warn("socket %s: chmod %04o", path, conf->socket_mode);

@@ -20,6 +20,9 @@ int	 fd_milter_run(void);
 /* fd_milter_stop - ask libmilter to stop (from any thread) */
 void	 fd_milter_stop(void);
 
+/* fd_milter_socket_path - the file of a unix socket spec, else NULL */
+const char *fd_milter_socket_path(const char *spec);
+
 /* fd_milter_symlist - the macro list to request at SMFIM stage i for a
  * generation, a new space-separated string */
 char	*fd_milter_symlist(const struct fd_conf *, int smfim_stage);

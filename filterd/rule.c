@@ -167,7 +167,8 @@ log_match(const struct fd_rule *r, uint32_t stage, const struct fd_txn *t,
 {
 	char	 name[128], helo[128], from[160], rcpt[160], qid[40];
 
-	fd_escape_str(name, sizeof(name), t->client_name);
+	fd_escape_str(name, sizeof(name), t->client_name == NULL ||
+	    t->client_name[0] == '[' ? "unknown" : t->client_name);
 	fd_escape_str(helo, sizeof(helo), t->helo);
 	fd_escape_str(from, sizeof(from), t->msg.active ? t->msg.sender : NULL);
 	fd_escape_str(rcpt, sizeof(rcpt), t->msg.rcpt);

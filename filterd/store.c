@@ -535,29 +535,41 @@ skey(struct fd_skey *k, int tag, uint64_t seed, const void *key, size_t len)
  *                       (if any) + 1 with TTL awl_ttl.
  * The triplet's identity includes the awl key when the awl is on.
  */
+/* grey_prep - check a greylist request and hash its keys into g; 0, or
+ * FD_STORE_ERR (logged) for a request no backend can serve */
+static int
+grey_prep(struct fd_store *s, const struct fd_grey_req *req,
+    struct fd_sgrey *g)
+{
+	uint64_t	 seed = FD_SK_GREY;
+
+	if (req->delay < 0 || req->delay > TTL_MAX ||
+	    !ttl_ok(req->retry_window) || !ttl_ok(req->pass_ttl))
+		return invalid(s, "greylist: delay or TTL out of range");
+	g->req = req;
+	g->has_awl = req->awl_key != NULL && req->awl_after > 0;
+	if (g->has_awl) {
+		if (!ttl_ok(req->awl_ttl))
+			return invalid(s, "greylist: awl TTL out of range");
+		skey(&g->awl, FD_SK_AWL, FD_SK_AWL, req->awl_key,
+		    req->awl_keylen);
+		seed = XXH3_64bits_withSeed(g->awl.b, FD_SK_LEN, FD_SK_GREY);
+	}
+	skey(&g->key, FD_SK_GREY, seed, req->key, req->keylen);
+	return 0;
+}
+
 int
 fd_store_grey(struct fd_store *s, const struct fd_grey_req *req,
     struct fd_grey_res *res)
 {
 	struct fd_sgrey	 g;
 	char		 err[256] = "";
-	uint64_t	 seed = FD_SK_GREY;
 	int		 trial, rc;
 
 	memset(res, 0, sizeof(*res));
-	if (req->delay < 0 || req->delay > TTL_MAX ||
-	    !ttl_ok(req->retry_window) || !ttl_ok(req->pass_ttl))
-		return invalid(s, "greylist: delay or TTL out of range");
-	g.req = req;
-	g.has_awl = req->awl_key != NULL && req->awl_after > 0;
-	if (g.has_awl) {
-		if (!ttl_ok(req->awl_ttl))
-			return invalid(s, "greylist: awl TTL out of range");
-		skey(&g.awl, FD_SK_AWL, FD_SK_AWL, req->awl_key,
-		    req->awl_keylen);
-		seed = XXH3_64bits_withSeed(g.awl.b, FD_SK_LEN, FD_SK_GREY);
-	}
-	skey(&g.key, FD_SK_GREY, seed, req->key, req->keylen);
+	if (grey_prep(s, req, &g) < 0)
+		return FD_STORE_ERR;
 	if ((trial = admit(s)) == 0)
 		return FD_STORE_ERR;
 	rc = s->ops->grey(s->be, &g, fd_clock_now(s->clock), res, err,
@@ -588,18 +600,16 @@ fd_store_grey(struct fd_store *s, const struct fd_grey_req *req,
  *
  * Returns FD_STORE_OK (even when refused) or FD_STORE_ERR.
  */
-int
-fd_store_rate(struct fd_store *s, const struct fd_rate_req *req, size_t n,
-    struct fd_rate_res *res)
+/* rate_prep - check n limits and turn them into GCRA numbers in r; 0,
+ * or FD_STORE_ERR (logged) for a request no backend can serve */
+static int
+rate_prep(struct fd_store *s, const struct fd_rate_req *req, size_t n,
+    struct fd_srate *r)
 {
-	struct fd_srate	 r[FD_STORE_RATE_MAX];
-	char		 err[256] = "";
-	size_t		 i;
-	int		 trial, rc;
+	size_t	 i;
 
 	if (n == 0 || n > FD_STORE_RATE_MAX)
 		return invalid(s, "rate: no limit, or too many at once");
-	memset(res, 0, n * sizeof(*res));
 	for (i = 0; i < n; i++) {
 		if (req[i].limit == 0 || req[i].period <= 0 ||
 		    req[i].period > GCRA_MAX / US)
@@ -618,11 +628,107 @@ fd_store_rate(struct fd_store *s, const struct fd_rate_req *req, size_t n,
 		skey(&r[i].key, FD_SK_RATE, FD_SK_RATE, req[i].key,
 		    req[i].keylen);
 	}
+	return 0;
+}
+
+int
+fd_store_rate(struct fd_store *s, const struct fd_rate_req *req, size_t n,
+    struct fd_rate_res *res)
+{
+	struct fd_srate	 r[FD_STORE_RATE_MAX];
+	char		 err[256] = "";
+	int		 trial, rc;
+
+	if (n > 0 && n <= FD_STORE_RATE_MAX)
+		memset(res, 0, n * sizeof(*res));
+	if (rate_prep(s, req, n, r) < 0)
+		return FD_STORE_ERR;
 	if ((trial = admit(s)) == 0)
 		return FD_STORE_ERR;
 	rc = s->ops->rate(s->be, r, n, fd_clock_now(s->clock), res, err,
 	    sizeof(err));
 	return settle(s, rc, trial == 2, err);
+}
+
+/* multi_fail - every part failed with the call */
+static int
+multi_fail(struct fd_store_op *ops, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		ops[i].rc = FD_STORE_ERR;
+	return FD_STORE_ERR;
+}
+
+/*
+ * fd_store_multi - the parts are checked and hashed here as their own
+ * calls would be; an invalid part answers FD_STORE_ERR alone and is not
+ * sent. One part left goes through the backend's single operation (the
+ * same round trip, a shorter script); more through its multi operation.
+ */
+int
+fd_store_multi(struct fd_store *s, struct fd_store_op *ops, size_t n)
+{
+	struct fd_sgrey	 g[FD_STORE_MULTI_MAX];
+	struct fd_srate	 r[FD_STORE_MULTI_RATES];
+	struct fd_sop	 sop[FD_STORE_MULTI_MAX];
+	size_t		 i, nr = 0, ns = 0, at[FD_STORE_MULTI_MAX];
+	char		 err[256] = "";
+	int		 trial, rc;
+
+	if (n > FD_STORE_MULTI_MAX) {
+		invalid(s, "multi: too many parts");
+		return multi_fail(ops, n);
+	}
+	for (i = 0; i < n; i++) {
+		struct fd_store_op *o = &ops[i];
+
+		o->rc = FD_STORE_ERR;
+		memset(&sop[ns], 0, sizeof(sop[ns]));
+		if (o->grey != NULL) {
+			memset(o->gres, 0, sizeof(*o->gres));
+			if (grey_prep(s, o->grey, &g[ns]) < 0)
+				continue;
+			sop[ns].g = &g[ns];
+			sop[ns].gres = o->gres;
+		} else {
+			if (o->nrate > 0 && o->nrate <= FD_STORE_RATE_MAX)
+				memset(o->rres, 0, o->nrate * sizeof(*o->rres));
+			if (o->nrate > FD_STORE_MULTI_RATES - nr) {
+				invalid(s, "multi: too many limits");
+				continue;
+			}
+			if (rate_prep(s, o->rate, o->nrate, r + nr) < 0)
+				continue;
+			sop[ns].r = r + nr;
+			sop[ns].nr = o->nrate;
+			sop[ns].rres = o->rres;
+			nr += o->nrate;
+		}
+		at[ns++] = i;
+	}
+	if (ns == 0)
+		return FD_STORE_OK;	/* every part refused alone */
+	if ((trial = admit(s)) == 0)
+		return multi_fail(ops, n);
+	if (ns == 1 && sop[0].g != NULL)
+		rc = sop[0].rc = s->ops->grey(s->be, sop[0].g,
+		    fd_clock_now(s->clock), sop[0].gres, err, sizeof(err));
+	else if (ns == 1)
+		rc = sop[0].rc = s->ops->rate(s->be, sop[0].r, sop[0].nr,
+		    fd_clock_now(s->clock), sop[0].rres, err, sizeof(err));
+	else
+		rc = s->ops->multi(s->be, sop, ns, fd_clock_now(s->clock), err,
+		    sizeof(err));
+	if (settle(s, rc, trial == 2, err) == FD_STORE_ERR &&
+	    rc != FD_SB_INVAL)
+		return multi_fail(ops, n);
+	for (i = 0; i < ns; i++) {
+		rc = sop[i].rc;
+		ops[at[i]].rc = rc == FD_SB_OK ? FD_STORE_OK : FD_STORE_ERR;
+	}
+	return FD_STORE_OK;
 }
 
 /*

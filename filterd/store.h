@@ -49,6 +49,33 @@ int	 fd_store_grey(struct fd_store *, const struct fd_grey_req *,
 	    struct fd_grey_res *);
 int	 fd_store_rate(struct fd_store *, const struct fd_rate_req *, size_t n,
 	    struct fd_rate_res *);
+/*
+ * Several operations in one round trip: one part is a greylist check
+ * (grey set) or a rate call over nrate limits (all or nothing among
+ * themselves, as fd_store_rate). fd_store_multi runs the parts in order,
+ * each seeing the ones before it, atomically as a whole: one LMDB write
+ * transaction, one Redis script. It is how the host sends the store calls
+ * several plugins planned for one stage (plan.c) to the store at once.
+ */
+#define FD_STORE_MULTI_MAX	8	/* parts in one call */
+#define FD_STORE_MULTI_RATES	64	/* limits over all rate parts */
+
+struct fd_store_op {
+	const struct fd_grey_req *grey;		/* a greylist check, or NULL */
+	struct fd_grey_res	*gres;
+	const struct fd_rate_req *rate;		/* else nrate limits */
+	size_t			 nrate;
+	struct fd_rate_res	*rres;
+	int			 rc;		/* out: as its own call's */
+};
+
+/* fd_store_multi - run n parts in one round trip; each part's rc is what
+ * its own call would have returned (an invalid part is refused alone and
+ * the others still run). Returns FD_STORE_OK when the backend answered,
+ * FD_STORE_ERR when it did not (every rc is then FD_STORE_ERR too) or
+ * when there are too many parts or limits. */
+int	 fd_store_multi(struct fd_store *, struct fd_store_op *ops, size_t n);
+
 int	 fd_store_get(struct fd_store *, const void *key, size_t keylen,
 	    void *val, size_t *vallen);
 int	 fd_store_set(struct fd_store *, const void *key, size_t keylen,

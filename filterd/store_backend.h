@@ -74,6 +74,19 @@ struct fd_srate {
 	uint32_t	 cost;
 };
 
+/* One part of a multi call (fd_store_multi), checked and hashed: a
+ * greylist check (g set), or a rate call over nr limits, all or nothing
+ * among themselves. The backend fills the results and rc (FD_SB_OK, or
+ * FD_SB_INVAL for a part it cannot serve; a failure fails the call). */
+struct fd_sop {
+	const struct fd_sgrey	*g;
+	struct fd_grey_res	*gres;
+	const struct fd_srate	*r;
+	size_t			 nr;
+	struct fd_rate_res	*rres;
+	int			 rc;
+};
+
 /* A Redis URL taken apart; see fd_redis_url_parse. */
 struct fd_redis_url {
 	char		*host;		/* TCP; NULL for a unix socket */
@@ -114,6 +127,11 @@ struct fd_store_ops {
 		    struct fd_grey_res *, char *err, size_t errlen);
 	int	 (*rate)(void *, const struct fd_srate *, size_t n, int64_t now,
 		    struct fd_rate_res *, char *err, size_t errlen);
+	/* multi: n parts in one round trip, in order, each seeing the ones
+	 * before it, atomically as a whole; FD_SB_OK when the backend
+	 * answered (each part's rc then says how it went) or FD_SB_FAIL */
+	int	 (*multi)(void *, struct fd_sop *, size_t n, int64_t now,
+		    char *err, size_t errlen);
 	/* get: copies at most *vallen bytes, sets *vallen to the full size */
 	int	 (*get)(void *, const struct fd_skey *, int64_t now, void *val,
 		    size_t *vallen, char *err, size_t errlen);

@@ -458,6 +458,48 @@ lm_rate(void *h, const struct fd_srate *r, size_t n, int64_t now,
 	return lm_read(h, rate_fn, &a, err, errlen);
 }
 
+struct multi_arg {
+	struct fd_sop		*ops;
+	size_t			 n;
+	int64_t			 now;
+};
+
+/* multi_fn - every part in one transaction, in order; a failure of one
+ * spoils the transaction and so fails them all */
+static int
+multi_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
+{
+	struct multi_arg *a = arg;
+	size_t		 i;
+
+	for (i = 0; i < a->n; i++) {
+		struct fd_sop	*o = &a->ops[i];
+
+		if (o->g != NULL) {
+			struct grey_arg ga = { o->g, a->now, o->gres };
+
+			o->rc = grey_fn(lm, txn, &ga, err, errlen);
+		} else {
+			struct rate_arg ra = { o->r, o->nr, a->now, o->rres };
+
+			o->rc = rate_fn(lm, txn, &ra, err, errlen);
+		}
+		if (o->rc == FD_SB_FAIL)
+			return FD_SB_FAIL;
+	}
+	return FD_SB_OK;
+}
+
+/* lm_multi - several parts, one write transaction (batched as any write) */
+static int
+lm_multi(void *h, struct fd_sop *ops, size_t n, int64_t now, char *err,
+    size_t errlen)
+{
+	struct multi_arg a = { ops, n, now };
+
+	return lm_write(h, multi_fn, &a, err, errlen);
+}
+
 struct kv_arg {
 	const struct fd_skey	*k;
 	int64_t			 now;
@@ -908,6 +950,7 @@ const struct fd_store_ops fd_store_lmdb_ops = {
 	.close = lm_close,
 	.grey = lm_grey,
 	.rate = lm_rate,
+	.multi = lm_multi,
 	.get = lm_kget,
 	.set = lm_kset,
 	.incr = lm_kincr,

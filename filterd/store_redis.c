@@ -66,83 +66,127 @@
  * back into Redis through fmt() so they are written as integers.
  */
 
+/* shared by every script */
+#define LUA_FMT \
+"local function fmt(v) return string.format('%.0f', v) end\n"
+
+/* grey(kg, ka, now, delay, window, passttl, awlafter, awlttl): the
+ * greylist step of fd_store_grey on triplet kg and awl counter ka (nil
+ * without an awl). Returns {state, first_seen, passes, awl_count,
+ * retry_after}. */
+#define LUA_GREY \
+"local function grey(kg, ka, now, delay, window, passttl, awlafter,\n" \
+"    awlttl)\n" \
+"  local awl = 0\n" \
+"  if ka then\n" \
+"    local a = redis.call('HMGET', ka, 'x', 'c')\n" \
+"    if a[1] and tonumber(a[1]) > now then awl = tonumber(a[2]) or 0 end\n" \
+"    if awl >= awlafter then\n" \
+"      redis.call('HSET', ka, 'x', fmt(now + awlttl), 'c', fmt(awl))\n" \
+"      redis.call('EXPIRE', ka, awlttl)\n" \
+"      return {3, 0, 0, awl, 0}\n" \
+"    end\n" \
+"  end\n" \
+"  local g = redis.call('HMGET', kg, 'x', 'f', 'p')\n" \
+"  if not g[1] or tonumber(g[1]) <= now then\n" \
+"    redis.call('HSET', kg, 'x', fmt(now + window), 'f', fmt(now),\n" \
+"      'p', '0')\n" \
+"    redis.call('EXPIRE', kg, window)\n" \
+"    return {0, now, 0, awl, delay}\n" \
+"  end\n" \
+"  local first, passes = tonumber(g[2]) or now, tonumber(g[3]) or 0\n" \
+"  if now < first + delay then\n" \
+"    return {1, first, passes, awl, first + delay - now}\n" \
+"  end\n" \
+"  passes = passes + 1\n" \
+"  redis.call('HSET', kg, 'x', fmt(now + passttl), 'p', fmt(passes))\n" \
+"  redis.call('EXPIRE', kg, passttl)\n" \
+"  if ka then\n" \
+"    awl = awl + 1\n" \
+"    redis.call('HSET', ka, 'x', fmt(now + awlttl), 'c', fmt(awl))\n" \
+"    redis.call('EXPIRE', ka, awlttl)\n" \
+"  end\n" \
+"  return {2, first, passes, awl, 0}\n" \
+"end\n"
+
+/* rate(k0, n, a0, now, out): the arithmetic of fd_gcra (store.c), all
+ * or nothing, over the n buckets KEYS[k0 + 1 .. k0 + n], with interval
+ * cap cost of bucket i at ARGV[a0 + 3i - 3 ..]; now in microseconds.
+ * Appends {ok, remaining_1, retry_after_1, ...} to out. */
+#define LUA_RATE \
+"local function idiv(a, b)\n" \
+"  local q = math.floor(a / b)\n" \
+"  if (q + 1) * b <= a then q = q + 1 elseif q * b > a then q = q - 1 end\n" \
+"  return q\n" \
+"end\n" \
+"local function rate(k0, n, a0, now, out)\n" \
+"  local tat, iv, cap, cost, one = {}, {}, {}, {}, {}\n" \
+"  local ok = 1\n" \
+"  for i = 1, n do\n" \
+"    iv[i] = tonumber(ARGV[a0 + 3 * i - 3])\n" \
+"    cap[i] = tonumber(ARGV[a0 + 3 * i - 2])\n" \
+"    cost[i] = tonumber(ARGV[a0 + 3 * i - 1])\n" \
+"    one[i] = cost[i]\n" \
+"    if one[i] == 0 then one[i] = 1 end\n" \
+"    local t = tonumber(redis.call('GET', KEYS[k0 + i]) or 0) or 0\n" \
+"    if t < now then t = now end\n" \
+"    tat[i] = t\n" \
+"    if t + one[i] * iv[i] - now > cap[i] then ok = 0 end\n" \
+"  end\n" \
+"  out[#out + 1] = ok\n" \
+"  for i = 1, n do\n" \
+"    local after = tat[i]\n" \
+"    if ok == 1 and cost[i] > 0 then\n" \
+"      after = after + cost[i] * iv[i]\n" \
+"      redis.call('SET', KEYS[k0 + i], fmt(after), 'PX',\n" \
+"        fmt(math.max(1, idiv(after - now + 999, 1000))))\n" \
+"    end\n" \
+"    local room, rem, ra = cap[i] - (after - now), 0, 0\n" \
+"    if room > 0 then rem = idiv(room, iv[i]) end\n" \
+"    local wait = after + one[i] * iv[i] - cap[i] - now\n" \
+"    if wait > 0 then ra = idiv(wait + 999999, 1000000) end\n" \
+"    out[#out + 1] = rem\n" \
+"    out[#out + 1] = ra\n" \
+"  end\n" \
+"end\n"
+
 /* KEYS: triplet [, awl]; ARGV: now delay retry_window pass_ttl awl_after
  * awl_ttl. Returns {state, first_seen, passes, awl_count, retry_after}. */
-static const char rd_grey_lua[] =
-"local now = tonumber(ARGV[1])\n"
-"local delay, window = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-"local passttl = tonumber(ARGV[4])\n"
-"local awlafter, awlttl = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-"local function fmt(v) return string.format('%.0f', v) end\n"
-"local awl = 0\n"
-"if #KEYS > 1 then\n"
-"  local a = redis.call('HMGET', KEYS[2], 'x', 'c')\n"
-"  if a[1] and tonumber(a[1]) > now then awl = tonumber(a[2]) or 0 end\n"
-"  if awl >= awlafter then\n"
-"    redis.call('HSET', KEYS[2], 'x', fmt(now + awlttl), 'c', fmt(awl))\n"
-"    redis.call('EXPIRE', KEYS[2], awlttl)\n"
-"    return {3, 0, 0, awl, 0}\n"
-"  end\n"
-"end\n"
-"local g = redis.call('HMGET', KEYS[1], 'x', 'f', 'p')\n"
-"if not g[1] or tonumber(g[1]) <= now then\n"
-"  redis.call('HSET', KEYS[1], 'x', fmt(now + window), 'f', fmt(now),\n"
-"    'p', '0')\n"
-"  redis.call('EXPIRE', KEYS[1], window)\n"
-"  return {0, now, 0, awl, delay}\n"
-"end\n"
-"local first, passes = tonumber(g[2]) or now, tonumber(g[3]) or 0\n"
-"if now < first + delay then\n"
-"  return {1, first, passes, awl, first + delay - now}\n"
-"end\n"
-"passes = passes + 1\n"
-"redis.call('HSET', KEYS[1], 'x', fmt(now + passttl), 'p', fmt(passes))\n"
-"redis.call('EXPIRE', KEYS[1], passttl)\n"
-"if #KEYS > 1 then\n"
-"  awl = awl + 1\n"
-"  redis.call('HSET', KEYS[2], 'x', fmt(now + awlttl), 'c', fmt(awl))\n"
-"  redis.call('EXPIRE', KEYS[2], awlttl)\n"
-"end\n"
-"return {2, first, passes, awl, 0}\n";
+static const char rd_grey_lua[] = LUA_FMT LUA_GREY
+"return grey(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]),\n"
+"  tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),\n"
+"  tonumber(ARGV[6]))\n";
 
 /* KEYS: n buckets; ARGV: now_us, then interval cap cost per bucket.
- * The arithmetic of fd_gcra (store.c), all or nothing. Returns {ok,
- * remaining_1, retry_after_1, ...}. */
-static const char rd_rate_lua[] =
-"local now = tonumber(ARGV[1])\n"
-"local function fmt(v) return string.format('%.0f', v) end\n"
-"local function idiv(a, b)\n"
-"  local q = math.floor(a / b)\n"
-"  if (q + 1) * b <= a then q = q + 1 elseif q * b > a then q = q - 1 end\n"
-"  return q\n"
-"end\n"
-"local tat, iv, cap, cost, one = {}, {}, {}, {}, {}\n"
-"local ok = 1\n"
-"for i = 1, #KEYS do\n"
-"  iv[i] = tonumber(ARGV[3 * i - 1])\n"
-"  cap[i] = tonumber(ARGV[3 * i])\n"
-"  cost[i] = tonumber(ARGV[3 * i + 1])\n"
-"  one[i] = cost[i]\n"
-"  if one[i] == 0 then one[i] = 1 end\n"
-"  local t = tonumber(redis.call('GET', KEYS[i]) or 0) or 0\n"
-"  if t < now then t = now end\n"
-"  tat[i] = t\n"
-"  if t + one[i] * iv[i] - now > cap[i] then ok = 0 end\n"
-"end\n"
-"local out = {ok}\n"
-"for i = 1, #KEYS do\n"
-"  local after = tat[i]\n"
-"  if ok == 1 and cost[i] > 0 then\n"
-"    after = after + cost[i] * iv[i]\n"
-"    redis.call('SET', KEYS[i], fmt(after), 'PX',\n"
-"      fmt(math.max(1, idiv(after - now + 999, 1000))))\n"
+ * Returns {ok, remaining_1, retry_after_1, ...}. */
+static const char rd_rate_lua[] = LUA_FMT LUA_RATE
+"local out = {}\n"
+"rate(0, #KEYS, 2, tonumber(ARGV[1]), out)\n"
+"return out\n";
+
+/* Several parts at once (fd_store_multi). ARGV: now now_us, then per
+ * part either g nkeys delay retry_window pass_ttl awl_after awl_ttl
+ * (KEYS: its triplet [, awl]) or r n, then interval cap cost per bucket
+ * (KEYS: its n buckets). Returns the parts' answers one after the
+ * other, as the single scripts give them. */
+static const char rd_multi_lua[] = LUA_FMT LUA_GREY LUA_RATE
+"local now, nowus = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+"local out, k, a = {}, 0, 3\n"
+"while a <= #ARGV do\n"
+"  local n = tonumber(ARGV[a + 1])\n"
+"  if ARGV[a] == 'g' then\n"
+"    local ka = nil\n"
+"    if n > 1 then ka = KEYS[k + 2] end\n"
+"    local r = grey(KEYS[k + 1], ka, now, tonumber(ARGV[a + 2]),\n"
+"      tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),\n"
+"      tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))\n"
+"    for i = 1, 5 do out[#out + 1] = r[i] end\n"
+"    a = a + 7\n"
+"  else\n"
+"    rate(k, n, a + 2, nowus, out)\n"
+"    a = a + 2 + 3 * n\n"
 "  end\n"
-"  local room, rem, ra = cap[i] - (after - now), 0, 0\n"
-"  if room > 0 then rem = idiv(room, iv[i]) end\n"
-"  local wait = after + one[i] * iv[i] - cap[i] - now\n"
-"  if wait > 0 then ra = idiv(wait + 999999, 1000000) end\n"
-"  out[#out + 1] = rem\n"
-"  out[#out + 1] = ra\n"
+"  k = k + n\n"
 "end\n"
 "return out\n";
 
@@ -188,11 +232,11 @@ static const char rd_del_lua[] =
 "if x and tonumber(x) > tonumber(ARGV[1]) then return 1 end\n"
 "return 0\n";
 
-enum { S_GREY, S_RATE, S_GET, S_SET, S_INCR, S_DEL, S_COUNT };
+enum { S_GREY, S_RATE, S_GET, S_SET, S_INCR, S_DEL, S_MULTI, S_COUNT };
 
 static const char *const rd_scripts[S_COUNT] = {
 	rd_grey_lua, rd_rate_lua, rd_get_lua, rd_set_lua, rd_incr_lua,
-	rd_del_lua
+	rd_del_lua, rd_multi_lua
 };
 
 struct rconn {
@@ -875,6 +919,132 @@ rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
 	return FD_SB_OK;
 }
 
+/* Most arguments and keys of the multi script. */
+#define MULTI_KEYS	(2 * FD_STORE_MULTI_MAX + FD_STORE_MULTI_RATES)
+#define MULTI_ARGS	(3 + MULTI_KEYS + 2 + 7 * FD_STORE_MULTI_MAX + \
+			 3 * FD_STORE_MULTI_RATES)
+
+/* multi_keys - the keys of part o into argv from a; the next free index */
+static int
+multi_keys(struct rd *rd, const struct fd_sop *o, const char **argv,
+    size_t *lens, int a, char (*keys)[RD_KEYMAX], int *nk)
+{
+	size_t	 i;
+
+	if (o->g != NULL && o->g->has_awl) {
+		lens[a] = rd_key(rd, keys[*nk], 'g', &o->g->awl, NULL,
+		    &o->g->key);
+		argv[a++] = keys[(*nk)++];
+		lens[a] = rd_key(rd, keys[*nk], 'a', &o->g->awl, NULL, NULL);
+		argv[a++] = keys[(*nk)++];
+	} else if (o->g != NULL) {
+		lens[a] = rd_key(rd, keys[*nk], 'g', &o->g->key, NULL, NULL);
+		argv[a++] = keys[(*nk)++];
+	} else {
+		for (i = 0; i < o->nr; i++) {
+			lens[a] = rd_key(rd, keys[*nk], 'r', NULL, "rate",
+			    &o->r[i].key);
+			argv[a++] = keys[(*nk)++];
+		}
+	}
+	return a;
+}
+
+/* multi_args - the arguments of part o into argv from a; the next index */
+static int
+multi_args(const struct fd_sop *o, const char **argv, size_t *lens, int a,
+    char (*nb)[RD_NUM])
+{
+	const struct fd_grey_req *q;
+	size_t	 i;
+
+	if (o->g != NULL) {
+		q = o->g->req;
+		argv[a] = "g";
+		lens[a++] = 1;
+		num(argv, lens, a++, nb, o->g->has_awl ? 2 : 1);
+		num(argv, lens, a++, nb, q->delay);
+		num(argv, lens, a++, nb, q->retry_window);
+		num(argv, lens, a++, nb, q->pass_ttl);
+		num(argv, lens, a++, nb, q->awl_after);
+		num(argv, lens, a++, nb, q->awl_ttl > 0 ? q->awl_ttl : 1);
+		return a;
+	}
+	argv[a] = "r";
+	lens[a++] = 1;
+	num(argv, lens, a++, nb, (int64_t)o->nr);
+	for (i = 0; i < o->nr; i++) {
+		num(argv, lens, a++, nb, o->r[i].interval);
+		num(argv, lens, a++, nb, o->r[i].cap);
+		num(argv, lens, a++, nb, o->r[i].cost);
+	}
+	return a;
+}
+
+/* multi_read - the answers of the parts, one after the other */
+static int
+multi_read(const redisReply *r, struct fd_sop *ops, size_t n, char *err,
+    size_t errlen)
+{
+	size_t	 want = 0, e = 0, i, j;
+
+	for (i = 0; i < n; i++)
+		want += ops[i].g != NULL ? 5 : 1 + 2 * ops[i].nr;
+	if (rd_ints(r, want, err, errlen) < 0)
+		return FD_SB_FAIL;
+	for (i = 0; i < n; i++) {
+		struct fd_sop	*o = &ops[i];
+
+		o->rc = FD_SB_OK;
+		if (o->g != NULL) {
+			o->gres->state = (enum fd_grey_state)
+			    r->element[e]->integer;
+			o->gres->first_seen = r->element[e + 1]->integer;
+			o->gres->passes = (uint32_t)r->element[e + 2]->integer;
+			o->gres->awl_count = (uint32_t)r->element[e + 3]->integer;
+			o->gres->retry_after = r->element[e + 4]->integer;
+			e += 5;
+			continue;
+		}
+		for (j = 0; j < o->nr; j++) {
+			o->rres[j].allowed = r->element[e]->integer == 1;
+			o->rres[j].remaining =
+			    (uint32_t)r->element[e + 1 + 2 * j]->integer;
+			o->rres[j].retry_after =
+			    r->element[e + 2 + 2 * j]->integer;
+		}
+		e += 1 + 2 * o->nr;
+	}
+	return FD_SB_OK;
+}
+
+/* rd_multi - several parts, one script: keys first, then arguments */
+static int
+rd_multi(void *h, struct fd_sop *ops, size_t n, int64_t now, char *err,
+    size_t errlen)
+{
+	struct rd	*rd = h;
+	const char	*argv[MULTI_ARGS];
+	size_t		 lens[MULTI_ARGS], i;
+	char		 keys[MULTI_KEYS][RD_KEYMAX];
+	char		 nb[MULTI_ARGS][RD_NUM];
+	redisReply	*r;
+	int		 a = 3, nk = 0, rc;
+
+	for (i = 0; i < n; i++)
+		a = multi_keys(rd, &ops[i], argv, lens, a, keys, &nk);
+	num(argv, lens, a++, nb, now);
+	num(argv, lens, a++, nb, now * 1000000);
+	for (i = 0; i < n; i++)
+		a = multi_args(&ops[i], argv, lens, a, nb);
+	if ((rc = rd_eval(rd, S_MULTI, nk, a, argv, lens, &r, err,
+	    errlen)) != FD_SB_OK)
+		return rc;
+	rc = multi_read(r, ops, n, err, errlen);
+	freeReplyObject(r);
+	return rc;
+}
+
 /* rd_kget - the kv get script */
 static int
 rd_kget(void *h, const struct fd_skey *k, int64_t now, void *val,
@@ -1112,6 +1282,7 @@ const struct fd_store_ops fd_store_redis_ops = {
 	.close = rd_close,
 	.grey = rd_grey,
 	.rate = rd_rate,
+	.multi = rd_multi,
 	.get = rd_kget,
 	.set = rd_kset,
 	.incr = rd_kincr,

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -277,6 +278,60 @@ START_TEST(stop)
 }
 END_TEST
 
+/*
+ * Started as root with `user`: the socket is bound first, then the unix
+ * socket and pidfile are handed to the run user, whose process then
+ * serves and, at stop, can remove them.
+ */
+START_TEST(privileges)
+{
+	struct passwd	*pw = getpwnam("nobody");
+	char		*run = th_path(E.dir, "run"), line[256];
+	struct mc_conn	*mc;
+	struct stat	 st;
+	FILE		*fp;
+	int		 uid = -1;
+
+	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+		return;
+	ck_assert_msg(geteuid() == 0, "this test must run as root");
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	ck_assert_int_eq(mkdir(run, 0755), 0);
+	ck_assert_int_eq(chown(run, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(E.spec, sizeof(E.spec), "unix:%s/filterd.sock", run);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\n"
+	    "socket-mode 0660\nuser nobody\nlog stderr\n"
+	    "pidfile \"%s/filterd.pid\"\nstore lmdb \"%s/state\"\n"
+	    "plugin-dir \"%s\"\nplugin example {\n\treject-rcpt \"t@x.org\"\n}\n",
+	    E.spec, run, E.dir, EXAMPLE_DIR), 0);
+	start();
+	ck_assert_int_eq(stat(E.spec + 5, &st), 0);
+	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	snprintf(line, sizeof(line), "/proc/%d/status", (int)th_proc_pid(E.p));
+	fp = fopen(line, "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Uid: %d", &uid) == 1)
+			break;
+	fclose(fp);
+	ck_assert_int_eq(uid, (int)pw->pw_uid);
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.15", 40007), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<t@x.org>", NULL), MC_REJECT,
+	    "550", "5.1.1", "Recipient refused by policy");
+	mc_quit(mc);
+	mc_free(mc);
+	ck_assert_int_eq(th_proc_stop(E.p, 10000), 0);
+	ck_assert_int_eq(stat(E.spec + 5, &st), -1);	/* removed at stop */
+	snprintf(line, sizeof(line), "%s/filterd.pid", run);
+	ck_assert_int_eq(stat(line, &st), -1);
+	free(run);
+}
+END_TEST
+
 /* run - filterd with args, its exit status; output to dir/NAME.log */
 static int
 run(const char *name, char *const argv[], struct th_proc **pp)
@@ -412,6 +467,7 @@ daemon_suite(void)
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, reload);
 	tcase_add_test(tc, stop);
+	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_usage);
 	suite_add_tcase(s, tc);

@@ -48,6 +48,9 @@ struct th_proc {
 
 /* scratch directories not yet removed, for th_atexit */
 static char *th_dirs[TH_MAXDIRS];
+/* the process that made each one: a forked Check test inherits the list,
+ * and must not remove a directory its parent still uses */
+static pid_t th_owner[TH_MAXDIRS];
 
 /* th_keep - FD_KEEP_TMP=1: leave scratch directories for a look */
 static int
@@ -73,7 +76,7 @@ th_atexit(void)
 	int	 i;
 
 	for (i = 0; i < TH_MAXDIRS; i++) {
-		if (th_dirs[i] == NULL)
+		if (th_dirs[i] == NULL || th_owner[i] != getpid())
 			continue;
 		if (th_keep())
 			fprintf(stderr, "proc: keeping %s\n", th_dirs[i]);
@@ -144,6 +147,7 @@ th_tmpdir_new(void)
 	for (i = 0; i < TH_MAXDIRS; i++)
 		if (th_dirs[i] == NULL) {
 			th_dirs[i] = dir;
+			th_owner[i] = getpid();
 			break;
 		}
 	return dir;

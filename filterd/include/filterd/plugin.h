@@ -27,9 +27,11 @@
  * before it calls a host function newer than the one it was built for.
  *
  * Threads and lifetimes. filterd runs one libmilter thread per MTA
- * connection. init() is called once per configuration generation (at start
- * and at every reload) from the main thread; its state is then read-only
- * and shared by every thread until fini(). A hook may write only its own
+ * connection. init() is called once per configuration generation: from
+ * the main thread at start, from the reload thread at a reload (SIGUSR1);
+ * fini() from whichever thread drops the generation's last reference (a
+ * connection closing, or the reload). The state init() builds is then
+ * read-only and shared by every thread until fini(). A hook may write only its own
  * connection and message slots (zeroed by the host, sized by
  * conn_priv_size and msg_priv_size) and the store. Strings the host hands
  * a hook live until the hook returns unless a comment says otherwise.
@@ -250,7 +252,8 @@ struct fd_host {
 	/* Escape untrusted bytes for a log line; returns dst. */
 	char	*(*escape)(char *dst, size_t dstlen, const void *src, size_t len);
 
-	/* Directory of the config file that loaded this plugin (for relative files). */
+	/* Directory of the config file that declared this plugin, for the
+	 * plugin's relative file names. */
 	const char *(*conf_dir)(const struct fd_host *);
 
 	/*
@@ -260,7 +263,40 @@ struct fd_host {
 	 * plugin whose body hook is optional should say when it is off.
 	 */
 	void	 (*use_stages)(const struct fd_host *, uint32_t stages);
+
+	/*
+	 * Planned store calls: the greylist checks and rate hits of every
+	 * plugin at one stage in one round trip to the store. From its
+	 * `plan` hook (struct fd_plugin) a plugin queues the requests its
+	 * stage hook is going to make, with plan_grey and plan_rate (0, or
+	 * -1 when the plan is full or no plan hook is running: the request
+	 * is then simply sent on its own later). Its stage hook then makes
+	 * them with grey_txn and rate_txn: the first of these calls to find
+	 * its request queued sends every request queued at this stage at
+	 * once (one LMDB write transaction, one Redis script; in plan
+	 * order, each seeing the ones before it), and each call returns the
+	 * answer to its own request. A request nobody queued, or one that
+	 * differs in any byte or number from what was queued, is sent on
+	 * its own exactly as grey_check and rate_hit send it, so a plan
+	 * changes how many round trips a stage costs, never an answer.
+	 * Queued requests are sent only if a hook of the stage makes one of
+	 * them; the plan is forgotten at the end of the stage. Check for
+	 * these members with FD_HOST_HAS(h, grey_txn) before use.
+	 */
+	int	 (*plan_grey)(struct fd_txn *, const struct fd_grey_req *);
+	int	 (*plan_rate)(struct fd_txn *, const struct fd_rate_req *,
+		    size_t n);
+	int	 (*grey_txn)(struct fd_txn *, const struct fd_grey_req *,
+		    struct fd_grey_res *);
+	int	 (*rate_txn)(struct fd_txn *, const struct fd_rate_req *,
+		    size_t n, struct fd_rate_res *);
 };
+
+/* FD_HOST_HAS - the host table h has member m (it may be older than the
+ * header the plugin was built with) and m is set */
+#define FD_HOST_HAS(h, m) \
+	((h)->size >= offsetof(struct fd_host, m) + sizeof((h)->m) && \
+	 (h)->m != NULL)
 
 struct fd_plugin {
 	/* Written by FD_PLUGIN_HEADER, never by hand. */
@@ -303,7 +339,19 @@ struct fd_plugin {
 	void	 (*msg_end)(void *state, void *conn, void *msg);
 	void	 (*conn_end)(void *state, void *conn);
 
-	void	*spare[8];	/* room to grow within one major */
+	/*
+	 * plan: at a stage, before the first plugin's hook of that stage,
+	 * called for every plugin whose hook will be asked (the stage in its
+	 * stages, not skipped by a rule) once no rule decided the stage.
+	 * It decides nothing: it queues the store requests the stage hook
+	 * will make (host->plan_grey, host->plan_rate), so that the stage
+	 * costs one round trip to the store for all plugins. Optional; msg
+	 * is NULL before MAIL.
+	 */
+	void	 (*plan)(struct fd_txn *, uint32_t stage, void *state,
+		    void *conn, void *msg);
+
+	void	*spare[7];	/* room to grow within one major */
 };
 
 /* Plugin flags. */
