@@ -586,6 +586,149 @@ START_TEST(rate_invalid)
 END_TEST
 
 /*
+ * Several parts in one call
+ */
+
+/* gop, rop - a part of a multi call */
+static struct fd_store_op
+gop(const struct fd_grey_req *q, struct fd_grey_res *r)
+{
+	struct fd_store_op o;
+
+	memset(&o, 0, sizeof(o));
+	o.grey = q;
+	o.gres = r;
+	return o;
+}
+
+static struct fd_store_op
+rop(const struct fd_rate_req *q, size_t n, struct fd_rate_res *r)
+{
+	struct fd_store_op o;
+
+	memset(&o, 0, sizeof(o));
+	o.rate = q;
+	o.nrate = n;
+	o.rres = r;
+	return o;
+}
+
+START_TEST(multi_grey_and_rate)
+{
+	struct fd_grey_req g = greq("192.0.2.1|a@x|b@y", "192.0.2.1");
+	struct fd_rate_req rq[2] = { rreq("ip", 3, 60, 0, 1),
+	    rreq("rcpt", 2, 60, 0, 1) };
+	struct fd_rate_req peek = rreq("ip", 3, 60, 0, 0);
+	struct fd_grey_res gr;
+	struct fd_rate_res rr[2];
+	struct fd_store_op ops[2];
+
+	ops[0] = gop(&g, &gr);
+	ops[1] = rop(rq, 2, rr);
+	ck_assert_int_eq(fd_store_multi(st, ops, 2), FD_STORE_OK);
+	ck_assert_int_eq(ops[0].rc, FD_STORE_OK);
+	ck_assert_int_eq(ops[1].rc, FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_NEW);
+	ck_assert_int_eq(gr.first_seen, T0);
+	ck_assert_int_eq(gr.retry_after, 300);
+	ck_assert_int_eq(rr[0].allowed, 1);
+	ck_assert_int_eq(rr[0].remaining, 2);
+	ck_assert_int_eq(rr[1].allowed, 1);
+	ck_assert_int_eq(rr[1].remaining, 1);
+
+	/* what the call wrote, the single calls see */
+	fd_clock_advance(&clk, 10);
+	gr = grey(&g);
+	ck_assert_int_eq(gr.state, FD_GREY_EARLY);
+	ck_assert_int_eq(gr.first_seen, T0);
+	ck_assert_int_eq(rate1(&peek).remaining, 2);
+
+	/* and the other way round; a refused rate part charges nothing
+	 * and leaves the greylist part alone */
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(rate1(&rq[1]).allowed, 1);
+	ck_assert_int_eq(rate1(&rq[1]).allowed, 1);
+	ops[0] = gop(&g, &gr);
+	ops[1] = rop(rq, 2, rr);
+	ck_assert_int_eq(fd_store_multi(st, ops, 2), FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_PASSED);
+	ck_assert_int_eq(gr.passes, 1);
+	ck_assert_int_eq(gr.awl_count, 1);
+	ck_assert_int_eq(rr[0].allowed, 0);
+	ck_assert_int_eq(rr[1].allowed, 0);
+	ck_assert_int_eq(rr[0].retry_after, 0);
+	ck_assert_int_eq(rr[1].retry_after, 30);
+	ck_assert_int_eq(rate1(&peek).remaining, 3);
+}
+END_TEST
+
+START_TEST(multi_in_order)
+{
+	struct fd_grey_req g = greq("triplet", NULL);
+	struct fd_rate_req one = rreq("k", 2, 60, 0, 1);
+	struct fd_grey_res gr[2];
+	struct fd_rate_res rr[3];
+	struct fd_store_op ops[5];
+
+	/* each part sees the ones before it */
+	ops[0] = gop(&g, &gr[0]);
+	ops[1] = rop(&one, 1, &rr[0]);
+	ops[2] = gop(&g, &gr[1]);
+	ops[3] = rop(&one, 1, &rr[1]);
+	ops[4] = rop(&one, 1, &rr[2]);
+	ck_assert_int_eq(fd_store_multi(st, ops, 5), FD_STORE_OK);
+	ck_assert_int_eq(gr[0].state, FD_GREY_NEW);
+	ck_assert_int_eq(gr[1].state, FD_GREY_EARLY);
+	ck_assert_int_eq(gr[1].retry_after, 300);
+	ck_assert_int_eq(rr[0].allowed, 1);
+	ck_assert_int_eq(rr[0].remaining, 1);
+	ck_assert_int_eq(rr[1].allowed, 1);
+	ck_assert_int_eq(rr[1].remaining, 0);
+	ck_assert_int_eq(rr[2].allowed, 0);
+	ck_assert_int_eq(rr[2].retry_after, 30);
+}
+END_TEST
+
+START_TEST(multi_invalid_part)
+{
+	struct fd_grey_req g = greq("triplet", NULL);
+	struct fd_rate_req bad = rreq("k", 0, 60, 0, 1);
+	struct fd_rate_req good = rreq("k", 5, 60, 0, 1);
+	struct fd_grey_res gr;
+	struct fd_rate_res rr[2];
+	struct fd_store_op ops[FD_STORE_MULTI_MAX + 1];
+	size_t	 i;
+
+	/* an invalid part is refused alone */
+	ops[0] = rop(&bad, 1, &rr[0]);
+	ops[1] = gop(&g, &gr);
+	ops[2] = rop(&good, 1, &rr[1]);
+	ck_assert_int_eq(fd_store_multi(st, ops, 3), FD_STORE_OK);
+	ck_assert_int_eq(ops[0].rc, FD_STORE_ERR);
+	ck_assert_int_eq(ops[1].rc, FD_STORE_OK);
+	ck_assert_int_eq(ops[2].rc, FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_NEW);
+	ck_assert_int_eq(rr[1].remaining, 4);
+	ck_assert_int_ge(logged("invalid request"), 1);
+
+	/* too many parts: nothing runs */
+	for (i = 0; i <= FD_STORE_MULTI_MAX; i++)
+		ops[i] = rop(&good, 1, &rr[1]);
+	ck_assert_int_eq(fd_store_multi(st, ops, FD_STORE_MULTI_MAX + 1),
+	    FD_STORE_ERR);
+	ck_assert_int_eq(ops[0].rc, FD_STORE_ERR);
+	ck_assert_int_eq(rate1(&good).remaining, 3);
+
+	/* no part, or one */
+	ck_assert_int_eq(fd_store_multi(st, ops, 0), FD_STORE_OK);
+	ops[0] = gop(&g, &gr);
+	ck_assert_int_eq(fd_store_multi(st, ops, 1), FD_STORE_OK);
+	ck_assert_int_eq(ops[0].rc, FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_EARLY);
+}
+END_TEST
+
+/*
  * kv
  */
 
@@ -1382,6 +1525,48 @@ START_TEST(redis_one_round_trip)
 }
 END_TEST
 
+START_TEST(redis_multi_one_round_trip)
+{
+	struct fd_grey_req g = greq("t", "a"), g2 = greq("t2", NULL);
+	struct fd_rate_req rq[3] = { rreq("a", 5, 60, 0, 1),
+	    rreq("b", 5, 60, 0, 1), rreq("c", 5, 60, 0, 1) };
+	struct fd_grey_res gr[2];
+	struct fd_rate_res rr[3];
+	struct fd_store_op ops[3];
+	redisReply *r, *t;
+	long	 before;
+	size_t	 i;
+
+	ops[0] = gop(&g, &gr[0]);
+	ops[1] = rop(rq, 3, rr);
+	ops[2] = gop(&g2, &gr[1]);
+	ck_assert_int_eq(fd_store_multi(st, ops, 3), FD_STORE_OK);	/* loads */
+	before = evalsha_calls();
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(fd_store_multi(st, ops, 3), FD_STORE_OK);
+		ck_assert_int_eq(ops[1].rc, FD_STORE_OK);
+		ck_assert_int_eq(rr[2].allowed, 1);
+	}
+	ck_assert_int_eq(evalsha_calls() - before, 4);
+	ck_assert_int_eq(gr[0].state, FD_GREY_EARLY);
+	ck_assert_int_eq(rr[0].remaining, 0);
+
+	/* the same keys as the single calls write, each with a TTL */
+	r = rcmd(NULL, "KEYS %s*", prefix);
+	ck_assert_uint_eq(r->elements, 1 + 3 + 1);	/* no awl key yet */
+	for (i = 0; i < r->elements; i++) {
+		t = rcmd(NULL, "PTTL %s", r->element[i]->str);
+		ck_assert_msg(t->integer > 0, "%s has no TTL",
+		    r->element[i]->str);
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	ck_assert_int_eq(grey(&g2).state, FD_GREY_EARLY);
+	ck_assert_int_eq(fd_store_rate(st, rq, 3, rr), FD_STORE_OK);
+	ck_assert_int_eq(rr[0].allowed, 0);
+}
+END_TEST
+
 /*
  * Suites
  */
@@ -1420,6 +1605,11 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, rate_peek_and_cost);
 	tcase_add_test(tc, rate_invalid);
 
+	tc = tcase(s, "multi");
+	tcase_add_test(tc, multi_grey_and_rate);
+	tcase_add_test(tc, multi_in_order);
+	tcase_add_test(tc, multi_invalid_part);
+
 	tc = tcase(s, "kv");
 	tcase_add_test(tc, kv_basic);
 	tcase_add_test(tc, kv_ttl);
@@ -1452,6 +1642,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
 		tcase_add_test(tc, redis_one_round_trip);
+		tcase_add_test(tc, redis_multi_one_round_trip);
 	}
 	return s;
 }
