@@ -519,7 +519,7 @@ START_TEST(dry_run_rule)
 	ck_assert_int_eq(hit.dry_run, 1);
 	ck_assert_str_eq(hit.rule, "d2");
 	ck_assert_uint_eq(txn->msg.skip, 0);
-	ck_assert_ptr_nonnull(strstr(logbuf, "client=-[192.0.2.9] helo=- "
+	ck_assert_ptr_nonnull(strstr(logbuf, "client=unknown[192.0.2.9] helo=- "
 	    "from=<s@example.com> rcpt=<x@example.com> stage=rcpt rule=d1 "
 	    "dry-run: would reject 550 5.7.1 \"no x\""));
 	ck_assert_ptr_nonnull(strstr(logbuf, "rule=d2 dry-run: would skip a"));
