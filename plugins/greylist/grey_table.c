@@ -94,7 +94,7 @@ grey_nets_add(struct grey_nets *t, const char *s, int value, const char **why)
 	net.plen = (int)plen;
 	/* host bits set usually means a typo in the prefix: say so */
 	if (plen < (long)net.len * 8) {
-		unsigned char masked[16];
+		unsigned char masked[16] = { 0 };
 		size_t i;
 
 		for (i = 0; i < net.len; i++) {
