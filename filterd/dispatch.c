@@ -12,6 +12,7 @@
 #include "gen.h"
 #include "log.h"
 #include "rule.h"
+#include "store_plan.h"
 #include "txn.h"
 
 /* stages before MAIL belong to the connection, the rest to a message */
@@ -171,6 +172,42 @@ plugin_error(struct fd_loaded *l, struct fd_txn *t)
 	return FD_TEMPFAIL;
 }
 
+/* asked - plugin i has a say at stage */
+static int
+asked(const struct fd_loaded *l, unsigned i, uint32_t stage, uint64_t skip)
+{
+	return (l->stages & stage) && !(i < 64 && (skip >> i) & 1);
+}
+
+/*
+ * plan_stage - let every plugin that will be asked queue its store
+ * requests first (see store_plan.h), so that the stage costs one round
+ * trip to the store whatever the number of plugins using it
+ */
+static void
+plan_stage(struct fd_txn *t, uint32_t stage, uint64_t skip)
+{
+	struct fd_gen	*gen = t->gen;
+	int		 open = 0;
+	unsigned	 i;
+
+	for (i = 0; i < gen->nplugins; i++) {
+		struct fd_loaded *l = &gen->plugins[i];
+
+		if (l->p->plan == NULL || !asked(l, i, stage, skip))
+			continue;
+		if (!open)
+			fd_plan_open(&t->plan);
+		open = 1;
+		l->p->plan(t, stage, l->state, t->priv[l->index],
+		    t->msg.priv != NULL ? t->msg.priv[l->index] : NULL);
+	}
+	if (open)
+		fd_plan_close(t->plan);
+	else
+		fd_plan_reset(t->plan);
+}
+
 /* run_plugins - the plugins of one stage; the first opinion decides */
 static enum fd_action
 run_plugins(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
@@ -182,10 +219,11 @@ run_plugins(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
 	enum fd_action	 a;
 	unsigned	 i;
 
+	plan_stage(t, stage, skip);
 	for (i = 0; i < gen->nplugins; i++) {
 		struct fd_loaded *l = &gen->plugins[i];
 
-		if (!(l->stages & stage) || (i < 64 && (skip >> i) & 1))
+		if (!asked(l, i, stage, skip))
 			continue;
 		a = call_hook(l, t, stage, chunk, len);
 		if (a == FD_CONTINUE)

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "re.h"
 #include "store.h"
+#include "store_plan.h"
 #include "txn.h"
 #include "units.h"
 
@@ -314,6 +315,42 @@ h_rate_hit(const struct fd_host *h, const struct fd_rate_req *rq, size_t n,
 	return s != NULL ? fd_store_rate(s, rq, n, rs) : FD_STORE_ERR;
 }
 
+/* txn_store - the store a transaction's generation uses, or NULL */
+static struct fd_store *
+txn_store(const struct fd_txn *t)
+{
+	return t->gen != NULL && t->gen->daemon != NULL ?
+	    t->gen->daemon->store : NULL;
+}
+
+static int
+h_plan_grey(struct fd_txn *t, const struct fd_grey_req *rq,
+    struct fd_grey_res *rs, int *rc)
+{
+	return fd_plan_grey(t->plan, rq, rs, rc);
+}
+
+static int
+h_plan_rate(struct fd_txn *t, const struct fd_rate_req *rq, size_t n,
+    struct fd_rate_res *rs, int *rc)
+{
+	return fd_plan_rate(t->plan, rq, n, rs, rc);
+}
+
+static int
+h_grey_txn(struct fd_txn *t, const struct fd_grey_req *rq,
+    struct fd_grey_res *rs)
+{
+	return fd_plan_grey_call(t->plan, txn_store(t), rq, rs);
+}
+
+static int
+h_rate_txn(struct fd_txn *t, const struct fd_rate_req *rq, size_t n,
+    struct fd_rate_res *rs)
+{
+	return fd_plan_rate_call(t->plan, txn_store(t), rq, n, rs);
+}
+
 static int
 h_kv_get(const struct fd_host *h, const void *k, size_t kl, void *v, size_t *vl)
 {
@@ -414,4 +451,8 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->escape = fd_escape;
 	h->conf_dir = h_conf_dir;
 	h->use_stages = h_use_stages;
+	h->plan_grey = h_plan_grey;
+	h->plan_rate = h_plan_rate;
+	h->grey_txn = h_grey_txn;
+	h->rate_txn = h_rate_txn;
 }

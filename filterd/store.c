@@ -122,7 +122,7 @@ opts_defaults(struct fd_store_opts *o, enum fd_store_kind kind)
 	o->kind = kind;
 	o->map_size = 256ULL << 20;
 	o->sweep_ms = 60000;
-	o->sync = 1;
+	o->sync = 0;		/* flushed once a second; see store_lmdb.c */
 	o->connect_ms = 200;
 	o->timeout_ms = 250;
 	o->breaker_failures = 3;

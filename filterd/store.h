@@ -45,6 +45,9 @@ int		 fd_store_check(const struct fd_conf *, struct fd_errs *errs);
 /* fd_store_free - close, stop the sweeper; returns NULL */
 struct fd_store	*fd_store_free(struct fd_store *);
 
+/* Most limits one fd_store_rate call may carry. */
+#define FD_STORE_RATE_MAX	32
+
 int	 fd_store_grey(struct fd_store *, const struct fd_grey_req *,
 	    struct fd_grey_res *);
 int	 fd_store_rate(struct fd_store *, const struct fd_rate_req *, size_t n,

@@ -48,9 +48,6 @@ struct fd_skey {
 	unsigned char	 b[FD_SK_LEN];
 };
 
-/* Most limits one fd_store_rate call may carry. */
-#define FD_STORE_RATE_MAX	32
-
 /* A greylist request with its keys hashed. The triplet digest covers
  * the awl digest when the auto-whitelist is on, so a Redis backend can
  * put both keys under one hash tag and still agree with LMDB. */

@@ -31,13 +31,38 @@
  * next batch. A failure that spoils the transaction (a full map) fails
  * the whole batch; the caller sees FD_STORE_ERR.
  *
- * Durability: `sync yes` (default) opens with MDB_NOMETASYNC: data pages
- * are flushed on every commit, the meta page lazily, so a crash of the
- * machine can lose the last commit but never corrupts the file, and a
- * kill -9 of filterd loses nothing (the pages are in the kernel). `sync
- * no` flushes nothing on commit and syncs once a second from the
- * sweeper thread: faster, but a machine crash may lose or damage what
- * was written since (LMDB's MDB_NOSYNC caveats).
+ * Durability. A kill -9 (or any crash) of filterd loses nothing either
+ * way: a committed transaction is in the kernel's page cache the moment
+ * mdb_txn_commit returns. What `sync` chooses is what a crash of the
+ * machine (power, kernel) may cost:
+ *
+ *   sync no (default)  commits are not flushed (MDB_NOSYNC, and
+ *                      MDB_WRITEMAP: a commit writes into the map, no
+ *                      write(2) per page); the sweeper thread flushes the
+ *                      map once a second. A machine crash loses at most
+ *                      the last second of greylist and rate updates, and
+ *                      may leave the file damaged (LMDB does not order
+ *                      unflushed writes). So a damaged file is never
+ *                      used: while unflushed commits exist, a marker
+ *                      file `unflushed` in the directory holds the
+ *                      kernel's boot id; at open, a marker with another
+ *                      boot id (or none readable) means the machine went
+ *                      down with writes in flight, and the data file is
+ *                      set aside as data.mdb.crashed and a new, empty
+ *                      store started, with a warning. A marker with this
+ *                      boot's id is what a kill -9 leaves: the page cache
+ *                      has every commit, the file is used as is.
+ *   sync yes           every commit is flushed (MDB_NOMETASYNC: data
+ *                      pages at each commit, the meta page lazily), so a
+ *                      machine crash loses at most the commit in flight
+ *                      and never damages the file; each batch of writes
+ *                      then waits for the disk.
+ *
+ * The default favours throughput: the state is soft (a lost greylist
+ * entry costs one more delay, a lost rate event one message more), a
+ * flush per commit cost filterd half its throughput on the bench
+ * (docs/PERFORMANCE.md), and the marker keeps the worst case at "start
+ * empty after a power cut", never "run on a damaged file".
  *
  * MDB_NOTLS, because libmilter threads come and go: read transactions
  * are not tied to the thread that began them.
@@ -50,6 +75,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -97,6 +123,7 @@ struct lm {
 	int64_t		 sweep_ms;
 	const struct fd_clock *clock;
 	pid_t		 pid;		/* the process that opened it */
+	unsigned	 forks;		/* lm_forks when it opened it */
 
 	/* group commit */
 	pthread_mutex_t	 qmu;
@@ -104,6 +131,12 @@ struct lm {
 	struct lm_op	*qhead;
 	struct lm_op	**qtail;
 	int		 leader;
+
+	/* sync no: the crash marker (see Durability above); marked and
+	 * the marker file belong to the write leader */
+	int		 marked;	/* the marker file exists */
+	int		 written;	/* atomic: commits since the last flush */
+	char		 boot[64];	/* this boot's id, "" if unknown */
 
 	/* sweeper thread */
 	pthread_t	 sweeper;
@@ -190,11 +223,34 @@ lm_put(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t expires,
 	return 0;
 }
 
+/*
+ * Forks are counted by a pthread_atfork handler rather than by calling
+ * getpid() on every operation (a system call per store call, on the
+ * hot path); lm_forked falls back to getpid() only once a fork happened.
+ */
+static unsigned	 lm_forks;	/* forks of this process's image so far */
+static pthread_once_t lm_atfork_once = PTHREAD_ONCE_INIT;
+
+/* lm_child - in a child after fork */
+static void
+lm_child(void)
+{
+	__atomic_add_fetch(&lm_forks, 1, __ATOMIC_RELAXED);
+}
+
+/* lm_atfork - install the handler (once per process) */
+static void
+lm_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, lm_child);
+}
+
 /* lm_forked - refuse to touch an environment another process opened */
 static int
 lm_forked(struct lm *lm, char *err, size_t errlen)
 {
-	if (getpid() == lm->pid)
+	if (__atomic_load_n(&lm_forks, __ATOMIC_RELAXED) == lm->forks ||
+	    getpid() == lm->pid)
 		return 0;
 	snprintf(err, errlen, "opened by process %ld, used after a fork: open "
 	    "the store after daemonizing", (long)lm->pid);
@@ -202,8 +258,147 @@ lm_forked(struct lm *lm, char *err, size_t errlen)
 }
 
 /*
+ * The crash marker (sync no)
+ */
+
+#define LM_MARKER	"unflushed"
+#define LM_BOOT_ID	"/proc/sys/kernel/random/boot_id"
+
+/* lm_boot_id - this boot's id into buf ("" if the system has none) */
+static void
+lm_boot_id(char *buf, size_t len)
+{
+	FILE	*fp;
+
+	buf[0] = '\0';
+	if ((fp = fopen(LM_BOOT_ID, "r")) == NULL)
+		return;
+	if (fgets(buf, (int)len, fp) == NULL)
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(fp);
+}
+
+/* lm_dir_sync - make a name created or removed in dir durable */
+static void
+lm_dir_sync(const char *dir)
+{
+	int	 fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+/* lm_mark - say, durably, that unflushed commits are about to exist;
+ * 0 or -1 with err */
+static int
+lm_mark(struct lm *lm, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+	int	 fd, ok;
+
+	snprintf(path, sizeof(path), "%s/" LM_MARKER, lm->path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0) {
+		snprintf(err, errlen, "marker %s: %s", path, strerror(errno));
+		return -1;
+	}
+	ok = write(fd, lm->boot, strlen(lm->boot)) ==
+	    (ssize_t)strlen(lm->boot) && fdatasync(fd) == 0;
+	if (close(fd) < 0 || !ok) {
+		snprintf(err, errlen, "marker %s: %s", path, strerror(errno));
+		return -1;
+	}
+	lm_dir_sync(lm->path);
+	lm->marked = 1;
+	return 0;
+}
+
+/* lm_unmark - every commit is on disk: remove the marker */
+static void
+lm_unmark(struct lm *lm)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" LM_MARKER, lm->path);
+	if (unlink(path) == 0 || errno == ENOENT) {
+		lm_dir_sync(lm->path);
+		lm->marked = 0;
+	}
+}
+
+/*
+ * lm_recover - before opening dir: if a marker says the machine went
+ * down (another boot, or a boot id we cannot read) while commits were
+ * unflushed, the data file may be damaged: set it aside and start empty
+ */
+static void
+lm_recover(const char *dir, const char *boot)
+{
+	char	 path[PATH_MAX], data[PATH_MAX], aside[PATH_MAX], id[64];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/" LM_MARKER, dir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(id, sizeof(id), fp) == NULL)
+		id[0] = '\0';
+	fclose(fp);
+	if (boot[0] != '\0' && strcmp(id, boot) == 0)
+		return;		/* filterd died, the machine did not */
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(aside, sizeof(aside), "%s/data.mdb.crashed", dir);
+	if (rename(data, aside) < 0 && errno != ENOENT) {
+		fd_log_warn("store lmdb %s: after a crash of the system: "
+		    "cannot set %s aside", dir, data);
+		return;
+	}
+	(void)unlink(path);
+	lm_dir_sync(dir);
+	fd_log_warnx("store lmdb %s: the system went down with unflushed "
+	    "writes (sync no): the data may be damaged, so it was set aside "
+	    "as %s and the store starts empty", dir, aside);
+}
+
+/*
  * Group commit
  */
+
+/* lm_lead - become the write leader (wait for the current one) */
+static void
+lm_lead(struct lm *lm)
+{
+	pthread_mutex_lock(&lm->qmu);
+	while (lm->leader)
+		pthread_cond_wait(&lm->qcv, &lm->qmu);
+	lm->leader = 1;
+	pthread_mutex_unlock(&lm->qmu);
+}
+
+/* lm_unlead - let the next leader in */
+static void
+lm_unlead(struct lm *lm)
+{
+	pthread_mutex_lock(&lm->qmu);
+	lm->leader = 0;
+	pthread_cond_broadcast(&lm->qcv);
+	pthread_mutex_unlock(&lm->qmu);
+}
+
+/* lm_will_write - the leader is about to commit: with sync no, make sure
+ * the marker is down first; 0 or -1 with err */
+static int
+lm_will_write(struct lm *lm, char *err, size_t errlen)
+{
+	if (lm->sync)
+		return 0;
+	if (!lm->marked && lm_mark(lm, err, errlen) < 0)
+		return -1;
+	__atomic_store_n(&lm->written, 1, __ATOMIC_RELEASE);
+	return 0;
+}
 
 /* lm_batch_fail - every op of a failed batch gets the reason */
 static void
@@ -229,6 +424,10 @@ lm_batch(struct lm *lm, struct lm_op *batch)
 	char		 why[256];
 	int		 rc;
 
+	if (lm_will_write(lm, why, sizeof(why)) < 0) {
+		lm_batch_fail(batch, why);
+		return;
+	}
 	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
 		lm_fail(lm, rc, "begin", why, sizeof(why));
 		lm_batch_fail(batch, why);
@@ -707,8 +906,17 @@ lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
 	if (ndead == 0)
 		return 0;
 
-	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0)
+	/* the sweeper writes as a leader too: one writer at a time, and
+	 * the crash marker up first */
+	lm_lead(lm);
+	if (lm_will_write(lm, err, errlen) < 0) {
+		lm_unlead(lm);
+		return -1;
+	}
+	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
+		lm_unlead(lm);
 		return lm_fail(lm, rc, "sweep", err, errlen);
+	}
 	for (i = 0; i < ndead; i++) {
 		k.mv_size = FD_SK_LEN;
 		k.mv_data = dead[i];
@@ -718,11 +926,14 @@ lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
 			continue;
 		if ((rc = mdb_del(txn, lm->dbi, &k, NULL)) != 0) {
 			mdb_txn_abort(txn);
+			lm_unlead(lm);
 			return lm_fail(lm, rc, "sweep", err, errlen);
 		}
 		n++;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	rc = mdb_txn_commit(txn);
+	lm_unlead(lm);
+	if (rc != 0)
 		return lm_fail(lm, rc, "sweep", err, errlen);
 	return n;
 }
@@ -757,6 +968,26 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * lm_flush - sync no, once a second: flush what was committed since the
+ * last flush; after a second without commits, take the marker down (as
+ * the write leader, so that no commit slips in between)
+ */
+static void
+lm_flush(struct lm *lm)
+{
+	if (__atomic_exchange_n(&lm->written, 0, __ATOMIC_ACQ_REL)) {
+		mdb_env_sync(lm->env, 1);
+		return;
+	}
+	if (!lm->marked)
+		return;
+	lm_lead(lm);
+	if (!__atomic_load_n(&lm->written, __ATOMIC_ACQUIRE))
+		lm_unmark(lm);
+	lm_unlead(lm);
+}
+
 /* sweeper - the background thread: sweep every sweep-interval, and with
  * `sync no` flush the map once a second */
 static void *
@@ -779,7 +1010,7 @@ sweeper(void *arg)
 			break;
 		pthread_mutex_unlock(&lm->smu);
 		if (!lm->sync)
-			mdb_env_sync(lm->env, 1);
+			lm_flush(lm);
 		if (mono_ms() >= next) {
 			if (lm_sweep(lm, fd_clock_now(lm->clock), err,
 			    sizeof(err)) < 0 && fd_log_ratelimited(
@@ -855,12 +1086,16 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 		return NULL;
 	}
 	lm = fd_calloc(1, sizeof(*lm));
+	lm_boot_id(lm->boot, sizeof(lm->boot));
+	lm_recover(o->path, lm->boot);	/* also when sync yes now */
 	lm->path = fd_strdup(o->path);
 	lm->map_size = o->map_size;
 	lm->sync = o->sync;
 	lm->sweep_ms = o->sweep_ms;
 	lm->clock = clock;
+	pthread_once(&lm_atfork_once, lm_atfork);
 	lm->pid = getpid();
+	lm->forks = __atomic_load_n(&lm_forks, __ATOMIC_RELAXED);
 	lm->qtail = &lm->qhead;
 	pthread_mutex_init(&lm->qmu, NULL);
 	pthread_cond_init(&lm->qcv, NULL);
@@ -874,7 +1109,8 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	    (rc = mdb_env_set_mapsize(lm->env, (size_t)o->map_size)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(lm->env, 1024)) != 0 ||
 	    (rc = mdb_env_open(lm->env, o->path, MDB_NOTLS |
-	    (o->sync ? MDB_NOMETASYNC : MDB_NOSYNC), 0600)) != 0) {
+	    (o->sync ? MDB_NOMETASYNC : MDB_NOSYNC | MDB_WRITEMAP),
+	    0600)) != 0) {
 		lm_fail(lm, rc, "open", err, errlen);
 		goto fail;
 	}
@@ -882,6 +1118,12 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	mdb_reader_check(lm->env, &dead);
 	if (lm_init_db(lm, err, errlen) < 0)
 		goto fail;
+	/* what open wrote, and any marker a kill -9 left, settled now */
+	if (!lm->sync) {
+		mdb_env_sync(lm->env, 1);
+		lm->marked = 1;
+		lm_unmark(lm);
+	}
 	if ((rc = pthread_create(&lm->sweeper, NULL, sweeper, lm)) != 0) {
 		snprintf(err, errlen, "sweeper thread: %s", strerror(rc));
 		goto fail;
@@ -914,8 +1156,8 @@ lm_close(void *h)
 	} else
 		pthread_mutex_unlock(&lm->smu);
 	if (lm->env != NULL) {
-		if (!lm->sync)
-			mdb_env_sync(lm->env, 1);
+		if (!lm->sync && mdb_env_sync(lm->env, 1) == 0 && lm->marked)
+			lm_unmark(lm);
 		mdb_env_close(lm->env);
 	}
 	pthread_mutex_destroy(&lm->qmu);

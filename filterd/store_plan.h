@@ -41,9 +41,12 @@ void	 fd_plan_close(struct fd_plan *);
 void	 fd_plan_reset(struct fd_plan *);
 
 /* fd_plan_grey, fd_plan_rate - queue a request; 0, or -1 when the plan is
- * not open or full */
-int	 fd_plan_grey(struct fd_plan *, const struct fd_grey_req *);
-int	 fd_plan_rate(struct fd_plan *, const struct fd_rate_req *, size_t n);
+ * not open or full. res and rc (may be NULL) receive its answer when the
+ * plan is sent, whoever's call sends it. */
+int	 fd_plan_grey(struct fd_plan *, const struct fd_grey_req *,
+	    struct fd_grey_res *res, int *rc);
+int	 fd_plan_rate(struct fd_plan *, const struct fd_rate_req *, size_t n,
+	    struct fd_rate_res *res, int *rc);
 
 /* fd_plan_grey_call, fd_plan_rate_call - make a request: the answer the
  * plan got for it (sending the plan first if it was not sent yet), or

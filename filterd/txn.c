@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "gen.h"
+#include "store_plan.h"
 #include "txn.h"
 #include "xalloc.h"
 
@@ -85,6 +86,7 @@ fd_txn_free(struct fd_txn *t)
 		fd_gen_unref(t->gen);
 	}
 	free(t->priv);
+	fd_plan_free(t->plan);
 	free(t->client_name);
 	free(t->helo);
 	free(t->text);

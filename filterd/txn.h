@@ -25,6 +25,7 @@
 #include "filterd/plugin.h"
 
 struct fd_gen;
+struct fd_plan;
 
 /* {client_resolve} as Postfix and Sendmail report it */
 enum fd_resolve {
@@ -95,6 +96,7 @@ struct fd_txn {
 	uint32_t	 noreply;	/* stages the MTA awaits no reply for */
 
 	void		**priv;		/* per-plugin connection slots */
+	struct fd_plan	*plan;		/* store calls planned at this stage */
 	struct fd_msg	 msg;
 };
 

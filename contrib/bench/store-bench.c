@@ -2,7 +2,7 @@
  * store-bench.c -- how fast the store is, and how big it gets
  *
  *	contrib/bench/store-bench [--quick] [--threads N] [--only lmdb|redis]
- *	    [--no-sync]
+ *	    [--sync]
  *
  * For LMDB (in a mktemp directory) and for a private redis-server, with
  * several threads calling at once, it prints operations per second for a
@@ -17,7 +17,15 @@
  * past the TTLs and the store swept; Redis expires keys by its own clock,
  * so the flood uses a two-second period and the bench waits for Redis.
  *
- * --no-sync runs LMDB with `sync no` (no flush per commit).
+ * Then, for LMDB with the default map-size, a million distinct greylist
+ * triplets (--quick: 100,000),
+ * each with an auto-whitelist key, as a flood of new senders makes them,
+ * and what they take: entries, bytes in use, and the file's size on disk
+ * (its blocks: with `sync no` the file is as long as the map, but sparse)
+ * and as `ls` shows it.
+ *
+ * --sync runs LMDB with `sync yes` (a flush per commit; the default is a
+ * flush a second).
  *
  * It prints figures and asserts nothing.
  */
@@ -42,7 +50,7 @@
 #include "store.h"
 #include "redis.h"
 
-enum op { OP_GREY, OP_RATE1, OP_RATE3, OP_INCR, OP_FLOOD };
+enum op { OP_GREY, OP_RATE1, OP_RATE3, OP_INCR, OP_FLOOD, OP_GFLOOD };
 
 static const char *const op_names[] = {
 	"greylist check", "rate hit, 1 limit", "rate hit, 3 limits",
@@ -57,7 +65,7 @@ struct bench {
 	long			 errors;
 	int			 nthreads;
 	int64_t			 flood_period;	/* seconds a flood key lives */
-	int			 nosync;	/* LMDB `sync no` */
+	int			 sync;		/* LMDB `sync yes` */
 };
 
 struct worker {
@@ -103,6 +111,23 @@ one(struct bench *b, int id, long i)
 		g.retry_window = 2 * 86400;
 		g.pass_ttl = 35 * 86400;
 		g.awl_after = 1000000;
+		g.awl_ttl = 35 * 86400;
+		return fd_store_grey(b->st, &g, &gr);
+	case OP_GFLOOD:
+		/* a new triplet every call, from clients all over */
+		memset(&g, 0, sizeof(g));
+		snprintf(k[0], sizeof(k[0]), "10.%d.%ld.%ld|s%ld@ex%ld.org|"
+		    "r@ex.net", id, (i >> 8) & 255, i & 255, i, i % 997);
+		snprintf(k[1], sizeof(k[1]), "10.%d.%ld.%ld|ex%ld.org", id,
+		    (i >> 8) & 255, i & 255, i % 997);
+		g.key = k[0];
+		g.keylen = strlen(k[0]);
+		g.awl_key = k[1];
+		g.awl_keylen = strlen(k[1]);
+		g.delay = 300;
+		g.retry_window = 2 * 86400;
+		g.pass_ttl = 35 * 86400;
+		g.awl_after = 5;
 		g.awl_ttl = 35 * 86400;
 		return fd_store_grey(b->st, &g, &gr);
 	case OP_RATE1:
@@ -254,13 +279,22 @@ human(double bytes, char *buf, size_t len)
 	return buf;
 }
 
-/* file_size - the size of a file, -1 if none */
+/* file_size - the size of a file as ls shows it, -1 if none */
 static long
 file_size(const char *path)
 {
 	struct stat sb;
 
 	return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* file_disk - the bytes a file takes on disk (its blocks), -1 if none */
+static long
+file_disk(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (long)sb.st_blocks * 512 : -1;
 }
 
 /* opt - append `name value` to a hand-made options block */
@@ -364,19 +398,44 @@ flood_lmdb(struct bench *b, const char *dbdir, long keys)
 	snprintf(file, sizeof(file), "%s/data.mdb", dbdir);
 	flood_run(b, "lmdb", keys);
 	fd_store_stats(b->st, &entries, &bytes);
-	printf("         before expiry: %llu entries, %s in use, file %s\n",
-	    (unsigned long long)entries, human((double)bytes, h1, sizeof(h1)),
-	    human((double)file_size(file), h2, sizeof(h2)));
+	printf("         before expiry: %llu entries, %s in use, file %s on "
+	    "disk\n", (unsigned long long)entries,
+	    human((double)bytes, h1, sizeof(h1)),
+	    human((double)file_disk(file), h2, sizeof(h2)));
 	fd_clock_advance(&b->clk, b->flood_period + 1);
 	secs = now_s();
 	swept = fd_store_sweep(b->st);
 	secs = now_s() - secs;
 	fd_store_stats(b->st, &entries, &bytes);
-	printf("         after expiry:  %llu entries, %s in use, file %s\n"
+	printf("         after expiry:  %llu entries, %s in use, file %s on "
+	    "disk\n"
 	    "         (clock moved past the TTL, %ld swept in %.2fs; the "
 	    "file keeps its size, LMDB reuses the pages)\n",
 	    (unsigned long long)entries, human((double)bytes, h1, sizeof(h1)),
-	    human((double)file_size(file), h2, sizeof(h2)), swept, secs);
+	    human((double)file_disk(file), h2, sizeof(h2)), swept, secs);
+}
+
+/* grey_flood_lmdb - distinct greylist triplets into a fresh store, and
+ * the room they take (issue 9: a million in at most 256 MiB on disk) */
+static void
+grey_flood_lmdb(struct bench *b, const char *dbdir, long keys)
+{
+	uint64_t entries, bytes;
+	char	 file[512], h1[32], h2[32], h3[32];
+	double	 secs;
+
+	snprintf(file, sizeof(file), "%s/data.mdb", dbdir);
+	b->per_thread = keys / b->nthreads;
+	secs = run(b, OP_GFLOOD);
+	printf("lmdb   grey flood: %ld new triplets in %.1fs, %.0f/s%s\n",
+	    b->per_thread * b->nthreads, secs,
+	    b->per_thread * b->nthreads / secs, b->errors ? "  ERRORS" : "");
+	fd_store_stats(b->st, &entries, &bytes);
+	printf("         %llu entries, %s in use, file %s on disk (%s as ls "
+	    "shows it)\n", (unsigned long long)entries,
+	    human((double)bytes, h1, sizeof(h1)),
+	    human((double)file_disk(file), h2, sizeof(h2)),
+	    human((double)file_size(file), h3, sizeof(h3)));
 }
 
 /* flood_redis - a flood of keys, then wait for Redis to expire them */
@@ -409,10 +468,11 @@ flood_redis(struct bench *b, struct fd_test_redis *t, long keys)
 	redisFree(c);
 }
 
-/* open_store - a store of this kind at dir (LMDB) or on t (Redis) */
+/* open_store - a store of this kind at dir (LMDB, with map-size map or
+ * the default if NULL) or on t (Redis) */
 static struct fd_store *
 open_store(struct bench *b, enum fd_store_kind kind, const char *dbdir,
-    struct fd_test_redis *t)
+    const char *map, struct fd_test_redis *t)
 {
 	struct fd_errs	 errs = { 0 };
 	struct fd_block	 opts = { 0 };
@@ -424,10 +484,11 @@ open_store(struct bench *b, enum fd_store_kind kind, const char *dbdir,
 	conf.store_opts = &opts;
 	if (kind == FD_STORE_LMDB) {
 		conf.store_path = (char *)dbdir;
-		opt(&opts, "map-size", "4G");
+		if (map != NULL)
+			opt(&opts, "map-size", map);
 		opt(&opts, "sweep-interval", "1d");
-		if (b->nosync)
-			opt(&opts, "sync", "no");
+		if (b->sync)
+			opt(&opts, "sync", "yes");
 	} else {
 		conf.store_path = (char *)fd_test_redis_url(t);
 		opt(&opts, "prefix", "bench:");
@@ -463,20 +524,28 @@ backend(enum fd_store_kind kind, struct bench *b, long per_thread,
 	}
 	fd_clock_set(&b->clk, (int64_t)time(NULL));
 	snprintf(dbdir, sizeof(dbdir), "%s/ops", dir);
-	if ((b->st = open_store(b, kind, dbdir, t)) == NULL)
+	if ((b->st = open_store(b, kind, dbdir, "4G", t)) == NULL)
 		goto out;
 	b->per_thread = per_thread;
 	ops(b, name, t);
 	b->st = fd_store_free(b->st);
 
 	snprintf(dbdir, sizeof(dbdir), "%s/flood", dir);
-	if ((b->st = open_store(b, kind, dbdir, t)) == NULL)
+	if ((b->st = open_store(b, kind, dbdir, "4G", t)) == NULL)
 		goto out;
 	if (kind == FD_STORE_LMDB)
 		flood_lmdb(b, dbdir, flood);
 	else
 		flood_redis(b, t, flood);
 	b->st = fd_store_free(b->st);
+	if (kind == FD_STORE_LMDB) {
+		/* in the default map (256 MiB): it must fit there */
+		snprintf(dbdir, sizeof(dbdir), "%s/grey", dir);
+		if ((b->st = open_store(b, kind, dbdir, NULL, t)) == NULL)
+			goto out;
+		grey_flood_lmdb(b, dbdir, flood);
+		b->st = fd_store_free(b->st);
+	}
 	rc = 0;
 out:
 	fd_test_redis_free(t);
@@ -489,7 +558,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: store-bench [--quick] [--threads N] "
-	    "[--only lmdb|redis] [--no-sync]\n");
+	    "[--only lmdb|redis] [--sync]\n");
 	exit(2);
 }
 
@@ -516,8 +585,10 @@ main(int argc, char **argv)
 				usage();
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
+		else if (strcmp(argv[i], "--sync") == 0)
+			b.sync = 1;
 		else if (strcmp(argv[i], "--no-sync") == 0)
-			b.nosync = 1;
+			b.sync = 0;	/* the default now */
 		else
 			usage();
 	}
@@ -525,7 +596,7 @@ main(int argc, char **argv)
 	fd_log_set_level(FD_LOG_WARN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("store-bench: %d threads, %ld operations each%s\n", b.nthreads,
-	    per_thread, b.nosync ? ", LMDB with sync no" : "");
+	    per_thread, b.sync ? ", LMDB with sync yes" : "");
 	printf("%-6s %-20s %15s  %s\n", "store", "operation", "",
 	    "Redis round trips per call");
 	if (only == NULL || strcmp(only, "lmdb") == 0)

@@ -32,12 +32,16 @@ param(const struct grey_conf *c, struct fd_txn *t, const char *name)
 	return c->host->param != NULL ? c->host->param(t, PLUGIN, name) : NULL;
 }
 
-/* bad_param - a rule set a value we cannot use: say so, keep the default */
+/* bad_param - a rule set a value we cannot use: say so (unless quiet: the
+ * plan hook reads the same values just before), keep the default */
 static void
-bad_param(const struct grey_conf *c, const char *name, const char *v)
+bad_param(const struct grey_conf *c, const char *name, const char *v,
+    int quiet)
 {
 	char	 esc[128];
 
+	if (quiet)
+		return;
 	c->host->log(c->host, FD_LOG_WARN, "set greylist.%s \"%s\": bad value, "
 	    "ignored", name, c->host->escape(esc, sizeof(esc), v, strlen(v)));
 }
@@ -45,7 +49,7 @@ bad_param(const struct grey_conf *c, const char *name, const char *v)
 /* param_duration - override *out with a duration param at least min */
 static void
 param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
-    int64_t *out, int64_t min)
+    int64_t *out, int64_t min, int quiet)
 {
 	const char	*v = param(c, t, name);
 	int64_t		 secs;
@@ -53,7 +57,7 @@ param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
 	if (v == NULL)
 		return;
 	if (grey_duration_parse(v, &secs) < 0 || secs < min)
-		bad_param(c, name, v);
+		bad_param(c, name, v, quiet);
 	else
 		*out = secs;
 }
@@ -61,7 +65,7 @@ param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
 /* param_bool - override *out with an on/off param */
 static void
 param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
-    int *out)
+    int *out, int quiet)
 {
 	const char	*v = param(c, t, name);
 	int		 b;
@@ -69,14 +73,15 @@ param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
 	if (v == NULL)
 		return;
 	if (grey_bool_parse(v, &b) < 0)
-		bad_param(c, name, v);
+		bad_param(c, name, v, quiet);
 	else
 		*out = b;
 }
 
-void
-grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
-    struct grey_eff *e)
+/* eff_get - grey_eff_get, logging bad values unless quiet */
+static void
+eff_get(const struct grey_conf *c, struct fd_txn *t, struct grey_eff *e,
+    int quiet)
 {
 	const char	*v;
 	size_t		 pos;
@@ -91,17 +96,19 @@ grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
 	e->decide_eom = c->decide_eom;
 	e->header = c->header;
 	e->message = c->message;
-	param_duration(c, t, "delay", &e->delay, 0);
-	param_duration(c, t, "retry-window", &e->retry_window, 1);
-	param_duration(c, t, "whitelist-for", &e->pass_ttl, 1);
-	param_duration(c, t, "auto-whitelist-for", &e->awl_ttl, 1);
-	param_bool(c, t, "header", &e->header);
+	param_duration(c, t, "delay", &e->delay, 0, quiet);
+	param_duration(c, t, "retry-window", &e->retry_window, 1,
+	    quiet);
+	param_duration(c, t, "whitelist-for", &e->pass_ttl, 1, quiet);
+	param_duration(c, t, "auto-whitelist-for", &e->awl_ttl, 1,
+	    quiet);
+	param_bool(c, t, "header", &e->header, quiet);
 	if ((v = param(c, t, "auto-whitelist")) != NULL) {
 		n = strtoul(v, &end, 10);
 		if (strcmp(v, "off") == 0)
 			e->awl_after = 0;
 		else if (*v < '0' || *v > '9' || *end != '\0' || n > 1000000)
-			bad_param(c, "auto-whitelist", v);
+			bad_param(c, "auto-whitelist", v, quiet);
 		else
 			e->awl_after = (uint32_t)n;
 	}
@@ -109,17 +116,24 @@ grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
 		if (strcmp(v, "rcpt") == 0 || strcmp(v, "eom") == 0)
 			e->decide_eom = strcmp(v, "eom") == 0;
 		else
-			bad_param(c, "decide-at", v);
+			bad_param(c, "decide-at", v, quiet);
 	}
 	if ((v = param(c, t, "message")) != NULL) {
 		if (grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL)
 			e->message = v;
 		else
-			bad_param(c, "message", v);
+			bad_param(c, "message", v, quiet);
 	}
 	/* the store wants an unconfirmed entry to outlive the delay */
 	if (e->retry_window <= e->delay)
 		e->retry_window = e->delay + 1;
+}
+
+void
+grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
+    struct grey_eff *e)
+{
+	eff_get(c, t, e, 0);
 }
 
 /* exempt_client - why this client is never greylisted, or NULL */
@@ -197,44 +211,76 @@ sender_of(const struct grey_conf *c, struct fd_txn *t)
 }
 
 /*
+ * triplet_req - the store request for (client, sender, rcpt) with its
+ * auto-whitelist key, into req; its keys are in *key and *awl, which the
+ * caller frees. 0, or -1 out of memory.
+ */
+static int
+triplet_req(const struct grey_conf *c, const struct grey_eff *e,
+    const char *client, const char *sender, const char *rcpt,
+    struct fd_grey_req *req, char **key, char **awl)
+{
+	char	*snorm, *rnorm;
+	size_t	 kl = 0, al = 0;
+	int	 rc = -1;
+
+	*key = *awl = NULL;
+	snorm = grey_norm_sender(sender, rcpt, c->norm, c->delims);
+	rnorm = grey_norm_rcpt(rcpt);
+	if (snorm == NULL || rnorm == NULL)
+		goto out;
+	if ((*key = grey_key_triplet(client, snorm, rnorm, &kl)) == NULL)
+		goto out;
+	if (e->awl_after > 0 && (*awl = grey_key_awl(client,
+	    c->awl_per_domain ? grey_addr_domain(snorm) : NULL, &al)) == NULL)
+		goto out;
+	memset(req, 0, sizeof(*req));
+	req->key = *key;
+	req->keylen = kl;
+	req->awl_key = *awl;
+	req->awl_keylen = al;
+	req->delay = e->delay;
+	req->retry_window = e->retry_window;
+	req->pass_ttl = e->pass_ttl;
+	req->awl_after = e->awl_after;
+	req->awl_ttl = e->awl_ttl;
+	rc = 0;
+out:
+	free(snorm);
+	free(rnorm);
+	return rc;
+}
+
+/* grey_call - one greylist store call: through the stage's plan when the
+ * host has one (the answer may come from a round trip shared with other
+ * plugins), else on its own */
+static int
+grey_call(const struct grey_conf *c, struct fd_txn *t,
+    const struct fd_grey_req *req, struct fd_grey_res *res)
+{
+	const struct fd_host	*h = c->host;
+
+	if (FD_HOST_HAS(h, grey_txn))
+		return h->grey_txn(t, req, res);
+	return h->grey_check(h, req, res);
+}
+
+/*
  * check_triplet - one store call for (client, sender, rcpt) with its
  * auto-whitelist key. Returns the host's store result (FD_STORE_OK, or
  * FD_STORE_ERR: a failure, also when out of memory here).
  */
 static int
-check_triplet(const struct grey_conf *c, const struct grey_eff *e,
-    const char *client, const char *sender, const char *rcpt,
-    struct fd_grey_res *res)
+check_triplet(const struct grey_conf *c, struct fd_txn *t,
+    const struct grey_eff *e, const char *client, const char *sender,
+    const char *rcpt, struct fd_grey_res *res)
 {
-	const struct fd_host	*h = c->host;
 	struct fd_grey_req	 req;
-	char			*snorm, *rnorm, *key = NULL, *awl = NULL;
-	size_t			 kl = 0, al = 0;
+	char			*key, *awl;
 	int			 rc = FD_STORE_ERR;
 
-	snorm = grey_norm_sender(sender, rcpt, c->norm, c->delims);
-	rnorm = grey_norm_rcpt(rcpt);
-	if (snorm == NULL || rnorm == NULL)
-		goto out;
-	if ((key = grey_key_triplet(client, snorm, rnorm, &kl)) == NULL)
-		goto out;
-	if (e->awl_after > 0 && (awl = grey_key_awl(client,
-	    c->awl_per_domain ? grey_addr_domain(snorm) : NULL, &al)) == NULL)
-		goto out;
-	memset(&req, 0, sizeof(req));
-	req.key = key;
-	req.keylen = kl;
-	req.awl_key = awl;
-	req.awl_keylen = al;
-	req.delay = e->delay;
-	req.retry_window = e->retry_window;
-	req.pass_ttl = e->pass_ttl;
-	req.awl_after = e->awl_after;
-	req.awl_ttl = e->awl_ttl;
-	rc = h->grey_check(h, &req, res);
-out:
-	free(snorm);
-	free(rnorm);
+	if (triplet_req(c, e, client, sender, rcpt, &req, &key, &awl) == 0)
+		rc = grey_call(c, t, &req, res);
 	free(key);
 	free(awl);
 	return rc;
@@ -287,6 +333,56 @@ store_error(const struct grey_conf *c, struct fd_txn *t)
 	return FD_ERROR;
 }
 
+/*
+ * rcpt_subject - what the decision at RCPT looks at: 1 with the settings,
+ * the client key, sender and recipient filled in when a triplet is to be
+ * checked now; 0 when the recipient is exempt or the decision waits for
+ * the end of the message (then noted in m). quiet: bad rule values are
+ * not logged (the plan hook).
+ */
+static int
+rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
+    struct grey_eff *e, char *client, const char **sender, const char **rcpt,
+    int quiet)
+{
+	const struct fd_host	*h = c->host;
+
+	if (exempt_client(c, t) != NULL)
+		return 0;
+	*sender = sender_of(c, t);
+	*rcpt = h->get(t, FD_F_RCPT);
+	if (*rcpt == NULL || exempt_sender(c, *sender, *rcpt) ||
+	    exempt_rcpt(c, *rcpt))
+		return 0;
+	eff_get(c, t, e, quiet);
+	/* decide once for the whole message: asked for, or a bounce */
+	if (e->decide_eom || ((*sender)[0] == '\0' && c->null_eom)) {
+		m->at_eom = 1;
+		return 0;
+	}
+	client_key(c, t, client, CLIENT_MAX);
+	return 1;
+}
+
+void
+grey_plan_rcpt(const struct grey_conf *c, struct fd_txn *t,
+    struct grey_msg *m)
+{
+	const struct fd_host	*h = c->host;
+	struct grey_eff		 e;
+	struct fd_grey_req	 req;
+	char			 client[CLIENT_MAX], *key, *awl;
+	const char		*sender, *rcpt;
+
+	if (!FD_HOST_HAS(h, plan_grey) ||
+	    !rcpt_subject(c, t, m, &e, client, &sender, &rcpt, 1))
+		return;
+	if (triplet_req(c, &e, client, sender, rcpt, &req, &key, &awl) == 0)
+		(void)h->plan_grey(t, &req, NULL, NULL);
+	free(key);
+	free(awl);
+}
+
 enum fd_action
 grey_on_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 {
@@ -296,21 +392,10 @@ grey_on_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 	char			 client[CLIENT_MAX];
 	const char		*sender, *rcpt;
 
-	if (exempt_client(c, t) != NULL)
+	if (!rcpt_subject(c, t, m, &e, client, &sender, &rcpt, 0))
 		return FD_CONTINUE;
-	sender = sender_of(c, t);
-	rcpt = h->get(t, FD_F_RCPT);
-	if (rcpt == NULL || exempt_sender(c, sender, rcpt) ||
-	    exempt_rcpt(c, rcpt))
-		return FD_CONTINUE;
-	grey_eff_get(c, t, &e);
-	/* decide once for the whole message: asked for, or a bounce */
-	if (e.decide_eom || (sender[0] == '\0' && c->null_eom)) {
-		m->at_eom = 1;
-		return FD_CONTINUE;
-	}
-	client_key(c, t, client, sizeof(client));
-	if (check_triplet(c, &e, client, sender, rcpt, &res) != FD_STORE_OK)
+	if (check_triplet(c, t, &e, client, sender, rcpt, &res) !=
+	    FD_STORE_OK)
 		return store_error(c, t);
 	switch (res.state) {
 	case FD_GREY_NEW:
@@ -379,7 +464,8 @@ eom_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	const char		*sender = sender_of(c, t);
 	struct fd_grey_res	 res;
 
-	if (check_triplet(c, e, client, sender, rcpt, &res) != FD_STORE_OK)
+	if (check_triplet(c, t, e, client, sender, rcpt, &res) !=
+	    FD_STORE_OK)
 		return -1;
 	st->checked++;
 	switch (res.state) {
@@ -427,7 +513,7 @@ eom_body(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	req.delay = e->delay;
 	req.retry_window = e->retry_window;
 	req.pass_ttl = e->pass_ttl;
-	rc = h->grey_check(h, &req, &res);
+	rc = grey_call(c, t, &req, &res);
 	free(key);
 	if (rc != FD_STORE_OK)
 		return -1;

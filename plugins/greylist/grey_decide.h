@@ -55,6 +55,10 @@ struct grey_eff {
 void	 grey_eff_get(const struct grey_conf *, struct fd_txn *,
 	    struct grey_eff *);
 
+/* grey_plan_rcpt - the plan hook at RCPT: queue the store call that
+ * grey_on_rcpt is about to make (see host->plan_grey), if any */
+void	 grey_plan_rcpt(const struct grey_conf *, struct fd_txn *,
+	    struct grey_msg *);
 enum fd_action grey_on_rcpt(const struct grey_conf *, struct fd_txn *,
 	    struct grey_msg *);
 enum fd_action grey_on_body(const struct grey_conf *, struct fd_txn *,

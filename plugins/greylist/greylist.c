@@ -71,6 +71,13 @@ gl_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 	return grey_on_rcpt(state, t, msg);
 }
 
+static void
+gl_plan(struct fd_txn *t, uint32_t stage, void *state, void *conn, void *msg)
+{
+	if (stage == FD_ST_RCPT)
+		grey_plan_rcpt(state, t, msg);
+}
+
 static enum fd_action
 gl_body(struct fd_txn *t, void *state, void *conn, void *msg,
     const unsigned char *chunk, size_t len)
@@ -103,4 +110,5 @@ FD_PLUGIN_EXPORT = {
 	.on_body = gl_body,
 	.on_eom = gl_eom,
 	.msg_end = gl_msg_end,
+	.plan = gl_plan,
 };

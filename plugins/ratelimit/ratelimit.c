@@ -6,8 +6,9 @@
  * sender domain, SASL user, recipient or HELO name; see
  * docs/PLUGIN-RATELIMIT.md. The work is elsewhere: rl_spec.c parses the
  * block, rl_key.c builds keys, rl_stage.c checks a stage's limits in one
- * store call, rl_reply.c words the answer. Nothing is kept per
- * connection or message: the counters live in the store.
+ * store call, rl_reply.c words the answer. The counters live in the
+ * store; per message the plugin only notes whether the message limits
+ * were counted (decide-messages-at rcpt).
  */
 #include <stdlib.h>
 
@@ -43,6 +44,9 @@ rl_init(const struct fd_host *h, const struct fd_block *b, void **state)
 	if (st->conf.nlimits == 0)
 		h->log(h, FD_LOG_WARN, "no limit configured: nothing is "
 		    "limited");
+	/* negotiate only the stages some limit is decided at */
+	if (h->use_stages != NULL)
+		h->use_stages(h, st->conf.stages);
 	*state = st;
 	return 0;
 }
@@ -57,23 +61,28 @@ static enum fd_action
 rl_connect(struct fd_txn *t, void *state, void *conn)
 {
 	(void)conn;
-	return rl_stage_run(state, t, RL_C_CONNECTIONS);
+	return rl_stage_decide(state, t, FD_ST_CONNECT, NULL);
 }
 
 static enum fd_action
 rl_mail(struct fd_txn *t, void *state, void *conn, void *msg)
 {
 	(void)conn;
-	(void)msg;
-	return rl_stage_run(state, t, RL_C_MESSAGES);
+	return rl_stage_decide(state, t, FD_ST_MAIL, msg);
 }
 
 static enum fd_action
 rl_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 {
 	(void)conn;
-	(void)msg;
-	return rl_stage_run(state, t, RL_C_RECIPIENTS);
+	return rl_stage_decide(state, t, FD_ST_RCPT, msg);
+}
+
+static void
+rl_plan(struct fd_txn *t, uint32_t stage, void *state, void *conn, void *msg)
+{
+	(void)conn;
+	rl_stage_plan(state, t, stage, msg);
 }
 
 FD_PLUGIN_EXPORT = {
@@ -81,9 +90,11 @@ FD_PLUGIN_EXPORT = {
 	.name = RL_PLUGIN_NAME,
 	.version = "1.0",
 	.stages = FD_ST_CONNECT | FD_ST_MAIL | FD_ST_RCPT,
+	.msg_priv_size = sizeof(struct rl_msg),
 	.init = rl_init,
 	.fini = rl_fini,
 	.on_connect = rl_connect,
 	.on_mail = rl_mail,
 	.on_rcpt = rl_rcpt,
+	.plan = rl_plan,
 };

@@ -595,6 +595,7 @@ finish(const struct fd_host *h, struct rl_conf *c,
 	char		 per[32];
 	size_t		 i, j, nstage[3] = { 0, 0, 0 };
 	int		 rc = 0;
+	uint32_t	 st;
 
 	for (i = 0; i < c->nlimits; i++) {
 		struct rl_limit *l = &c->limits[i];
@@ -608,11 +609,22 @@ finish(const struct fd_host *h, struct rl_conf *c,
 			l->v4prefix = c->v4prefix;
 		if (l->v6prefix < 0)
 			l->v6prefix = c->v6prefix;
-		c->stages |= rl_count_stage(l->count);
+		st = rl_count_stage(l->count);
+		if (l->count == RL_C_MESSAGES && c->messages_at_rcpt)
+			st = FD_ST_RCPT;
+		c->stages |= st;
 		if (++nstage[l->count] == RL_STAGE_MAX + 1) {
 			h->conf_error(h, dirs[i], -1, "limit: more than %d "
 			    "limits count %s", RL_STAGE_MAX,
 			    rl_count_name(l->count));
+			rc = -1;
+		} else if (c->messages_at_rcpt && l->count != RL_C_CONNECTIONS &&
+		    nstage[RL_C_MESSAGES] + nstage[RL_C_RECIPIENTS] ==
+		    RL_STAGE_MAX + 1) {
+			h->conf_error(h, dirs[i], -1, "limit: more than %d "
+			    "limits count messages and recipients, which "
+			    "decide-messages-at rcpt checks together",
+			    RL_STAGE_MAX);
 			rc = -1;
 		}
 		for (j = 0; j < i; j++) {
@@ -687,6 +699,18 @@ directive(const struct fd_host *h, const struct fd_directive *d,
 		memcpy(c->tempfail_code, h->dir_arg(d, 0), 4);
 		return 0;
 	}
+	if (strcmp(name, "decide-messages-at") == 0) {
+		if (nargs(h, d, 1) < 0)
+			return -1;
+		if (strcmp(h->dir_arg(d, 0), "mail") != 0 &&
+		    strcmp(h->dir_arg(d, 0), "rcpt") != 0) {
+			h->conf_error(h, d, 0, "decide-messages-at: expected "
+			    "mail or rcpt");
+			return -1;
+		}
+		c->messages_at_rcpt = strcmp(h->dir_arg(d, 0), "rcpt") == 0;
+		return 0;
+	}
 	if (strcmp(name, "message") == 0)
 		return nargs(h, d, 1) < 0 ? -1 :
 		    set_text(h, d, 0, name, &c->tempfail_text);
@@ -694,8 +718,8 @@ directive(const struct fd_host *h, const struct fd_directive *d,
 		return nargs(h, d, 1) < 0 ? -1 :
 		    set_text(h, d, 0, name, &c->reject_text);
 	h->conf_error(h, d, -1, "unknown directive \"%s\" (use limit, "
-	    "ipv4-prefix, ipv6-prefix, tempfail-code, message or "
-	    "reject-message)", name);
+	    "ipv4-prefix, ipv6-prefix, tempfail-code, decide-messages-at, "
+	    "message or reject-message)", name);
 	return -1;
 }
 

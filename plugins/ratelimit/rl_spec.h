@@ -83,6 +83,7 @@ struct rl_conf {
 	struct rl_limit	*limits;		/* in file order */
 	size_t		 nlimits;
 	uint32_t	 stages;		/* FD_ST_* some limit needs */
+	int		 messages_at_rcpt;	/* decide-messages-at rcpt */
 	int		 v4prefix;		/* client-ip limits default */
 	int		 v6prefix;
 	char		 tempfail_code[4];	/* "451" or "450" */
@@ -115,7 +116,8 @@ int	 rl_off(const char *s);
  * "90s", "1d" */
 void	 rl_period_text(char *buf, size_t len, int64_t secs);
 
-/* rl_count_stage - the FD_ST_* stage a counter is decided at */
+/* rl_count_stage - the FD_ST_* stage a counter is decided at by
+ * default (messages: MAIL; see decide-messages-at) */
 uint32_t rl_count_stage(enum rl_count c);
 const char *rl_key_name(enum rl_key k);
 const char *rl_count_name(enum rl_count c);

@@ -71,19 +71,22 @@ warn_once(struct rl_state *st, const char *name, const char *val,
 	    name, val, why);
 }
 
-/* subject - what keys are made of, as far as the stage knows it */
+#define BIT(c)	(1u << (c))
+
+/* subject - what keys are made of, as far as the stage knows it; counts
+ * has a bit per enum rl_count decided */
 static void
-subject(const struct fd_host *h, struct fd_txn *t, enum rl_count which,
+subject(const struct fd_host *h, struct fd_txn *t, unsigned counts,
     struct rl_subject *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->iplen = h->client_ip(t, s->ip);
-	if (which == RL_C_CONNECTIONS)
+	if (counts == BIT(RL_C_CONNECTIONS))
 		return;
 	s->sender = h->get(t, FD_F_SENDER);
 	s->auth_user = h->get(t, FD_F_AUTH_USER);
 	s->helo = h->get(t, FD_F_HELO);
-	if (which == RL_C_RECIPIENTS)
+	if (counts & BIT(RL_C_RECIPIENTS))
 		s->rcpt = h->get(t, FD_F_RCPT);
 }
 
@@ -173,33 +176,152 @@ decide(struct rl_state *st, struct fd_txn *t, struct stage *b, int rc)
 	return v.action;
 }
 
-enum fd_action
-rl_stage_run(struct rl_state *st, struct fd_txn *t, enum rl_count which)
+/* gather - the batch of the limits counting what counts has a bit for;
+ * 0, or -1 out of memory (b->heap then still to free) */
+static int
+gather(struct rl_state *st, struct fd_txn *t, unsigned counts,
+    struct stage *b)
 {
-	const struct fd_host	*h = st->host;
 	struct rl_subject	 s;
-	struct stage		 b;
-	enum fd_action		 a;
 	uint64_t		 f;
 	size_t			 i;
 	int			 rc = 0;
 
-	if (!(st->conf.stages & rl_count_stage(which)))
-		return FD_CONTINUE;
-	subject(h, t, which, &s);
+	b->n = 0;
+	subject(st->host, t, counts, &s);
 	f = factor(st, t);
-	b.n = 0;
 	for (i = 0; i < st->conf.nlimits && rc == 0; i++)
-		if (st->conf.limits[i].count == which)
-			rc = add(st, t, &st->conf.limits[i], &s, f, &b);
-	if (rc < 0) {
-		h->reason(t, "out of memory building rate-limit keys");
+		if (counts & BIT(st->conf.limits[i].count))
+			rc = add(st, t, &st->conf.limits[i], &s, f, b);
+	return rc;
+}
+
+/* batch_free - the keys that went to the heap */
+static void
+batch_free(struct stage *b)
+{
+	size_t	 i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->heap[i]);
+}
+
+/* rate_call - the store call of a batch: through the stage's plan when the
+ * host has one (shared with other plugins' calls), else on its own */
+static int
+rate_call(struct rl_state *st, struct fd_txn *t, struct stage *b)
+{
+	const struct fd_host	*h = st->host;
+
+	if (FD_HOST_HAS(h, rate_txn))
+		return h->rate_txn(t, b->req, b->n, b->res);
+	return h->rate_hit(h, b->req, b->n, b->res);
+}
+
+/* run - check the limits counting what counts has a bit for */
+static enum fd_action
+run(struct rl_state *st, struct fd_txn *t, unsigned counts)
+{
+	struct stage	 b;
+	enum fd_action	 a;
+
+	if (gather(st, t, counts, &b) < 0) {
+		st->host->reason(t, "out of memory building rate-limit keys");
 		a = FD_ERROR;
 	} else if (b.n == 0)
 		a = FD_CONTINUE;
 	else
-		a = decide(st, t, &b, h->rate_hit(h, b.req, b.n, b.res));
-	for (i = 0; i < b.n; i++)
-		free(b.heap[i]);
+		a = decide(st, t, &b, rate_call(st, t, &b));
+	batch_free(&b);
 	return a;
+}
+
+enum fd_action
+rl_stage_run(struct rl_state *st, struct fd_txn *t, enum rl_count which)
+{
+	if (!(st->conf.stages & rl_count_stage(which)))
+		return FD_CONTINUE;
+	return run(st, t, BIT(which));
+}
+
+/* counts_at - the counters decided at stage, a bit per enum rl_count */
+static unsigned
+counts_at(const struct rl_conf *c, uint32_t stage, const struct rl_msg *m)
+{
+	switch (stage) {
+	case FD_ST_CONNECT:
+		return BIT(RL_C_CONNECTIONS);
+	case FD_ST_MAIL:
+		return c->messages_at_rcpt ? 0 : BIT(RL_C_MESSAGES);
+	case FD_ST_RCPT:
+		return BIT(RL_C_RECIPIENTS) | (c->messages_at_rcpt &&
+		    (m == NULL || !m->charged) ? BIT(RL_C_MESSAGES) : 0);
+	}
+	return 0;
+}
+
+/*
+ * plan_settle - what became of the message limits planned at the last
+ * recipient whose hook was not called (another plugin decided first,
+ * after the plan had gone to the store, or before): if the store
+ * counted them, the message is counted
+ */
+static void
+plan_settle(struct rl_msg *m)
+{
+	if (m == NULL || !m->planned)
+		return;
+	if (m->plan_rc == FD_STORE_OK && m->plan_res[0].allowed)
+		m->charged = 1;
+	m->planned = 0;
+}
+
+enum fd_action
+rl_stage_decide(struct rl_state *st, struct fd_txn *t, uint32_t stage,
+    struct rl_msg *m)
+{
+	unsigned	 counts;
+	enum fd_action	 a;
+
+	if (!(st->conf.stages & stage) ||
+	    (counts = counts_at(&st->conf, stage, m)) == 0)
+		return FD_CONTINUE;
+	a = run(st, t, counts);
+	if (m != NULL && stage == FD_ST_RCPT) {
+		/* the message counted once: with the first recipient the
+		 * limits let through (whatever later plugins decide) */
+		if (a == FD_CONTINUE && (counts & BIT(RL_C_MESSAGES)))
+			m->charged = 1;
+		m->planned = 0;
+	}
+	return a;
+}
+
+void
+rl_stage_plan(struct rl_state *st, struct fd_txn *t, uint32_t stage,
+    struct rl_msg *m)
+{
+	const struct fd_host	*h = st->host;
+	struct stage		 b;
+	unsigned		 counts;
+
+	if (!FD_HOST_HAS(h, plan_rate) || !(st->conf.stages & stage))
+		return;
+	if (stage == FD_ST_RCPT)
+		plan_settle(m);
+	if ((counts = counts_at(&st->conf, stage, m)) == 0)
+		return;
+	if (gather(st, t, counts, &b) == 0 && b.n > 0) {
+		/* message limits: learn their fate even if our hook is not
+		 * called at this recipient */
+		if (m != NULL && stage == FD_ST_RCPT &&
+		    (counts & BIT(RL_C_MESSAGES))) {
+			m->planned = 1;
+			m->plan_rc = 1;
+			(void)h->plan_rate(t, b.req, b.n, m->plan_res,
+			    &m->plan_rc);
+		} else
+			(void)h->plan_rate(t, b.req, b.n, NULL, NULL);
+	}
+	batch_free(&b);
 }

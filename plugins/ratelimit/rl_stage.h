@@ -2,7 +2,8 @@
  * rl_stage.h -- check every limit of one stage in one store call
  *
  * At connect, MAIL and RCPT the limits counting connections, messages
- * and recipients respectively are gathered, each adjusted by what rules
+ * and recipients respectively (messages at RCPT with
+ * `decide-messages-at rcpt`) are gathered, each adjusted by what rules
  * set for this message (`set ratelimit.factor F`, `set ratelimit.NAME
  * RATE|off`), keyed, and handed to host->rate_hit together: the store
  * charges all of them or none, atomically across threads and, on Redis,
@@ -18,6 +19,15 @@
 
 #define RL_PLUGIN_NAME	"ratelimit"	/* the name rules use in `set` */
 #define RL_KEY_INLINE	320		/* longer keys go to the heap */
+
+/* The per-message slot (zeroed by the host at MAIL). */
+struct rl_msg {
+	int		 charged;	/* decide-messages-at rcpt: the message
+					 * limits counted this message */
+	int		 planned;	/* planned at this recipient: */
+	int		 plan_rc;	/* the store's answer, or 1 */
+	struct fd_rate_res plan_res[RL_STAGE_MAX];
+};
 
 /* A generation's state: read-only after init but for `warned`. */
 struct rl_state {
@@ -40,5 +50,18 @@ int	 rl_effective(const struct rl_limit *l, const char *override,
 /* rl_stage_run - the limits counting `which` for transaction t */
 enum fd_action rl_stage_run(struct rl_state *st, struct fd_txn *t,
 	    enum rl_count which);
+
+/*
+ * rl_stage_decide - the plugin's hook at stage (FD_ST_CONNECT, _MAIL or
+ * _RCPT): the limits decided there. With `decide-messages-at rcpt` the
+ * message limits are not checked at MAIL but together with the
+ * recipient limits of the first recipient they let through, which m
+ * (NULL: none) remembers. rl_stage_plan - the plan hook: queue the store
+ * call rl_stage_decide is about to make (see host->plan_rate).
+ */
+enum fd_action rl_stage_decide(struct rl_state *st, struct fd_txn *t,
+	    uint32_t stage, struct rl_msg *m);
+void	 rl_stage_plan(struct rl_state *st, struct fd_txn *t, uint32_t stage,
+	    struct rl_msg *m);
 
 #endif

@@ -111,11 +111,12 @@ clock_at(int64_t secs)
 }
 
 /*
- * start_n - filterd number i with the plugin block `block` and the
- * rules `rules`, on the test's backend and clock
+ * start_text - filterd number i with `text` (plugin blocks and rules)
+ * after the socket, log, store and plugin-dir lines, on the test's
+ * backend and clock
  */
 static void
-start_n(int i, const char *block, const char *rules)
+start_text(int i, const char *text)
 {
 	struct daemon	*d = &E.d[i];
 	char		 store[512], name[32], err[4096];
@@ -138,12 +139,25 @@ start_n(int i, const char *block, const char *rules)
 	    "log-level info\n"
 	    "%s\n"
 	    "plugin-dir \"%s\"\n"
-	    "plugin ratelimit {\n%s\n}\n"
-	    "%s\n", port, store, plugin_dir(), block, rules ? rules : ""), 0);
+	    "%s\n", port, store, plugin_dir(), text), 0);
 	d->p = th_filterd_start(E.dir, d->conf, E.clock, d->spec, err,
 	    sizeof(err));
 	ck_assert_msg(d->p != NULL, "filterd (%s): %s",
 	    backend_names[E.backend], err);
+}
+
+/*
+ * start_n - filterd number i with the plugin block `block` and the
+ * rules `rules`, on the test's backend and clock
+ */
+static void
+start_n(int i, const char *block, const char *rules)
+{
+	char	 text[4096];
+
+	snprintf(text, sizeof(text), "plugin ratelimit {\n%s\n}\n%s", block,
+	    rules ? rules : "");
+	start_text(i, text);
 }
 
 static void
@@ -737,6 +751,123 @@ START_TEST(shared_redis)
 }
 END_TEST
 
+/*
+ * With greylisting: one store round trip per recipient
+ */
+
+/* GREY_RL - greylist and ratelimit, message limits decided at RCPT */
+#define GREY_RL(limits)							\
+	"plugin greylist {\n\tdelay 5m\n}\n"					\
+	"plugin ratelimit {\n\tdecide-messages-at rcpt\n" limits "}\n"
+
+/* each_rcpt - a session from ip: MAIL from sender, then every recipient
+ * of rcpts whatever the answers (as a client retrying the rest would);
+ * how many were let through */
+static int
+each_rcpt(const char *ip, const char *sender, const char *const *rcpts,
+    struct res *last)
+{
+	struct mc_conn	*mc = open_conn(0);
+	char		 from[256], to[256];
+	int		 ok = 0;
+
+	memset(last, 0, sizeof(*last));
+	last->a = MC_CONTINUE;
+	last->stage = "";
+	ck_assert(passed(mc_connect_cmd(mc, "client.example", ip, 40000)));
+	ck_assert(passed(mc_helo(mc, "mx.example")));
+	snprintf(from, sizeof(from), "<%s>", sender);
+	ck_assert(passed(mc_mail(mc, from, NULL)));
+	for (; *rcpts != NULL; rcpts++) {
+		snprintf(to, sizeof(to), "<%s>", *rcpts);
+		if (!settle(mc, mc_rcpt(mc, to, NULL), "rcpt", last))
+			ok++;
+	}
+	ck_assert_int_eq(mc_abort(mc), 0);
+	mc_quit(mc);
+	mc_free(mc);
+	return ok;
+}
+
+/* the message limits count a message once, with its first recipient,
+ * also when greylisting deferred that recipient */
+START_TEST(messages_at_rcpt)
+{
+	static const char *const two[] = { "a@example.com", "b@example.com",
+	    NULL };
+	struct res	 r;
+
+	use_backend(_i);
+	start_text(0, GREY_RL("\tlimit client-ip 2/1h\n"));
+	/* new triplets: both deferred by greylisting; the message counted
+	 * once (with a, though b's store call came after) */
+	ck_assert_int_eq(each_rcpt("192.0.2.1", "s@example.org", two, &r), 0);
+	ck_assert_str_eq(r.rcode, "451");
+	ck_assert_str_eq(r.xcode, "4.7.1");
+	ck_assert_ptr_null(strstr(r.text, "Rate limit"));
+	/* the retry passes: the second message of the two allowed */
+	clock_at(600);
+	ck_assert_int_eq(each_rcpt("192.0.2.1", "s@example.org", two, &r), 2);
+	/* a third is refused at its recipients, with the exact wait */
+	ck_assert_int_eq(each_rcpt("192.0.2.1", "s@example.org", two, &r), 0);
+	TEMPFAIL_AFTER(r, "rcpt", 1200);
+	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "stage=rcpt "
+	    "decider=ratelimit action=tempfail", 5000), 0);
+}
+END_TEST
+
+/* INFO commandstats: EVALSHA calls so far */
+static long
+evalsha_calls(void)
+{
+	redisContext	*rc;
+	redisReply	*r;
+	const char	*p;
+	long		 n = -1;
+
+	rc = redisConnect("127.0.0.1", fd_test_redis_port(E.redis));
+	ck_assert(rc != NULL && rc->err == 0);
+	r = redisCommand(rc, "INFO commandstats");
+	ck_assert(r != NULL && r->type == REDIS_REPLY_STRING);
+	n = (p = strstr(r->str, "cmdstat_evalsha:calls=")) != NULL ?
+	    strtol(p + 22, NULL, 10) : 0;
+	freeReplyObject(r);
+	redisFree(rc);
+	return n;
+}
+
+/* issue 9: exactly one Redis round trip per recipient decision for
+ * greylist and ratelimit together, on the new and on the pass path */
+START_TEST(one_round_trip_per_rcpt)
+{
+	static const char *const three[] = { "a@example.com", "b@example.com",
+	    "c@example.com", NULL };
+	struct res	 r;
+	char		 ip[32];
+	long		 before;
+	int		 i;
+
+	use_backend(1);
+	start_text(0, GREY_RL("\tlimit client-ip 1000/1m\n"
+	    "\tlimit recipient 1000/1h\n"));
+	/* load the scripts (SCRIPT LOAD, then EVALSHA) */
+	each_rcpt("198.51.100.1", "x@example.org", three, &r);
+	before = evalsha_calls();
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		ck_assert_int_eq(each_rcpt(ip, "s@example.org", three, &r), 0);
+	}
+	ck_assert_int_eq(evalsha_calls() - before, 5 * 3);
+	clock_at(600);
+	before = evalsha_calls();
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		ck_assert_int_eq(each_rcpt(ip, "s@example.org", three, &r), 3);
+	}
+	ck_assert_int_eq(evalsha_calls() - before, 5 * 3);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -760,6 +891,7 @@ ratelimit_suite(void)
 	tcase_add_loop_test(tc, rules, 0, nbackends);
 	tcase_add_loop_test(tc, rules_connect, 0, nbackends);
 	tcase_add_loop_test(tc, concurrency, 0, nbackends);
+	tcase_add_loop_test(tc, messages_at_rcpt, 0, nbackends);
 	suite_add_tcase(s, tc);
 
 	if (nbackends == NBACKENDS) {
@@ -769,6 +901,7 @@ ratelimit_suite(void)
 		tcase_add_test(tc, store_failure);
 		tcase_add_test(tc, redis_ttl);
 		tcase_add_test(tc, shared_redis);
+		tcase_add_test(tc, one_round_trip_per_rcpt);
 		suite_add_tcase(s, tc);
 	}
 	return s;

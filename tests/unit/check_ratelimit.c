@@ -603,7 +603,10 @@ START_TEST(conf_errors)
 	    "t.conf:1:9: message: text must be printable ASCII on one line");
 	parse_err("rate 5;",
 	    "t.conf:1:1: unknown directive \"rate\" (use limit, ipv4-prefix, "
-	    "ipv6-prefix, tempfail-code, message or reject-message)");
+	    "ipv6-prefix, tempfail-code, decide-messages-at, message or "
+	    "reject-message)");
+	parse_err("decide-messages-at eom;",
+	    "t.conf:1:20: decide-messages-at: expected mail or rcpt");
 }
 END_TEST
 

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_plan.h"
 #include "redis.h"
 
 #define T0	1700000000
@@ -729,6 +730,115 @@ START_TEST(multi_invalid_part)
 END_TEST
 
 /*
+ * Planned calls (store_plan.c)
+ */
+
+/* calls_now - round trips so far: EVALSHA on Redis; -1 on LMDB */
+static long evalsha_calls(void);
+
+static long
+calls_now(void)
+{
+	return backend == FD_STORE_REDIS ? evalsha_calls() : -1;
+}
+
+START_TEST(plan_one_trip)
+{
+	struct fd_plan	*p = NULL;
+	struct fd_grey_req g = greq("192.0.2.1|a@x|b@y", "192.0.2.1");
+	struct fd_rate_req rq[2] = { rreq("ip", 3, 60, 0, 1),
+	    rreq("rcpt", 2, 60, 0, 1) };
+	struct fd_grey_res gr, gout;
+	struct fd_rate_res rr[2], rout[2];
+	char	 key[64];
+	int	 grc = 7, rrc = 7;
+	long	 before;
+
+	/* the planner's copies of the keys are the plan's own */
+	snprintf(key, sizeof(key), "%s", "ip");
+	rq[0].key = key;
+	fd_plan_open(&p);
+	ck_assert_int_eq(fd_plan_grey(p, &g, &gout, &grc), 0);
+	ck_assert_int_eq(fd_plan_rate(p, rq, 2, rout, &rrc), 0);
+	fd_plan_close(p);
+	snprintf(key, sizeof(key), "%s", "xx");
+	ck_assert_int_eq(grc, 7);		/* not sent yet */
+	before = calls_now();
+	rq[0].key = "ip";
+	ck_assert_int_eq(fd_plan_rate_call(p, st, rq, 2, rr), FD_STORE_OK);
+	ck_assert_int_eq(fd_plan_grey_call(p, st, &g, &gr), FD_STORE_OK);
+	if (backend == FD_STORE_REDIS)
+		ck_assert_int_eq(calls_now() - before, 1);
+	ck_assert_int_eq(gr.state, FD_GREY_NEW);
+	ck_assert_int_eq(rr[0].allowed, 1);
+	ck_assert_int_eq(rr[0].remaining, 2);
+	ck_assert_int_eq(rr[1].remaining, 1);
+	/* the planner's copies got the same answers */
+	ck_assert_int_eq(grc, FD_STORE_OK);
+	ck_assert_int_eq(rrc, FD_STORE_OK);
+	ck_assert_int_eq(gout.state, FD_GREY_NEW);
+	ck_assert_int_eq(rout[1].remaining, 1);
+	/* each planned request answers one call: the same again is a call
+	 * of its own, which sees the first */
+	ck_assert_int_eq(fd_plan_grey_call(p, st, &g, &gr), FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_EARLY);
+	if (backend == FD_STORE_REDIS)
+		ck_assert_int_eq(calls_now() - before, 2);
+	p = fd_plan_free(p);
+}
+END_TEST
+
+START_TEST(plan_mismatch)
+{
+	struct fd_plan	*p = NULL;
+	struct fd_grey_req g = greq("triplet", NULL), other = g;
+	struct fd_rate_req r = rreq("k", 5, 60, 0, 1), r2 = r;
+	struct fd_grey_res gr;
+	struct fd_rate_res rr;
+	int	 rrc = 7;
+
+	/* a request that differs from the plan goes on its own; the plan
+	 * is sent only when a planned request is made */
+	fd_plan_open(&p);
+	ck_assert_int_eq(fd_plan_grey(p, &g, NULL, NULL), 0);
+	ck_assert_int_eq(fd_plan_rate(p, &r, 1, &rr, &rrc), 0);
+	fd_plan_close(p);
+	other.delay = 301;
+	ck_assert_int_eq(fd_plan_grey_call(p, st, &other, &gr), FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_NEW);
+	ck_assert_int_eq(rrc, 7);
+	r2.limit = 6;
+	ck_assert_int_eq(fd_plan_rate_call(p, st, &r2, 1, &rr), FD_STORE_OK);
+	ck_assert_int_eq(rr.remaining, 5);
+	ck_assert_int_eq(rrc, 7);
+	/* the plan, never sent, is forgotten at the next stage */
+	fd_plan_reset(p);
+	ck_assert_int_eq(fd_plan_grey_call(p, st, &g, &gr), FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_EARLY);	/* `other` made it */
+	ck_assert_int_eq(fd_plan_rate_call(p, st, &r, 1, &rr), FD_STORE_OK);
+	ck_assert_int_eq(rr.remaining, 3);
+
+	/* nothing is queued outside an open plan, or past its room */
+	ck_assert_int_eq(fd_plan_grey(p, &g, NULL, NULL), -1);
+	fd_plan_open(&p);
+	ck_assert_int_eq(fd_plan_rate(p, &r, 0, NULL, NULL), -1);
+	ck_assert_int_eq(fd_plan_rate(p, &r, FD_STORE_RATE_MAX + 1, NULL,
+	    NULL), -1);
+	while (fd_plan_grey(p, &g, NULL, NULL) == 0)
+		;
+	fd_plan_close(p);
+	ck_assert_int_eq(fd_plan_grey(p, &g, NULL, NULL), -1);
+
+	/* no plan, no store */
+	ck_assert_int_eq(fd_plan_grey_call(NULL, st, &g, &gr), FD_STORE_OK);
+	ck_assert_int_eq(fd_plan_grey_call(NULL, NULL, &g, &gr), FD_STORE_ERR);
+	ck_assert_int_eq(fd_plan_rate_call(NULL, NULL, &r, 1, &rr),
+	    FD_STORE_ERR);
+	p = fd_plan_free(p);
+}
+END_TEST
+
+/*
  * kv
  */
 
@@ -1181,6 +1291,75 @@ START_TEST(lmdb_kill9)
 }
 END_TEST
 
+START_TEST(lmdb_kill9_sync)
+{
+	/* the same with a flush at every commit */
+	st = fd_store_free(st);
+	opt("sync", "yes");
+	st = open_store();
+	child_writes(SIGKILL);
+}
+END_TEST
+
+/* put_file - write text to dir/db/name */
+static void
+put_file(const char *name, const char *text)
+{
+	char	 p[400];
+	FILE	*fp;
+
+	snprintf(p, sizeof(p), "%s/%s", path, name);
+	ck_assert_ptr_nonnull(fp = fopen(p, "w"));
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* exists - dir/db/name exists */
+static int
+exists(const char *name)
+{
+	char		 p[400];
+	struct stat	 sb;
+
+	snprintf(p, sizeof(p), "%s/%s", path, name);
+	return stat(p, &sb) == 0;
+}
+
+START_TEST(lmdb_crash_marker)
+{
+	struct fd_grey_req q = greq("persistent", NULL);
+	char	 boot[64] = "";
+	FILE	*fp;
+
+	/* a clean close flushes and leaves no marker */
+	write_some();
+	st = fd_store_free(st);
+	ck_assert(!exists("unflushed"));
+
+	/* a marker of this boot is what a kill -9 leaves: data kept */
+	if ((fp = fopen("/proc/sys/kernel/random/boot_id", "r")) != NULL) {
+		ck_assert_ptr_nonnull(fgets(boot, sizeof(boot), fp));
+		boot[strcspn(boot, "\n")] = '\0';
+		fclose(fp);
+		put_file("unflushed", boot);
+		st = open_store();
+		ck_assert(!exists("unflushed"));	/* flushed at open */
+		find_some();
+		ck_assert_int_eq(logged("set aside"), 0);
+		st = fd_store_free(st);
+	}
+
+	/* one of another boot: the machine went down with writes in
+	 * flight; the file may be damaged, so it is set aside */
+	put_file("unflushed", "another-boot");
+	st = open_store();
+	ck_assert_int_eq(logged("set aside as"), 1);
+	ck_assert(exists("data.mdb.crashed"));
+	ck_assert(!exists("unflushed"));
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+}
+END_TEST
+
 START_TEST(lmdb_fork)
 {
 	pid_t	 pid;
@@ -1609,6 +1788,8 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, multi_grey_and_rate);
 	tcase_add_test(tc, multi_in_order);
 	tcase_add_test(tc, multi_invalid_part);
+	tcase_add_test(tc, plan_one_trip);
+	tcase_add_test(tc, plan_mismatch);
 
 	tc = tcase(s, "kv");
 	tcase_add_test(tc, kv_basic);
@@ -1626,6 +1807,8 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_restart);
 		tcase_add_test(tc, lmdb_exit_unclosed);
 		tcase_add_test(tc, lmdb_kill9);
+		tcase_add_test(tc, lmdb_kill9_sync);
+		tcase_add_test(tc, lmdb_crash_marker);
 		tcase_add_test(tc, lmdb_fork);
 		tcase_add_test(tc, lmdb_full);
 		tcase_add_test(tc, lmdb_sweep);

@@ -280,12 +280,24 @@ struct fd_host {
 	 * its own exactly as grey_check and rate_hit send it, so a plan
 	 * changes how many round trips a stage costs, never an answer.
 	 * Queued requests are sent only if a hook of the stage makes one of
-	 * them; the plan is forgotten at the end of the stage. Check for
-	 * these members with FD_HOST_HAS(h, grey_txn) before use.
+	 * them; the plan is forgotten at the end of the stage.
+	 *
+	 * res and rc of plan_grey / plan_rate may be NULL. If given, they
+	 * receive the answer (res: one, or n results; rc: FD_STORE_OK or
+	 * FD_STORE_ERR) when the plan is sent, also when the plugin's own
+	 * hook is then not called because another plugin decided the stage
+	 * first: that is how a plugin learns what the store did with a
+	 * request it planned (the ratelimit plugin counts a message once).
+	 * They must stay valid to the end of the stage (point into the
+	 * plugin's message or connection slot); if the plan is never sent
+	 * they are left untouched.
+	 *
+	 * Check for these members with FD_HOST_HAS(h, grey_txn) before use.
 	 */
-	int	 (*plan_grey)(struct fd_txn *, const struct fd_grey_req *);
+	int	 (*plan_grey)(struct fd_txn *, const struct fd_grey_req *,
+		    struct fd_grey_res *res, int *rc);
 	int	 (*plan_rate)(struct fd_txn *, const struct fd_rate_req *,
-		    size_t n);
+		    size_t n, struct fd_rate_res *res, int *rc);
 	int	 (*grey_txn)(struct fd_txn *, const struct fd_grey_req *,
 		    struct fd_grey_res *);
 	int	 (*rate_txn)(struct fd_txn *, const struct fd_rate_req *,
