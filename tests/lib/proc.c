@@ -660,5 +660,15 @@ th_filterd_start(const char *dir, const char *conf, const char *clock,
 	free(fallback);
 	if (p != NULL && th_proc_wait_ready(p, spec, 10000, err, errlen) < 0)
 		p = th_proc_free(p);
+	/*
+	 * The socket accepts (into its backlog) as soon as it is bound, well
+	 * before the store is open and privileges are dropped; the notice
+	 * filterd logs just before serving is the moment it is all done.
+	 */
+	if (p != NULL && th_log_wait(p, 0, "started on", 10000) < 0) {
+		snprintf(err, errlen, "filterd listened on %s but never "
+		    "logged \"started on\"", spec);
+		p = th_proc_free(p);
+	}
 	return p;
 }
