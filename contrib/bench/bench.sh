@@ -39,6 +39,9 @@
 #   BENCH_CONNS     connection counts (default "8 64")
 #   BENCH_SECS      seconds per measured run (default 4)
 #   BENCH_ROWS      only rows whose name matches this extended regex
+#   BENCH_REPEAT=N  measure each filterd row N times, each time followed
+#                   by its same-steps null milter, and print the medians
+#                   (on a shared machine one run can be 10-20% off)
 #   BENCH_KEEP=1    keep the scratch directory with every log
 # A default run takes about two to three minutes on two cores.
 
@@ -58,6 +61,7 @@ else
 fi
 CONNS=${BENCH_CONNS:-$conns_def}
 SECS=${BENCH_SECS:-$secs_def}
+REPEAT=${BENCH_REPEAT:-1}
 
 for p in "$LG" "$NM" "$MT"; do
 	if [ ! -x "$p" ]; then
@@ -303,18 +307,29 @@ filterd_row() {
 	[ -n "$keys" ] && set -- "$@" --keys "$keys"
 	[ -n "$redis" ] && redis-cli -p "$RPORT" config resetstat \
 	    > /dev/null 2>&1 < /dev/null
-	ref=null-$mask
-	[ "$rcpts" != 1 ] && ref=$ref-r$rcpts
-	if run_load "$name" filterd "$fspec" "$fpid" "$conns" "$ref" "$@" &&
-	    [ -n "$redis" ]; then
-		msgs=$((LOADMSGS + warm))
-		note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
-	fi
+	# fref: run_load and null_row set their own ref (shell globals)
+	fref=null-$mask
+	[ "$rcpts" != 1 ] && fref=$fref-r$rcpts
+	rep=1
+	while [ $rep -le "$REPEAT" ]; do
+		if run_load "$name" filterd "$fspec" "$fpid" "$conns" "$fref" \
+		    "$@" && [ -n "$redis" ] && [ $rep = 1 ]; then
+			msgs=$((LOADMSGS + warm))
+			note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
+		fi
+		# repeated: each run right after its own, the null milter's
+		if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
+			null_row "$fref" "$conns" - -P "${mask#0x}" -- \
+			    --rcpts-per-msg "$rcpts"
+		fi
+		rep=$((rep + 1))
+	done
 	stop_bg "$fpid" "$fspec"
 	[ -n "$redis" ] && stop_bg "$redis"
-	if [ -n "$mask" ] && ! grep -q "^$ref $conns\$" "$tmp/refs" 2>/dev/null; then
-		echo "$ref $conns" >> "$tmp/refs"
-		null_row "$ref" "$conns" - -P "${mask#0x}" -- --rcpts-per-msg "$rcpts"
+	if [ "$REPEAT" = 1 ] && [ -n "$mask" ] &&
+	    ! grep -q "^$fref $conns\$" "$tmp/refs" 2>/dev/null; then
+		echo "$fref $conns" >> "$tmp/refs"
+		null_row "$fref" "$conns" - -P "${mask#0x}" -- --rcpts-per-msg "$rcpts"
 	fi
 	return 0
 }
@@ -353,16 +368,41 @@ for tpl in "$src"/contrib/bench/*.conf.in; do
 done
 
 echo
-echo "make bench: $(uname -sr), $(nproc 2>/dev/null || echo '?') CPUs, $SECS s per run; loadgen and daemon share the machine"
+echo "make bench: $(uname -sr), $(nproc 2>/dev/null || echo '?') CPUs, $SECS s per run$([ "$REPEAT" -gt 1 ] && echo ", medians of $REPEAT runs"); loadgen and daemon share the machine"
 awk -v env=null-envelope '
+# med - the median of the k values in v[1..k] (sorted in place)
+function med(v, k,    i, j, t) {
+	for (i = 2; i <= k; i++)
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+		}
+	return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+}
+# one row per label and connection count, in the order first measured;
+# a row measured several times (BENCH_REPEAT) shows its medians
 {
-	n++
-	lab[n] = $1; kind[n] = $2; c[n] = $3; rate[n] = $4; p50[n] = $5
-	p99[n] = $6; cpu[n] = $7; rss[n] = $8; anon[n] = $9; err[n] = $10
-	ref[n] = $11
-	R[$1, $3] = $4; P[$1, $3] = $6
+	key = $1 SUBSEP $3
+	if (!(key in row)) {
+		row[key] = ++n
+		lab[n] = $1; kind[n] = $2; c[n] = $3; ref[n] = $11; err[n] = 0
+	}
+	i = row[key]; k = ++cnt[i]
+	for (f = 4; f <= 9; f++)
+		V[i, f, k] = $f
+	err[i] += $10
 }
 END {
+	for (i = 1; i <= n; i++) {
+		for (f = 4; f <= 9; f++) {
+			delete v
+			for (k = 1; k <= cnt[i]; k++)
+				v[k] = V[i, f, k] + 0
+			M[f] = med(v, cnt[i])
+		}
+		rate[i] = M[4]; p50[i] = M[5]; p99[i] = M[6]; cpu[i] = M[7]
+		rss[i] = M[8]; anon[i] = M[9]
+		R[lab[i], c[i]] = rate[i]; P[lab[i], c[i]] = p99[i]
+	}
 	printf "%-22s %5s %9s %8s %8s %6s %7s %7s %5s %7s %6s %6s\n", \
 	    "target", "conns", "msgs/s", "p50 ms", "p99 ms", "CPU%", \
 	    "RSS MB", "anon MB", "err", "x same", "p99 x", "x env"

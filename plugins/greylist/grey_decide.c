@@ -23,7 +23,7 @@
 #include "grey_text.h"
 
 #define PLUGIN		"greylist"
-#define CLIENT_MAX	320
+#define CLIENT_MAX	GREY_CLIENT_MAX
 
 /* param - a rule's `set greylist.NAME VALUE` for this message, or NULL */
 static const char *
@@ -32,16 +32,12 @@ param(const struct grey_conf *c, struct fd_txn *t, const char *name)
 	return c->host->param != NULL ? c->host->param(t, PLUGIN, name) : NULL;
 }
 
-/* bad_param - a rule set a value we cannot use: say so (unless quiet: the
- * plan hook reads the same values just before), keep the default */
+/* bad_param - a rule set a value we cannot use: say so, keep the default */
 static void
-bad_param(const struct grey_conf *c, const char *name, const char *v,
-    int quiet)
+bad_param(const struct grey_conf *c, const char *name, const char *v)
 {
 	char	 esc[128];
 
-	if (quiet)
-		return;
 	c->host->log(c->host, FD_LOG_WARN, "set greylist.%s \"%s\": bad value, "
 	    "ignored", name, c->host->escape(esc, sizeof(esc), v, strlen(v)));
 }
@@ -49,7 +45,7 @@ bad_param(const struct grey_conf *c, const char *name, const char *v,
 /* param_duration - override *out with a duration param at least min */
 static void
 param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
-    int64_t *out, int64_t min, int quiet)
+    int64_t *out, int64_t min)
 {
 	const char	*v = param(c, t, name);
 	int64_t		 secs;
@@ -57,7 +53,7 @@ param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
 	if (v == NULL)
 		return;
 	if (grey_duration_parse(v, &secs) < 0 || secs < min)
-		bad_param(c, name, v, quiet);
+		bad_param(c, name, v);
 	else
 		*out = secs;
 }
@@ -65,7 +61,7 @@ param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
 /* param_bool - override *out with an on/off param */
 static void
 param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
-    int *out, int quiet)
+    int *out)
 {
 	const char	*v = param(c, t, name);
 	int		 b;
@@ -73,15 +69,14 @@ param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
 	if (v == NULL)
 		return;
 	if (grey_bool_parse(v, &b) < 0)
-		bad_param(c, name, v, quiet);
+		bad_param(c, name, v);
 	else
 		*out = b;
 }
 
-/* eff_get - grey_eff_get, logging bad values unless quiet */
-static void
-eff_get(const struct grey_conf *c, struct fd_txn *t, struct grey_eff *e,
-    int quiet)
+void
+grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
+    struct grey_eff *e)
 {
 	const char	*v;
 	size_t		 pos;
@@ -96,19 +91,17 @@ eff_get(const struct grey_conf *c, struct fd_txn *t, struct grey_eff *e,
 	e->decide_eom = c->decide_eom;
 	e->header = c->header;
 	e->message = c->message;
-	param_duration(c, t, "delay", &e->delay, 0, quiet);
-	param_duration(c, t, "retry-window", &e->retry_window, 1,
-	    quiet);
-	param_duration(c, t, "whitelist-for", &e->pass_ttl, 1, quiet);
-	param_duration(c, t, "auto-whitelist-for", &e->awl_ttl, 1,
-	    quiet);
-	param_bool(c, t, "header", &e->header, quiet);
+	param_duration(c, t, "delay", &e->delay, 0);
+	param_duration(c, t, "retry-window", &e->retry_window, 1);
+	param_duration(c, t, "whitelist-for", &e->pass_ttl, 1);
+	param_duration(c, t, "auto-whitelist-for", &e->awl_ttl, 1);
+	param_bool(c, t, "header", &e->header);
 	if ((v = param(c, t, "auto-whitelist")) != NULL) {
 		n = strtoul(v, &end, 10);
 		if (strcmp(v, "off") == 0)
 			e->awl_after = 0;
 		else if (*v < '0' || *v > '9' || *end != '\0' || n > 1000000)
-			bad_param(c, "auto-whitelist", v, quiet);
+			bad_param(c, "auto-whitelist", v);
 		else
 			e->awl_after = (uint32_t)n;
 	}
@@ -116,24 +109,17 @@ eff_get(const struct grey_conf *c, struct fd_txn *t, struct grey_eff *e,
 		if (strcmp(v, "rcpt") == 0 || strcmp(v, "eom") == 0)
 			e->decide_eom = strcmp(v, "eom") == 0;
 		else
-			bad_param(c, "decide-at", v, quiet);
+			bad_param(c, "decide-at", v);
 	}
 	if ((v = param(c, t, "message")) != NULL) {
 		if (grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL)
 			e->message = v;
 		else
-			bad_param(c, "message", v, quiet);
+			bad_param(c, "message", v);
 	}
 	/* the store wants an unconfirmed entry to outlive the delay */
 	if (e->retry_window <= e->delay)
 		e->retry_window = e->delay + 1;
-}
-
-void
-grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
-    struct grey_eff *e)
-{
-	eff_get(c, t, e, 0);
 }
 
 /* exempt_client - why this client is never greylisted, or NULL */
@@ -337,13 +323,11 @@ store_error(const struct grey_conf *c, struct fd_txn *t)
  * rcpt_subject - what the decision at RCPT looks at: 1 with the settings,
  * the client key, sender and recipient filled in when a triplet is to be
  * checked now; 0 when the recipient is exempt or the decision waits for
- * the end of the message (then noted in m). quiet: bad rule values are
- * not logged (the plan hook).
+ * the end of the message (then noted in m)
  */
 static int
 rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
-    struct grey_eff *e, char *client, const char **sender, const char **rcpt,
-    int quiet)
+    struct grey_eff *e, char *client, const char **sender, const char **rcpt)
 {
 	const struct fd_host	*h = c->host;
 
@@ -354,7 +338,7 @@ rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	if (*rcpt == NULL || exempt_sender(c, *sender, *rcpt) ||
 	    exempt_rcpt(c, *rcpt))
 		return 0;
-	eff_get(c, t, e, quiet);
+	grey_eff_get(c, t, e);
 	/* decide once for the whole message: asked for, or a bounce */
 	if (e->decide_eom || ((*sender)[0] == '\0' && c->null_eom)) {
 		m->at_eom = 1;
@@ -364,23 +348,70 @@ rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	return 1;
 }
 
+/* plan_clear - forget what the plan hook prepared for the hook */
+static void
+plan_clear(struct grey_msg *m)
+{
+	free(m->plan_key);
+	free(m->plan_awl);
+	m->plan_key = m->plan_awl = NULL;
+	m->plan = GREY_PLAN_NONE;
+}
+
+/*
+ * grey_plan_rcpt - everything grey_on_rcpt needs is worked out here, the
+ * request queued, and the work kept in the message slot for the hook,
+ * which dispatch calls next for this recipient (or, if an earlier plugin
+ * decides, not at all: the next recipient's plan starts afresh)
+ */
 void
 grey_plan_rcpt(const struct grey_conf *c, struct fd_txn *t,
     struct grey_msg *m)
 {
 	const struct fd_host	*h = c->host;
-	struct grey_eff		 e;
-	struct fd_grey_req	 req;
-	char			 client[CLIENT_MAX], *key, *awl;
 	const char		*sender, *rcpt;
 
-	if (!FD_HOST_HAS(h, plan_grey) ||
-	    !rcpt_subject(c, t, m, &e, client, &sender, &rcpt, 1))
+	plan_clear(m);
+	if (!FD_HOST_HAS(h, plan_grey))
 		return;
-	if (triplet_req(c, &e, client, sender, rcpt, &req, &key, &awl) == 0)
-		(void)h->plan_grey(t, &req, NULL, NULL);
-	free(key);
-	free(awl);
+	if (!rcpt_subject(c, t, m, &m->plan_eff, m->plan_client, &sender,
+	    &rcpt)) {
+		m->plan = GREY_PLAN_SKIP;
+		return;
+	}
+	if (triplet_req(c, &m->plan_eff, m->plan_client, sender, rcpt,
+	    &m->plan_req, &m->plan_key, &m->plan_awl) < 0) {
+		plan_clear(m);	/* the hook tries again */
+		return;
+	}
+	m->plan = GREY_PLAN_CHECK;
+	(void)h->plan_grey(t, &m->plan_req, NULL, NULL);
+}
+
+/* rcpt_result - the store's answer for the recipient: a decision */
+static enum fd_action
+rcpt_result(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
+    const struct grey_eff *e, const char *client, const char *sender,
+    const char *rcpt, int rc, const struct fd_grey_res *res)
+{
+	const struct fd_host	*h = c->host;
+
+	if (rc != FD_STORE_OK)
+		return store_error(c, t);
+	switch (res->state) {
+	case FD_GREY_NEW:
+		return defer(c, t, e, res->retry_after, "new", client);
+	case FD_GREY_EARLY:
+		return defer(c, t, e, res->retry_after, "early retry", client);
+	case FD_GREY_PASSED:
+		if (res->passes == 1)
+			first_pass(c, m, client, sender, rcpt,
+			    h->now(h) - res->first_seen, "triplet");
+		return FD_CONTINUE;
+	case FD_GREY_WHITELISTED:
+		return FD_CONTINUE;
+	}
+	return store_error(c, t);
 }
 
 enum fd_action
@@ -391,26 +422,26 @@ grey_on_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 	struct fd_grey_res	 res;
 	char			 client[CLIENT_MAX];
 	const char		*sender, *rcpt;
+	enum fd_action		 a;
+	int			 rc;
 
-	if (!rcpt_subject(c, t, m, &e, client, &sender, &rcpt, 0))
+	switch (m->plan) {
+	case GREY_PLAN_SKIP:
+		plan_clear(m);
 		return FD_CONTINUE;
-	if (check_triplet(c, t, &e, client, sender, rcpt, &res) !=
-	    FD_STORE_OK)
-		return store_error(c, t);
-	switch (res.state) {
-	case FD_GREY_NEW:
-		return defer(c, t, &e, res.retry_after, "new", client);
-	case FD_GREY_EARLY:
-		return defer(c, t, &e, res.retry_after, "early retry", client);
-	case FD_GREY_PASSED:
-		if (res.passes == 1)
-			first_pass(c, m, client, sender, rcpt,
-			    h->now(h) - res.first_seen, "triplet");
-		return FD_CONTINUE;
-	case FD_GREY_WHITELISTED:
-		return FD_CONTINUE;
+	case GREY_PLAN_CHECK:
+		rc = grey_call(c, t, &m->plan_req, &res);
+		a = rcpt_result(c, t, m, &m->plan_eff, m->plan_client,
+		    sender_of(c, t), h->get(t, FD_F_RCPT), rc, &res);
+		plan_clear(m);
+		return a;
+	default:
+		break;
 	}
-	return store_error(c, t);
+	if (!rcpt_subject(c, t, m, &e, client, &sender, &rcpt))
+		return FD_CONTINUE;
+	rc = check_triplet(c, t, &e, client, sender, rcpt, &res);
+	return rcpt_result(c, t, m, &e, client, sender, rcpt, rc, &res);
 }
 
 enum fd_action
@@ -606,5 +637,6 @@ void
 grey_msg_clear(struct grey_msg *m)
 {
 	free(m->body);
+	plan_clear(m);
 	memset(m, 0, sizeof(*m));
 }

@@ -29,14 +29,7 @@
 
 struct grey_conf;
 
-/* the per-message slot (zeroed by the host at MAIL) */
-struct grey_msg {
-	int		 at_eom;	/* the decision waits for EOM */
-	int		 delayed_set;	/* a triplet passed for the first time */
-	int64_t		 delayed;	/* its delay (the longest), seconds */
-	unsigned char	*body;		/* body prefix for body-hash (owned) */
-	size_t		 bodylen;
-};
+#define GREY_CLIENT_MAX	320	/* a client key, as text */
 
 /* settings for one message: the configuration, then rules' overrides */
 struct grey_eff {
@@ -50,13 +43,36 @@ struct grey_eff {
 	const char	*message;
 };
 
+/* what the RCPT plan hook left for the hook of the same recipient */
+enum grey_plan {
+	GREY_PLAN_NONE = 0,	/* nothing: the hook works it out */
+	GREY_PLAN_SKIP,		/* exempt, or decided at EOM */
+	GREY_PLAN_CHECK		/* check plan_req (queued in the plan) */
+};
+
+/* the per-message slot (zeroed by the host at MAIL) */
+struct grey_msg {
+	int		 at_eom;	/* the decision waits for EOM */
+	int		 delayed_set;	/* a triplet passed for the first time */
+	int64_t		 delayed;	/* its delay (the longest), seconds */
+	unsigned char	*body;		/* body prefix for body-hash (owned) */
+	size_t		 bodylen;
+	enum grey_plan	 plan;
+	struct grey_eff	 plan_eff;
+	char		 plan_client[GREY_CLIENT_MAX];
+	struct fd_grey_req plan_req;	/* its keys: */
+	char		*plan_key;	/* owned */
+	char		*plan_awl;	/* owned, or NULL */
+};
+
 /* grey_eff_get - the configuration with the message's `set greylist.X`
  * values applied; a bad value is logged and ignored */
 void	 grey_eff_get(const struct grey_conf *, struct fd_txn *,
 	    struct grey_eff *);
 
 /* grey_plan_rcpt - the plan hook at RCPT: queue the store call that
- * grey_on_rcpt is about to make (see host->plan_grey), if any */
+ * grey_on_rcpt is about to make (see host->plan_grey), if any, and keep
+ * the work done for it in the message slot */
 void	 grey_plan_rcpt(const struct grey_conf *, struct fd_txn *,
 	    struct grey_msg *);
 enum fd_action grey_on_rcpt(const struct grey_conf *, struct fd_txn *,
