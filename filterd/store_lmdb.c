@@ -465,8 +465,14 @@ lm_write(struct lm *lm, int (*fn)(struct lm *, MDB_txn *, void *, char *,
 	op.done = 0;
 	op.next = NULL;
 
+	/*
+	 * op lives on this stack and is queued by address: this function
+	 * does not return before op.done, and the leader has unlinked the
+	 * whole batch (reading next first) by the time it sets done.
+	 */
 	pthread_mutex_lock(&lm->qmu);
 	*lm->qtail = &op;
+	// cppcheck-suppress autoVariables
 	lm->qtail = &op.next;
 	while (!op.done) {
 		if (lm->leader) {

@@ -163,7 +163,7 @@ bytes_eq(const void *a, size_t alen, const void *b, size_t blen)
 {
 	if ((a == NULL) != (b == NULL) || alen != blen)
 		return 0;
-	return alen == 0 || memcmp(a, b, alen) == 0;
+	return alen == 0 || a == NULL || memcmp(a, b, alen) == 0;
 }
 
 /* grey_eq - two greylist requests ask the same */
@@ -245,8 +245,8 @@ take(struct fd_plan *p, struct fd_store *st, const struct fd_grey_req *g,
 		pt = &p->parts[i];
 		if (pt->used || pt->nrate != n)
 			continue;
-		if (n == 0 ? grey_eq(&pt->grey, g) :
-		    rate_eq(&p->rates[pt->rate], r, n)) {
+		if (n == 0 ? g != NULL && grey_eq(&pt->grey, g) :
+		    r != NULL && rate_eq(&p->rates[pt->rate], r, n)) {
 			if (!p->sent)
 				send(p, st);
 			pt->used = 1;

@@ -278,6 +278,7 @@ pct_decode(const char *s, size_t len)
 {
 	char	*out = fd_malloc(len + 1), *o = out;
 	size_t	 i;
+	int	 hi, lo;
 
 	for (i = 0; i < len; i++) {
 		if (s[i] != '%') {
@@ -285,12 +286,12 @@ pct_decode(const char *s, size_t len)
 			continue;
 		}
 		/* a %00 would cut the C string short: refuse it too */
-		if (i + 2 >= len || unhex(s[i + 1]) < 0 || unhex(s[i + 2]) < 0 ||
-		    (unhex(s[i + 1]) == 0 && unhex(s[i + 2]) == 0)) {
+		if (i + 2 >= len || (hi = unhex(s[i + 1])) < 0 ||
+		    (lo = unhex(s[i + 2])) < 0 || (hi | lo) == 0) {
 			free(out);
 			return NULL;
 		}
-		*o++ = (char)(unhex(s[i + 1]) << 4 | unhex(s[i + 2]));
+		*o++ = (char)(hi << 4 | lo);
 		i += 2;
 	}
 	*o = '\0';
@@ -806,8 +807,8 @@ rd_key(struct rd *rd, char *buf, int t, const struct fd_skey *tag,
 	buf[o++] = '{';
 	if (tag != NULL) {
 		hex(buf + o, tag->b + 1, FD_SK_HASHLEN);
-		o += 2 * FD_SK_HASHLEN;
-	} else {
+		o += 2 * (size_t)FD_SK_HASHLEN;
+	} else if (lit != NULL) {
 		memcpy(buf + o, lit, strlen(lit));
 		o += strlen(lit);
 	}
@@ -815,7 +816,7 @@ rd_key(struct rd *rd, char *buf, int t, const struct fd_skey *tag,
 	if (rest != NULL) {
 		buf[o++] = ':';
 		hex(buf + o, rest->b + 1, FD_SK_HASHLEN);
-		o += 2 * FD_SK_HASHLEN;
+		o += 2 * (size_t)FD_SK_HASHLEN;
 	}
 	return o;
 }

@@ -10,11 +10,15 @@
 
 #include <stddef.h>
 
-void	*fd_malloc(size_t);
-void	*fd_calloc(size_t, size_t);
-void	*fd_reallocarray(void *, size_t, size_t);
-char	*fd_strdup(const char *);
-char	*fd_strndup(const char *, size_t);
-char	*fd_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* tells the compiler and analyzers what the comment above says */
+#define FD_NONNULL_RET	__attribute__((returns_nonnull))
+
+void	*fd_malloc(size_t) FD_NONNULL_RET;
+void	*fd_calloc(size_t, size_t) FD_NONNULL_RET;
+void	*fd_reallocarray(void *, size_t, size_t) FD_NONNULL_RET;
+char	*fd_strdup(const char *) FD_NONNULL_RET;
+char	*fd_strndup(const char *, size_t) FD_NONNULL_RET;
+char	*fd_asprintf(const char *fmt, ...) FD_NONNULL_RET
+	    __attribute__((format(printf, 1, 2)));
 
 #endif

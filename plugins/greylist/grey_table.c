@@ -222,7 +222,7 @@ grey_names_seal(struct grey_names *t)
 static int
 find(const struct grey_names *t, const char *s)
 {
-	struct grey_name	 key, *hit;
+	struct grey_name	 key = { 0 }, *hit;
 
 	if (t->n == 0)
 		return -1;
