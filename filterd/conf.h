@@ -64,6 +64,7 @@ struct fd_conf {
 	int			 log_facility;	/* LOG_MAIL etc. */
 	int			 log_level;	/* enum fd_level */
 	int			 dry_run;	/* global: log, don't act */
+	int			 delay_reject;	/* refusals before RCPT given at RCPT */
 	int64_t			 milter_timeout; /* seconds; libmilter's */
 
 	enum fd_store_kind	 store_kind;

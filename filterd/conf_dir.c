@@ -32,6 +32,7 @@ struct dirdef {
 	const char	*usage;
 };
 
+static void	 d_delay_reject(struct cparse *, struct fd_directive *);
 static void	 d_dry_run(struct cparse *, struct fd_directive *);
 static void	 d_group(struct cparse *, struct fd_directive *);
 static void	 d_include(struct cparse *, struct fd_directive *);
@@ -48,6 +49,7 @@ static void	 d_store(struct cparse *, struct fd_directive *);
 static void	 d_user(struct cparse *, struct fd_directive *);
 
 static const struct dirdef dirs[] = {
+	{ "delay-reject", d_delay_reject, 1, 1, 1, 0, "delay-reject yes|no" },
 	{ "dry-run", d_dry_run, 1, 1, 1, 0, "dry-run yes|no" },
 	{ "group", d_group, 1, 1, 1, 0, "group NAME" },
 	{ "include", d_include, 1, 1, 0, 0, "include \"FILE\"" },
@@ -72,7 +74,7 @@ static const struct dirdef dirs[] = {
 
 /* every statement name, for hints; NULL-terminated */
 const char *const conf_dir_names[] = {
-	"dry-run", "group", "include", "log", "log-level", "milter-timeout",
+	"delay-reject", "dry-run", "group", "include", "log", "log-level", "milter-timeout",
 	"on-store-error", "pidfile", "plugin", "plugin-dir", "socket",
 	"socket-mode", "store", "user", "table", "rule", NULL
 };
@@ -262,6 +264,16 @@ d_log_level(struct cparse *cp, struct fd_directive *d)
 	}
 	arg_err(cp, d, 0, "unknown log level \"%s\" (error, warning, notice, "
 	    "info, debug)", d->argv[0]);
+}
+
+/* d_delay_reject - hold refusals reached before RCPT until RCPT */
+static void
+d_delay_reject(struct cparse *cp, struct fd_directive *d)
+{
+	const char	*why;
+
+	if (fd_units_bool(d->argv[0], &cp->conf->delay_reject, &why) < 0)
+		arg_err(cp, d, 0, "delay-reject: %s", why);
 }
 
 /* d_dry_run - the global switch */

@@ -166,31 +166,62 @@ txn_of(SMFICTX *ctx)
 	return t;
 }
 
+/* the stages before RCPT, whose verdicts delay-reject holds */
+#define EARLY_STAGES	(FD_ST_CONNECT | FD_ST_HELO | FD_ST_MAIL)
+
+/* condemns - a verdict that refuses, so it can be held */
+static int
+condemns(enum fd_action a)
+{
+	return a == FD_REJECT || a == FD_TEMPFAIL || a == FD_DISCARD;
+}
+
 /*
- * decide - dispatch one stage. A verdict reached at connect is held and
- * given at the next stage: libmilter cannot set a reply text at connect,
- * and the client learns more from a reply to HELO or MAIL, as Postfix's
- * smtpd_delay_reject does for its own restrictions.
+ * decide - dispatch one stage. A refusal reached at connect is held and
+ * given at the next stage that awaits a reply: libmilter cannot set a
+ * reply text at connect. With delay-reject every refusal reached before
+ * RCPT is held and given at each RCPT of its message (of the connection
+ * if reached at CONNECT or HELO), as Postfix's smtpd_delay_reject does:
+ * the MTA then need not wait for a reply before RCPT at all.
  */
 static sfsistat
 decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
     const unsigned char *chunk, size_t len)
 {
+	int		 delay = t->gen->conf->delay_reject;
 	enum fd_action	 a;
 
-	if (t->pending && stage != FD_ST_CONNECT &&
-	    !(t->noreply & stage)) {
-		a = (enum fd_action)t->pending;
-		t->pending = 0;
+	if (t->held.action != FD_CONTINUE) {
+		/* nothing left to decide; wait for the stage that replies */
+		if ((stage & EARLY_STAGES) && (delay || (t->noreply & stage)))
+			return verdict(ctx, t, stage, FD_CONTINUE);
+		a = fd_txn_held_reply(t);
+		/* without delay-reject the MTA refuses the rest itself */
+		if (!delay)
+			fd_txn_held_clear(t);
 		return verdict(ctx, t, stage, a);
 	}
 	a = fd_dispatch(t, stage, chunk, len);
-	if (stage == FD_ST_CONNECT &&
-	    (a == FD_REJECT || a == FD_TEMPFAIL || a == FD_DISCARD)) {
-		t->pending = (int)a;
+	if (condemns(a) && (stage == FD_ST_CONNECT ||
+	    (delay && (stage & EARLY_STAGES)))) {
+		fd_txn_hold(t, a);
 		a = FD_CONTINUE;
 	}
 	return verdict(ctx, t, stage, a);
+}
+
+/* reply_stages - the stages whose reply the MTA must wait for */
+static uint32_t
+reply_stages(const struct fd_gen *gen)
+{
+	uint32_t	 r = gen->stages;
+
+	if (gen->conf->delay_reject) {
+		if (r & EARLY_STAGES)
+			r = (r & ~EARLY_STAGES) | FD_ST_RCPT;
+	} else if (r & FD_ST_CONNECT)
+		r |= FD_ST_HELO | FD_ST_MAIL;
+	return r;
 }
 
 static sfsistat
@@ -211,21 +242,18 @@ m_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	};
 	struct fd_txn	*t;
 	unsigned long	 proto = SMFIP_NOUNKNOWN | SMFIP_NR_UNKN;
-	uint32_t	 needs;
+	uint32_t	 needs, replies;
 	size_t		 i;
 	int		 st;
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	/* a verdict reached at connect is given at HELO or MAIL: wait there */
 	needs = t->gen->stages;
-	if (needs & FD_ST_CONNECT)
-		needs |= FD_ST_HELO | FD_ST_MAIL;
+	replies = reply_stages(t->gen);
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (needs & steps[i].st)
-			continue;
-		proto |= steps[i].off;
-		if (f1 & steps[i].nr) {
+		if (!(needs & steps[i].st))
+			proto |= steps[i].off;
+		if (!(replies & steps[i].st) && (f1 & steps[i].nr)) {
 			proto |= steps[i].nr;
 			t->noreply |= steps[i].st;
 		}

@@ -91,6 +91,7 @@ fd_txn_free(struct fd_txn *t)
 	free(t->helo);
 	free(t->text);
 	free(t->reason);
+	fd_txn_held_clear(t);
 	kv_free(t->macros);
 	free(t);
 	return NULL;
@@ -298,6 +299,8 @@ fd_txn_msg_end(struct fd_txn *t)
 	kv_free(m->params);
 	kv_free(m->headers);
 	memset(m, 0, sizeof(*m));
+	if (t->held.msg)
+		fd_txn_held_clear(t);
 }
 
 void
@@ -410,4 +413,29 @@ fd_txn_reply_clear(struct fd_txn *t)
 	free(t->reason);
 	t->reason = NULL;
 	t->decider = NULL;
+}
+
+void
+fd_txn_hold(struct fd_txn *t, enum fd_action a)
+{
+	fd_txn_held_clear(t);
+	t->held.action = a;
+	t->held.msg = t->stage == FD_ST_MAIL;
+	memcpy(t->held.rcode, t->rcode, sizeof(t->held.rcode));
+	memcpy(t->held.xcode, t->xcode, sizeof(t->held.xcode));
+	t->held.text = t->text != NULL ? fd_strdup(t->text) : NULL;
+}
+
+enum fd_action
+fd_txn_held_reply(struct fd_txn *t)
+{
+	fd_txn_reply(t, t->held.rcode, t->held.xcode, t->held.text);
+	return t->held.action;
+}
+
+void
+fd_txn_held_clear(struct fd_txn *t)
+{
+	free(t->held.text);
+	memset(&t->held, 0, sizeof(t->held));
 }

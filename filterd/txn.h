@@ -92,7 +92,18 @@ struct fd_txn {
 	char		*text;
 	char		*reason;
 	const char	*decider;	/* rule or plugin name of this stage */
-	int		 pending;	/* connect verdict held for HELO/MAIL */
+	/*
+	 * A verdict reached at a stage that could not give it (connect,
+	 * where libmilter has no reply text; or any stage before RCPT with
+	 * delay-reject): its action and reply, for the stage that does.
+	 */
+	struct {
+		enum fd_action	 action;	/* FD_CONTINUE: none held */
+		int		 msg;		/* reached at MAIL: ends with it */
+		char		 rcode[4];
+		char		 xcode[12];
+		char		*text;
+	} held;
 	uint32_t	 noreply;	/* stages the MTA awaits no reply for */
 
 	void		**priv;		/* per-plugin connection slots */
@@ -138,6 +149,13 @@ void	 fd_txn_reply(struct fd_txn *, const char *rcode, const char *xcode,
 	    const char *text);
 void	 fd_txn_reason(struct fd_txn *, const char *text);
 void	 fd_txn_reply_clear(struct fd_txn *);
+
+/* fd_txn_hold - keep the current reply and action a for a later stage;
+ * one reached at MAIL is dropped with its message */
+void	 fd_txn_hold(struct fd_txn *, enum fd_action a);
+/* fd_txn_held_reply - make the held reply the current one; its action */
+enum fd_action fd_txn_held_reply(struct fd_txn *);
+void	 fd_txn_held_clear(struct fd_txn *);
 
 /* fd_strip_brackets - "<a@b>" -> "a@b" into a new string; "<>" -> "" */
 char	*fd_strip_brackets(const char *);

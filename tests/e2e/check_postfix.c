@@ -461,15 +461,16 @@ on_signal(int sig)
 
 /* ---- filterd and smtp-sink ---- */
 
+/* write_filterd_conf - the test's config, `extra` at its head */
 static int
-write_filterd_conf(char *err, size_t errlen)
+write_filterd_conf(const char *extra, char *err, size_t errlen)
 {
 	const char	*plugins = getenv("FD_PLUGIN_DIR");
 
 	if (plugins == NULL || *plugins == '\0')
 		plugins = FD_BUILDDIR "/plugins/.libs";
 	if (th_write_file(E.fconf,
-	    "# filterd for the end-to-end test\n"
+	    "# filterd for the end-to-end test\n%s"
 	    "socket \"inet:%d@127.0.0.1\"\n"
 	    "log stderr\n"
 	    "log-level info\n"
@@ -484,7 +485,7 @@ write_filterd_conf(char *err, size_t errlen)
 	    "\tdelay 5m\n"
 	    /* the rate test's client is not greylisted */
 	    "\twhitelist-networks 198.51.100.0/24\n"
-	    "}\n", E.fport, E.dir, plugins) < 0) {
+	    "}\n", extra, E.fport, E.dir, plugins) < 0) {
 		snprintf(err, errlen, "%s: %s", E.fconf, strerror(errno));
 		return -1;
 	}
@@ -598,7 +599,7 @@ e2e_start(char *err, size_t errlen)
 	}
 	snprintf(E.fspec, sizeof(E.fspec), "inet:%d@127.0.0.1", E.fport);
 	if (th_clock_write(E.clock, T0) < 0 ||
-	    write_filterd_conf(err, errlen) < 0)
+	    write_filterd_conf("", err, errlen) < 0)
 		return -1;
 	if ((E.filterd = th_filterd_start(E.dir, E.fconf, E.clock, E.fspec,
 	    err, errlen)) == NULL)
@@ -898,6 +899,37 @@ START_TEST(ratelimit_over)
 END_TEST
 
 /*
+ * delay-reject, switched on by a reload: Postfix is told to wait for no
+ * reply before RCPT, so the HELO refusal comes at RCPT TO, where Postfix
+ * refuses every recipient of the session with filterd's text.
+ */
+START_TEST(delay_reject)
+{
+	const char	*xc = "ADDR=192.0.2.78 NAME=host78.example.org";
+	char		 err[256], *out;
+	size_t		 mark = th_log_size(E.filterd);
+
+	ck_assert_msg(write_filterd_conf("delay-reject yes\n", err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(th_proc_signal(E.filterd, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.filterd, mark, "reloaded", WAIT_MS), 0);
+
+	out = smtp("swaks-delay", E.tport, xc, "192.0.2.1",
+	    "carol@example.org", "dave@example.net", "delay-reject");
+	expect_after(out, " -> MAIL FROM:<carol@example.org>",
+	    "<-  250 2.1.0 Ok");
+	expect_after(out, " -> RCPT TO:<dave@example.net>",
+	    "<** 550 5.7.1 HELO/EHLO \"192.0.2.1\" is an IP address without "
+	    "brackets; announce the host name or the address literal "
+	    "[192.0.2.1] (RFC 5321 section 4.1.3)");
+	expect_none(out, "queued as");
+	free(out);
+	ck_assert(th_log_has_since(E.filterd, mark, "stage=mail decider=helo "
+	    "action=reject"));
+}
+END_TEST
+
+/*
  * filterd stopped: Postfix's milter_default_action decides. tempfail
  * answers every client 451 4.7.1; accept lets mail through unfiltered
  * (a new triplet is not greylisted). Runs last: it stops filterd.
@@ -954,6 +986,7 @@ e2e_suite(void)
 	tcase_add_test(tc, greylist_then_pass);
 	tcase_add_test(tc, helo_bare_ip);
 	tcase_add_test(tc, ratelimit_over);
+	tcase_add_test(tc, delay_reject);
 	tcase_add_test(tc, filterd_down);	/* last: stops filterd */
 	suite_add_tcase(s, tc);
 	return s;

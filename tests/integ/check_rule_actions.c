@@ -68,8 +68,9 @@ start(const char *plugins_rules)
 	ck_assert_msg(E.p != NULL, "filterd: %s", err);
 }
 
+/* setup_with - the example plugin and the rules, after `global` */
 static void
-setup(void)
+setup_with(const char *global)
 {
 	char	 text[8192];
 
@@ -79,11 +80,23 @@ setup(void)
 	E.conf = th_path(E.dir, "filterd.conf");
 	E.port = th_free_port();
 	snprintf(E.spec, sizeof(E.spec), "inet:%d@127.0.0.1", E.port);
-	snprintf(text, sizeof(text), "plugin example path \"%s/example.so\" {\n"
+	snprintf(text, sizeof(text), "%splugin example path \"%s/example.so\" {\n"
 	    "\treject-rcpt \"trap@example.com\"\n"
 	    "\treply 550 5.1.1 \"No such user here\"\n"
-	    "}\n%s", EXAMPLE_DIR, rules);
+	    "}\n%s", global, EXAMPLE_DIR, rules);
 	start(text);
+}
+
+static void
+setup(void)
+{
+	setup_with("");
+}
+
+static void
+setup_delay(void)
+{
+	setup_with("delay-reject yes\n");
 }
 
 /* setup_plain - the temp dir and port only; the test starts filterd */
@@ -365,6 +378,93 @@ START_TEST(set_param)
 }
 END_TEST
 
+/* delay-reject: the MTA waits for a reply at RCPT only */
+START_TEST(delay_negotiation)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert(mc_proto(mc) & SMFIP_NR_CONN);
+	ck_assert(mc_proto(mc) & SMFIP_NR_HELO);
+	ck_assert(mc_proto(mc) & SMFIP_NR_MAIL);
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_RCPT));
+	done(mc);
+}
+END_TEST
+
+/* a HELO refusal is given at every RCPT of every message */
+START_TEST(delay_helo)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert_int_eq(mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "192.0.2.1"), MC_NOREPLY);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL), MC_NOREPLY);
+	expect(mc, mc_rcpt(mc, "<r@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "use a name");
+	expect(mc, mc_rcpt(mc, "<q@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "use a name");
+	ck_assert_int_eq(mc_abort(mc), 0);
+	ck_assert_int_eq(mc_mail(mc, "<t@sender.example>", NULL), MC_NOREPLY);
+	expect(mc, mc_rcpt(mc, "<r@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "use a name");
+	done(mc);
+	/* logged once, where it was decided */
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=helo decider=bare-ip "
+	    "action=reject", 5000), 0);
+	ck_assert_uint_eq(th_log_count(E.p, "decider=bare-ip"), 1);
+}
+END_TEST
+
+/* a connect refusal too, with the text libmilter cannot give at connect */
+START_TEST(delay_connect)
+{
+	struct mc_conn	*mc = conn();
+
+	mc_macro(mc, "{daemon_name}", "blocked-smtpd");
+	ck_assert_int_eq(mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "a.example"), MC_NOREPLY);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL), MC_NOREPLY);
+	expect(mc, mc_rcpt(mc, "<r@example.com>", NULL), MC_REJECT, "554",
+	    "5.7.1", "not on this port");
+	done(mc);
+}
+END_TEST
+
+/* a MAIL verdict holds for its message only */
+START_TEST(delay_mail)
+{
+	struct mc_conn	*mc = envelope("a.example", "192.0.2.1",
+	    "<spam@spam.example>");
+
+	ck_assert_int_eq(mc_rcpt(mc, "<r@example.com>", NULL), MC_DISCARD);
+	ck_assert_int_eq(mc_mail(mc, "<x@other.example>", NULL), MC_NOREPLY);
+	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt after discard");
+	expect(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT, "550",
+	    "5.1.1", "No such user here");
+	/* an accepted message: the plugin's reject never comes */
+	ck_assert_int_eq(mc_mail(mc, "<x@friend.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_ACCEPT);
+	done(mc);
+}
+END_TEST
+
+/* an accepted connection is accepted at RCPT, whatever comes between */
+START_TEST(delay_accept_connection)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert_int_eq(mc_connect_cmd(mc, "relay.example", "198.51.100.7",
+	    40000), MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "1.2.3.4"), MC_NOREPLY);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_ACCEPT);
+	done(mc);
+	ck_assert(!th_log_has(E.p, "decider=bare-ip"));
+}
+END_TEST
+
 static Suite *
 rule_actions_suite(void)
 {
@@ -383,6 +483,16 @@ rule_actions_suite(void)
 	tcase_add_test(tc, log_and_dry_run);
 	tcase_add_test(tc, header_rule);
 	tcase_add_test(tc, add_header);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("delay-reject");
+	tcase_add_checked_fixture(tc, setup_delay, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, delay_negotiation);
+	tcase_add_test(tc, delay_helo);
+	tcase_add_test(tc, delay_connect);
+	tcase_add_test(tc, delay_mail);
+	tcase_add_test(tc, delay_accept_connection);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");

@@ -306,8 +306,15 @@ START_TEST(log_targets)
 	c = expect_ok("log syslog daemon\ndry-run yes\nstore lmdb /abs/db\n");
 	ck_assert_int_eq(c->log_facility, LOG_DAEMON);
 	ck_assert_int_eq(c->dry_run, 1);
+	ck_assert_int_eq(c->delay_reject, 0);
 	ck_assert_str_eq(c->store_path, "/abs/db");
 	fd_conf_free(c);
+	c = expect_ok("delay-reject yes\n");
+	ck_assert_int_eq(c->delay_reject, 1);
+	fd_conf_free(c);
+	expect_error("delay-reject later\n",
+	    "main.conf:1:14: delay-reject: expected yes or no");
+	fd_errs_clear(&errs);
 }
 END_TEST
 
