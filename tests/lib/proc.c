@@ -509,10 +509,24 @@ th_proc_stop(struct th_proc *p, int timeout_ms)
 struct th_proc *
 th_proc_free(struct th_proc *p)
 {
+	char	*tail;
+
 	if (p == NULL)
 		return NULL;
 	if (p->pid > 0)
 		th_proc_stop(p, 5000);
+	/*
+	 * Under --enable-sanitizers a report from a program the test ran
+	 * (a leak found at exit, a UBSan runtime error that does not stop
+	 * the program) lands only in its log: make it the test's failure.
+	 */
+	if (th_log_has(p, "Sanitizer") || th_log_has(p, "runtime error:")) {
+		tail = th_log_tail(p, 40);
+		fprintf(stderr, "%s: sanitizer report in %s:\n%s\n", p->name,
+		    p->log, tail);
+		free(tail);
+		abort();
+	}
 	free(p->name);
 	free(p->log);
 	free(p->spec);
