@@ -970,23 +970,11 @@ greylist_suite(void)
 int
 main(void)
 {
-	const char	*skip = getenv("FD_ALLOW_SKIP");
 	SRunner		*sr;
 	int		 failed;
 
 	th_require("FILTERD", NULL);
-	if (!fd_test_redis_available()) {
-		if (skip == NULL || strcmp(skip, "1") != 0) {
-			fprintf(stderr, "redis-server not found (REDIS_SERVER="
-			    "%s); FD_ALLOW_SKIP=1 runs the LMDB half only\n",
-			    getenv("REDIS_SERVER") ? getenv("REDIS_SERVER") :
-			    "");
-			return 99;
-		}
-		fprintf(stderr, "redis-server not found: LMDB only "
-		    "(FD_ALLOW_SKIP=1)\n");
-		nbackends = 1;
-	}
+	nbackends = fd_test_redis_backends(NBACKENDS);
 	sr = srunner_create(greylist_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -74,6 +74,23 @@ fd_test_redis_available(void)
 	return ok;
 }
 
+int
+fd_test_redis_backends(int all)
+{
+	const char	*skip = getenv("FD_ALLOW_SKIP");
+
+	if (fd_test_redis_available())
+		return all;
+	if (skip == NULL || strcmp(skip, "1") != 0) {
+		fprintf(stderr, "redis-server not found (REDIS_SERVER=%s); "
+		    "FD_ALLOW_SKIP=1 runs the LMDB half only\n",
+		    getenv("REDIS_SERVER") ? getenv("REDIS_SERVER") : "");
+		exit(99);
+	}
+	fprintf(stderr, "redis-server not found: LMDB only (FD_ALLOW_SKIP=1)\n");
+	return 1;
+}
+
 /* msleep - wait ms milliseconds */
 static void
 msleep(long ms)

@@ -24,6 +24,10 @@ struct fd_test_redis;
 
 /* fd_test_redis_available - 1 if redis-server can be run, else 0 */
 int	 fd_test_redis_available(void);
+/* fd_test_redis_backends - for suites run on LMDB and Redis: all when
+ * redis-server is there, 1 (LMDB only) if it is missing and
+ * FD_ALLOW_SKIP=1, otherwise exit 99 (a missing dependency is a failure) */
+int	 fd_test_redis_backends(int all);
 /* fd_test_redis_start - a running server, or NULL with a reason in err */
 struct fd_test_redis *fd_test_redis_start(char *err, size_t errlen);
 /* fd_test_redis_require - fd_test_redis_start, or exit as the test rules
