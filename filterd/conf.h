@@ -51,6 +51,18 @@ struct fd_plugin_conf {
 	struct fd_plugin_conf	*next;
 };
 
+/*
+ * delay-reject: where a refusal reached at CONNECT, HELO or MAIL is given.
+ * RCPT: at each RCPT, as Postfix's smtpd_delay_reject. EOM: at the first
+ * later stage where something decides, end of message at the latest, so
+ * that the MTA awaits no reply before that stage.
+ */
+enum fd_delay {
+	FD_DELAY_NO = 0,
+	FD_DELAY_RCPT,
+	FD_DELAY_EOM
+};
+
 struct fd_conf {
 	char			*path;		/* the top file */
 	char			*dir;		/* its directory, for relative paths */
@@ -64,7 +76,7 @@ struct fd_conf {
 	int			 log_facility;	/* LOG_MAIL etc. */
 	int			 log_level;	/* enum fd_level */
 	int			 dry_run;	/* global: log, don't act */
-	int			 delay_reject;	/* refusals before RCPT given at RCPT */
+	enum fd_delay		 delay_reject;	/* where early refusals are given */
 	int64_t			 milter_timeout; /* seconds; libmilter's */
 
 	enum fd_store_kind	 store_kind;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "conf_int.h"
@@ -49,7 +50,7 @@ static void	 d_store(struct cparse *, struct fd_directive *);
 static void	 d_user(struct cparse *, struct fd_directive *);
 
 static const struct dirdef dirs[] = {
-	{ "delay-reject", d_delay_reject, 1, 1, 1, 0, "delay-reject yes|no" },
+	{ "delay-reject", d_delay_reject, 1, 1, 1, 0, "delay-reject no|rcpt|eom" },
 	{ "dry-run", d_dry_run, 1, 1, 1, 0, "dry-run yes|no" },
 	{ "group", d_group, 1, 1, 1, 0, "group NAME" },
 	{ "include", d_include, 1, 1, 0, 0, "include \"FILE\"" },
@@ -266,14 +267,23 @@ d_log_level(struct cparse *cp, struct fd_directive *d)
 	    "info, debug)", d->argv[0]);
 }
 
-/* d_delay_reject - hold refusals reached before RCPT until RCPT */
+/* d_delay_reject - hold refusals reached before RCPT until RCPT or a
+ * later stage; yes is rcpt, as in Postfix */
 static void
 d_delay_reject(struct cparse *cp, struct fd_directive *d)
 {
-	const char	*why;
+	const char	*v = d->argv[0], *why;
+	int		 b;
 
-	if (fd_units_bool(d->argv[0], &cp->conf->delay_reject, &why) < 0)
-		arg_err(cp, d, 0, "delay-reject: %s", why);
+	if (strcasecmp(v, "rcpt") == 0)
+		cp->conf->delay_reject = FD_DELAY_RCPT;
+	else if (strcasecmp(v, "eom") == 0)
+		cp->conf->delay_reject = FD_DELAY_EOM;
+	else if (fd_units_bool(v, &b, &why) == 0)
+		cp->conf->delay_reject = b ? FD_DELAY_RCPT : FD_DELAY_NO;
+	else
+		arg_err(cp, d, 0, "delay-reject: expected no, rcpt (or yes) "
+		    "or eom");
 }
 
 /* d_dry_run - the global switch */

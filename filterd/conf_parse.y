@@ -25,9 +25,11 @@
  *   log-level LEVEL          error, warning, notice, info, debug [info]
  *   dry-run yes|no           log what rules and plugins would do, do
  *                            nothing [no]
- *   delay-reject yes|no      refusals reached before RCPT are given at
- *                            each RCPT; the MTA then waits for no reply
- *                            before RCPT [no]
+ *   delay-reject no|rcpt|eom refusals reached before RCPT are given at
+ *                            each RCPT (rcpt, or yes), or at the first
+ *                            later stage where something decides, end
+ *                            of message at the latest (eom); the MTA
+ *                            then awaits no reply before that stage [no]
  *   milter-timeout DURATION  libmilter's MTA I/O timeout [7210s]
  *   plugin-dir DIR           where plugin NAME is NAME.so [$pkglibdir]
  *   on-store-error continue|tempfail

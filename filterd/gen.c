@@ -75,7 +75,7 @@ load_one(struct fd_gen *gen, struct fd_loaded *l,
 	/* l->p is set only once init succeeded: gen_free calls fini then */
 	fd_host_init(&l->host, l);
 	l->dir = decl_dir(pc);
-	l->declared = l->stages = p->stages;
+	l->declared = l->stages = l->decides = p->stages;
 	l->on_store_error = pc->on_store_error >= 0 ?
 	    pc->on_store_error : (int)gen->conf->on_store_error;
 	if (p->init != NULL && p->init(&l->host, pc->block, &l->state) < 0) {
@@ -104,6 +104,7 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 	gen->errs = errs;
 	gen->plugins = fd_calloc(conf->nplugins, sizeof(*gen->plugins));
 	gen->stages = fd_rules_stages(conf->rules);
+	gen->decides = fd_rules_decides(conf->rules);
 	for (pc = conf->plugins, i = 0; pc != NULL; pc = pc->next, i++) {
 		struct fd_loaded *l = &gen->plugins[i];
 
@@ -114,8 +115,12 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 		if (load_one(gen, l, pc, errs) < 0)
 			continue;
 		gen->stages |= l->stages;
+		gen->decides |= l->stages & l->decides;
 		gen->flags |= l->p->flags;
 	}
+	/* in dry-run nothing is acted on: nobody answers the MTA */
+	if (conf->dry_run)
+		gen->decides = 0;
 	gen->errs = NULL;
 	for (i = 0; i < 7; i++)
 		gen->symlist[i] = fd_milter_symlist(conf, (int)i);

@@ -30,6 +30,7 @@ struct fd_loaded {
 	void			*state;		/* from init() */
 	uint32_t		 declared;	/* the plugin's `stages` */
 	uint32_t		 stages;	/* of those, used in this generation */
+	uint32_t		 decides;	/* of declared, where it may answer */
 	struct fd_host		 host;		/* this plugin's host table */
 	int			 index;		/* position in the conf */
 	int			 on_store_error;	/* enum fd_fail_policy */
@@ -47,6 +48,7 @@ struct fd_gen {
 	unsigned		 nplugins;
 	struct fd_loaded	*plugins;	/* conf order */
 	uint32_t		 stages;	/* rules' | plugins' FD_ST_* */
+	uint32_t		 decides;	/* of stages, where one may answer */
 	uint32_t		 flags;		/* plugins' FD_PF_* */
 	char			*symlist[7];	/* macros asked for per SMFIM_* */
 	struct fd_errs		*errs;		/* while building, else NULL */

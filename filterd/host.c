@@ -412,6 +412,14 @@ h_use_stages(const struct fd_host *h, uint32_t stages)
 	l->stages = stages & l->declared;
 }
 
+static void
+h_decide_stages(const struct fd_host *h, uint32_t stages)
+{
+	struct fd_loaded *l = LOADED(h);
+
+	l->decides = stages & l->declared;
+}
+
 void
 fd_host_init(struct fd_host *h, struct fd_loaded *l)
 {
@@ -455,4 +463,5 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->plan_rate = h_plan_rate;
 	h->grey_txn = h_grey_txn;
 	h->rate_txn = h_rate_txn;
+	h->decide_stages = h_decide_stages;
 }

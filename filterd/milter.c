@@ -179,21 +179,24 @@ condemns(enum fd_action a)
 /*
  * decide - dispatch one stage. A refusal reached at connect is held and
  * given at the next stage that awaits a reply: libmilter cannot set a
- * reply text at connect. With delay-reject every refusal reached before
- * RCPT is held and given at each RCPT of its message (of the connection
- * if reached at CONNECT or HELO), as Postfix's smtpd_delay_reject does:
- * the MTA then need not wait for a reply before RCPT at all.
+ * reply text at connect. So is one reached at a stage whose reply the MTA
+ * does not await (where nothing was to answer: see reply_stages). With
+ * delay-reject every refusal reached before RCPT is held: `rcpt` gives it
+ * at each RCPT of its message (of the connection if reached at CONNECT or
+ * HELO), as Postfix's smtpd_delay_reject does; `eom` at the first later
+ * stage that is replied to, end of message at the latest.
  */
 static sfsistat
 decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
     const unsigned char *chunk, size_t len)
 {
-	int		 delay = t->gen->conf->delay_reject;
+	int		 delay = t->gen->conf->delay_reject != FD_DELAY_NO;
+	int		 silent = (t->noreply & stage) != 0;
 	enum fd_action	 a;
 
 	if (t->held.action != FD_CONTINUE) {
 		/* nothing left to decide; wait for the stage that replies */
-		if ((stage & EARLY_STAGES) && (delay || (t->noreply & stage)))
+		if (silent || ((stage & EARLY_STAGES) && delay))
 			return verdict(ctx, t, stage, FD_CONTINUE);
 		a = fd_txn_held_reply(t);
 		/* without delay-reject the MTA refuses the rest itself */
@@ -202,7 +205,7 @@ decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
 		return verdict(ctx, t, stage, a);
 	}
 	a = fd_dispatch(t, stage, chunk, len);
-	if (condemns(a) && (stage == FD_ST_CONNECT ||
+	if (condemns(a) && (stage == FD_ST_CONNECT || silent ||
 	    (delay && (stage & EARLY_STAGES)))) {
 		fd_txn_hold(t, a);
 		a = FD_CONTINUE;
@@ -210,17 +213,31 @@ decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
 	return verdict(ctx, t, stage, a);
 }
 
-/* reply_stages - the stages whose reply the MTA must wait for */
+/*
+ * reply_stages - the stages whose reply the MTA must await: those where a
+ * rule or plugin may answer, moved on by delay-reject, and those where a
+ * refusal reached at CONNECT is given (libmilter has no reply text there).
+ */
 static uint32_t
 reply_stages(const struct fd_gen *gen)
 {
-	uint32_t	 r = gen->stages;
+	uint32_t	 r = gen->decides;
 
-	if (gen->conf->delay_reject) {
+	switch (gen->conf->delay_reject) {
+	case FD_DELAY_RCPT:
 		if (r & EARLY_STAGES)
 			r = (r & ~EARLY_STAGES) | FD_ST_RCPT;
-	} else if (r & FD_ST_CONNECT)
-		r |= FD_ST_HELO | FD_ST_MAIL;
+		break;
+	case FD_DELAY_EOM:
+		/* held to a later stage that answers anyway, or EOM, whose
+		 * reply the MTA always awaits */
+		r &= ~EARLY_STAGES;
+		break;
+	default:
+		if (r & FD_ST_CONNECT)
+			r |= FD_ST_HELO | FD_ST_MAIL;
+		break;
+	}
 	return r;
 }
 

@@ -124,6 +124,24 @@ cond_macros(struct fd_ruleset *rs, const struct fd_cond *c)
 		macro_want(rs, 2, "{auth_authen}");
 }
 
+/* rule_answers - the rule's action is an answer to the MTA */
+static int
+rule_answers(const struct fd_rule *r)
+{
+	if (r->dry_run)
+		return 0;
+	switch (r->action) {
+	case FD_RA_ACCEPT:
+	case FD_RA_ACCEPT_CONN:
+	case FD_RA_REJECT:
+	case FD_RA_TEMPFAIL:
+	case FD_RA_DISCARD:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* fd_ruleset_index - per-stage arrays and macro lists, after parsing */
 void
 fd_ruleset_index(struct fd_ruleset *rs)
@@ -137,6 +155,8 @@ fd_ruleset_index(struct fd_ruleset *rs)
 		    rs->nby_stage[i] + 1, sizeof(*rs->by_stage[i]));
 		rs->by_stage[i][rs->nby_stage[i]++] = r;
 		rs->stages |= r->stage;
+		if (rule_answers(r))
+			rs->decides |= r->stage;
 		cond_macros(rs, r->cond);
 	}
 }
@@ -146,6 +166,13 @@ uint32_t
 fd_rules_stages(const struct fd_ruleset *rs)
 {
 	return rs ? rs->stages : 0;
+}
+
+/* fd_rules_decides - stages with a rule that answers; none in dry-run */
+uint32_t
+fd_rules_decides(const struct fd_ruleset *rs)
+{
+	return rs && !rs->dry_run ? rs->decides : 0;
 }
 
 /* fd_rules_macros - the macros to ask for at one SMFIM stage */

@@ -55,6 +55,10 @@ int	 fd_rules_eval(const struct fd_ruleset *, uint32_t stage,
 
 /* fd_rules_stages - FD_ST_* bits of the stages that have rules */
 uint32_t fd_rules_stages(const struct fd_ruleset *);
+/* fd_rules_decides - of those, the stages with a rule that may answer the
+ * MTA (accept, reject, tempfail, discard; not dry-run): where the MTA
+ * must await filterd's reply on the rules' account */
+uint32_t fd_rules_decides(const struct fd_ruleset *);
 
 /*
  * fd_rules_macros - the macros rules read at a milter macro stage

@@ -122,6 +122,7 @@ struct fd_ruleset {
 	struct fd_rule		**by_stage[FD_NSTAGES];
 	unsigned		 nby_stage[FD_NSTAGES];
 	uint32_t		 stages;
+	uint32_t		 decides;	/* stages with an answering rule */
 	int			 dry_run;	/* the global switch */
 
 	struct fd_table		**tables;	/* named first-come, and inline */

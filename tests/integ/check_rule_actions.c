@@ -465,6 +465,152 @@ START_TEST(delay_accept_connection)
 }
 END_TEST
 
+/*
+ * Rules that answer only at HELO and MAIL; at RCPT one logs and one is a
+ * dry run: nothing there answers the MTA.
+ */
+static const char quiet_rcpt_rules[] =
+    "rule bare-ip on helo if helo ~ /^[0-9.]+$/ "
+	"reject 550 5.7.1 \"use a name\"\n"
+    "rule junk on mail if sender == spam@spam.example discard\n"
+    "rule log-it on rcpt if rcpt-local == logme log \"saw logme\"\n"
+    "rule dry on rcpt dry-run if rcpt-local == dry "
+	"reject 550 5.7.1 \"dry\"\n";
+
+/* start_quiet - quiet_rcpt_rules after `global` */
+static void
+start_quiet(const char *global)
+{
+	char	 text[4096];
+
+	snprintf(text, sizeof(text), "%s%s", global, quiet_rcpt_rules);
+	start(text);
+}
+
+static void
+setup_eom(void)
+{
+	setup_plain();
+	start_quiet("delay-reject eom\n");
+}
+
+/* to_eom - DATA to end of message, the steps filterd turned off skipped */
+static enum mc_action
+to_eom(struct mc_conn *mc)
+{
+	passed(mc, mc_data(mc), "data");
+	passed(mc, mc_header(mc, "Subject", "hello"), "header");
+	passed(mc, mc_eoh(mc), "eoh");
+	passed(mc, mc_body(mc, "hi\r\n", 4), "body");
+	return mc_eom(mc);
+}
+
+/* the MTA awaits a reply only where a rule may answer: a log rule and a
+ * dry-run rule at RCPT do not make it wait there */
+START_TEST(silent_stages)
+{
+	struct mc_conn	*mc;
+
+	start_quiet("");
+	mc = conn();
+	ck_assert(mc_proto(mc) & SMFIP_NR_CONN);
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_HELO));
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_MAIL));
+	ck_assert(mc_proto(mc) & SMFIP_NR_RCPT);
+	ck_assert_int_eq(mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "a.example"), MC_CONTINUE);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL),
+	    MC_CONTINUE);
+	ck_assert_int_eq(mc_rcpt(mc, "<logme@example.com>", NULL),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<dry@example.com>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
+	done(mc);
+	/* the rules still ran there */
+	ck_assert_int_eq(th_log_wait(E.p, 0, "saw logme", 5000), 0);
+	ck_assert(th_log_has(E.p, "rule=dry"));
+}
+END_TEST
+
+/* delay-reject eom: no reply awaited before end of message */
+START_TEST(eom_negotiation)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert(mc_proto(mc) & SMFIP_NR_CONN);
+	ck_assert(mc_proto(mc) & SMFIP_NR_HELO);
+	ck_assert(mc_proto(mc) & SMFIP_NR_MAIL);
+	ck_assert(mc_proto(mc) & SMFIP_NR_RCPT);
+	done(mc);
+}
+END_TEST
+
+/* a HELO refusal is given at the end of every message of the connection */
+START_TEST(eom_helo)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert_int_eq(mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "192.0.2.1"), MC_NOREPLY);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<r@example.com>", NULL), MC_NOREPLY);
+	expect(mc, to_eom(mc), MC_REJECT, "550", "5.7.1", "use a name");
+	ck_assert_int_eq(mc_mail(mc, "<t@sender.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<r@example.com>", NULL), MC_NOREPLY);
+	expect(mc, to_eom(mc), MC_REJECT, "550", "5.7.1", "use a name");
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=helo decider=bare-ip "
+	    "action=reject", 5000), 0);
+	ck_assert_uint_eq(th_log_count(E.p, "decider=bare-ip"), 1);
+}
+END_TEST
+
+/* a MAIL verdict is given at the end of its own message only */
+START_TEST(eom_mail)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert_int_eq(mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "a.example"), MC_NOREPLY);
+	ck_assert_int_eq(mc_mail(mc, "<spam@spam.example>", NULL),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<r@example.com>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(to_eom(mc), MC_DISCARD);
+	ck_assert_int_eq(mc_mail(mc, "<x@other.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<r@example.com>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
+	done(mc);
+}
+END_TEST
+
+/* with something that answers at RCPT, the held refusal comes there: the
+ * MTA waits at RCPT anyway, and the message is not sent for nothing */
+START_TEST(eom_rcpt_answers)
+{
+	struct mc_conn	*mc;
+	char		 text[4096];
+
+	snprintf(text, sizeof(text), "delay-reject eom\n"
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n}\n%s",
+	    EXAMPLE_DIR, quiet_rcpt_rules);
+	start(text);
+	mc = conn();
+	ck_assert(mc_proto(mc) & SMFIP_NR_HELO);
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_RCPT));
+	ck_assert_int_eq(mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+	    MC_NOREPLY);
+	ck_assert_int_eq(mc_helo(mc, "192.0.2.1"), MC_NOREPLY);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL), MC_NOREPLY);
+	expect(mc, mc_rcpt(mc, "<r@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "use a name");
+	done(mc);
+}
+END_TEST
+
 static Suite *
 rule_actions_suite(void)
 {
@@ -493,6 +639,21 @@ rule_actions_suite(void)
 	tcase_add_test(tc, delay_connect);
 	tcase_add_test(tc, delay_mail);
 	tcase_add_test(tc, delay_accept_connection);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("delay-reject eom");
+	tcase_add_checked_fixture(tc, setup_eom, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, eom_negotiation);
+	tcase_add_test(tc, eom_helo);
+	tcase_add_test(tc, eom_mail);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("silent stages");
+	tcase_add_checked_fixture(tc, setup_plain, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, silent_stages);
+	tcase_add_test(tc, eom_rcpt_answers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");

@@ -310,10 +310,19 @@ START_TEST(log_targets)
 	ck_assert_str_eq(c->store_path, "/abs/db");
 	fd_conf_free(c);
 	c = expect_ok("delay-reject yes\n");
-	ck_assert_int_eq(c->delay_reject, 1);
+	ck_assert_int_eq(c->delay_reject, FD_DELAY_RCPT);
+	fd_conf_free(c);
+	c = expect_ok("delay-reject rcpt\n");
+	ck_assert_int_eq(c->delay_reject, FD_DELAY_RCPT);
+	fd_conf_free(c);
+	c = expect_ok("delay-reject EOM\n");
+	ck_assert_int_eq(c->delay_reject, FD_DELAY_EOM);
+	fd_conf_free(c);
+	c = expect_ok("delay-reject off\n");
+	ck_assert_int_eq(c->delay_reject, FD_DELAY_NO);
 	fd_conf_free(c);
 	expect_error("delay-reject later\n",
-	    "main.conf:1:14: delay-reject: expected yes or no");
+	    "main.conf:1:14: delay-reject: expected no, rcpt (or yes) or eom");
 	fd_errs_clear(&errs);
 }
 END_TEST

@@ -302,6 +302,19 @@ struct fd_host {
 		    struct fd_grey_res *);
 	int	 (*rate_txn)(struct fd_txn *, const struct fd_rate_req *,
 		    size_t n, struct fd_rate_res *);
+
+	/*
+	 * From init() only: of the stages used, those at which this
+	 * plugin may answer the MTA (return anything but FD_CONTINUE).
+	 * The MTA is asked to await filterd's reply only at stages where a
+	 * plugin or rule may answer; at the others it sends the command
+	 * and goes on. A plugin that never calls this answers wherever it
+	 * runs. A refusal returned at a stage declared silent is not lost:
+	 * it is held and given at the next stage that is replied to (end of
+	 * message at the latest); an accept there is lost, so declare every
+	 * stage that may accept. Check with FD_HOST_HAS(h, decide_stages).
+	 */
+	void	 (*decide_stages)(const struct fd_host *, uint32_t stages);
 };
 
 /* FD_HOST_HAS - the host table h has member m (it may be older than the
