@@ -23,7 +23,8 @@
  * Stages: RCPT decides by default; BODY feeds body-hash; EOM decides in
  * end-of-message mode and adds the X-Greylist header. init() narrows the
  * stages with host->use_stages so that the MTA sends no body unless
- * body-hash is on.
+ * body-hash is on, and tells with host->decide_stages that in
+ * end-of-message mode it answers at EOM only.
  */
 #include <stdlib.h>
 
@@ -50,6 +51,15 @@ gl_init(const struct fd_host *h, const struct fd_block *b, void **state)
 	if (h->use_stages != NULL)
 		h->use_stages(h, FD_ST_RCPT | FD_ST_EOM |
 		    (c->body_hash ? FD_ST_BODY : 0));
+	/*
+	 * With decide-at eom RCPT only collects the recipients: the MTA
+	 * need not wait there on our account. (A rule setting decide-at
+	 * rcpt for one message then has its deferral held to end of
+	 * message, when nothing else answers at RCPT.)
+	 */
+	if (FD_HOST_HAS(h, decide_stages))
+		h->decide_stages(h, FD_ST_EOM |
+		    (c->decide_eom ? 0 : FD_ST_RCPT));
 	*state = c;
 	return 0;
 }

@@ -427,7 +427,9 @@ START_TEST(eom_mode)
 	use_backend(_i);
 	start(ONLY "decide-at eom", NULL);
 	o = deliver("192.0.2.10", "s@src.example", ab);
-	ck_assert(passed(o.rcpt[0]) && passed(o.rcpt[1]));
+	/* nothing answers at RCPT: the MTA does not wait there */
+	ck_assert_int_eq(o.rcpt[0], MC_NOREPLY);
+	ck_assert_int_eq(o.rcpt[1], MC_NOREPLY);
 	EOM_GREYLISTED(o, 300);
 	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "stage=eom decider=greylist "
 	    "action=tempfail reply=\"451 4.7.1 Greylisted, retry in 300 "
@@ -444,6 +446,30 @@ START_TEST(eom_mode)
 	o = deliver("192.0.2.10", "s@src.example", abc);
 	ACCEPTED(o, 2);
 	HEADER(o, 300, "Tue, 14 Nov 2023 22:23:20 +0000");
+}
+END_TEST
+
+/* decide-at eom, and a rule asks for rcpt for one sender: the MTA does
+ * not wait at RCPT, so the deferral is held and given at end of message */
+START_TEST(eom_mode_rcpt_override)
+{
+	static const char *const ab[] = { "a@dest.example", "b@dest.example",
+	    NULL };
+	struct outcome	 o;
+
+	use_backend(_i);
+	start(ONLY "decide-at eom",
+	    "rule eager on mail if sender-domain == eager.example "
+	    "set greylist.decide-at rcpt\n");
+	o = deliver("192.0.2.10", "s@eager.example", ab);
+	ck_assert_int_eq(o.rcpt[0], MC_NOREPLY);
+	ck_assert_int_eq(o.rcpt[1], MC_NOREPLY);
+	EOM_GREYLISTED(o, 300);
+	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "stage=rcpt "
+	    "decider=greylist action=tempfail", 5000), 0);
+	at(300);
+	o = one_to("192.0.2.10", "s@eager.example", "a@dest.example");
+	ACCEPTED(o, 0);
 }
 END_TEST
 
@@ -944,6 +970,7 @@ greylist_suite(void)
 	tcase_add_loop_test(tc, retry_window, 0, nbackends);
 	tcase_add_loop_test(tc, rcpt_partial, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode, 0, nbackends);
+	tcase_add_loop_test(tc, eom_mode_rcpt_override, 0, nbackends);
 	tcase_add_loop_test(tc, body_hash, 0, nbackends);
 	tcase_add_loop_test(tc, rule_overrides, 0, nbackends);
 	tcase_add_loop_test(tc, null_sender, 0, nbackends);
