@@ -461,9 +461,20 @@ on_signal(int sig)
 
 /* ---- filterd and smtp-sink ---- */
 
+static int	write_filterd_conf_grey(const char *, const char *, char *,
+		    size_t);
+
 /* write_filterd_conf - the test's config, `extra` at its head */
 static int
 write_filterd_conf(const char *extra, char *err, size_t errlen)
+{
+	return write_filterd_conf_grey(extra, "", err, errlen);
+}
+
+/* write_filterd_conf_grey - the same, with more greylist directives */
+static int
+write_filterd_conf_grey(const char *extra, const char *grey, char *err,
+    size_t errlen)
 {
 	const char	*plugins = getenv("FD_PLUGIN_DIR");
 
@@ -485,7 +496,8 @@ write_filterd_conf(const char *extra, char *err, size_t errlen)
 	    "\tdelay 5m\n"
 	    /* the rate test's client is not greylisted */
 	    "\twhitelist-networks 198.51.100.0/24\n"
-	    "}\n", extra, E.fport, E.dir, plugins) < 0) {
+	    "%s"
+	    "}\n", extra, E.fport, E.dir, plugins, grey) < 0) {
 		snprintf(err, errlen, "%s: %s", E.fconf, strerror(errno));
 		return -1;
 	}
@@ -930,6 +942,45 @@ START_TEST(delay_reject)
 END_TEST
 
 /*
+ * Deciding at end of message (delay-reject eom, greylist decide-at eom):
+ * Postfix is told to wait for no reply before end of message, so a HELO
+ * refusal and a greylist deferral both come after the message text.
+ */
+START_TEST(decide_at_eom)
+{
+	const char	*xc_bad = "ADDR=192.0.2.79 NAME=host79.example.org";
+	const char	*xc_new = "ADDR=192.0.2.80 NAME=host80.example.org";
+	char		 err[256], *out;
+	size_t		 mark = th_log_size(E.filterd);
+
+	ck_assert_msg(write_filterd_conf_grey("delay-reject eom\n",
+	    "\tdecide-at eom\n", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(th_proc_signal(E.filterd, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.filterd, mark, "reloaded", WAIT_MS), 0);
+
+	out = smtp("swaks-eom-helo", E.tport, xc_bad, "192.0.2.1",
+	    "erin@example.org", "frank@example.net", "eom-helo");
+	expect_after(out, " -> RCPT TO:<frank@example.net>",
+	    "<-  250 2.1.5 Ok");
+	expect_after(out, " -> .", "<** 550 5.7.1 HELO/EHLO \"192.0.2.1\" is "
+	    "an IP address without brackets; announce the host name or the "
+	    "address literal [192.0.2.1] (RFC 5321 section 4.1.3)");
+	expect_none(out, "queued as");
+	free(out);
+
+	out = smtp("swaks-eom-grey", E.tport, xc_new, "host80.example.org",
+	    "erin@example.org", "frank@example.net", "eom-grey");
+	expect_after(out, " -> RCPT TO:<frank@example.net>",
+	    "<-  250 2.1.5 Ok");
+	expect_after(out, " -> .", "<** " GREY_TEXT(300));
+	expect_none(out, "queued as");
+	free(out);
+	ck_assert(th_log_has_since(E.filterd, mark, "stage=eom "
+	    "decider=greylist action=tempfail"));
+}
+END_TEST
+
+/*
  * filterd stopped: Postfix's milter_default_action decides. tempfail
  * answers every client 451 4.7.1; accept lets mail through unfiltered
  * (a new triplet is not greylisted). Runs last: it stops filterd.
@@ -987,6 +1038,7 @@ e2e_suite(void)
 	tcase_add_test(tc, helo_bare_ip);
 	tcase_add_test(tc, ratelimit_over);
 	tcase_add_test(tc, delay_reject);
+	tcase_add_test(tc, decide_at_eom);
 	tcase_add_test(tc, filterd_down);	/* last: stops filterd */
 	suite_add_tcase(s, tc);
 	return s;
