@@ -1,8 +1,8 @@
 /*
  * ratelimit.c -- the ratelimit plugin's glue: the ABI struct and hooks
  *
- * Limits on connections (decided at connect), messages (at MAIL) and
- * recipients (at RCPT), keyed by client address or network, sender,
+ * Limits on connections (decided at connect), messages (at MAIL, or RCPT
+ * or end of message: decide-messages-at) and recipients (at RCPT), keyed by client address or network, sender,
  * sender domain, SASL user, recipient or HELO name; see
  * docs/PLUGIN-RATELIMIT.md. The work is elsewhere: rl_spec.c parses the
  * block, rl_key.c builds keys, rl_stage.c checks a stage's limits in one
@@ -78,6 +78,13 @@ rl_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 	return rl_stage_decide(state, t, FD_ST_RCPT, msg);
 }
 
+static enum fd_action
+rl_eom(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	(void)conn;
+	return rl_stage_decide(state, t, FD_ST_EOM, msg);
+}
+
 static void
 rl_plan(struct fd_txn *t, uint32_t stage, void *state, void *conn, void *msg)
 {
@@ -89,12 +96,13 @@ FD_PLUGIN_EXPORT = {
 	FD_PLUGIN_HEADER,
 	.name = RL_PLUGIN_NAME,
 	.version = "1.0",
-	.stages = FD_ST_CONNECT | FD_ST_MAIL | FD_ST_RCPT,
+	.stages = FD_ST_CONNECT | FD_ST_MAIL | FD_ST_RCPT | FD_ST_EOM,
 	.msg_priv_size = sizeof(struct rl_msg),
 	.init = rl_init,
 	.fini = rl_fini,
 	.on_connect = rl_connect,
 	.on_mail = rl_mail,
 	.on_rcpt = rl_rcpt,
+	.on_eom = rl_eom,
 	.plan = rl_plan,
 };

@@ -612,6 +612,8 @@ finish(const struct fd_host *h, struct rl_conf *c,
 		st = rl_count_stage(l->count);
 		if (l->count == RL_C_MESSAGES && c->messages_at_rcpt)
 			st = FD_ST_RCPT;
+		else if (l->count == RL_C_MESSAGES && c->messages_at_eom)
+			st = FD_ST_EOM;
 		c->stages |= st;
 		if (++nstage[l->count] == RL_STAGE_MAX + 1) {
 			h->conf_error(h, dirs[i], -1, "limit: more than %d "
@@ -703,12 +705,14 @@ directive(const struct fd_host *h, const struct fd_directive *d,
 		if (nargs(h, d, 1) < 0)
 			return -1;
 		if (strcmp(h->dir_arg(d, 0), "mail") != 0 &&
-		    strcmp(h->dir_arg(d, 0), "rcpt") != 0) {
+		    strcmp(h->dir_arg(d, 0), "rcpt") != 0 &&
+		    strcmp(h->dir_arg(d, 0), "eom") != 0) {
 			h->conf_error(h, d, 0, "decide-messages-at: expected "
-			    "mail or rcpt");
+			    "mail, rcpt or eom");
 			return -1;
 		}
 		c->messages_at_rcpt = strcmp(h->dir_arg(d, 0), "rcpt") == 0;
+		c->messages_at_eom = strcmp(h->dir_arg(d, 0), "eom") == 0;
 		return 0;
 	}
 	if (strcmp(name, "message") == 0)

@@ -84,6 +84,7 @@ struct rl_conf {
 	size_t		 nlimits;
 	uint32_t	 stages;		/* FD_ST_* some limit needs */
 	int		 messages_at_rcpt;	/* decide-messages-at rcpt */
+	int		 messages_at_eom;	/* decide-messages-at eom */
 	int		 v4prefix;		/* client-ip limits default */
 	int		 v6prefix;
 	char		 tempfail_code[4];	/* "451" or "450" */

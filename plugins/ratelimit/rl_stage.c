@@ -252,10 +252,13 @@ counts_at(const struct rl_conf *c, uint32_t stage, const struct rl_msg *m)
 	case FD_ST_CONNECT:
 		return BIT(RL_C_CONNECTIONS);
 	case FD_ST_MAIL:
-		return c->messages_at_rcpt ? 0 : BIT(RL_C_MESSAGES);
+		return c->messages_at_rcpt || c->messages_at_eom ? 0 :
+		    BIT(RL_C_MESSAGES);
 	case FD_ST_RCPT:
 		return BIT(RL_C_RECIPIENTS) | (c->messages_at_rcpt &&
 		    (m == NULL || !m->charged) ? BIT(RL_C_MESSAGES) : 0);
+	case FD_ST_EOM:
+		return c->messages_at_eom ? BIT(RL_C_MESSAGES) : 0;
 	}
 	return 0;
 }

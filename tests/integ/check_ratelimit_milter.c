@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include <hiredis/hiredis.h>
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 
 #include "mclient.h"
 #include "proc.h"
@@ -816,6 +818,54 @@ START_TEST(messages_at_rcpt)
 }
 END_TEST
 
+/* whole_message - a session from ip with one message to one recipient,
+ * sent to end of message (DATA and body as negotiated); its outcome */
+static struct res
+whole_message(const char *ip, const char *sender, uint32_t *proto)
+{
+	struct mc_conn	*mc = open_conn(0);
+	struct res	 r;
+	char		 from[256];
+
+	memset(&r, 0, sizeof(r));
+	r.a = MC_CONTINUE;
+	r.stage = "";
+	*proto = mc_proto(mc);
+	ck_assert(passed(mc_connect_cmd(mc, "client.example", ip, 40000)));
+	ck_assert(passed(mc_helo(mc, "mx.example")));
+	snprintf(from, sizeof(from), "<%s>", sender);
+	ck_assert(passed(mc_mail(mc, from, NULL)));
+	ck_assert(passed(mc_rcpt(mc, "<rcpt@example.com>", NULL)));
+	(void)mc_data(mc);
+	(void)mc_body(mc, "hi\r\n", 4);
+	(void)settle(mc, mc_eom(mc), "eom", &r);
+	mc_quit(mc);
+	mc_free(mc);
+	return r;
+}
+
+/* decide-messages-at eom: counted and refused at end of message, and
+ * the MTA need not wait for filterd at MAIL or RCPT */
+START_TEST(messages_at_eom)
+{
+	struct res	 r;
+	uint32_t	 proto;
+
+	use_backend(_i);
+	start("decide-messages-at eom\nlimit client-ip 2/1h", NULL);
+	OK(whole_message("192.0.2.1", "s@example.org", &proto), "first");
+	ck_assert(proto & SMFIP_NR_MAIL);
+	ck_assert(proto & SMFIP_NR_RCPT);
+	OK(whole_message("192.0.2.1", "s@example.org", &proto), "second");
+	r = whole_message("192.0.2.1", "s@example.org", &proto);
+	TEMPFAIL_AFTER(r, "eom", 1800);
+	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "stage=eom "
+	    "decider=ratelimit action=tempfail", 5000), 0);
+	/* another client has its own count */
+	OK(whole_message("192.0.2.2", "s@example.org", &proto), "other");
+}
+END_TEST
+
 /* INFO commandstats: EVALSHA calls so far */
 static long
 evalsha_calls(void)
@@ -892,6 +942,7 @@ ratelimit_suite(void)
 	tcase_add_loop_test(tc, rules_connect, 0, nbackends);
 	tcase_add_loop_test(tc, concurrency, 0, nbackends);
 	tcase_add_loop_test(tc, messages_at_rcpt, 0, nbackends);
+	tcase_add_loop_test(tc, messages_at_eom, 0, nbackends);
 	suite_add_tcase(s, tc);
 
 	if (nbackends == NBACKENDS) {

@@ -526,6 +526,20 @@ START_TEST(conf_everything)
 }
 END_TEST
 
+/* decide-messages-at eom: message limits move to EOM, recipients stay */
+START_TEST(messages_at_eom_stages)
+{
+	struct rl_conf	 c;
+
+	ck_assert_int_eq(parse("decide-messages-at eom;\n"
+	    "limit client-ip 10/1m;\n"
+	    "limit sender-domain 200/1h recipients;\n", &c), 0);
+	ck_assert_int_eq(c.messages_at_eom, 1);
+	ck_assert_uint_eq(c.stages, FD_ST_EOM | FD_ST_RCPT);
+	rl_conf_clear(&c);
+}
+END_TEST
+
 START_TEST(conf_errors)
 {
 	parse_err("limit client-ip 60/1m;\nlimit mailbox 5/1m;",
@@ -605,8 +619,8 @@ START_TEST(conf_errors)
 	    "t.conf:1:1: unknown directive \"rate\" (use limit, ipv4-prefix, "
 	    "ipv6-prefix, tempfail-code, decide-messages-at, message or "
 	    "reject-message)");
-	parse_err("decide-messages-at eom;",
-	    "t.conf:1:20: decide-messages-at: expected mail or rcpt");
+	parse_err("decide-messages-at data;",
+	    "t.conf:1:20: decide-messages-at: expected mail, rcpt or eom");
 }
 END_TEST
 
@@ -1215,6 +1229,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, conf_issue_example);
 	tcase_add_test(tc, conf_everything);
 	tcase_add_test(tc, conf_errors);
+	tcase_add_test(tc, messages_at_eom_stages);
 	tcase_add_test(tc, conf_all_errors_at_once);
 	tcase_add_test(tc, conf_stage_max);
 	tcase_add_test(tc, conf_empty);
