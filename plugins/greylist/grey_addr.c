@@ -3,11 +3,12 @@
  *
  * Each step works in place on one private copy of the address: every
  * rewrite only shortens it or moves the start of the local part or the
- * domain forward, so a single allocation of the input's size is enough
- * and nothing here can overrun, whatever the client sent. The steps run
- * in a fixed order: SRS first (it wraps whatever the original sender
- * wrote, BATV included), then BATV, then the sub-address and VERP tails,
- * then per-message numbers.
+ * domain forward, so a copy of the input's size is enough and nothing
+ * here can overrun, whatever the client sent. The copy is on the stack
+ * when the address is of a usual size (this runs for every recipient),
+ * on the heap otherwise. The steps run in a fixed order: SRS first (it
+ * wraps whatever the original sender wrote, BATV included), then BATV,
+ * then the sub-address and VERP tails, then per-message numbers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,22 +23,39 @@
 			    ((c) >= 'A' && (c) <= 'Z'))
 #define LOWER(c)	((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' + 'a' : (c))
 
-/* an address being normalized: two strings inside one owned copy */
+#define WORK_STACK	256	/* a work copy up to this size: on the stack */
+
+/* an address being normalized: two strings inside one work copy */
 struct addr {
-	char	*copy;		/* owned */
-	char	*local;		/* into copy */
-	char	*domain;	/* into copy; "" if none */
+	char	*local;		/* into the copy */
+	char	*domain;	/* into the copy; "" if none */
 };
 
-/* addr_split - copy s, drop <>, a source route and split at the last @ */
-static int
-addr_split(struct addr *a, const char *s)
+/* work_get - a work buffer of need bytes: buf when big enough, else a
+ * new one (free() it when not buf); NULL when out of memory */
+static char *
+work_get(char *buf, size_t buflen, size_t need)
+{
+	return need <= buflen ? buf : malloc(need);
+}
+
+/* work_put - release what work_get returned */
+static void
+work_put(char *work, const char *buf)
+{
+	if (work != buf)
+		free(work);
+}
+
+/* addr_split - s (n bytes) copied into work (n + 1 bytes), <> and a
+ * source route dropped, split at the last @ */
+static void
+addr_split(struct addr *a, char *work, const char *s, size_t n)
 {
 	char	*p, *at, *end;
 
-	if ((a->copy = strdup(s != NULL ? s : "")) == NULL)
-		return -1;
-	p = a->copy;
+	memcpy(work, s, n + 1);
+	p = work;
 	if (*p == '<') {
 		p++;
 		if ((end = strrchr(p, '>')) != NULL)
@@ -52,7 +70,6 @@ addr_split(struct addr *a, const char *s)
 		a->domain = at + 1;
 	} else
 		a->domain = p + strlen(p);
-	return 0;
 }
 
 /* domain_fold - lowercase, without a trailing dot */
@@ -67,22 +84,25 @@ domain_fold(char *d)
 		d[n - 1] = '\0';
 }
 
-/* addr_join - "local@domain" (or just local) as a new string */
-static char *
-addr_join(const struct addr *a)
+/*
+ * addr_join - "local@domain" (or just local) into out, which has room;
+ * returns its length. out is a buffer of its own, or the start of the
+ * work copy when the local part still lies before the domain in it (each
+ * part then moves towards the start, never over what is still to move).
+ */
+static size_t
+addr_join(char *out, const struct addr *a)
 {
 	size_t	 ll = strlen(a->local), dl = strlen(a->domain);
-	char	*s;
 
-	if ((s = malloc(ll + dl + 2)) == NULL)
-		return NULL;
-	memcpy(s, a->local, ll);
-	if (dl > 0) {
-		s[ll] = '@';
-		memcpy(s + ll + 1, a->domain, dl + 1);
-	} else
-		s[ll] = '\0';
-	return s;
+	memmove(out, a->local, ll);
+	if (dl == 0) {
+		out[ll] = '\0';
+		return ll;
+	}
+	out[ll] = '@';
+	memmove(out + ll + 1, a->domain, dl + 1);
+	return ll + 1 + dl;
 }
 
 /* is_sep - c is one of the SRS separators (never the terminator) */
@@ -123,6 +143,9 @@ srs_unwrap(struct addr *a)
 {
 	char	*p = a->local, *q;
 
+	/* most senders are not SRS: one byte tells */
+	if (LOWER(p[0]) != 's')
+		return 0;
 	if (strncasecmp(p, "SRS0", 4) == 0 && is_sep(p[4]))
 		return srs0_body(p + 5, a);
 	if (strncasecmp(p, "SRS1", 4) != 0 || !is_sep(p[4]))
@@ -173,6 +196,9 @@ batv_strip(struct addr *a)
 	char	*p, *q, *user;
 
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		/* the prefixes are lowercase: most senders fail at one byte */
+		if (LOWER(a->local[0]) != forms[i].prefix[0])
+			continue;
 		pl = strlen(forms[i].prefix);
 		sl = strlen(forms[i].sep);
 		if (strncasecmp(a->local, forms[i].prefix, pl) != 0)
@@ -228,11 +254,15 @@ verp_exact(struct addr *a, const char *rcpt)
 {
 	struct addr	 r;
 	size_t		 ll, rl, dl, n;
-	char		*tail;
+	char		 buf[WORK_STACK], *work, *tail;
 	int		 hit = 0;
 
-	if (rcpt == NULL || addr_split(&r, rcpt) < 0)
+	if (rcpt == NULL)
 		return 0;
+	n = strlen(rcpt);
+	if ((work = work_get(buf, sizeof(buf), n + 1)) == NULL)
+		return 0;
+	addr_split(&r, work, rcpt, n);
 	ll = strlen(a->local);
 	rl = strlen(r.local);
 	dl = strlen(r.domain);
@@ -246,7 +276,7 @@ verp_exact(struct addr *a, const char *rcpt)
 			hit = 1;
 		}
 	}
-	free(r.copy);
+	work_put(work, buf);
 	return hit;
 }
 
@@ -316,18 +346,26 @@ digits_fold(char *s)
 	*w = '\0';
 }
 
-char *
-grey_norm_sender(const char *sender, const char *rcpt, unsigned flags,
-    const char *delims)
+int
+grey_norm_sender_to(char *out, size_t outlen, const char *sender,
+    const char *rcpt, unsigned flags, const char *delims, size_t *len)
 {
 	struct addr	 a;
-	char		*s;
+	char		 buf[WORK_STACK], *work;
+	size_t		 n;
 
-	if (addr_split(&a, sender) < 0)
-		return NULL;
+	if (sender == NULL)
+		sender = "";
+	n = strlen(sender);
+	if (outlen < GREY_NORM_SIZE(n) ||
+	    (work = work_get(buf, sizeof(buf), n + 1)) == NULL)
+		return -1;
+	addr_split(&a, work, sender, n);
 	if (a.local[0] == '\0' && a.domain[0] == '\0') {
-		free(a.copy);
-		return strdup("<>");
+		memcpy(out, "<>", 3);
+		*len = 2;
+		work_put(work, buf);
+		return 0;
 	}
 	domain_fold(a.domain);
 	if (flags & GREY_N_SRS)
@@ -340,22 +378,61 @@ grey_norm_sender(const char *sender, const char *rcpt, unsigned flags,
 		verp_strip(&a, rcpt);
 	if (flags & GREY_N_DIGITS)
 		digits_fold(a.local);
-	s = addr_join(&a);
-	free(a.copy);
+	/* out is not the work copy: SRS may have put the local part last */
+	*len = addr_join(out, &a);
+	work_put(work, buf);
+	return 0;
+}
+
+int
+grey_norm_rcpt_to(char *out, size_t outlen, const char *rcpt, size_t *len)
+{
+	struct addr	 a;
+	size_t		 n;
+
+	if (rcpt == NULL)
+		rcpt = "";
+	n = strlen(rcpt);
+	if (outlen < GREY_NORM_SIZE(n))
+		return -1;
+	/* out is the work copy: the local part stays before the domain */
+	addr_split(&a, out, rcpt, n);
+	domain_fold(a.domain);
+	*len = addr_join(out, &a);
+	return 0;
+}
+
+char *
+grey_norm_sender(const char *sender, const char *rcpt, unsigned flags,
+    const char *delims)
+{
+	size_t	 size, len;
+	char	*s;
+
+	size = GREY_NORM_SIZE(sender != NULL ? strlen(sender) : 0);
+	if ((s = malloc(size)) == NULL)
+		return NULL;
+	if (grey_norm_sender_to(s, size, sender, rcpt, flags, delims,
+	    &len) < 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
 char *
 grey_norm_rcpt(const char *rcpt)
 {
-	struct addr	 a;
-	char		*s;
+	size_t	 size, len;
+	char	*s;
 
-	if (addr_split(&a, rcpt) < 0)
+	size = GREY_NORM_SIZE(rcpt != NULL ? strlen(rcpt) : 0);
+	if ((s = malloc(size)) == NULL)
 		return NULL;
-	domain_fold(a.domain);
-	s = addr_join(&a);
-	free(a.copy);
+	if (grey_norm_rcpt_to(s, size, rcpt, &len) < 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

@@ -22,6 +22,10 @@
  * The local part keeps its case (RFC 5321 lets it be case-sensitive).
  * Everything here is pure: no host, no clock, no global state. Returned
  * strings are owned by the caller (free()); NULL only when out of memory.
+ * The _to variants write into the caller's buffer instead, which must
+ * hold GREY_NORM_SIZE(strlen(address)) bytes (the normalized form is
+ * never longer than the address, or "<>"): 0 with the length in *len,
+ * or -1 (nothing written) when out is smaller or memory ran out.
  */
 #ifndef GREY_ADDR_H
 #define GREY_ADDR_H
@@ -46,6 +50,13 @@ char	*grey_norm_sender(const char *sender, const char *rcpt,
 
 /* grey_norm_rcpt - a recipient with its domain lowercased */
 char	*grey_norm_rcpt(const char *rcpt);
+
+#define GREY_NORM_SIZE(n)	((n) + 3)	/* see above */
+
+int	 grey_norm_sender_to(char *out, size_t outlen, const char *sender,
+	    const char *rcpt, unsigned flags, const char *delims, size_t *len);
+int	 grey_norm_rcpt_to(char *out, size_t outlen, const char *rcpt,
+	    size_t *len);
 
 /* grey_addr_domain - the domain part of a normalized address (after its
  * last '@'), "" if it has none; points into addr */

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,12 +14,126 @@
 
 #define IS_DIGIT(c)	((c) >= '0' && (c) <= '9')
 
-void
-grey_net_format(char *out, size_t outlen, const unsigned char *ip,
-    size_t iplen, int plen)
+/*
+ * The network is written by hand, not with inet_ntop and snprintf: it is
+ * part of every triplet key, so it is made at every recipient, and the
+ * library route costs several times the rest of the key. The text must be
+ * exactly the one inet_ntop gives (keys in existing stores were made with
+ * it; tests/unit/check_greylist.c compares the two over every prefix
+ * length): IPv4 dotted decimal; IPv6 groups in lowercase hex without
+ * leading zeros, the first longest run of two or more zero groups written
+ * "::", and ::a.b.c.d and ::ffff:a.b.c.d with the IPv4 address dotted.
+ */
+#define NET_TEXT_MAX	(INET6_ADDRSTRLEN + 8)	/* "addr/plen" and NUL */
+
+/* put_dec - v in decimal at p; returns the end */
+static char *
+put_dec(char *p, unsigned v)
+{
+	char	 d[10];
+	int	 n = 0;
+
+	/* octets and prefix lengths, without a division loop */
+	if (v < 10) {
+		*p++ = (char)('0' + v);
+		return p;
+	}
+	if (v < 100) {
+		*p++ = (char)('0' + v / 10);
+		*p++ = (char)('0' + v % 10);
+		return p;
+	}
+	if (v < 1000) {
+		*p++ = (char)('0' + v / 100);
+		*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		return p;
+	}
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = d[--n];
+	return p;
+}
+
+/* put_v4 - four bytes as a.b.c.d at p; returns the end */
+static char *
+put_v4(char *p, const unsigned char *b)
+{
+	p = put_dec(p, b[0]);
+	*p++ = '.';
+	p = put_dec(p, b[1]);
+	*p++ = '.';
+	p = put_dec(p, b[2]);
+	*p++ = '.';
+	return put_dec(p, b[3]);
+}
+
+/* put_hex - one 16-bit group in hex, no leading zeros, at p */
+static char *
+put_hex(char *p, unsigned v)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	int			 shift = 12;
+
+	while (shift > 0 && (v >> shift) == 0)
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = digits[(v >> shift) & 0xf];
+	return p;
+}
+
+/* put_v6 - sixteen bytes as IPv6 text at p (inet_ntop's); returns the end */
+static char *
+put_v6(char *p, const unsigned char *b)
+{
+	unsigned	 w[8];
+	int		 i, best = -1, bestlen = 0, cur = -1;
+
+	for (i = 0; i < 8; i++)
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+	/* the first longest run of zero groups, if two or more long */
+	for (i = 0; i < 8; i++) {
+		if (w[i] != 0) {
+			cur = -1;
+			continue;
+		}
+		if (cur < 0)
+			cur = i;
+		if (i - cur + 1 > bestlen) {
+			best = cur;
+			bestlen = i - cur + 1;
+		}
+	}
+	if (bestlen < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + bestlen) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i != 0)
+			*p++ = ':';
+		if (i == 6 && best == 0 &&
+		    (bestlen == 6 || (bestlen == 5 && w[5] == 0xffff)))
+			return put_v4(p, b + 12);
+		p = put_hex(p, w[i]);
+	}
+	if (best >= 0 && best + bestlen == 8)
+		*p++ = ':';
+	return p;
+}
+
+/* net_text - ip masked to plen bits as "addr/plen" at p (NET_TEXT_MAX
+ * bytes), terminated; returns the length */
+static size_t
+net_text(char *p, const unsigned char *ip, size_t iplen, int plen)
 {
 	unsigned char	 m[16];
-	char		 text[INET6_ADDRSTRLEN];
+	char		*e;
 	size_t		 i;
 
 	memset(m, 0, sizeof(m));
@@ -30,10 +143,43 @@ grey_net_format(char *out, size_t outlen, const unsigned char *ip,
 		m[i] = bits >= 8 ? ip[i] : bits <= 0 ? 0 :
 		    (unsigned char)(ip[i] & (0xff << (8 - bits)));
 	}
-	if (inet_ntop(iplen == 4 ? AF_INET : AF_INET6, m, text,
-	    sizeof(text)) == NULL)
-		strcpy(text, "?");
-	snprintf(out, outlen, "%s/%d", text, plen);
+	e = iplen == 4 ? put_v4(p, m) : put_v6(p, m);
+	*e++ = '/';
+	if (plen < 0) {
+		*e++ = '-';
+		e = put_dec(e, 0u - (unsigned)plen);
+	} else
+		e = put_dec(e, (unsigned)plen);
+	*e = '\0';
+	return (size_t)(e - p);
+}
+
+/* put_trunc - head then the n bytes of tail into out, as snprintf
+ * "%s%s" would: as much as fits, always terminated */
+static void
+put_trunc(char *out, size_t outlen, const char *head, const char *tail,
+    size_t n)
+{
+	size_t	 hl = strlen(head);
+
+	if (outlen == 0)
+		return;
+	if (hl >= outlen)
+		hl = outlen - 1;
+	memcpy(out, head, hl);
+	if (n > outlen - 1 - hl)
+		n = outlen - 1 - hl;
+	memcpy(out + hl, tail, n);
+	out[hl + n] = '\0';
+}
+
+void
+grey_net_format(char *out, size_t outlen, const unsigned char *ip,
+    size_t iplen, int plen)
+{
+	char	 text[NET_TEXT_MAX];
+
+	put_trunc(out, outlen, "", text, net_text(text, ip, iplen, plen));
 }
 
 int
@@ -99,25 +245,25 @@ grey_client_key(const struct grey_client_conf *cc,
 		if (v < 0 && have_name)
 			v = grey_names_domain(&cc->pools->names, name);
 		if (v >= 0 && (size_t)v < cc->pools->n) {
-			snprintf(out, outlen, "pool:%s", cc->pools->label[v]);
+			put_trunc(out, outlen, "pool:", cc->pools->label[v],
+			    strlen(cc->pools->label[v]));
 			return GREY_CK_POOL;
 		}
 	}
 	if (cc->pool_rdns && have_name &&
 	    !grey_name_dynamic(name, cl->ip, cl->iplen) &&
 	    (reg = grey_registrable(cc->psl, name)) != NULL) {
-		snprintf(out, outlen, "rdns:%s", reg);
+		put_trunc(out, outlen, "rdns:", reg, strlen(reg));
 		return GREY_CK_RDNS;
 	}
 	if (cl->iplen == 4 || cl->iplen == 16) {
-		char	 net[INET6_ADDRSTRLEN + 8];
+		char	 net[NET_TEXT_MAX];
 
-		grey_net_format(net, sizeof(net), cl->ip, cl->iplen,
-		    cl->iplen == 4 ? cc->v4_prefix : cc->v6_prefix);
-		snprintf(out, outlen, "net:%s", net);
+		put_trunc(out, outlen, "net:", net, net_text(net, cl->ip,
+		    cl->iplen, cl->iplen == 4 ? cc->v4_prefix : cc->v6_prefix));
 		return GREY_CK_NET;
 	}
-	snprintf(out, outlen, "none");
+	put_trunc(out, outlen, "none", "", 0);
 	return GREY_CK_NONE;
 }
 

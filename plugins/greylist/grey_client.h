@@ -66,7 +66,8 @@ enum grey_ck {
 enum grey_ck grey_client_key(const struct grey_client_conf *,
 	    const struct grey_client *, char *out, size_t outlen);
 
-/* grey_net_format - ip masked to plen bits as "addr/plen" */
+/* grey_net_format - ip masked to plen bits as "addr/plen", the address
+ * written as inet_ntop writes it; truncated to outlen like snprintf */
 void	 grey_net_format(char *out, size_t outlen, const unsigned char *ip,
 	    size_t iplen, int plen);
 

@@ -24,6 +24,23 @@
 
 #define PLUGIN		"greylist"
 #define CLIENT_MAX	GREY_CLIENT_MAX
+#define NORM_STACK	256	/* on the stack up to this size */
+
+/* scratch - need bytes: buf when big enough, else a new buffer (release
+ * it with scratch_put); NULL when out of memory */
+static char *
+scratch(char *buf, size_t buflen, size_t need)
+{
+	return need <= buflen ? buf : malloc(need);
+}
+
+/* scratch_put - release what scratch returned (NULL too) */
+static void
+scratch_put(char *p, const char *buf)
+{
+	if (p != buf)
+		free(p);
+}
 
 /* param - a rule's `set greylist.NAME VALUE` for this message, or NULL */
 static const char *
@@ -150,17 +167,20 @@ exempt_client(const struct grey_conf *c, struct fd_txn *t)
 static int
 exempt_sender(const struct grey_conf *c, const char *sender, const char *rcpt)
 {
-	char	*norm;
+	char	 buf[NORM_STACK], *norm;
+	size_t	 need, len;
 	int	 hit;
 
 	if (c->wl_senders.n == 0 || sender == NULL || sender[0] == '\0')
 		return 0;
 	if (grey_names_addr(&c->wl_senders, sender) >= 0)
 		return 1;
-	if ((norm = grey_norm_sender(sender, rcpt, c->norm, c->delims)) == NULL)
+	need = GREY_NORM_SIZE(strlen(sender));
+	if ((norm = scratch(buf, sizeof(buf), need)) == NULL)
 		return 0;
-	hit = grey_names_addr(&c->wl_senders, norm) >= 0;
-	free(norm);
+	hit = grey_norm_sender_to(norm, need, sender, rcpt, c->norm, c->delims,
+	    &len) == 0 && grey_names_addr(&c->wl_senders, norm) >= 0;
+	scratch_put(norm, buf);
 	return hit;
 }
 
@@ -187,6 +207,17 @@ client_key(const struct grey_conf *c, struct fd_txn *t, char *out,
 	(void)grey_client_key(&c->client, &cl, out, outlen);
 }
 
+/* msg_client - the client key, worked out at the message's first need */
+static const char *
+msg_client(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
+{
+	if (!m->client_set) {
+		client_key(c, t, m->client, sizeof(m->client));
+		m->client_set = 1;
+	}
+	return m->client;
+}
+
 /* sender_of - the envelope sender, "" for the null sender */
 static const char *
 sender_of(const struct grey_conf *c, struct fd_txn *t)
@@ -196,35 +227,76 @@ sender_of(const struct grey_conf *c, struct fd_txn *t)
 	return s != NULL ? s : "";
 }
 
+/* keys_clear - release what k holds */
+static void
+keys_clear(struct grey_keys *k)
+{
+	free(k->heap);
+	k->heap = NULL;
+}
+
+/*
+ * keys_make - the triplet key, and with awl the auto-whitelist key
+ * (domain NULL: per client), into k and req. Both go into k->buf when
+ * they fit, else into one allocation made to measure. 0, or -1 out of
+ * memory.
+ */
+static int
+keys_make(struct grey_keys *k, struct fd_grey_req *req, const char *client,
+    const char *snorm, const char *rnorm, int awl, const char *domain)
+{
+	char	*p = k->buf;
+	size_t	 cap = sizeof(k->buf), kl, al;
+
+	keys_clear(k);
+	for (;;) {
+		size_t need;
+
+		kl = grey_key_triplet_to(p, cap, client, snorm, rnorm);
+		al = 0;
+		if (awl)
+			al = kl + 1 < cap ?
+			    grey_key_awl_to(p + kl + 1, cap - kl - 1, client,
+			    domain) : grey_key_awl_to(NULL, 0, client, domain);
+		need = kl + 1 + (awl ? al + 1 : 0);
+		if (need <= cap)
+			break;
+		if (p != k->buf || (p = k->heap = malloc(need)) == NULL)
+			return -1;
+		cap = need;
+	}
+	req->key = p;
+	req->keylen = kl;
+	req->awl_key = awl ? p + kl + 1 : NULL;
+	req->awl_keylen = al;
+	return 0;
+}
+
 /*
  * triplet_req - the store request for (client, sender, rcpt) with its
- * auto-whitelist key, into req; its keys are in *key and *awl, which the
- * caller frees. 0, or -1 out of memory.
+ * auto-whitelist key, into req; its keys are in k, which the caller
+ * clears (keys_clear). 0, or -1 out of memory.
  */
 static int
 triplet_req(const struct grey_conf *c, const struct grey_eff *e,
     const char *client, const char *sender, const char *rcpt,
-    struct fd_grey_req *req, char **key, char **awl)
+    struct fd_grey_req *req, struct grey_keys *k)
 {
-	char	*snorm, *rnorm;
-	size_t	 kl = 0, al = 0;
+	char	 sbuf[NORM_STACK], rbuf[NORM_STACK], *snorm, *rnorm;
+	size_t	 sneed = GREY_NORM_SIZE(strlen(sender));
+	size_t	 rneed = GREY_NORM_SIZE(strlen(rcpt)), len;
 	int	 rc = -1;
 
-	*key = *awl = NULL;
-	snorm = grey_norm_sender(sender, rcpt, c->norm, c->delims);
-	rnorm = grey_norm_rcpt(rcpt);
-	if (snorm == NULL || rnorm == NULL)
-		goto out;
-	if ((*key = grey_key_triplet(client, snorm, rnorm, &kl)) == NULL)
-		goto out;
-	if (e->awl_after > 0 && (*awl = grey_key_awl(client,
-	    c->awl_per_domain ? grey_addr_domain(snorm) : NULL, &al)) == NULL)
-		goto out;
 	memset(req, 0, sizeof(*req));
-	req->key = *key;
-	req->keylen = kl;
-	req->awl_key = *awl;
-	req->awl_keylen = al;
+	snorm = scratch(sbuf, sizeof(sbuf), sneed);
+	rnorm = scratch(rbuf, sizeof(rbuf), rneed);
+	if (snorm == NULL || rnorm == NULL ||
+	    grey_norm_sender_to(snorm, sneed, sender, rcpt, c->norm, c->delims,
+	    &len) < 0 || grey_norm_rcpt_to(rnorm, rneed, rcpt, &len) < 0)
+		goto out;
+	if (keys_make(k, req, client, snorm, rnorm, e->awl_after > 0,
+	    c->awl_per_domain ? grey_addr_domain(snorm) : NULL) < 0)
+		goto out;
 	req->delay = e->delay;
 	req->retry_window = e->retry_window;
 	req->pass_ttl = e->pass_ttl;
@@ -232,8 +304,8 @@ triplet_req(const struct grey_conf *c, const struct grey_eff *e,
 	req->awl_ttl = e->awl_ttl;
 	rc = 0;
 out:
-	free(snorm);
-	free(rnorm);
+	scratch_put(snorm, sbuf);
+	scratch_put(rnorm, rbuf);
 	return rc;
 }
 
@@ -262,13 +334,13 @@ check_triplet(const struct grey_conf *c, struct fd_txn *t,
     const char *rcpt, struct fd_grey_res *res)
 {
 	struct fd_grey_req	 req;
-	char			*key, *awl;
+	struct grey_keys	 k;
 	int			 rc = FD_STORE_ERR;
 
-	if (triplet_req(c, e, client, sender, rcpt, &req, &key, &awl) == 0)
+	k.heap = NULL;
+	if (triplet_req(c, e, client, sender, rcpt, &req, &k) == 0)
 		rc = grey_call(c, t, &req, res);
-	free(key);
-	free(awl);
+	keys_clear(&k);
 	return rc;
 }
 
@@ -321,13 +393,14 @@ store_error(const struct grey_conf *c, struct fd_txn *t)
 
 /*
  * rcpt_subject - what the decision at RCPT looks at: 1 with the settings,
- * the client key, sender and recipient filled in when a triplet is to be
- * checked now; 0 when the recipient is exempt or the decision waits for
- * the end of the message (then noted in m)
+ * the client key (kept in m), sender and recipient filled in when a
+ * triplet is to be checked now; 0 when the recipient is exempt or the
+ * decision waits for the end of the message (then noted in m)
  */
 static int
 rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
-    struct grey_eff *e, char *client, const char **sender, const char **rcpt)
+    struct grey_eff *e, const char **client, const char **sender,
+    const char **rcpt)
 {
 	const struct fd_host	*h = c->host;
 
@@ -344,7 +417,7 @@ rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		m->at_eom = 1;
 		return 0;
 	}
-	client_key(c, t, client, CLIENT_MAX);
+	*client = msg_client(c, t, m);
 	return 1;
 }
 
@@ -352,9 +425,7 @@ rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 static void
 plan_clear(struct grey_msg *m)
 {
-	free(m->plan_key);
-	free(m->plan_awl);
-	m->plan_key = m->plan_awl = NULL;
+	keys_clear(&m->plan_keys);
 	m->plan = GREY_PLAN_NONE;
 }
 
@@ -369,18 +440,17 @@ grey_plan_rcpt(const struct grey_conf *c, struct fd_txn *t,
     struct grey_msg *m)
 {
 	const struct fd_host	*h = c->host;
-	const char		*sender, *rcpt;
+	const char		*client, *sender, *rcpt;
 
 	plan_clear(m);
 	if (!FD_HOST_HAS(h, plan_grey))
 		return;
-	if (!rcpt_subject(c, t, m, &m->plan_eff, m->plan_client, &sender,
-	    &rcpt)) {
+	if (!rcpt_subject(c, t, m, &m->plan_eff, &client, &sender, &rcpt)) {
 		m->plan = GREY_PLAN_SKIP;
 		return;
 	}
-	if (triplet_req(c, &m->plan_eff, m->plan_client, sender, rcpt,
-	    &m->plan_req, &m->plan_key, &m->plan_awl) < 0) {
+	if (triplet_req(c, &m->plan_eff, client, sender, rcpt, &m->plan_req,
+	    &m->plan_keys) < 0) {
 		plan_clear(m);	/* the hook tries again */
 		return;
 	}
@@ -420,8 +490,7 @@ grey_on_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 	const struct fd_host	*h = c->host;
 	struct grey_eff		 e;
 	struct fd_grey_res	 res;
-	char			 client[CLIENT_MAX];
-	const char		*sender, *rcpt;
+	const char		*client, *sender, *rcpt;
 	enum fd_action		 a;
 	int			 rc;
 
@@ -431,14 +500,14 @@ grey_on_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 		return FD_CONTINUE;
 	case GREY_PLAN_CHECK:
 		rc = grey_call(c, t, &m->plan_req, &res);
-		a = rcpt_result(c, t, m, &m->plan_eff, m->plan_client,
+		a = rcpt_result(c, t, m, &m->plan_eff, m->client,
 		    sender_of(c, t), h->get(t, FD_F_RCPT), rc, &res);
 		plan_clear(m);
 		return a;
 	default:
 		break;
 	}
-	if (!rcpt_subject(c, t, m, &e, client, &sender, &rcpt))
+	if (!rcpt_subject(c, t, m, &e, &client, &sender, &rcpt))
 		return FD_CONTINUE;
 	rc = check_triplet(c, t, &e, client, sender, rcpt, &res);
 	return rcpt_result(c, t, m, &e, client, sender, rcpt, rc, &res);
@@ -578,8 +647,7 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 {
 	const struct fd_host	*h = c->host;
 	struct eom_state	 st;
-	char			 client[CLIENT_MAX];
-	const char		*rcpt;
+	const char		*client, *rcpt;
 	size_t			 i, n;
 	enum fd_action		 a = FD_CONTINUE;
 	int			 body;
@@ -591,7 +659,7 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		return FD_CONTINUE;
 	if ((st.rcpts = calloc(n, sizeof(*st.rcpts))) == NULL)
 		return store_error(c, t);
-	client_key(c, t, client, sizeof(client));
+	client = msg_client(c, t, m);
 	for (i = 0; i < n; i++) {
 		rcpt = h->rcpt(t, i);
 		if (exempt_rcpt(c, rcpt))

@@ -30,6 +30,7 @@
 struct grey_conf;
 
 #define GREY_CLIENT_MAX	320	/* a client key, as text */
+#define GREY_KEYS_INLINE 512	/* room for usual keys in a slot */
 
 /* settings for one message: the configuration, then rules' overrides */
 struct grey_eff {
@@ -50,6 +51,16 @@ enum grey_plan {
 	GREY_PLAN_CHECK		/* check plan_req (queued in the plan) */
 };
 
+/*
+ * The keys of one store request (triplet, then auto-whitelist): in buf
+ * when they fit, so that a recipient costs no allocation, else in heap.
+ * A request points into it: it is not copied or moved while in use.
+ */
+struct grey_keys {
+	char		*heap;		/* owned, or NULL */
+	char		 buf[GREY_KEYS_INLINE];
+};
+
 /* the per-message slot (zeroed by the host at MAIL) */
 struct grey_msg {
 	int		 at_eom;	/* the decision waits for EOM */
@@ -57,12 +68,13 @@ struct grey_msg {
 	int64_t		 delayed;	/* its delay (the longest), seconds */
 	unsigned char	*body;		/* body prefix for body-hash (owned) */
 	size_t		 bodylen;
+	/* the client key depends on the connection only: made once */
+	int		 client_set;
+	char		 client[GREY_CLIENT_MAX];
 	enum grey_plan	 plan;
 	struct grey_eff	 plan_eff;
-	char		 plan_client[GREY_CLIENT_MAX];
 	struct fd_grey_req plan_req;	/* its keys: */
-	char		*plan_key;	/* owned */
-	char		*plan_awl;	/* owned, or NULL */
+	struct grey_keys plan_keys;
 };
 
 /* grey_eff_get - the configuration with the message's `set greylist.X`

@@ -6,32 +6,50 @@
 
 #include "grey_key.h"
 
-/* join - tag, then parts each preceded by "\n"; NULL parts are left out */
-static char *
-join(const char *tag, const char *const *parts, size_t n, size_t *len)
+/* join_to - tag, then parts each preceded by "\n" (NULL parts left out)
+ * into out, if the result fits; its length either way */
+static size_t
+join_to(char *out, size_t outlen, const char *tag,
+    const char *const *parts, size_t n)
 {
-	size_t	 i, total = strlen(tag), o;
-	char	*s;
+	size_t	 i, total, o, pl, lens[4] = { 0, 0, 0, 0 };
 
-	for (i = 0; i < n; i++)
-		if (parts[i] != NULL)
-			total += 1 + strlen(parts[i]);
-	if ((s = malloc(total + 1)) == NULL)
-		return NULL;
-	o = strlen(tag);
-	memcpy(s, tag, o);
+	/* the lengths of the first parts are kept (a triplet has three) */
+	total = strlen(tag);
 	for (i = 0; i < n; i++) {
-		size_t pl;
-
 		if (parts[i] == NULL)
 			continue;
 		pl = strlen(parts[i]);
-		s[o++] = '\n';
-		memcpy(s + o, parts[i], pl);
+		if (i < 4)
+			lens[i] = pl;
+		total += 1 + pl;
+	}
+	if (total >= outlen)
+		return total;
+	o = strlen(tag);
+	memcpy(out, tag, o);
+	for (i = 0; i < n; i++) {
+		if (parts[i] == NULL)
+			continue;
+		pl = i < 4 ? lens[i] : strlen(parts[i]);
+		out[o++] = '\n';
+		memcpy(out + o, parts[i], pl);
 		o += pl;
 	}
-	s[o] = '\0';
-	*len = o;
+	out[o] = '\0';
+	return o;
+}
+
+/* join - join_to into a new string */
+static char *
+join(const char *tag, const char *const *parts, size_t n, size_t *len)
+{
+	size_t	 total = join_to(NULL, 0, tag, parts, n);
+	char	*s;
+
+	if ((s = malloc(total + 1)) == NULL)
+		return NULL;
+	*len = join_to(s, total + 1, tag, parts, n);
 	return s;
 }
 
@@ -50,6 +68,24 @@ grey_key_awl(const char *client, const char *domain, size_t *len)
 	const char	*parts[2] = { client, domain };
 
 	return join("a1", parts, 2, len);
+}
+
+size_t
+grey_key_triplet_to(char *out, size_t outlen, const char *client,
+    const char *sender, const char *rcpt)
+{
+	const char	*parts[3] = { client, sender, rcpt };
+
+	return join_to(out, outlen, "g1", parts, 3);
+}
+
+size_t
+grey_key_awl_to(char *out, size_t outlen, const char *client,
+    const char *domain)
+{
+	const char	*parts[2] = { client, domain };
+
+	return join_to(out, outlen, "a1", parts, 2);
 }
 
 static int

@@ -14,12 +14,19 @@
  * (tests/integ/check_greylist_milter.c) runs the same behaviour through
  * a real filterd with both real stores.
  */
+#include <sys/types.h>
+
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <check.h>
 
@@ -181,6 +188,69 @@ START_TEST(test_norm_long)
 	ck_assert_uint_eq(strlen(got), 5000 + 1 + 1239);
 	free(got);
 	free(in);
+}
+END_TEST
+
+/* the _to forms: the same text in a buffer of exactly GREY_NORM_SIZE,
+ * -1 and nothing written in a smaller one, the work copy on the heap for
+ * a long address (a VERP sender with a long recipient) */
+START_TEST(test_norm_to)
+{
+	static const char *const rcpts[][2] = {
+		{ "<User+Tag@Example.COM.>", "User+Tag@example.com" },
+		{ "<@a.example,@b.example:u@D.Example>", "u@d.example" },
+		{ "postmaster", "postmaster" },
+		{ "", "" },
+		{ "<>", "" },
+		{ "a@b@C.example", "a@b@c.example" },
+	};
+	const struct norm_case	*c;
+	char			 out[512], *in, *rcpt, *want;
+	size_t			 i, n, len;
+
+	for (i = 0; i < sizeof(norm_cases) / sizeof(norm_cases[0]); i++) {
+		c = &norm_cases[i];
+		n = GREY_NORM_SIZE(c->in != NULL ? strlen(c->in) : 0);
+		memset(out, 'x', sizeof(out));
+		ck_assert_int_eq(grey_norm_sender_to(out, n, c->in, c->rcpt,
+		    c->flags, c->delims, &len), 0);
+		ck_assert_str_eq(out, c->want);
+		ck_assert_uint_eq(len, strlen(c->want));
+		memset(out, 'x', sizeof(out));
+		ck_assert_int_eq(grey_norm_sender_to(out, n - 1, c->in,
+		    c->rcpt, c->flags, c->delims, &len), -1);
+		ck_assert_int_eq(out[0], 'x');
+	}
+	for (i = 0; i < sizeof(rcpts) / sizeof(rcpts[0]); i++) {
+		n = GREY_NORM_SIZE(strlen(rcpts[i][0]));
+		ck_assert_int_eq(grey_norm_rcpt_to(out, n, rcpts[i][0], &len),
+		    0);
+		ck_assert_str_eq(out, rcpts[i][1]);
+		ck_assert_uint_eq(len, strlen(rcpts[i][1]));
+		ck_assert_int_eq(grey_norm_rcpt_to(out, n - 1, rcpts[i][0],
+		    &len), -1);
+	}
+	/* 600-character recipient and sender: past the stack copies */
+	rcpt = malloc(700);
+	in = malloc(1400);
+	want = malloc(1400);
+	memset(rcpt, 'r', 600);
+	strcpy(rcpt + 600, "@Dest.example");
+	snprintf(in, 1400, "list-bounces+%.600s=dest.example@Lists.example",
+	    rcpt);
+	ck_assert_int_eq(grey_norm_sender_to(want, 1400, in, rcpt, GREY_N_VERP,
+	    NULL, &len), 0);
+	ck_assert_str_eq(want, "list-bounces@lists.example");
+	/* the same without the recipient: by shape */
+	ck_assert_int_eq(grey_norm_sender_to(want, 1400, in, NULL, GREY_N_VERP,
+	    NULL, &len), 0);
+	ck_assert_str_eq(want, "list-bounces@lists.example");
+	ck_assert_int_eq(grey_norm_rcpt_to(want, 1400, rcpt, &len), 0);
+	ck_assert_uint_eq(len, 613);
+	ck_assert_str_eq(want + 600, "@dest.example");
+	free(rcpt);
+	free(in);
+	free(want);
 }
 END_TEST
 
@@ -456,6 +526,182 @@ START_TEST(test_keys)
 }
 END_TEST
 
+/* the _to forms: snprintf's contract, and the same bytes */
+START_TEST(test_keys_to)
+{
+	static const char	 want[] = "g1\nnet:192.0.2.0/24\nu@s.example\n"
+	    "r@d.example";
+	char			 out[128];
+
+	memset(out, 'x', sizeof(out));
+	ck_assert_uint_eq(grey_key_triplet_to(out, sizeof(want),
+	    "net:192.0.2.0/24", "u@s.example", "r@d.example"),
+	    sizeof(want) - 1);
+	ck_assert_str_eq(out, want);
+	memset(out, 'x', sizeof(out));
+	ck_assert_uint_eq(grey_key_triplet_to(out, sizeof(want) - 1,
+	    "net:192.0.2.0/24", "u@s.example", "r@d.example"),
+	    sizeof(want) - 1);
+	ck_assert_int_eq(out[0], 'x');
+	ck_assert_uint_eq(grey_key_triplet_to(NULL, 0, "net:192.0.2.0/24",
+	    "u@s.example", "r@d.example"), sizeof(want) - 1);
+	ck_assert_uint_eq(grey_key_awl_to(out, sizeof(out), "none", NULL), 7);
+	ck_assert_str_eq(out, "a1\nnone");
+	ck_assert_uint_eq(grey_key_awl_to(out, sizeof(out), "rdns:google.com",
+	    "example.com"), 30);
+	ck_assert_str_eq(out, "a1\nrdns:google.com\nexample.com");
+	ck_assert_uint_eq(grey_key_awl_to(out, 30, "rdns:google.com",
+	    "example.com"), 30);
+}
+END_TEST
+
+/* ref_net - the network as the plugin first wrote it (inet_ntop and
+ * snprintf): keys in existing stores were made with this text */
+static void
+ref_net(char *out, size_t outlen, const unsigned char *ip, size_t iplen,
+    int plen)
+{
+	unsigned char	 m[16];
+	char		 text[INET6_ADDRSTRLEN];
+	size_t		 i;
+
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < iplen; i++) {
+		int bits = plen - (int)i * 8;
+
+		m[i] = bits >= 8 ? ip[i] : bits <= 0 ? 0 :
+		    (unsigned char)(ip[i] & (0xff << (8 - bits)));
+	}
+	ck_assert_ptr_nonnull(inet_ntop(iplen == 4 ? AF_INET : AF_INET6, m,
+	    text, sizeof(text)));
+	snprintf(out, outlen, "%s/%d", text, plen);
+}
+
+/* net_same - grey_net_format agrees with ref_net at every prefix length */
+static void
+net_same(const unsigned char *ip, size_t iplen)
+{
+	char	 got[64], want[64];
+	int	 plen;
+
+	for (plen = 0; plen <= (int)iplen * 8; plen++) {
+		ref_net(want, sizeof(want), ip, iplen, plen);
+		memset(got, 'x', sizeof(got));
+		grey_net_format(got, sizeof(got), ip, iplen, plen);
+		ck_assert_msg(strcmp(got, want) == 0,
+		    "/%d: \"%s\", want \"%s\"", plen, got, want);
+	}
+}
+
+/*
+ * The network text, by hand, is the text inet_ntop wrote: IPv4 at every
+ * prefix length; IPv6 with every pattern of zero and non-zero 16-bit
+ * groups (where "::" goes, ties, runs of one), IPv4-mapped and -compatible
+ * forms, and pseudo-random addresses; a short buffer truncates like
+ * snprintf.
+ */
+START_TEST(test_net_format)
+{
+	static const unsigned char v4[][4] = {
+		{ 192, 0, 2, 77 }, { 0, 0, 0, 0 }, { 255, 255, 255, 255 },
+		{ 10, 0, 0, 1 }, { 1, 2, 3, 4 }, { 100, 10, 200, 9 },
+		{ 128, 0, 0, 0 },
+	};
+	static const uint16_t vals[] = { 0x1, 0xffff, 0xabc, 0x10, 0x2001,
+	    0xdb8, 0x100 };
+#define NVALS	(sizeof(vals) / sizeof(vals[0]))
+	unsigned char	 ip[16];
+	char		 got[64], want[64];
+	unsigned	 pat, w, seed = 12345;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+		net_same(v4[i], 4);
+	for (n = 0; n < 300; n++) {
+		for (i = 0; i < 4; i++)
+			ip[i] = (unsigned char)((seed = seed * 1103515245u +
+			    12345u) >> 16);
+		net_same(ip, 4);
+	}
+	for (pat = 0; pat < 256; pat++) {
+		for (w = 0; w < 8; w++) {
+			size_t	 k = (pat + w) % NVALS;
+			uint16_t v = (pat >> w) & 1 ? vals[k] : 0;
+
+			ip[2 * w] = (unsigned char)(v >> 8);
+			ip[2 * w + 1] = (unsigned char)(v & 0xff);
+		}
+		net_same(ip, 16);
+	}
+	/* ::ffff:a.b.c.d and ::a.b.c.d, and near misses */
+	memset(ip, 0, sizeof(ip));
+	ip[10] = ip[11] = 0xff;
+	ip[12] = 192, ip[13] = 0, ip[14] = 2, ip[15] = 77;
+	net_same(ip, 16);
+	ip[10] = 0;
+	net_same(ip, 16);
+	ip[11] = 0;
+	net_same(ip, 16);
+	ip[12] = 0;
+	net_same(ip, 16);
+	ip[10] = 0xff;
+	ip[11] = 0xfe;
+	net_same(ip, 16);
+	memset(ip, 0, sizeof(ip));
+	ip[15] = 1;
+	net_same(ip, 16);
+	ip[0] = 0xfe;
+	ip[1] = 0x80;
+	net_same(ip, 16);
+	for (n = 0; n < 2000; n++) {
+		for (i = 0; i < 16; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* often zero, to make runs */
+			ip[i] = (seed >> 28) < 7 ? 0 :
+			    (unsigned char)(seed >> 16);
+		}
+		net_same(ip, 16);
+	}
+	/* truncated like snprintf: as much as fits, terminated */
+	memcpy(ip, v4[0], 4);
+	grey_net_format(got, 8, ip, 4, 24);
+	ck_assert_str_eq(got, "192.0.2");
+	grey_net_format(got, 1, ip, 4, 24);
+	ck_assert_str_eq(got, "");
+	ref_net(want, 12, ip, 4, 24);
+	grey_net_format(got, 12, ip, 4, 24);
+	ck_assert_str_eq(got, want);
+}
+END_TEST
+
+/* a short buffer holds as much of the client key as fits */
+START_TEST(test_client_key_trunc)
+{
+	struct grey_client_conf	 cc = { 24, 64, 0, NULL, NULL };
+	struct grey_client	 cl;
+	unsigned char		 ip[16];
+	char			 out[64];
+
+	cl = client_of("192.0.2.77", ip, NULL, 0);
+	memset(out, 'x', sizeof(out));
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, 10), GREY_CK_NET);
+	ck_assert_str_eq(out, "net:192.0");
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, 3), GREY_CK_NET);
+	ck_assert_str_eq(out, "ne");
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, 17), GREY_CK_NET);
+	ck_assert_str_eq(out, "net:192.0.2.0/24");
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, 16), GREY_CK_NET);
+	ck_assert_str_eq(out, "net:192.0.2.0/2");
+	cl = client_of(NULL, ip, NULL, 0);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, 3), GREY_CK_NONE);
+	ck_assert_str_eq(out, "no");
+	cc.pool_rdns = 1;
+	cl = client_of("209.85.221.54", ip, "mail-wr1-f54.google.com", 1);
+	ck_assert_int_eq(grey_client_key(&cc, &cl, out, 8), GREY_CK_RDNS);
+	ck_assert_str_eq(out, "rdns:go");
+}
+END_TEST
+
 START_TEST(test_text)
 {
 	char	 out[256];
@@ -698,6 +944,11 @@ static struct {
 	char		 errors[2048];
 	char		 log[2048];
 	const char	*conf_dir;
+	/* the last request the store got, and the last one planned */
+	char		 rq_key[32768], rq_awl[32768], pkey[32768], pawl[32768];
+	size_t		 rq_keylen, rq_awllen, pkeylen, pawllen;
+	int		 rq_has_awl, p_has_awl;
+	unsigned	 planned, txns;
 } W;
 
 /* the fake host's printf-like functions, checked like the real ones */
@@ -931,16 +1182,36 @@ slot(struct fentry *v, size_t *n, size_t cap, const void *key, size_t len)
 	return &v[(*n)++];
 }
 
+/* req_copy - keep the bytes of a request's keys */
+static void
+req_copy(const struct fd_grey_req *rq, char *key, size_t *keylen, char *awl,
+    size_t *awllen, int *has_awl)
+{
+	ck_assert_ptr_nonnull(rq->key);
+	ck_assert_uint_le(rq->keylen, sizeof(W.rq_key));
+	memcpy(key, rq->key, rq->keylen);
+	*keylen = rq->keylen;
+	*has_awl = rq->awl_key != NULL;
+	*awllen = 0;
+	if (rq->awl_key != NULL) {
+		ck_assert_uint_le(rq->awl_keylen, sizeof(W.rq_key));
+		memcpy(awl, rq->awl_key, rq->awl_keylen);
+		*awllen = rq->awl_keylen;
+	}
+}
+
 /* f_grey_check - the contract of fd_store_grey, in memory */
 static int
 f_grey_check(const struct fd_host *h, const struct fd_grey_req *rq,
     struct fd_grey_res *rs)
 {
 	struct fentry	*e, *a = NULL;
-	char		 idkey[4096];
+	char		 idkey[65536];
 	size_t		 idlen = 0;
 
 	W.calls++;
+	req_copy(rq, W.rq_key, &W.rq_keylen, W.rq_awl, &W.rq_awllen,
+	    &W.rq_has_awl);
 	memset(rs, 0, sizeof(*rs));
 	if (W.store_down)
 		return FD_STORE_ERR;
@@ -1006,6 +1277,34 @@ static const char *
 f_conf_dir(const struct fd_host *h)
 {
 	return W.conf_dir;
+}
+
+/* f_plan_grey - a planned request: its bytes kept for f_grey_txn */
+static int
+f_plan_grey(struct fd_txn *t, const struct fd_grey_req *rq,
+    struct fd_grey_res *res, int *rc)
+{
+	W.planned++;
+	req_copy(rq, W.pkey, &W.pkeylen, W.pawl, &W.pawllen, &W.p_has_awl);
+	return 0;
+}
+
+/* f_grey_txn - a request made through the plan: in this test it is
+ * always the one planned, byte for byte */
+static int
+f_grey_txn(struct fd_txn *t, const struct fd_grey_req *rq,
+    struct fd_grey_res *rs)
+{
+	W.txns++;
+	if (W.planned > 0) {
+		ck_assert_uint_eq(rq->keylen, W.pkeylen);
+		ck_assert_mem_eq(rq->key, W.pkey, W.pkeylen);
+		ck_assert_int_eq(rq->awl_key != NULL, W.p_has_awl);
+		ck_assert_uint_eq(rq->awl_keylen, W.pawllen);
+		if (W.p_has_awl)
+			ck_assert_mem_eq(rq->awl_key, W.pawl, W.pawllen);
+	}
+	return f_grey_check(NULL, rq, rs);
 }
 
 static struct fd_host H = {
@@ -1882,6 +2181,169 @@ START_TEST(test_ipv6_prefix)
 }
 END_TEST
 
+/*
+ * The store keys, byte for byte, as the plugin first made them: a store
+ * written by an earlier filterd must keep working, so these texts never
+ * change (a new format gets a new version tag, see grey_key.h).
+ */
+struct key_case {
+	const char	*conf;
+	const char	*addr;		/* NULL: the 16 bytes of ip16 */
+	const char	*name;		/* verified, if set */
+	const char	*sender;
+	const char	*rcpt;
+	const char	*key;
+	const char	*awl;		/* NULL: none */
+};
+
+static const unsigned char mapped16[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0xff, 0xff, 192, 0, 2, 77 };
+
+static const struct key_case key_cases[] = {
+	{ "", "192.0.2.77", NULL, "<News+x@Src.Example>",
+	    "<Rcpt@Dest.EXAMPLE.>",
+	    "g1\nnet:192.0.2.0/24\nNews@src.example\nRcpt@dest.example",
+	    "a1\nnet:192.0.2.0/24" },
+	{ "ipv4-prefix 32; auto-whitelist off", "198.51.100.255", NULL,
+	    "bounce-12345@lists.example", "u@d.example",
+	    "g1\nnet:198.51.100.255/32\nbounce-#@lists.example\nu@d.example",
+	    NULL },
+	{ "ipv4-prefix 1", "198.51.100.255", NULL, "a@b.example",
+	    "u@d.example", "g1\nnet:128.0.0.0/1\na@b.example\nu@d.example",
+	    "a1\nnet:128.0.0.0/1" },
+	{ "auto-whitelist 3 35d per-domain", "2001:db8:1:2:3:4:5:6", NULL,
+	    "SRS0=ab12=XY=Src.example=news@fwd.example", "r@dest.example",
+	    "g1\nnet:2001:db8:1:2::/64\nnews@src.example\nr@dest.example",
+	    "a1\nnet:2001:db8:1:2::/64\nsrc.example" },
+	{ "ipv6-prefix 128", "2001:db8::1:0:0:1", NULL, "a@b.example",
+	    "u@d.example",
+	    "g1\nnet:2001:db8::1:0:0:1/128\na@b.example\nu@d.example",
+	    "a1\nnet:2001:db8::1:0:0:1/128" },
+	{ "ipv6-prefix 1", "fe80::1", NULL, "a@b.example", "u@d.example",
+	    "g1\nnet:8000::/1\na@b.example\nu@d.example", "a1\nnet:8000::/1" },
+	{ "ipv6-prefix 128", NULL, NULL, "a@b.example", "u@d.example",
+	    "g1\nnet:::ffff:192.0.2.77/128\na@b.example\nu@d.example",
+	    "a1\nnet:::ffff:192.0.2.77/128" },
+	{ "ipv6-prefix 96", NULL, NULL, "a@b.example", "u@d.example",
+	    "g1\nnet:::ffff:0.0.0.0/96\na@b.example\nu@d.example",
+	    "a1\nnet:::ffff:0.0.0.0/96" },
+	{ "", NULL, NULL, "a@b.example", "u@d.example",
+	    "g1\nnet:::/64\na@b.example\nu@d.example", "a1\nnet:::/64" },
+	{ "pool-by-rdns on", "209.85.221.54", "Mail-WR1-F54.Google.COM.",
+	    "list-bounces+u=d.example@lists.example", "u@D.example",
+	    "g1\nrdns:google.com\nlist-bounces@lists.example\nu@d.example",
+	    "a1\nrdns:google.com" },
+	{ "pool bigmail 203.0.113.0/24", "203.0.113.9", NULL,
+	    "prvs=1234abcdef=user@example.com", "postmaster",
+	    "g1\npool:bigmail\nuser@example.com\npostmaster",
+	    "a1\npool:bigmail" },
+	{ "", "", NULL, "x@y.example", "u@d.example",
+	    "g1\nnone\nx@y.example\nu@d.example", "a1\nnone" },
+	/* decided at the end of the message: the same key */
+	{ "decide-at eom", "192.0.2.77", NULL, "", "u@d.example",
+	    "g1\nnet:192.0.2.0/24\n<>\nu@d.example", "a1\nnet:192.0.2.0/24" },
+	{ "null-sender rcpt", "192.0.2.77", NULL, "<>", "u@d.example",
+	    "g1\nnet:192.0.2.0/24\n<>\nu@d.example", "a1\nnet:192.0.2.0/24" },
+};
+
+/* key_run - one message of kc through the plugin, planned or not */
+static void
+key_run(const struct key_case *kc, int planned)
+{
+	struct fd_txn	 t;
+	struct grey_msg	 m;
+	void		*st;
+	int		 at_eom = strstr(kc->conf, "eom") != NULL;
+
+	world_reset();
+	H.plan_grey = planned ? f_plan_grey : NULL;
+	H.grey_txn = planned ? f_grey_txn : NULL;
+	ck_assert_ptr_nonnull(st = plugin_new(kc->conf));
+	txn_init(&t, kc->addr != NULL ? kc->addr : "", kc->sender);
+	if (kc->addr == NULL) {
+		memcpy(t.ip, mapped16, 16);
+		t.iplen = 16;
+	}
+	t.name = kc->name;
+	t.verified = kc->name != NULL;
+	t.rcpt = kc->rcpt;
+	memset(&m, 0, sizeof(m));
+	filterd_plugin.plan(&t, FD_ST_RCPT, st, NULL, &m);
+	/* a new triplet: deferred at RCPT, or at EOM */
+	if (at_eom) {
+		ck_assert_int_eq(filterd_plugin.on_rcpt(&t, st, NULL, &m),
+		    FD_CONTINUE);
+		t.rcpts[t.nrcpts++] = kc->rcpt;
+		ck_assert_int_eq(filterd_plugin.on_eom(&t, st, NULL, &m),
+		    FD_TEMPFAIL);
+	} else
+		ck_assert_int_eq(filterd_plugin.on_rcpt(&t, st, NULL, &m),
+		    FD_TEMPFAIL);
+	filterd_plugin.msg_end(st, NULL, &m);
+	ck_assert_uint_eq(W.calls, 1);
+	ck_assert_uint_eq(W.rq_keylen, strlen(kc->key));
+	ck_assert_msg(memcmp(W.rq_key, kc->key, W.rq_keylen) == 0,
+	    "key \"%.*s\"", (int)W.rq_keylen, W.rq_key);
+	ck_assert_int_eq(W.rq_has_awl, kc->awl != NULL);
+	if (kc->awl != NULL) {
+		ck_assert_uint_eq(W.rq_awllen, strlen(kc->awl));
+		ck_assert_msg(memcmp(W.rq_awl, kc->awl, W.rq_awllen) == 0,
+		    "awl \"%.*s\"", (int)W.rq_awllen, W.rq_awl);
+	}
+	filterd_plugin.fini(st);
+	H.plan_grey = NULL;
+	H.grey_txn = NULL;
+}
+
+START_TEST(test_key_bytes)
+{
+	const struct key_case	*kc = &key_cases[_i];
+	int			 at_eom = strstr(kc->conf, "eom") != NULL;
+
+	key_run(kc, 0);
+	ck_assert_uint_eq(W.txns, 0);
+	/* through the plan: the request planned is the one made */
+	key_run(kc, 1);
+	ck_assert_uint_eq(W.planned, at_eom ? 0 : 1);
+	ck_assert_uint_eq(W.txns, 1);
+}
+END_TEST
+
+/* 10 kB addresses: the whole of them in the key, planned or not */
+START_TEST(test_key_long)
+{
+	struct key_case	 kc;
+	char		*sender = malloc(10241), *rcpt = malloc(10241);
+	char		*want = malloc(30000), *awl = malloc(2000);
+	int		 planned;
+
+	memset(sender, 'a', 10240);
+	sender[10240] = '\0';
+	memcpy(sender + 9000, "@Example.COM", 12);
+	memset(rcpt, 'b', 10240);
+	rcpt[10240] = '\0';
+	memcpy(rcpt + 100, "@D.example", 10);
+	snprintf(want, 30000, "g1\nnet:192.0.2.0/24\n%.9000s@example.com"
+	    "%s\n%.100s@d.example%s", sender, sender + 9012, rcpt, rcpt + 110);
+	kc.conf = "auto-whitelist 3 35d per-domain";
+	kc.addr = "192.0.2.1";
+	kc.name = NULL;
+	kc.sender = sender;
+	kc.rcpt = rcpt;
+	kc.key = want;
+	snprintf(awl, 2000, "a1\nnet:192.0.2.0/24\nexample.com%s",
+	    sender + 9012);
+	ck_assert_uint_eq(strlen(awl), 20 + 11 + 1228);
+	kc.awl = awl;
+	for (planned = 0; planned < 2; planned++)
+		key_run(&kc, planned);
+	free(awl);
+	free(sender);
+	free(rcpt);
+	free(want);
+}
+END_TEST
+
 static Suite *
 greylist_suite(void)
 {
@@ -1893,6 +2355,7 @@ greylist_suite(void)
 	    (int)(sizeof(norm_cases) / sizeof(norm_cases[0])));
 	tcase_add_test(tc, test_norm_rcpt);
 	tcase_add_test(tc, test_norm_long);
+	tcase_add_test(tc, test_norm_to);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("client");
@@ -1903,10 +2366,16 @@ greylist_suite(void)
 	tcase_add_test(tc, test_client_ipv6_same);
 	tcase_add_test(tc, test_client_rdns);
 	tcase_add_test(tc, test_client_pools);
+	tcase_add_test(tc, test_client_key_trunc);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");
 	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_keys_to);
+	tcase_add_test(tc, test_net_format);
+	tcase_add_loop_test(tc, test_key_bytes, 0,
+	    (int)(sizeof(key_cases) / sizeof(key_cases[0])));
+	tcase_add_test(tc, test_key_long);
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_file_lines);
