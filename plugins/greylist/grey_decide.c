@@ -458,6 +458,41 @@ grey_plan_rcpt(const struct grey_conf *c, struct fd_txn *t,
 	(void)h->plan_grey(t, &m->plan_req, NULL, NULL);
 }
 
+/*
+ * grey_plan_eom - in end-of-message mode, queue the triplet checks
+ * eom_decide is about to make, so that they and the other plugins' calls
+ * at EOM (ratelimit's message limits) cost one round trip. The plan
+ * copies the keys; eom_decide builds the same requests again and the
+ * host matches them by content. A message with more recipients than the
+ * plan holds has the rest sent on their own, as without a plan.
+ */
+void
+grey_plan_eom(const struct grey_conf *c, struct fd_txn *t,
+    struct grey_msg *m)
+{
+	const struct fd_host	*h = c->host;
+	struct grey_eff		 e;
+	struct fd_grey_req	 req;
+	struct grey_keys	 k;
+	const char		*client, *sender, *rcpt;
+	size_t			 i;
+	int			 rc = 0;
+
+	if (!m->at_eom || !FD_HOST_HAS(h, plan_grey))
+		return;
+	grey_eff_get(c, t, &e);
+	client = msg_client(c, t, m);
+	sender = sender_of(c, t);
+	k.heap = NULL;
+	for (i = 0; rc == 0 && (rcpt = h->rcpt(t, i)) != NULL; i++) {
+		if (exempt_rcpt(c, rcpt))
+			continue;
+		if (triplet_req(c, &e, client, sender, rcpt, &req, &k) == 0)
+			rc = h->plan_grey(t, &req, NULL, NULL);
+		keys_clear(&k);
+	}
+}
+
 /* rcpt_result - the store's answer for the recipient: a decision */
 static enum fd_action
 rcpt_result(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,

@@ -87,6 +87,9 @@ void	 grey_eff_get(const struct grey_conf *, struct fd_txn *,
  * the work done for it in the message slot */
 void	 grey_plan_rcpt(const struct grey_conf *, struct fd_txn *,
 	    struct grey_msg *);
+/* grey_plan_eom - queue the end-of-message triplet checks (plan hook) */
+void	 grey_plan_eom(const struct grey_conf *, struct fd_txn *,
+	    struct grey_msg *);
 enum fd_action grey_on_rcpt(const struct grey_conf *, struct fd_txn *,
 	    struct grey_msg *);
 enum fd_action grey_on_body(const struct grey_conf *, struct fd_txn *,

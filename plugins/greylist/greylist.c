@@ -86,6 +86,8 @@ gl_plan(struct fd_txn *t, uint32_t stage, void *state, void *conn, void *msg)
 {
 	if (stage == FD_ST_RCPT)
 		grey_plan_rcpt(state, t, msg);
+	else if (stage == FD_ST_EOM && msg != NULL)
+		grey_plan_eom(state, t, msg);
 }
 
 static enum fd_action

@@ -818,14 +818,15 @@ START_TEST(messages_at_rcpt)
 }
 END_TEST
 
-/* whole_message - a session from ip with one message to one recipient,
- * sent to end of message (DATA and body as negotiated); its outcome */
+/* whole_message_to - a session from ip with one message to rcpts, sent
+ * to end of message (DATA and body as negotiated); its outcome */
 static struct res
-whole_message(const char *ip, const char *sender, uint32_t *proto)
+whole_message_to(const char *ip, const char *sender,
+    const char *const *rcpts, uint32_t *proto)
 {
 	struct mc_conn	*mc = open_conn(0);
 	struct res	 r;
-	char		 from[256];
+	char		 from[256], to[256];
 
 	memset(&r, 0, sizeof(r));
 	r.a = MC_CONTINUE;
@@ -835,13 +836,23 @@ whole_message(const char *ip, const char *sender, uint32_t *proto)
 	ck_assert(passed(mc_helo(mc, "mx.example")));
 	snprintf(from, sizeof(from), "<%s>", sender);
 	ck_assert(passed(mc_mail(mc, from, NULL)));
-	ck_assert(passed(mc_rcpt(mc, "<rcpt@example.com>", NULL)));
+	for (; *rcpts != NULL; rcpts++) {
+		snprintf(to, sizeof(to), "<%s>", *rcpts);
+		ck_assert(passed(mc_rcpt(mc, to, NULL)));
+	}
 	(void)mc_data(mc);
 	(void)mc_body(mc, "hi\r\n", 4);
 	(void)settle(mc, mc_eom(mc), "eom", &r);
 	mc_quit(mc);
 	mc_free(mc);
 	return r;
+}
+
+/* whole_message - the same to one recipient */
+static struct res
+whole_message(const char *ip, const char *sender, uint32_t *proto)
+{
+	return whole_message_to(ip, sender, one_rcpt, proto);
 }
 
 /* decide-messages-at eom: counted and refused at end of message, and
@@ -918,6 +929,45 @@ START_TEST(one_round_trip_per_rcpt)
 }
 END_TEST
 
+/* deciding at end of message: the greylist checks of every recipient and
+ * the message limits in one round trip per message */
+START_TEST(one_round_trip_at_eom)
+{
+	static const char *const three[] = { "a@example.com", "b@example.com",
+	    "c@example.com", NULL };
+	struct res	 r;
+	uint32_t	 proto;
+	char		 ip[32];
+	long		 before;
+	int		 i;
+
+	use_backend(1);
+	start_text(0, "delay-reject eom\n"
+	    "plugin greylist {\n\tdelay 5m\n\tdecide-at eom\n}\n"
+	    "plugin ratelimit {\n\tdecide-messages-at eom\n"
+	    "\tlimit client-ip 1000/1m\n}\n");
+	/* load the scripts (SCRIPT LOAD, then EVALSHA) */
+	(void)whole_message_to("198.51.100.1", "x@example.org", three, &proto);
+	ck_assert(proto & SMFIP_NR_RCPT);
+	before = evalsha_calls();
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		r = whole_message_to(ip, "s@example.org", three, &proto);
+		ck_assert_int_eq(r.a, MC_TEMPFAIL);
+		ck_assert_ptr_nonnull(strstr(r.text, "reylist"));
+	}
+	ck_assert_int_eq(evalsha_calls() - before, 5);
+	clock_at(600);
+	before = evalsha_calls();
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		OK(whole_message_to(ip, "s@example.org", three, &proto),
+		    "retry");
+	}
+	ck_assert_int_eq(evalsha_calls() - before, 5);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -953,6 +1003,7 @@ ratelimit_suite(void)
 		tcase_add_test(tc, redis_ttl);
 		tcase_add_test(tc, shared_redis);
 		tcase_add_test(tc, one_round_trip_per_rcpt);
+		tcase_add_test(tc, one_round_trip_at_eom);
 		suite_add_tcase(s, tc);
 	}
 	return s;
