@@ -14,6 +14,15 @@
  * JIT stack, a subject that is not valid UTF-8 under the "u" flag -- makes
  * fd_re_match() return -1, which callers count as "no match", and is
  * logged at most once a minute per pattern.
+ *
+ * A list of patterns (a regex table) can also be compiled into one
+ * program, an alternation of the patterns, so that a miss is one match
+ * call instead of one per pattern. That is only done for patterns that
+ * mean the same inside the alternation as alone (fd_re_combinable, which
+ * refuses whatever it cannot be sure of). The union's "no match" is the
+ * patterns' answer; its hits and limit stops are settled by its caller
+ * pattern by pattern, each with its own limits and log line, so the
+ * union never logs a limit hit itself.
  */
 #include "config.h"
 
@@ -38,10 +47,14 @@
 #define RE_MATCH_LIMIT	100000
 #define RE_DEPTH_LIMIT	5000
 
+#define RE_FLAGS_SIZE	8	/* flag letters kept for logs, and a NUL */
+
 struct fd_regex {
 	pcre2_code	*code;
 	char		*pattern;
-	char		 flags[8];
+	char		 flags[RE_FLAGS_SIZE];
+	int		 quiet;		/* a union: limit hits not logged */
+	int		 jit;		/* call the JIT directly */
 	int64_t		 limit_logged;	/* fd_log_ratelimited stamp */
 };
 
@@ -128,22 +141,16 @@ re_options(const char *flags, uint32_t *opt, char *err, size_t errlen)
 	return 0;
 }
 
-/* fd_re_new - compile pattern with flag letters, JIT if possible */
-struct fd_regex *
-fd_re_new(const char *pattern, const char *flags, char *err, size_t errlen)
+/* re_compile - pattern with PCRE2 options (flags: their letters), JIT */
+static struct fd_regex *
+re_compile(const char *pattern, uint32_t opt, const char *flags, char *err,
+    size_t errlen)
 {
 	struct fd_regex	*re;
 	PCRE2_UCHAR	 msg[256];
 	PCRE2_SIZE	 off;
-	uint32_t	 opt;
 	int		 code;
 
-	if (re_options(flags, &opt, err, errlen) < 0)
-		return NULL;
-	if (flags != NULL && strlen(flags) >= sizeof(re->flags)) {
-		snprintf(err, errlen, "too many regex flags");
-		return NULL;
-	}
 	re = fd_calloc(1, sizeof(*re));
 	re->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
 	    opt, &code, &off, NULL);
@@ -154,11 +161,32 @@ fd_re_new(const char *pattern, const char *flags, char *err, size_t errlen)
 		free(re);
 		return NULL;
 	}
-	/* no JIT on this platform is fine: the interpreter has the limits */
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	/*
+	 * No JIT on this platform is fine: the interpreter has the limits.
+	 * With it, pcre2_jit_match() skips pcre2_match()'s argument checks,
+	 * which ours always pass, and its UTF check, which a "u" pattern
+	 * needs: a subject that is not valid UTF-8 must stop the match.
+	 */
+	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0 &&
+	    (opt & PCRE2_UTF) == 0;
 	re->pattern = fd_strdup(pattern);
-	snprintf(re->flags, sizeof(re->flags), "%s", flags ? flags : "");
+	snprintf(re->flags, sizeof(re->flags), "%s", flags);
 	return re;
+}
+
+/* fd_re_new - compile pattern with flag letters, JIT if possible */
+struct fd_regex *
+fd_re_new(const char *pattern, const char *flags, char *err, size_t errlen)
+{
+	uint32_t	 opt;
+
+	if (re_options(flags, &opt, err, errlen) < 0)
+		return NULL;
+	if (flags != NULL && strlen(flags) >= RE_FLAGS_SIZE) {
+		snprintf(err, errlen, "too many regex flags");
+		return NULL;
+	}
+	return re_compile(pattern, opt, flags ? flags : "", err, errlen);
 }
 
 /* re_trouble - log why a match stopped early, once a minute per pattern */
@@ -169,7 +197,8 @@ re_trouble(const struct fd_regex *re, int rc)
 	PCRE2_UCHAR	 msg[256];
 	char		 pat[128];
 
-	if (!fd_log_ratelimited(&mre->limit_logged, (int64_t)time(NULL), 60))
+	if (re->quiet ||
+	    !fd_log_ratelimited(&mre->limit_logged, (int64_t)time(NULL), 60))
 		return;
 	pcre2_get_error_message(rc, msg, sizeof(msg));
 	fd_log(FD_LOG_WARN, "regex /%s/%s: %s; counted as no match",
@@ -188,7 +217,12 @@ fd_re_match(const struct fd_regex *re, const char *s, size_t len)
 		s = "";
 		len = 0;
 	}
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mc);
+	if (re->jit)
+		rc = pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, 0, 0, t->md,
+		    t->mc);
+	else
+		rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, t->md,
+		    t->mc);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -214,4 +248,122 @@ const char *
 fd_re_pattern(const struct fd_regex *re)
 {
 	return re->pattern;
+}
+
+/*
+ * Escapes that mean the same wherever the pattern sits: literals after a
+ * non-alphanumeric, character types, subject assertions (\A \z \Z \G
+ * \b \B look at the subject, not the pattern), \K (moves the reported
+ * start, not the answer), \E alone (ignored) and self-delimited code
+ * points (\x.. \x{..} \o{..} \0dd). Left out on purpose: \1-\9 (a
+ * backreference, or octal only while there are fewer earlier groups:
+ * \12 depends on the groups of the patterns before it), \g and \k
+ * (references), \Q (quotes to the end of the pattern when \E is
+ * missing, our closing parenthesis included), \c (takes the next
+ * character whatever it is, which a scanner pairing \ with one
+ * character would misread) and every other letter.
+ */
+#define RE_SAFE_ESCAPES	"0aefnrtdDsSwWhHvVRNXbBAzZGKExopP"
+
+/*
+ * group_ok - the text after "(?" opens a group whose meaning does not
+ * depend on where the pattern sits: non-capturing, atomic, lookaround.
+ * Not: inline options (x would make '#' comment out our closing
+ * parenthesis; an option change carries into the later alternatives of
+ * its group), named groups (duplicate names do not compile), references
+ * and recursion ((?1), (?-1), (?R), (?&n), (?P=n), (?P>n)), conditions
+ * "(?(" that test a group by number, branch reset "(?|", callouts "(?C"
+ * and comments.
+ */
+static int
+group_ok(const char *s)
+{
+	if (s[0] == ':' || s[0] == '=' || s[0] == '!' || s[0] == '>')
+		return 1;
+	return s[0] == '<' && (s[1] == '=' || s[1] == '!');
+}
+
+/* re_combinable - 1 if pattern with flags can sit in an alternation */
+static int
+re_combinable(const char *p, const char *flags)
+{
+	/* x and u change how the whole pattern is read or compiled */
+	if (flags[strspn(flags, "ims")] != '\0')
+		return 0;
+	for (; *p != '\0'; p++) {
+		if (p[0] == '\\') {
+			if (p[1] == '\0')
+				return 0;
+			if (((p[1] >= '0' && p[1] <= '9') ||
+			    (p[1] >= 'a' && p[1] <= 'z') ||
+			    (p[1] >= 'A' && p[1] <= 'Z')) &&
+			    strchr(RE_SAFE_ESCAPES, p[1]) == NULL)
+				return 0;
+			p++;
+		} else if (p[0] == '(' && p[1] == '*') {
+			/* (*UTF), (*LIMIT_MATCH=), (*COMMIT), (*SKIP)...:
+			 * start-of-pattern settings and verbs that act
+			 * beyond their own alternative */
+			return 0;
+		} else if (p[0] == '(' && p[1] == '?' && !group_ok(p + 2))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * fd_re_combinable - the scan above knows nothing of character classes,
+ * so "[(?R)]" or "[\1]" is refused although harmless there: refusing too
+ * much only costs speed, never an answer.
+ */
+int
+fd_re_combinable(const struct fd_regex *re)
+{
+	return re_combinable(re->pattern, re->flags);
+}
+
+/* fd_re_union - one program matching where any of the patterns would */
+struct fd_regex *
+fd_re_union(struct fd_regex *const *res, size_t n, char *err, size_t errlen)
+{
+	struct fd_regex	*u;
+	char		*buf;
+	size_t		 len = 1, o = 0, i;
+	uint32_t	 opt;
+
+	if (n == 0) {
+		/* "" would match everything, not nothing */
+		snprintf(err, errlen, "no pattern to combine");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (!fd_re_combinable(res[i])) {
+			snprintf(err, errlen, "regex /%.60s/ cannot be combined",
+			    res[i]->pattern);
+			return NULL;
+		}
+		len += strlen(res[i]->pattern) + sizeof("|(?ims:)");
+	}
+	buf = fd_malloc(len);
+	/*
+	 * Each pattern in its own group, its flags as the group's inline
+	 * options: (?i:...) sets PCRE2_CASELESS up to the group's end only,
+	 * so the flags of one pattern never reach another.
+	 */
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s(?%s%s%s:%s)",
+		    i ? "|" : "", strchr(res[i]->flags, 'i') ? "i" : "",
+		    strchr(res[i]->flags, 'm') ? "m" : "",
+		    strchr(res[i]->flags, 's') ? "s" : "", res[i]->pattern);
+	/*
+	 * No capturing: nothing combinable can look at a group, and
+	 * saving offsets at every attempt of every alternative was a
+	 * fifth of the union's time on a miss.
+	 */
+	(void)re_options("", &opt, err, errlen);
+	u = re_compile(buf, opt | PCRE2_NO_AUTO_CAPTURE, "", err, errlen);
+	free(buf);
+	if (u != NULL)
+		u->quiet = 1;
+	return u;
 }

@@ -26,4 +26,17 @@ struct fd_regex	*fd_re_free(struct fd_regex *);
 /* fd_re_pattern - the source text, for logs */
 const char	*fd_re_pattern(const struct fd_regex *);
 
+/* fd_re_combinable - 1 if the pattern means the same as one alternative
+ * of a union: flags i, m, s only; no backreference or group reference,
+ * named group, inline option, \Q, \c or (*VERB); conservative */
+int		 fd_re_combinable(const struct fd_regex *);
+/* fd_re_union - one program matching where any of n combinable patterns
+ * would (their flags kept per pattern), compiled without captures. Its
+ * 0 is the patterns' answer; its 1 and -1 may not be (its limits count
+ * differently), so a caller settles those pattern by pattern, and
+ * fd_re_match never logs the union's own limit hits. NULL and a reason
+ * in err (n == 0, a pattern not combinable, too big to compile) */
+struct fd_regex	*fd_re_union(struct fd_regex *const *, size_t n, char *err,
+		    size_t errlen);
+
 #endif

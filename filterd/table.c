@@ -12,6 +12,15 @@
  *           full) of lower-cased strings kept in one arena; xxh3 hashes.
  *           Domain entries carry a flag: EXACT ("example.com") and/or
  *           SUBS (".example.com": the name and its subdomains).
+ *   regex   the patterns in order and, once sealed, one program
+ *           (fd_re_union) for those that mean the same inside an
+ *           alternation (fd_re_combinable). A miss -- most lookups --
+ *           is then one pcre2_match call, plus one per pattern left
+ *           out, instead of one per pattern. Only the union's "no" is
+ *           final: it runs without captures, so its limits count
+ *           differently, and a hit or a limit stop is settled pattern
+ *           by pattern, each with its own limits and log line, exactly
+ *           as an unsealed table answers.
  *
  * Lookups copy the lower-cased query into a stack buffer, so they
  * allocate nothing; a query longer than any entry can be is a miss.
@@ -24,6 +33,7 @@
 
 #include <xxhash.h>
 
+#include "log.h"
 #include "re.h"
 #include "table.h"
 #include "xalloc.h"
@@ -71,8 +81,11 @@ struct fd_table {
 	size_t			 alen, acap;
 
 	/* regex */
-	struct fd_regex		**re;
+	struct fd_regex		**re;		/* every pattern, in order */
 	size_t			 nre, capre;
+	struct fd_regex		*any;		/* union of the combinable ones */
+	struct fd_regex		**rest;		/* the others (not owned) */
+	size_t			 nrest;
 };
 
 static const char *const kind_names[] = { "cidr", "domain", "regex", "list" };
@@ -438,6 +451,63 @@ name_add(struct fd_table *t, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* regex_unseal - drop the union: every pattern is matched alone */
+static void
+regex_unseal(struct fd_table *t)
+{
+	t->any = fd_re_free(t->any);
+	free(t->rest);
+	t->rest = NULL;
+	t->nrest = 0;
+}
+
+/* regex_seal - the combinable patterns into one program, if two or more */
+static void
+regex_seal(struct fd_table *t)
+{
+	struct fd_regex	**ok;
+	char		 err[256];
+	size_t		 nok = 0, i;
+
+	regex_unseal(t);
+	if (t->nre < 2)
+		return;
+	ok = fd_calloc(t->nre, sizeof(*ok));
+	t->rest = fd_calloc(t->nre, sizeof(*t->rest));
+	for (i = 0; i < t->nre; i++) {
+		if (fd_re_combinable(t->re[i]))
+			ok[nok++] = t->re[i];
+		else
+			t->rest[t->nrest++] = t->re[i];
+	}
+	if (nok >= 2 && (t->any = fd_re_union(ok, nok, err,
+	    sizeof(err))) == NULL)
+		fd_log_debug("table %s: %s; its patterns are matched one by "
+		    "one", t->name ? t->name : "(inline)", err);
+	if (t->any == NULL)
+		regex_unseal(t);
+	free(ok);
+}
+
+/* regex_match - a miss of the union needs only the rest checked; a hit
+ * or a stop is settled pattern by pattern, each with its own limits */
+static int
+regex_match(const struct fd_table *t, const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (t->any != NULL && fd_re_match(t->any, s, len) == 0) {
+		for (i = 0; i < t->nrest; i++)
+			if (fd_re_match(t->rest[i], s, len) == 1)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < t->nre; i++)
+		if (fd_re_match(t->re[i], s, len) == 1)
+			return 1;
+	return 0;
+}
+
 /* regex_add - "/pattern/flags" or a bare pattern */
 static int
 regex_add(struct fd_table *t, const char *s, char *err, size_t errlen)
@@ -468,6 +538,7 @@ regex_add(struct fd_table *t, const char *s, char *err, size_t errlen)
 	free(pat);
 	if (re == NULL)
 		return -1;
+	regex_unseal(t);	/* until sealed again: one by one */
 	t->re = grow(t->re, t->nre, &t->capre, sizeof(*t->re));
 	t->re[t->nre++] = re;
 	return 0;
@@ -497,12 +568,15 @@ fd_table_add(struct fd_table *t, const char *entry, char *err, size_t errlen)
 	return rc;
 }
 
-/* fd_table_seal - ranges sorted and merged; the hash sets need nothing */
+/* fd_table_seal - ranges sorted and merged, patterns combined; the hash
+ * sets need nothing */
 void
 fd_table_seal(struct fd_table *t)
 {
 	if (t->kind == FD_TABLE_CIDR)
 		ranges_seal(t);
+	else if (t->kind == FD_TABLE_REGEX)
+		regex_seal(t);
 }
 
 /* fd_table_match - text against the table */
@@ -510,7 +584,7 @@ int
 fd_table_match(const struct fd_table *t, const char *s, size_t len)
 {
 	unsigned char	 ip[16];
-	size_t		 n, i;
+	size_t		 n;
 
 	if (s == NULL)
 		return 0;
@@ -524,10 +598,7 @@ fd_table_match(const struct fd_table *t, const char *s, size_t len)
 	case FD_TABLE_LIST:
 		return list_match(t, s, len);
 	case FD_TABLE_REGEX:
-		for (i = 0; i < t->nre; i++)
-			if (fd_re_match(t->re[i], s, len) == 1)
-				return 1;
-		return 0;
+		return regex_match(t, s, len);
 	}
 	return 0;
 }
@@ -553,6 +624,19 @@ fd_table_count(const struct fd_table *t)
 	return t->count;
 }
 
+/*
+ * fd_table_programs - how many PCRE2 programs a lookup that misses runs
+ * in a regex table (the union counts as one); 0 for the other kinds.
+ * Only the tests use it, to see that sealing combined what it should.
+ */
+size_t
+fd_table_programs(const struct fd_table *t)
+{
+	if (t->kind != FD_TABLE_REGEX)
+		return 0;
+	return t->any != NULL ? 1 + t->nrest : t->nre;
+}
+
 /* fd_table_free - everything the table owns */
 struct fd_table *
 fd_table_free(struct fd_table *t)
@@ -561,6 +645,7 @@ fd_table_free(struct fd_table *t)
 
 	if (t == NULL)
 		return NULL;
+	regex_unseal(t);
 	for (i = 0; i < t->nre; i++)
 		fd_re_free(t->re[i]);
 	free(t->re);

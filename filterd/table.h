@@ -15,8 +15,12 @@
  *           Case-insensitive; a trailing dot is ignored.
  *   list    exact strings (local parts, addresses, user names) in a hash
  *           set, compared ignoring ASCII case.
- *   regex   PCRE2 patterns, tried in order: a list, linear in its size
- *           (use it for tens or hundreds of patterns, not thousands).
+ *   regex   PCRE2 patterns. Sealing compiles the patterns that allow it
+ *           into one alternation, so a miss is one PCRE2 match (plus
+ *           one per pattern with a backreference, x or u flag...); a
+ *           hit is confirmed pattern by pattern. Still linear in the
+ *           table's size inside PCRE2 (use it for tens or hundreds of
+ *           patterns, not thousands).
  */
 #ifndef FD_TABLE_H
 #define FD_TABLE_H
@@ -66,7 +70,8 @@ int	 fd_table_add(struct fd_table *, const char *entry, char *err,
  * directive naming it); -1 if anything was reported */
 int	 fd_table_load(struct fd_table *, const char *path, const char *locname,
 	    const struct fd_loc *from, struct fd_errs *);
-/* fd_table_seal - finish building (sort and merge ranges); before lookups */
+/* fd_table_seal - finish building (sort and merge ranges, combine
+ * patterns); before lookups */
 void	 fd_table_seal(struct fd_table *);
 
 /* fd_table_match_ip - 1 if the binary address is in a cidr table */
@@ -80,6 +85,8 @@ const char *fd_table_name(const struct fd_table *);
 enum fd_table_kind fd_table_kind(const struct fd_table *);
 /* fd_table_count - entries added (before merging) */
 size_t	 fd_table_count(const struct fd_table *);
+/* fd_table_programs - PCRE2 programs a regex miss runs; for tests */
+size_t	 fd_table_programs(const struct fd_table *);
 
 /* fd_table_free - returns NULL */
 struct fd_table	*fd_table_free(struct fd_table *);

@@ -782,6 +782,369 @@ START_TEST(table_regex_file)
 }
 END_TEST
 
+/*
+ * Regex tables put their combinable patterns into one program when
+ * sealed (table.c). The reference for every answer is the pattern alone:
+ * a table of one entry, which never has a union.
+ */
+
+/* regex_table - a sealed regex table of n "/pattern/flags" entries */
+static struct fd_table *
+regex_table(const char *const *entries, size_t n)
+{
+	struct fd_table	*t = fd_table_new("t", FD_TABLE_REGEX);
+	char		 err[256];
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(fd_table_add(t, entries[i], err, sizeof(err)) == 0,
+		    "%s: %s", entries[i], err);
+	fd_table_seal(t);
+	ck_assert_uint_eq(fd_table_count(t), n);
+	return t;
+}
+
+/* alone_new - each entry in a table of its own */
+static struct fd_table **
+alone_new(const char *const *entries, size_t n)
+{
+	struct fd_table	**one = calloc(n, sizeof(*one));
+	size_t		  i;
+
+	ck_assert_ptr_nonnull(one);
+	for (i = 0; i < n; i++) {
+		one[i] = regex_table(&entries[i], 1);
+		ck_assert_uint_eq(fd_table_programs(one[i]), 1);
+	}
+	return one;
+}
+
+/* alone_match - 1 if any of the one-entry tables matches s */
+static int
+alone_match(struct fd_table *const *one, size_t n, const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (fd_table_match(one[i], s, len))
+			return 1;
+	return 0;
+}
+
+/* alone_free - the tables and the array */
+static void
+alone_free(struct fd_table **one, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		fd_table_free(one[i]);
+	free(one);
+}
+
+/* same_as_alone - t answers every subject as its entries one by one */
+static void
+same_as_alone(const struct fd_table *t, const char *const *entries,
+    size_t n, const char *const *subjects, size_t ns)
+{
+	struct fd_table	**one = alone_new(entries, n);
+	size_t		  i;
+
+	for (i = 0; i < ns; i++)
+		ck_assert_msg(fd_table_match(t, subjects[i], strlen(subjects[i]))
+		    == alone_match(one, n, subjects[i], strlen(subjects[i])),
+		    "\"%s\"", subjects[i]);
+	alone_free(one, n);
+}
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+START_TEST(table_regex_flags_mixed)
+{
+	/* flags differ per entry; none may leak into its neighbours */
+	static const char *const e[] = {
+		"/^abc$/i", "/^DEF$/", "/^x.y$/s", "/^a.b$/", "/^m$/m",
+		"/^n$/", "/^(p|q)+r/", "/(?<=k)l(?=m)(?!mn)/i",
+	};
+	static const char *const subj[] = {
+		"abc", "ABC", "aBc", "def", "DEF", "x\ny", "xzy", "a\nb", "azb",
+		"q\nm\nq", "q\nn\nq", "n", "pqpqr", "PQR", "klm", "KLM",
+		"klmn", "", "zzz",
+	};
+	struct fd_table	*t = regex_table(e, NELEM(e));
+
+	/* every entry is combinable: one program for a miss */
+	ck_assert_uint_eq(fd_table_programs(t), 1);
+	same_as_alone(t, e, NELEM(e), subj, NELEM(subj));
+	ck_assert(fd_table_match(t, "ABC", 3));		/* i */
+	ck_assert(!fd_table_match(t, "def", 3));	/* i did not leak */
+	ck_assert(fd_table_match(t, "DEF", 3));
+	ck_assert(fd_table_match(t, "x\ny", 3));	/* s */
+	ck_assert(!fd_table_match(t, "a\nb", 3));	/* s did not leak */
+	ck_assert(fd_table_match(t, "q\nm\nq", 5));	/* m */
+	ck_assert(!fd_table_match(t, "q\nn\nq", 5));	/* m did not leak */
+	ck_assert(fd_table_match(t, "KLM", 3));
+	ck_assert(!fd_table_match(t, "klmn", 4));
+	ck_assert(!fd_table_match(t, "zzz", 3));
+	fd_table_free(t);
+}
+END_TEST
+
+START_TEST(table_regex_backref)
+{
+	/*
+	 * Combined after "(z)", the \1 of the second entry would name the
+	 * first entry's group and "aa" would stop matching: it stays alone.
+	 */
+	static const char *const e[] = {
+		"/^(z)y$/", "/^(a)\\1$/", "/^b+$/i", "/^c$/", "/^(?<w>d)\\k<w>$/",
+	};
+	static const char *const subj[] = {
+		"aa", "ab", "AA", "zy", "zz", "bbb", "BB", "c", "C", "dd", "dD",
+	};
+	struct fd_table	*t = regex_table(e, NELEM(e));
+
+	/* the union of three, and the two with references alone */
+	ck_assert_uint_eq(fd_table_programs(t), 3);
+	same_as_alone(t, e, NELEM(e), subj, NELEM(subj));
+	ck_assert(fd_table_match(t, "aa", 2));
+	ck_assert(!fd_table_match(t, "ab", 2));
+	ck_assert(fd_table_match(t, "zy", 2));
+	ck_assert(!fd_table_match(t, "zz", 2));
+	ck_assert(fd_table_match(t, "BB", 2));
+	ck_assert(fd_table_match(t, "c", 1));
+	ck_assert(!fd_table_match(t, "C", 1));
+	ck_assert(fd_table_match(t, "dd", 2));
+	ck_assert(!fd_table_match(t, "dD", 2));
+	fd_table_free(t);
+}
+END_TEST
+
+START_TEST(table_regex_extended)
+{
+	/* x: '#' comments to the end of the pattern, ours included */
+	static const char *const e[] = {
+		"/^a b # a and b, no space/x", "/(?x) ^q r # inline x/",
+		"/^s$/", "/^t$/i",
+	};
+	static const char *const subj[] = {
+		"ab", "a b", "qr", "q r", "s", "S", "T", "t", "x",
+	};
+	struct fd_table	*t = regex_table(e, NELEM(e));
+
+	ck_assert_uint_eq(fd_table_programs(t), 3);
+	same_as_alone(t, e, NELEM(e), subj, NELEM(subj));
+	ck_assert(fd_table_match(t, "ab", 2));
+	ck_assert(!fd_table_match(t, "a b", 3));
+	ck_assert(fd_table_match(t, "qr", 2));
+	ck_assert(fd_table_match(t, "s", 1));
+	ck_assert(!fd_table_match(t, "S", 1));
+	ck_assert(fd_table_match(t, "T", 1));
+	ck_assert(!fd_table_match(t, "x", 1));
+	fd_table_free(t);
+}
+END_TEST
+
+START_TEST(table_regex_utf)
+{
+	/* u is a compile option of the whole program: never combined */
+	static const char *const e[] = { "/^\\w$/u", "/^q$/", "/^\\w\\w$/" };
+	struct fd_table	*t = regex_table(e, NELEM(e));
+
+	/* the union of the two plain entries, and the u entry alone */
+	ck_assert_uint_eq(fd_table_programs(t), 2);
+	ck_assert(fd_table_match(t, "\xc3\xa9", 2));	/* e-acute, one \w */
+	ck_assert(fd_table_match(t, "q", 1));
+	ck_assert(fd_table_match(t, "ab", 2));
+	/* not UTF-8: the u entry stops (-1), the others miss */
+	ck_assert(!fd_table_match(t, "\xc3", 1));
+	ck_assert(!fd_table_match(t, "\xc3\xa9z", 3));
+	fd_table_free(t);
+
+	/* with only one other entry there is nothing to combine either */
+	t = regex_table(e, 2);
+	ck_assert_uint_eq(fd_table_programs(t), 2);
+	ck_assert(fd_table_match(t, "\xc3\xa9", 2));
+	ck_assert(!fd_table_match(t, "\xc3", 1));
+	fd_table_free(t);
+}
+END_TEST
+
+/* count - occurrences of needle in hay */
+static int
+count(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+START_TEST(table_regex_catastrophic)
+{
+	static const char *const e[] = { "/^(a+)+$/", "/^x/", "/b$/" };
+	struct fd_table	*t = regex_table(e, NELEM(e));
+	char		*s;
+	size_t		 n = 10000;
+
+	ck_assert_uint_eq(fd_table_programs(t), 1);
+	s = malloc(n + 2);
+	ck_assert_ptr_nonnull(s);
+	memset(s, 'a', n);
+	s[n] = 'c';
+	s[n + 1] = '\0';
+	/*
+	 * The union stops at its limit in the first entry; one by one, the
+	 * first entry stops at its own limit (no match, logged once, under
+	 * its own text: never the union's) and the others miss.
+	 */
+	ck_assert(!fd_table_match(t, s, n + 1));
+	ck_assert_int_eq(count(logbuf, "regex /^(a+)+$/: "), 1);
+	ck_assert_int_eq(count(logbuf, "counted as no match"), 1);
+	ck_assert_ptr_null(strstr(logbuf, "(?:"));
+	logbuf[0] = '\0';
+	ck_assert(!fd_table_match(t, s, n + 1));
+	ck_assert_str_eq(logbuf, "");
+	/* the third entry matches behind the first one's stop */
+	s[n] = 'b';
+	ck_assert(fd_table_match(t, s, n + 1));
+	ck_assert_str_eq(logbuf, "");
+	/* sane subjects */
+	ck_assert(fd_table_match(t, "aaaa", 4));
+	ck_assert(fd_table_match(t, "xa", 2));
+	ck_assert(!fd_table_match(t, "aaac", 4));
+	free(s);
+	fd_table_free(t);
+}
+END_TEST
+
+START_TEST(table_regex_small)
+{
+	static const char *const e[] = { "/^one$/i" };
+	struct fd_table	*t = regex_table(e, 1);
+	char		 err[256];
+
+	ck_assert_uint_eq(fd_table_programs(t), 1);
+	ck_assert(fd_table_match(t, "ONE", 3));
+	ck_assert(!fd_table_match(t, "one two", 7));
+	ck_assert(!fd_table_match(t, "", 0));
+	fd_table_free(t);
+	/* an empty table matches nothing (an empty union would match all) */
+	t = regex_table(e, 0);
+	ck_assert_uint_eq(fd_table_programs(t), 0);
+	ck_assert(!fd_table_match(t, "", 0));
+	ck_assert(!fd_table_match(t, "one", 3));
+	ck_assert_ptr_null(fd_re_union(NULL, 0, err, sizeof(err)));
+	/* an entry added after sealing: unsealed, still answered */
+	ck_assert_int_eq(fd_table_add(t, "/^two$/", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, "/^three$/", err, sizeof(err)), 0);
+	fd_table_seal(t);
+	ck_assert_uint_eq(fd_table_programs(t), 1);
+	ck_assert_int_eq(fd_table_add(t, "/^four$/", err, sizeof(err)), 0);
+	ck_assert_uint_eq(fd_table_programs(t), 3);
+	ck_assert(fd_table_match(t, "two", 3));
+	ck_assert(fd_table_match(t, "four", 4));
+	ck_assert(!fd_table_match(t, "five", 4));
+	fd_table_free(t);
+	/* not a regex table */
+	t = fd_table_new("d", FD_TABLE_DOMAIN);
+	ck_assert_uint_eq(fd_table_programs(t), 0);
+	fd_table_free(t);
+}
+END_TEST
+
+/* rnd - xorshift, so the generated names are the same every run */
+static uint32_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 11);
+}
+
+/* host_name - one to five pieces of host names, joined at random */
+static void
+host_name(char *buf, size_t len, uint64_t *st)
+{
+	static const char *const piece[] = {
+		"mail", "mx", "smtp", "dsl", "ADSL", "xdsl", "dyn", "dynamic",
+		"dial-up", "ppp", "pppoe", "cable", "fttx", "cust", "Pool",
+		"user", "residential", "mobile", "3g", "LTE", "wifi", "unknown",
+		"not-set", "c0000201", "C0A80001", "deadbeef1", "192", "0",
+		"2", "1", "255", "1234", "ab", "x", "example", "net",
+	};
+	static const char *const sep[] = { ".", "-", "", "_" };
+	uint32_t	 k;
+
+	buf[0] = '\0';
+	for (k = 1 + rnd(st) % 5; k > 0; k--) {
+		strncat(buf, piece[rnd(st) % NELEM(piece)],
+		    len - strlen(buf) - 1);
+		if (k > 1)
+			strncat(buf, sep[rnd(st) % NELEM(sep)],
+			    len - strlen(buf) - 1);
+	}
+}
+
+START_TEST(table_regex_shipped)
+{
+	const char	*top = getenv("top_srcdir");
+	char		 path[PATH_MAX], line[512], name[256];
+	const char	*e[32];
+	struct fd_table	*t, **one;
+	FILE		*f;
+	uint64_t	 st = 88172645463325252ull;
+	size_t		 n = 0, i;
+	int		 hits = 0;
+
+	ck_assert_msg(top != NULL, "top_srcdir must be set");
+	snprintf(path, sizeof(path), "%s/rules/generic-helo.pcre", top);
+	t = fd_table_new("generic-names", FD_TABLE_REGEX);
+	ck_assert_int_eq(fd_table_load(t, path, "generic-helo.pcre", NULL,
+	    &errs), 0);
+	/* the seven patterns run as one program */
+	ck_assert_uint_eq(fd_table_count(t), 7);
+	ck_assert_uint_eq(fd_table_programs(t), 1);
+	ck_assert(fd_table_match(t, "192-0-2-1.example.net", 21));
+	ck_assert(fd_table_match(t, "C0000201.pool.example.net", 25));
+	ck_assert(fd_table_match(t, "adsl-1-2.isp.example", 20));
+	ck_assert(!fd_table_match(t, "mx123.helo.example.net", 22));
+	ck_assert(!fd_table_match(t, "mail.example.com", 16));
+
+	/* the reference: each line of the file in a table of its own */
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '/' && n < NELEM(e))
+			e[n++] = strdup(line);
+	}
+	fclose(f);
+	ck_assert_uint_eq(n, 7);
+	one = alone_new(e, n);
+	for (i = 0; i < 20000; i++) {
+		int	 got;
+
+		host_name(name, sizeof(name), &st);
+		got = fd_table_match(t, name, strlen(name));
+		ck_assert_msg(got == alone_match(one, n, name, strlen(name)),
+		    "%s", name);
+		hits += got;
+	}
+	/* both answers were exercised, plenty of each */
+	ck_assert_int_gt(hits, 2000);
+	ck_assert_int_lt(hits, 18000);
+	alone_free(one, n);
+	for (i = 0; i < n; i++)
+		free((char *)e[i]);
+	fd_table_free(t);
+}
+END_TEST
+
 /* ---- regex limits ---- */
 
 START_TEST(regex_catastrophic)
@@ -840,6 +1203,60 @@ START_TEST(regex_flags)
 	ck_assert_ptr_null(fd_re_new("a)", "", err, sizeof(err)));
 	ck_assert_str_eq(err, "invalid regex: unmatched closing parenthesis at "
 	    "offset 1");
+}
+END_TEST
+
+/* combinable - fd_re_combinable of a pattern that compiles alone */
+static int
+combinable(const char *pattern, const char *flags)
+{
+	struct fd_regex	*re;
+	char		 err[256];
+	int		 ok;
+
+	re = fd_re_new(pattern, flags, err, sizeof(err));
+	ck_assert_msg(re != NULL, "/%s/%s: %s", pattern, flags, err);
+	ok = fd_re_combinable(re);
+	fd_re_free(re);
+	return ok;
+}
+
+START_TEST(regex_combinable)
+{
+	static const char *const yes[] = {
+		"", "abc", "^(a|b)+c$", "(?:a)(?=b)(?!c)(?<=d)(?<!e)(?>f)",
+		"\\d\\.\\x41\\x{41}\\o{101}\\0\\t\\bz\\B\\Az\\z",
+		"[a-z]{2,}\\w*\\K\\s\\p{L}", "\\(?\\*", "a#b",
+	};
+	static const char *const no[] = {
+		/* references, by number or name, and what names groups */
+		"(a)\\1", "(a)\\g1", "(a)\\g{-1}", "\\12",
+		"(?<n>a)\\k<n>", "(?<n>a)", "(?P<n>a)", "(?'n'a)",
+		"(?<n>a)(?P=n)", "(?<n>a)(?&n)", "(?<n>a)(?P>n)", "(a)(?1)",
+		"(a)(?-1)", "(?+1)(a)", "a(?R)?b", "(x)?(?(1)a|b)",
+		"(?(DEFINE)(?<d>a))b", "(?|(a)|(b))",
+		/* inline options, comments, callouts */
+		"(?i)a", "(?x)a", "(?i:a)", "a(?-i)b", "(?^)a", "(?#c)a",
+		"(?C1)a",
+		/* start-of-pattern items and verbs */
+		"(*UTF)a", "(*LIMIT_MATCH=10)a", "(*COMMIT)a", "a(*SKIP)b",
+		"a(*:m)b", "(*ACCEPT)",
+		/* quoting, control characters */
+		"\\Qa(", "\\Qa\\E", "\\ca",
+		/* refused although harmless inside a class */
+		"[\\1]", "[(?R)]",
+	};
+	size_t	 i;
+
+	for (i = 0; i < NELEM(yes); i++) {
+		ck_assert_msg(combinable(yes[i], ""), "/%s/", yes[i]);
+		ck_assert_msg(combinable(yes[i], "ims"), "/%s/ims", yes[i]);
+	}
+	for (i = 0; i < NELEM(no); i++)
+		ck_assert_msg(!combinable(no[i], ""), "/%s/", no[i]);
+	ck_assert(!combinable("abc", "x"));
+	ck_assert(!combinable("abc", "u"));
+	ck_assert(!combinable("abc", "iu"));
 }
 END_TEST
 
@@ -920,12 +1337,20 @@ rules_suite(void)
 	tcase_add_test(tc, table_100k_cidr);
 	tcase_add_test(tc, table_100k_domain);
 	tcase_add_test(tc, table_regex_file);
+	tcase_add_test(tc, table_regex_flags_mixed);
+	tcase_add_test(tc, table_regex_backref);
+	tcase_add_test(tc, table_regex_extended);
+	tcase_add_test(tc, table_regex_utf);
+	tcase_add_test(tc, table_regex_catastrophic);
+	tcase_add_test(tc, table_regex_small);
+	tcase_add_test(tc, table_regex_shipped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("regex");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, regex_catastrophic);
 	tcase_add_test(tc, regex_flags);
+	tcase_add_test(tc, regex_combinable);
 	tcase_add_test(tc, threads);
 	suite_add_tcase(s, tc);
 	return s;
