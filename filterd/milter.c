@@ -342,8 +342,8 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_ENVRCPT);
-	if (t->msg.queue_id == NULL && fd_txn_macro(t, "i") != NULL)
-		t->msg.queue_id = fd_strdup(fd_txn_macro(t, "i"));
+	if (t->msg.queue_id == NULL)
+		fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
 	fd_txn_rcpt_begin(t, argv[0]);
 	rc = decide(ctx, t, FD_ST_RCPT, NULL, 0);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_NOREPLY)
@@ -421,8 +421,8 @@ m_eom(SMFICTX *ctx)
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_EOM);
-	if (t->msg.queue_id == NULL && fd_txn_macro(t, "i") != NULL)
-		t->msg.queue_id = fd_strdup(fd_txn_macro(t, "i"));
+	if (t->msg.queue_id == NULL)
+		fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
 	rc = decide(ctx, t, FD_ST_EOM, NULL, 0);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)
 		add_headers(ctx, t);

@@ -49,6 +49,22 @@ fd_plan_free(struct fd_plan *p)
 	return NULL;
 }
 
+size_t
+fd_plan_size(void)
+{
+	return sizeof(struct fd_plan);
+}
+
+struct fd_plan *
+fd_plan_init(void *mem)
+{
+	struct fd_plan	*p = mem;
+
+	/* only the counters: parts, rates and keys are written before read */
+	fd_plan_reset(p);
+	return p;
+}
+
 void
 fd_plan_reset(struct fd_plan *p)
 {

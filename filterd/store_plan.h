@@ -17,7 +17,9 @@
  *
  * A plan belongs to one connection (struct fd_txn) and lives as long as
  * it; it holds no pointer into a plugin's memory (keys are copied), and
- * its storage is allocated once per connection, not per message.
+ * its storage is allocated once per connection, not per message: by
+ * fd_plan_open, or as part of the connection's own block (fd_plan_size,
+ * fd_plan_init) so that a connection costs one allocation less.
  */
 #ifndef FD_STORE_PLAN_H
 #define FD_STORE_PLAN_H
@@ -29,8 +31,15 @@
 struct fd_plan;
 struct fd_store;
 
-/* fd_plan_free - release a connection's plan (NULL is fine); NULL */
+/* fd_plan_free - release a plan fd_plan_open allocated (NULL is fine);
+ * NULL. Never for one fd_plan_init placed. */
 struct fd_plan	*fd_plan_free(struct fd_plan *);
+
+/* fd_plan_size - bytes a plan takes, for a caller placing one itself */
+size_t	 fd_plan_size(void);
+/* fd_plan_init - a closed, empty plan in mem (fd_plan_size() bytes,
+ * aligned for any type), owned by the caller; mem */
+struct fd_plan	*fd_plan_init(void *mem);
 
 /* fd_plan_open - start the plan of a stage (allocating *pp the first
  * time): forget the last stage's, accept requests until fd_plan_close */

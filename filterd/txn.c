@@ -5,11 +5,28 @@
  * close) because the MTA may call them in any order: an abort without a
  * MAIL, a close without an abort, two messages on one connection. Every
  * reset path goes through fd_txn_msg_end(), which is idempotent.
+ *
+ * Memory. libmilter runs each connection on a thread of its own, so every
+ * malloc/free pair here runs on a cold heap; a connection with one message
+ * used to cost some 25 of them. Now fd_txn_new makes one block: struct
+ * block below, then the plugins' slot arrays, their slots, the store plan
+ * and the inline bytes of two string pools. The strings go into the
+ * pools: the connection's (client name, HELO, macros) lives until close,
+ * the message's (sender, recipients, params, headers) is emptied at each
+ * message's end. A pool takes a chunk from the heap only when its inline
+ * bytes are full, and a string too big for a chunk gets one of its own,
+ * so no length is refused or cut. A value that is set again (HELO, a
+ * macro, a param, the recipient under decision) is rewritten in place
+ * when it fits; when it does not, its new room is at least twice the old,
+ * so what a long connection leaves behind stays below twice its longest
+ * values.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdalign.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,60 +37,313 @@
 #include "txn.h"
 #include "xalloc.h"
 
-/* kv_free - free a list of name/value pairs */
-static void
-kv_free(struct fd_kv *kv)
-{
-	struct fd_kv	*next;
+#define POOL_CONN	512	/* inline bytes: connection strings */
+#define POOL_MSG	512	/* inline bytes: message strings */
+#define POOL_CHUNK	2048	/* a heap chunk when those are full */
+#define POOL_OWN	(POOL_CHUNK / 4)	/* bigger: a chunk of its own */
+#define RCPTS_INLINE	8	/* recipients before the list moves */
 
-	for (; kv != NULL; kv = next) {
-		next = kv->next;
-		free(kv->name);
-		free(kv->value);
-		free(kv);
-	}
+/*
+ * Under AddressSanitizer every pool allocation is a heap chunk of its own,
+ * so that an overrun of one string into the next is still reported
+ * (-DPOOL_SEPARATE=0 puts the pools' own code under it instead).
+ */
+#ifndef POOL_SEPARATE
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_SEPARATE	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_SEPARATE	1
+#endif
+#endif
+#endif
+#ifndef POOL_SEPARATE
+#define POOL_SEPARATE	0
+#endif
+
+/* a heap chunk of a pool; its bytes follow, aligned for any type */
+struct chunk {
+	struct chunk	*next;
+	max_align_t	 bytes[];
+};
+
+/* a bump allocator: nothing is given back alone, all at pool_reset */
+struct pool {
+	unsigned char	*base;		/* the chunk being filled */
+	size_t		 used;
+	size_t		 size;
+	struct chunk	*chunks;	/* from the heap, freed at reset */
+	unsigned char	*first;		/* the inline chunk, in the block */
+	size_t		 first_size;
+};
+
+/* a string that is set again, and the bytes it may grow into */
+struct room {
+	char		*s;
+	size_t		 size;
+};
+
+/* the connection block; a txn pointer points to it */
+struct block {
+	struct fd_txn	 t;		/* first */
+	struct pool	 conn;
+	struct pool	 msg;
+	struct room	 client_name;
+	struct room	 helo;
+	struct room	 rcpt;		/* msg.rcpt's, until accepted */
+	void		**msg_priv;	/* message slot array; NULL: none */
+	unsigned char	*msg_slots;	/* their bytes, zeroed at MAIL */
+	size_t		 msg_slots_len;
+	struct fd_plan	*plan;		/* in the block, or NULL */
+	char		*rcpts[RCPTS_INLINE];
+};
+
+/* block_of - the block whose head t is */
+static struct block *
+block_of(struct fd_txn *t)
+{
+	return (struct block *)(void *)t;
 }
 
-/* kv_new - one pair, not yet linked */
-static struct fd_kv *
-kv_new(const char *name, const char *value, int owner)
+/* round_up - n rounded up to the alignment of any type */
+static size_t
+round_up(size_t n)
 {
-	struct fd_kv	*kv = fd_calloc(1, sizeof(*kv));
+	size_t	 a = alignof(max_align_t);
 
-	kv->name = fd_strdup(name);
-	kv->value = fd_strdup(value != NULL ? value : "");
+	return (n + a - 1) & ~(a - 1);
+}
+
+/* pool_init - an empty pool over size inline bytes */
+static void
+pool_init(struct pool *p, unsigned char *bytes, size_t size)
+{
+	p->first = p->base = bytes;
+	p->first_size = p->size = size;
+	p->used = 0;
+	p->chunks = NULL;
+}
+
+/* pool_reset - give the heap chunks back and start over inline */
+static void
+pool_reset(struct pool *p)
+{
+	struct chunk	*c, *next;
+
+	for (c = p->chunks; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	pool_init(p, p->first, p->first_size);
+}
+
+/* pool_own - a heap chunk of n bytes for one allocation */
+static void *
+pool_own(struct pool *p, size_t n)
+{
+	struct chunk	*c;
+
+	if (n > SIZE_MAX - sizeof(*c))
+		abort();	/* no length the MTA can send comes near */
+	c = fd_malloc(sizeof(*c) + n);
+	c->next = p->chunks;
+	p->chunks = c;
+	return c->bytes;
+}
+
+/* pool_alloc - n bytes aligned to align (a power of two, at most that
+ * of max_align_t): from the chunk being filled, else from a new one that
+ * is filled next, or for a big n from one of its own, leaving the chunk
+ * being filled as it was */
+static void *
+pool_alloc(struct pool *p, size_t n, size_t align)
+{
+#if POOL_SEPARATE
+	(void)align;
+	return pool_own(p, n);
+#else
+	size_t	 off = (p->used + align - 1) & ~(align - 1);
+
+	if (off <= p->size && n <= p->size - off) {
+		p->used = off + n;
+		return p->base + off;
+	}
+	if (n > POOL_OWN)
+		return pool_own(p, n);
+	p->base = pool_own(p, POOL_CHUNK);
+	p->size = POOL_CHUNK;
+	p->used = n;
+	return p->base;
+#endif
+}
+
+/* pool_strndup - n bytes of s and a NUL */
+static char *
+pool_strndup(struct pool *p, const char *s, size_t n)
+{
+	char	*d = pool_alloc(p, n + 1, 1);
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* room_set - n bytes of s and a NUL into *at of *size bytes: in place if
+ * they fit (s may point into *at), else into new room of at least twice
+ * the old; returns *at */
+static char *
+room_set(struct pool *p, char **at, size_t *size, const char *s, size_t n)
+{
+	char	*d;
+
+	if (*at != NULL && n < *size) {
+		d = *at;
+		memmove(d, s, n);
+	} else {
+		size_t want = *size <= SIZE_MAX / 2 ? *size * 2 : n + 1;
+
+		if (want < n + 1)
+			want = n + 1;
+		/* the old room stays in the pool: s may point into it */
+		d = pool_alloc(p, want, 1);
+		memcpy(d, s, n);
+		*at = d;
+		*size = want;
+	}
+	d[n] = '\0';
+	return d;
+}
+
+/* kv_new - a pair in one piece of pool p, not yet linked; name is the
+ * first name_len bytes of name */
+static struct fd_kv *
+kv_new(struct pool *p, const char *name, size_t name_len, const char *value,
+    int owner)
+{
+	size_t		 vlen = strlen(value);
+	struct fd_kv	*kv = pool_alloc(p, sizeof(*kv) + name_len + vlen + 2,
+			    alignof(struct fd_kv));
+
+	kv->name = (char *)(kv + 1);
+	memcpy(kv->name, name, name_len);
+	kv->name[name_len] = '\0';
+	kv->name_len = name_len;
+	kv->value = kv->name + name_len + 1;
+	memcpy(kv->value, value, vlen + 1);
+	kv->value_room = vlen + 1;
 	kv->owner = owner;
+	kv->next = NULL;
 	return kv;
 }
 
+/* kv_set - replace a pair's value */
+static void
+kv_set(struct pool *p, struct fd_kv *kv, const char *value)
+{
+	room_set(p, &kv->value, &kv->value_room, value, strlen(value));
+}
+
+/* plans - some plugin of gen has a plan hook: dispatch will want a plan */
+static int
+plans(const struct fd_gen *gen)
+{
+	unsigned	 i;
+
+	for (i = 0; i < gen->nplugins; i++)
+		if (gen->plugins[i].p->plan != NULL)
+			return 1;
+	return 0;
+}
+
+/* slots - point the plugins' connection (msg 0) or message slot pointers
+ * at consecutive slots of the sizes they ask for, from at; NULL for none */
+static void
+slots(const struct fd_gen *gen, int msg, void **ptr, unsigned char *at)
+{
+	unsigned	 i;
+
+	for (i = 0; i < gen->nplugins; i++) {
+		size_t sz = msg ? gen->plugins[i].p->msg_priv_size :
+		    gen->plugins[i].p->conn_priv_size;
+
+		ptr[i] = sz > 0 ? at : NULL;
+		at += round_up(sz);
+	}
+}
+
+/* slots_size - bytes the plugins' connection or message slots take */
+static size_t
+slots_size(const struct fd_gen *gen, int msg)
+{
+	size_t		 n = 0;
+	unsigned	 i;
+
+	for (i = 0; i < gen->nplugins; i++)
+		n += round_up(msg ? gen->plugins[i].p->msg_priv_size :
+		    gen->plugins[i].p->conn_priv_size);
+	return n;
+}
+
+/*
+ * fd_txn_new - the block is, in order: struct block; the connection and
+ * message slot arrays; the plugins' connection slots; their message slots;
+ * the store plan if a plugin plans; the two pools' inline bytes. Zeroed up
+ * to the message slots: those are zeroed at each MAIL, the plan is set up
+ * by fd_plan_init, and pool bytes are written before they are read.
+ */
 struct fd_txn *
 fd_txn_new(struct fd_gen *gen, uint64_t id)
 {
-	struct fd_txn	*t = fd_calloc(1, sizeof(*t));
+	unsigned	 n = gen != NULL ? gen->nplugins : 0;
+	size_t		 arrays, cslots, mslots, mlen = 0, plan = 0, pools;
+	size_t		 size;
+	unsigned char	*base;
+	struct block	*b;
+	struct fd_txn	*t;
 
-	t->gen = gen;
-	t->id = id;
-	if (gen != NULL && gen->nplugins > 0) {
-		unsigned i;
-
-		t->priv = fd_calloc(gen->nplugins, sizeof(*t->priv));
-		for (i = 0; i < gen->nplugins; i++) {
-			size_t sz = gen->plugins[i].p->conn_priv_size;
-
-			if (sz > 0)
-				t->priv[i] = fd_calloc(1, sz);
+	arrays = sizeof(*b);
+	cslots = round_up(arrays + 2 * (size_t)n * sizeof(void *));
+	mslots = cslots + (n > 0 ? slots_size(gen, 0) : 0);
+	pools = mslots;
+	if (n > 0) {
+		mlen = slots_size(gen, 1);
+		pools += mlen;
+		if (plans(gen)) {
+			plan = pools;
+			pools += round_up(fd_plan_size());
 		}
 	}
+	size = pools + POOL_CONN + POOL_MSG;
+	base = fd_malloc(size);
+	memset(base, 0, mslots);
+	b = (struct block *)(void *)base;
+	t = &b->t;
+	t->gen = gen;
+	t->id = id;
+	if (n > 0) {
+		t->priv = (void **)(void *)(base + arrays);
+		b->msg_priv = t->priv + n;
+		slots(gen, 0, t->priv, base + cslots);
+		slots(gen, 1, b->msg_priv, base + mslots);
+		b->msg_slots = base + mslots;
+		b->msg_slots_len = mlen;
+	}
+	if (plan > 0)
+		t->plan = b->plan = fd_plan_init(base + plan);
+	pool_init(&b->conn, base + pools, POOL_CONN);
+	pool_init(&b->msg, base + pools + POOL_CONN, POOL_MSG);
 	return t;
 }
 
 struct fd_txn *
 fd_txn_free(struct fd_txn *t)
 {
+	struct block	*b;
 	unsigned	 i;
 
 	if (t == NULL)
 		return NULL;
+	b = block_of(t);
 	fd_txn_msg_end(t);
 	if (t->gen != NULL) {
 		for (i = 0; i < t->gen->nplugins; i++) {
@@ -81,20 +351,37 @@ fd_txn_free(struct fd_txn *t)
 
 			if (l->p->conn_end != NULL && t->priv[i] != NULL)
 				l->p->conn_end(l->state, t->priv[i]);
-			free(t->priv[i]);
 		}
 		fd_gen_unref(t->gen);
 	}
-	free(t->priv);
-	fd_plan_free(t->plan);
-	free(t->client_name);
-	free(t->helo);
+	if (t->plan != b->plan)
+		fd_plan_free(t->plan);
 	free(t->text);
 	free(t->reason);
 	fd_txn_held_clear(t);
-	kv_free(t->macros);
-	free(t);
+	pool_reset(&b->msg);
+	pool_reset(&b->conn);
+	free(b);
 	return NULL;
+}
+
+/* ip4_str - dotted quad of ip into out (16 bytes), as inet_ntop writes
+ * it; by hand because inet_ntop formats it through sprintf */
+static void
+ip4_str(const unsigned char *ip, char *out)
+{
+	int	 i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned v = ip[i];
+
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
 }
 
 void
@@ -134,7 +421,10 @@ fd_txn_set_addr(struct fd_txn *t, const struct sockaddr *sa)
 		t->local = sa->sa_family == AF_UNIX;
 		return;
 	}
-	inet_ntop(t->family, t->ip, t->addr, sizeof(t->addr));
+	if (t->family == AF_INET)
+		ip4_str(t->ip, t->addr);
+	else
+		inet_ntop(t->family, t->ip, t->addr, sizeof(t->addr));
 }
 
 int
@@ -161,53 +451,66 @@ fd_txn_set_addr_str(struct fd_txn *t, const char *s)
 void
 fd_txn_set_client_name(struct fd_txn *t, const char *name)
 {
-	free(t->client_name);
-	t->client_name = name != NULL ? fd_strdup(name) : NULL;
+	struct block	*b = block_of(t);
+
+	t->client_name = name == NULL ? NULL : room_set(&b->conn,
+	    &b->client_name.s, &b->client_name.size, name, strlen(name));
 }
 
 void
 fd_txn_set_helo(struct fd_txn *t, const char *helo)
 {
-	free(t->helo);
-	t->helo = fd_strdup(helo != NULL ? helo : "");
+	struct block	*b = block_of(t);
+
+	if (helo == NULL)
+		helo = "";
+	t->helo = room_set(&b->conn, &b->helo.s, &b->helo.size, helo,
+	    strlen(helo));
 	t->helo_count++;
 }
 
-/* macro_eq - "j" and "{j}" name the same macro */
-static int
-macro_eq(const char *a, const char *b)
+/* macro_key - what names a macro: "j" and "{j}" both name j; *len its
+ * length */
+static const char *
+macro_key(const char *name, size_t *len)
 {
-	size_t	 la, lb;
+	if (*name == '{')
+		name++;
+	*len = strcspn(name, "}");
+	return name;
+}
 
-	if (*a == '{')
-		a++;
-	if (*b == '{')
-		b++;
-	la = strcspn(a, "}");
-	lb = strcspn(b, "}");
-	return la == lb && strncmp(a, b, la) == 0;
+/* macro_find - the pair of the macro named by key (len bytes), or NULL */
+static struct fd_kv *
+macro_find(const struct fd_txn *t, const char *key, size_t len)
+{
+	struct fd_kv	*kv;
+
+	for (kv = t->macros; kv != NULL; kv = kv->next)
+		if (kv->name_len == len && memcmp(kv->name, key, len) == 0)
+			return kv;
+	return NULL;
 }
 
 void
 fd_txn_set_macro(struct fd_txn *t, const char *name, const char *value)
 {
+	struct block	*b = block_of(t);
 	struct fd_kv	*kv;
+	const char	*key;
+	size_t		 len;
 
-	for (kv = t->macros; kv != NULL; kv = kv->next) {
-		if (macro_eq(kv->name, name)) {
-			if (strcmp(kv->value, value) != 0) {
-				free(kv->value);
-				kv->value = fd_strdup(value);
-			}
-			break;
-		}
-	}
-	if (kv == NULL) {
-		kv = kv_new(name, value, -1);
+	if (value == NULL)
+		value = "";
+	key = macro_key(name, &len);
+	if ((kv = macro_find(t, key, len)) != NULL)
+		kv_set(&b->conn, kv, value);
+	else {
+		kv = kv_new(&b->conn, key, len, value, -1);
 		kv->next = t->macros;
 		t->macros = kv;
 	}
-	if (macro_eq(name, "{client_resolve}")) {
+	if (len == 14 && memcmp(key, "client_resolve", 14) == 0) {
 		if (strcasecmp(value, "OK") == 0)
 			t->resolve = FD_RESOLVE_OK;
 		else if (strcasecmp(value, "FAIL") == 0)
@@ -223,11 +526,30 @@ const char *
 fd_txn_macro(const struct fd_txn *t, const char *name)
 {
 	const struct fd_kv *kv;
+	const char	*key;
+	size_t		 len;
 
-	for (kv = t->macros; kv != NULL; kv = kv->next)
-		if (macro_eq(kv->name, name))
-			return kv->value;
-	return NULL;
+	key = macro_key(name, &len);
+	kv = macro_find(t, key, len);
+	return kv != NULL ? kv->value : NULL;
+}
+
+/* unbracket - s without leading blanks and one pair of <>; *len its
+ * length */
+static const char *
+unbracket(const char *s, size_t *len)
+{
+	size_t	 n;
+
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		*len = n - 2;
+		return s + 1;
+	}
+	*len = n;
+	return s;
 }
 
 char *
@@ -235,44 +557,56 @@ fd_strip_brackets(const char *s)
 {
 	size_t	 n;
 
-	while (*s == ' ')
-		s++;
-	n = strlen(s);
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
-		return fd_strndup(s + 1, n - 2);
-	return fd_strdup(s);
+	s = unbracket(s, &n);
+	return fd_strndup(s, n);
+}
+
+/* msg_macro - a copy in the message pool of a macro's value, NULL if it
+ * was not sent or is empty */
+static char *
+msg_macro(struct fd_txn *t, const char *name)
+{
+	const char	*v = fd_txn_macro(t, name);
+
+	if (v == NULL || *v == '\0')
+		return NULL;
+	return pool_strndup(&block_of(t)->msg, v, strlen(v));
 }
 
 void
 fd_txn_msg_begin(struct fd_txn *t, const char *sender)
 {
-	const char	*v;
-	unsigned	 i;
+	struct block	*b = block_of(t);
+	const char	*s;
+	size_t		 n;
 
 	fd_txn_msg_end(t);
 	t->msg.active = 1;
 	t->msg_count++;
-	t->msg.sender = fd_strip_brackets(sender != NULL ? sender : "");
-	if ((v = fd_txn_macro(t, "{auth_authen}")) != NULL && *v != '\0')
-		t->msg.auth_user = fd_strdup(v);
-	if ((v = fd_txn_macro(t, "{auth_type}")) != NULL && *v != '\0')
-		t->msg.auth_type = fd_strdup(v);
-	if ((v = fd_txn_macro(t, "i")) != NULL && *v != '\0')
-		t->msg.queue_id = fd_strdup(v);
-	if (t->gen != NULL && t->gen->nplugins > 0) {
-		t->msg.priv = fd_calloc(t->gen->nplugins, sizeof(*t->msg.priv));
-		for (i = 0; i < t->gen->nplugins; i++) {
-			size_t sz = t->gen->plugins[i].p->msg_priv_size;
-
-			if (sz > 0)
-				t->msg.priv[i] = fd_calloc(1, sz);
-		}
+	s = unbracket(sender != NULL ? sender : "", &n);
+	t->msg.sender = pool_strndup(&b->msg, s, n);
+	t->msg.auth_user = msg_macro(t, "{auth_authen}");
+	t->msg.auth_type = msg_macro(t, "{auth_type}");
+	t->msg.queue_id = msg_macro(t, "i");
+	if (b->msg_priv != NULL) {
+		/* the same slots each message, zeroed as plugins expect */
+		memset(b->msg_slots, 0, b->msg_slots_len);
+		t->msg.priv = b->msg_priv;
 	}
+}
+
+void
+fd_txn_set_queue_id(struct fd_txn *t, const char *qid)
+{
+	if (!t->msg.active || qid == NULL || *qid == '\0')
+		return;
+	t->msg.queue_id = pool_strndup(&block_of(t)->msg, qid, strlen(qid));
 }
 
 void
 fd_txn_msg_end(struct fd_txn *t)
 {
+	struct block	*b = block_of(t);
 	struct fd_msg	*m = &t->msg;
 	size_t		 i;
 
@@ -284,21 +618,12 @@ fd_txn_msg_end(struct fd_txn *t)
 				l->p->msg_end(l->state,
 				    t->priv != NULL ? t->priv[i] : NULL,
 				    m->priv[i]);
-			free(m->priv[i]);
 		}
-		free(m->priv);
 	}
-	free(m->queue_id);
-	free(m->sender);
-	free(m->auth_user);
-	free(m->auth_type);
-	free(m->rcpt);
-	for (i = 0; i < m->nrcpts; i++)
-		free(m->rcpts[i]);
-	free(m->rcpts);
-	kv_free(m->params);
-	kv_free(m->headers);
 	memset(m, 0, sizeof(*m));
+	b->rcpt.s = NULL;
+	b->rcpt.size = 0;
+	pool_reset(&b->msg);
 	if (t->held.msg)
 		fd_txn_held_clear(t);
 }
@@ -306,25 +631,45 @@ fd_txn_msg_end(struct fd_txn *t)
 void
 fd_txn_rcpt_begin(struct fd_txn *t, const char *rcpt)
 {
-	free(t->msg.rcpt);
-	t->msg.rcpt = fd_strip_brackets(rcpt != NULL ? rcpt : "");
+	struct block	*b = block_of(t);
+	const char	*s;
+	size_t		 n;
+
+	/* the room of a recipient that was not accepted is used again */
+	s = unbracket(rcpt != NULL ? rcpt : "", &n);
+	t->msg.rcpt = room_set(&b->msg, &b->rcpt.s, &b->rcpt.size, s, n);
 	t->msg.rcpt_skip = 0;
 }
 
 void
 fd_txn_rcpt_accept(struct fd_txn *t)
 {
+	struct block	*b = block_of(t);
 	struct fd_msg	*m = &t->msg;
+	char		**list;
 
 	if (m->rcpt == NULL)
 		return;
 	if (m->nrcpts == m->rcpts_cap) {
-		m->rcpts_cap = m->rcpts_cap ? m->rcpts_cap * 2 : 4;
-		m->rcpts = fd_reallocarray(m->rcpts, m->rcpts_cap,
-		    sizeof(*m->rcpts));
+		if (m->rcpts_cap == 0) {
+			list = b->rcpts;
+			m->rcpts_cap = RCPTS_INLINE;
+		} else {
+			if (m->rcpts_cap > SIZE_MAX / 2 / sizeof(*list))
+				abort();
+			/* the old list stays in the pool: bounded by the new */
+			list = pool_alloc(&b->msg, 2 * m->rcpts_cap *
+			    sizeof(*list), alignof(char *));
+			memcpy(list, m->rcpts, m->nrcpts * sizeof(*list));
+			m->rcpts_cap *= 2;
+		}
+		m->rcpts = list;
 	}
 	m->rcpts[m->nrcpts++] = m->rcpt;
 	m->rcpt = NULL;
+	/* the string now belongs to the list */
+	b->rcpt.s = NULL;
+	b->rcpt.size = 0;
 }
 
 void
@@ -350,16 +695,18 @@ void
 fd_txn_param_set(struct fd_txn *t, int idx, const char *name,
     const char *value)
 {
+	struct block	*b = block_of(t);
 	struct fd_kv	*kv;
 
+	if (value == NULL)
+		value = "";
 	for (kv = t->msg.params; kv != NULL; kv = kv->next) {
 		if (kv->owner == idx && strcmp(kv->name, name) == 0) {
-			free(kv->value);
-			kv->value = fd_strdup(value);
+			kv_set(&b->msg, kv, value);
 			return;
 		}
 	}
-	kv = kv_new(name, value, idx);
+	kv = kv_new(&b->msg, name, strlen(name), value, idx);
 	kv->next = t->msg.params;
 	t->msg.params = kv;
 }
@@ -378,8 +725,10 @@ fd_txn_param(const struct fd_txn *t, int idx, const char *name)
 void
 fd_txn_header_add(struct fd_txn *t, const char *name, const char *value)
 {
-	struct fd_kv	*kv = kv_new(name, value, -1), **pp;
+	struct fd_kv	*kv, **pp;
 
+	kv = kv_new(&block_of(t)->msg, name, strlen(name),
+	    value != NULL ? value : "", -1);
 	/* keep the order in which rules and plugins added them */
 	for (pp = &t->msg.headers; *pp != NULL; pp = &(*pp)->next)
 		;

@@ -14,6 +14,14 @@
  * Everything here is plain data filled from libmilter's arguments by
  * milter.c; rules, dispatch and plugins read it without libmilter, which
  * is what lets the unit tests build a txn by hand.
+ *
+ * Storage: only fd_txn_new makes a txn. It is one allocation holding the
+ * txn, the plugins' connection and message slots and the store plan; the
+ * strings (names, addresses, macros, params, headers) live in two pools
+ * inside it, one for the connection and one emptied at each message's
+ * end, which take more memory from the heap only when they are full.
+ * Read the string fields; set them only through the functions below.
+ * text, reason and held.text are heap strings of their own.
  */
 #ifndef FD_TXN_H
 #define FD_TXN_H
@@ -37,15 +45,17 @@ enum fd_resolve {
 };
 
 struct fd_kv {
-	char		*name;
+	char		*name;		/* a macro's without its braces: "j" */
 	char		*value;
 	int		 owner;		/* plugin index for params, -1 otherwise */
 	struct fd_kv	*next;
+	size_t		 name_len;	/* txn.c's: strlen(name) */
+	size_t		 value_room;	/* txn.c's: bytes at value */
 };
 
 struct fd_msg {
 	int		 active;	/* between MAIL and the end of the message */
-	char		*queue_id;
+	char		*queue_id;	/* {i} at MAIL, or fd_txn_set_queue_id */
 	char		*sender;	/* without <>; "" for the null sender */
 	char		*auth_user;	/* {auth_authen} at MAIL, NULL if none */
 	char		*auth_type;	/* {auth_type} */
@@ -132,6 +142,9 @@ const char *fd_txn_macro(const struct fd_txn *, const char *name);
 void	 fd_txn_msg_begin(struct fd_txn *, const char *sender);
 /* fd_txn_msg_end - end the current message (idempotent) */
 void	 fd_txn_msg_end(struct fd_txn *);
+/* fd_txn_set_queue_id - the queue id, when the MTA names it only after
+ * MAIL (Postfix: at RCPT or end of message); a copy, for this message */
+void	 fd_txn_set_queue_id(struct fd_txn *, const char *);
 /* fd_txn_rcpt_begin - recipient under decision */
 void	 fd_txn_rcpt_begin(struct fd_txn *, const char *rcpt);
 /* fd_txn_rcpt_accept - the recipient passed: append to the list */

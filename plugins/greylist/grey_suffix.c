@@ -120,12 +120,21 @@ grey_suffix_add(struct grey_suffix *t, const char *rule)
 	return rule_ok(low) ? strv_push(&t->plain, low) : -1;
 }
 
+/* strv_sort - sorted for bsearch; an empty list has no array, and
+ * qsort's array may not be NULL */
+static void
+strv_sort(struct strv *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(char *), strv_cmp);
+}
+
 void
 grey_suffix_seal(struct grey_suffix *t)
 {
-	qsort(t->plain.v, t->plain.n, sizeof(char *), strv_cmp);
-	qsort(t->wild.v, t->wild.n, sizeof(char *), strv_cmp);
-	qsort(t->exc.v, t->exc.n, sizeof(char *), strv_cmp);
+	strv_sort(&t->plain);
+	strv_sort(&t->wild);
+	strv_sort(&t->exc);
 }
 
 size_t

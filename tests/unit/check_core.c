@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "errs.h"
 #include "conf.h"
+#include "gen.h"
 #include "log.h"
 #include "milter.h"
 #include "plugin_load.h"
@@ -255,6 +257,368 @@ START_TEST(txn_skip_params)
 }
 END_TEST
 
+/* big - a string of n bytes, each position's letter, for telling apart */
+static char *
+big(size_t n, char first)
+{
+	char	*s = malloc(n + 1);
+	size_t	 i;
+
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < n; i++)
+		s[i] = (char)(first + (int)(i % 26));
+	s[n] = '\0';
+	return s;
+}
+
+/* a macro set again: longer, shorter, its own value, the same again */
+START_TEST(txn_macro_replace)
+{
+	struct fd_txn	*t = fd_txn_new(NULL, 1);
+	char		*longer = big(300, 'a');
+	char		 copy[32];
+
+	fd_txn_set_macro(t, "{m}", "short");
+	fd_txn_set_macro(t, "n", "other");
+	ck_assert_str_eq(fd_txn_macro(t, "m"), "short");
+	fd_txn_set_macro(t, "m", longer);
+	ck_assert_str_eq(fd_txn_macro(t, "{m}"), longer);
+	fd_txn_set_macro(t, "{m}", "x");
+	ck_assert_str_eq(fd_txn_macro(t, "{m}"), "x");
+	fd_txn_set_macro(t, "{m}", "");
+	ck_assert_str_eq(fd_txn_macro(t, "m"), "");
+	fd_txn_set_macro(t, "{m}", longer);
+	fd_txn_set_macro(t, "{m}", fd_txn_macro(t, "m"));	/* itself */
+	ck_assert_str_eq(fd_txn_macro(t, "m"), longer);
+	fd_txn_set_macro(t, "{m}", fd_txn_macro(t, "m") + 290);	/* its tail */
+	ck_assert_str_eq(fd_txn_macro(t, "m"), longer + 290);
+	ck_assert_str_eq(fd_txn_macro(t, "{n}"), "other");
+	/* names: whole, braces or not; a prefix is another macro */
+	ck_assert_ptr_null(fd_txn_macro(t, "{mm}"));
+	ck_assert_ptr_null(fd_txn_macro(t, "{}"));
+	fd_txn_set_macro(t, "{client_resolve}", "FORGED");
+	ck_assert_int_eq(t->resolve, FD_RESOLVE_FORGED);
+	fd_txn_set_macro(t, "client_resolve", "TEMP");
+	ck_assert_int_eq(t->resolve, FD_RESOLVE_TEMP);
+	fd_txn_set_macro(t, "{client_resolved}", "OK");	/* not it */
+	ck_assert_int_eq(t->resolve, FD_RESOLVE_TEMP);
+	/* HELO and the client name too */
+	fd_txn_set_helo(t, "a.example");
+	fd_txn_set_helo(t, longer);
+	ck_assert_str_eq(t->helo, longer);
+	snprintf(copy, sizeof(copy), "%s", t->helo + 280);
+	fd_txn_set_helo(t, t->helo + 280);
+	ck_assert_str_eq(t->helo, copy);
+	fd_txn_set_helo(t, NULL);
+	ck_assert_str_eq(t->helo, "");
+	ck_assert_uint_eq(t->helo_count, 4);
+	fd_txn_set_client_name(t, "mx.example.com");
+	fd_txn_set_client_name(t, NULL);
+	ck_assert_ptr_null(t->client_name);
+	fd_txn_set_client_name(t, longer);
+	ck_assert_str_eq(t->client_name, longer);
+	fd_txn_set_client_name(t, "[192.0.2.1]");
+	ck_assert_str_eq(t->client_name, "[192.0.2.1]");
+	ck_assert_str_eq(t->helo, "");
+	fd_txn_free(t);
+	free(longer);
+}
+END_TEST
+
+/* more macros than any inline room holds, each set again longer */
+START_TEST(txn_many_macros)
+{
+	struct fd_txn	*t = fd_txn_new(NULL, 1);
+	char		 name[32], value[64];
+	int		 i, round;
+
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 400; i++) {
+			snprintf(name, sizeof(name), i % 2 ? "{m%d}" : "m%d", i);
+			snprintf(value, sizeof(value), "%*d", 4 + 20 * round, i);
+			fd_txn_set_macro(t, name, value);
+		}
+		for (i = 0; i < 400; i++) {
+			snprintf(name, sizeof(name), "{m%d}", i);
+			snprintf(value, sizeof(value), "%*d", 4 + 20 * round, i);
+			ck_assert_str_eq(fd_txn_macro(t, name), value);
+		}
+	}
+	ck_assert_ptr_null(fd_txn_macro(t, "m400"));
+	fd_txn_free(t);
+}
+END_TEST
+
+/* 10 kB wherever the MTA or a rule hands us a string */
+START_TEST(txn_big_values)
+{
+	struct fd_txn	*t = fd_txn_new(NULL, 1);
+	char		*v = big(10240, 'a'), *addr = big(10240, 'A');
+	char		*bracketed = malloc(10243);
+	const struct fd_kv *h;
+
+	ck_assert_ptr_nonnull(bracketed);
+	snprintf(bracketed, 10243, "<%s>", addr);
+	fd_txn_set_macro(t, "{auth_authen}", v);
+	fd_txn_set_macro(t, "i", v);
+	fd_txn_set_helo(t, v);
+	fd_txn_set_client_name(t, v);
+	fd_txn_msg_begin(t, bracketed);
+	ck_assert_str_eq(t->msg.sender, addr);
+	ck_assert_str_eq(t->msg.auth_user, v);
+	ck_assert_str_eq(t->msg.queue_id, v);
+	fd_txn_rcpt_begin(t, bracketed);
+	ck_assert_str_eq(t->msg.rcpt, addr);
+	fd_txn_rcpt_accept(t);
+	fd_txn_rcpt_begin(t, "<short@example.org>");
+	fd_txn_rcpt_begin(t, bracketed);	/* a refused one's room grows */
+	fd_txn_rcpt_accept(t);
+	ck_assert_uint_eq(t->msg.nrcpts, 2);
+	ck_assert_str_eq(t->msg.rcpts[0], addr);
+	ck_assert_str_eq(t->msg.rcpts[1], addr);
+	fd_txn_param_set(t, 0, "p", "1");
+	fd_txn_param_set(t, 0, "p", v);
+	ck_assert_str_eq(fd_txn_param(t, 0, "p"), v);
+	fd_txn_header_add(t, "X-Big", v);
+	fd_txn_header_add(t, "X-Small", "s");
+	h = t->msg.headers;
+	ck_assert_str_eq(h->name, "X-Big");
+	ck_assert_str_eq(h->value, v);
+	ck_assert_str_eq(h->next->name, "X-Small");
+	ck_assert_ptr_null(h->next->next);
+	ck_assert_str_eq(t->helo, v);
+	ck_assert_str_eq(t->client_name, v);
+	ck_assert_str_eq(fd_txn_macro(t, "{i}"), v);
+	fd_txn_free(t);
+	free(v);
+	free(addr);
+	free(bracketed);
+}
+END_TEST
+
+/* recipients past any inline room; refused ones in between */
+START_TEST(txn_many_rcpts)
+{
+	struct fd_txn	*t = fd_txn_new(NULL, 1);
+	char		 rcpt[128], want[128];
+	size_t		 i;
+
+	fd_txn_msg_begin(t, "<a@example.com>");
+	for (i = 0; i < 1000; i++) {
+		snprintf(rcpt, sizeof(rcpt), "<%0*zu@example.org>",
+		    (int)(1 + i % 90), i);
+		fd_txn_rcpt_begin(t, rcpt);
+		if (i % 3 != 2)
+			fd_txn_rcpt_accept(t);
+	}
+	ck_assert_uint_eq(t->msg.nrcpts, 667);
+	for (i = 0; i < 1000; i++) {
+		if (i % 3 == 2)
+			continue;
+		snprintf(want, sizeof(want), "%0*zu@example.org",
+		    (int)(1 + i % 90), i);
+		ck_assert_str_eq(t->msg.rcpts[i - i / 3], want);
+	}
+	ck_assert_str_eq(t->msg.sender, "a@example.com");
+	fd_txn_rcpt_accept(t);			/* accepted already: nothing */
+	ck_assert_uint_eq(t->msg.nrcpts, 667);
+	/* the next message starts with an empty list */
+	fd_txn_msg_begin(t, "b@example.com");
+	ck_assert_uint_eq(t->msg.nrcpts, 0);
+	ck_assert_ptr_null(t->msg.rcpt);
+	fd_txn_rcpt_begin(t, "c@example.org");
+	fd_txn_rcpt_accept(t);
+	ck_assert_str_eq(t->msg.rcpts[0], "c@example.org");
+	ck_assert_str_eq(t->msg.sender, "b@example.com");
+	fd_txn_free(t);
+}
+END_TEST
+
+/* a queue id the milter glue learns after MAIL belongs to the message */
+START_TEST(txn_queue_id)
+{
+	struct fd_txn	*t = fd_txn_new(NULL, 1);
+	char		 qid[] = "4XyZ1";
+
+	fd_txn_set_queue_id(t, "early");	/* no message: nothing */
+	ck_assert_ptr_null(t->msg.queue_id);
+	fd_txn_msg_begin(t, "<a@b>");
+	ck_assert_ptr_null(t->msg.queue_id);
+	ck_assert_ptr_null(t->msg.auth_user);
+	fd_txn_set_queue_id(t, qid);
+	qid[0] = 'X';				/* a copy was kept */
+	ck_assert_str_eq(t->msg.queue_id, "4XyZ1");
+	fd_txn_msg_end(t);
+	ck_assert_ptr_null(t->msg.queue_id);
+	fd_txn_set_macro(t, "{i}", "4XyZ2");
+	fd_txn_set_macro(t, "{auth_type}", "PLAIN");
+	fd_txn_set_macro(t, "{auth_authen}", "");	/* empty: none */
+	fd_txn_msg_begin(t, "<a@b>");
+	ck_assert_str_eq(t->msg.queue_id, "4XyZ2");
+	ck_assert_str_eq(t->msg.auth_type, "PLAIN");
+	ck_assert_ptr_null(t->msg.auth_user);
+	fd_txn_msg_end(t);
+	fd_txn_msg_begin(t, "<a@b>");
+	t = fd_txn_free(t);		/* leak checkers see the rest */
+}
+END_TEST
+
+/* dotted quads written by hand read as inet_ntop writes them */
+START_TEST(txn_ipv4_text)
+{
+	static const char *const addrs[] = { "0.0.0.0", "255.255.255.255",
+	    "10.0.100.9", "192.0.2.7", "1.20.199.250", "127.0.0.1" };
+	struct fd_txn	*t = fd_txn_new(NULL, 1);
+	size_t		 i;
+
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		ck_assert_int_eq(fd_txn_set_addr_str(t, addrs[i]), 0);
+		ck_assert_str_eq(t->addr, addrs[i]);
+	}
+	ck_assert_int_eq(t->local, 1);
+	fd_txn_free(t);
+}
+END_TEST
+
+/* plugins' slots: what each hook gets, when it is zeroed */
+struct fake_counts {
+	int		 msg_end, conn_end;
+	void		*conn_seen, *msg_seen;
+};
+static struct fake_counts fc[3];
+
+static void
+fake_msg_end(struct fake_counts *c, void *conn, void *msg)
+{
+	c->msg_end++;
+	c->conn_seen = conn;
+	c->msg_seen = msg;
+}
+
+static void
+fake0_msg_end(void *state, void *conn, void *msg)
+{
+	fake_msg_end(&fc[0], conn, msg);
+}
+
+static void
+fake2_msg_end(void *state, void *conn, void *msg)
+{
+	fake_msg_end(&fc[2], conn, msg);
+}
+
+static void
+fake0_conn_end(void *state, void *conn)
+{
+	fc[0].conn_end++;
+	fc[0].conn_seen = conn;
+}
+
+static void
+fake1_conn_end(void *state, void *conn)
+{
+	fc[1].conn_end++;
+}
+
+static void
+fake_plan(struct fd_txn *t, uint32_t stage, void *state, void *conn,
+    void *msg)
+{
+}
+
+static const struct fd_plugin fake_plugins[3] = {
+	{ .name = "a", .conn_priv_size = 24, .msg_priv_size = 40,
+	  .msg_end = fake0_msg_end, .conn_end = fake0_conn_end },
+	{ .name = "b", .conn_end = fake1_conn_end },	/* no slots */
+	{ .name = "c", .msg_priv_size = 1, .msg_end = fake2_msg_end,
+	  .plan = fake_plan },
+};
+
+/* aligned - p is aligned for any type */
+static int
+aligned(const void *p)
+{
+	return (uintptr_t)p % _Alignof(max_align_t) == 0;
+}
+
+START_TEST(txn_plugin_slots)
+{
+	struct fd_loaded	 loaded[3];
+	struct fd_gen		 gen;
+	struct fd_txn		*t;
+	unsigned char		*m0, *m2, *c0;
+	size_t			 i;
+
+	memset(loaded, 0, sizeof(loaded));
+	memset(&gen, 0, sizeof(gen));
+	memset(fc, 0, sizeof(fc));
+	for (i = 0; i < 3; i++) {
+		loaded[i].p = &fake_plugins[i];
+		loaded[i].index = (int)i;
+	}
+	gen.nplugins = 3;
+	gen.plugins = loaded;
+	gen.refs = 2;			/* fd_txn_free drops one */
+	t = fd_txn_new(&gen, 7);
+	ck_assert_ptr_nonnull(t->priv);
+	ck_assert_ptr_nonnull(t->plan);	/* "c" plans */
+	ck_assert_ptr_null(t->msg.priv);	/* no message yet */
+	c0 = t->priv[0];
+	ck_assert_ptr_nonnull(c0);
+	ck_assert(aligned(c0));
+	ck_assert_ptr_null(t->priv[1]);
+	ck_assert_ptr_null(t->priv[2]);
+	for (i = 0; i < 24; i++)
+		ck_assert_uint_eq(c0[i], 0);
+	memset(c0, 0xa5, 24);
+
+	fd_txn_msg_begin(t, "<a@b>");
+	ck_assert_ptr_nonnull(t->msg.priv);
+	m0 = t->msg.priv[0];
+	m2 = t->msg.priv[2];
+	ck_assert_ptr_null(t->msg.priv[1]);
+	ck_assert(aligned(m0) && aligned(m2));
+	ck_assert(m0 + 40 <= m2 || m2 + 1 <= m0);
+	ck_assert(c0 + 24 <= m0 || m0 + 40 <= c0);
+	for (i = 0; i < 40; i++)
+		ck_assert_uint_eq(m0[i], 0);
+	ck_assert_uint_eq(m2[0], 0);
+	memset(m0, 0xff, 40);
+	m2[0] = 0xff;
+	fd_txn_rcpt_begin(t, "<c@d>");
+	fd_txn_rcpt_accept(t);
+
+	/* the second message: hooks saw the first's slots; new ones zeroed */
+	fd_txn_msg_begin(t, "<e@f>");
+	ck_assert_int_eq(fc[0].msg_end, 1);
+	ck_assert_ptr_eq(fc[0].conn_seen, c0);
+	ck_assert_ptr_eq(fc[0].msg_seen, m0);
+	ck_assert_int_eq(fc[2].msg_end, 1);
+	ck_assert_ptr_null(fc[2].conn_seen);
+	ck_assert_ptr_eq(fc[2].msg_seen, m2);
+	for (i = 0; i < 40; i++)
+		ck_assert_uint_eq(((unsigned char *)t->msg.priv[0])[i], 0);
+	ck_assert_uint_eq(((unsigned char *)t->msg.priv[2])[0], 0);
+	for (i = 0; i < 24; i++)	/* the connection's is kept */
+		ck_assert_uint_eq(c0[i], 0xa5);
+	ck_assert_uint_eq(t->msg.nrcpts, 0);
+	fd_txn_msg_end(t);
+	ck_assert_ptr_null(t->msg.priv);
+	ck_assert_int_eq(fc[0].msg_end, 2);
+	fd_txn_msg_end(t);			/* no message: no hooks */
+	ck_assert_int_eq(fc[0].msg_end, 2);
+
+	fd_txn_msg_begin(t, "<g@h>");
+	t = fd_txn_free(t);			/* ends the message too */
+	ck_assert_int_eq(fc[0].msg_end, 3);
+	ck_assert_int_eq(fc[2].msg_end, 3);
+	ck_assert_int_eq(fc[0].conn_end, 1);
+	ck_assert_ptr_eq(fc[0].conn_seen, c0);
+	ck_assert_int_eq(fc[1].conn_end, 0);	/* no slot: no hook */
+	ck_assert_int_eq(gen.refs, 1);
+}
+END_TEST
+
 START_TEST(units)
 {
 	int64_t		 s;
@@ -344,6 +708,13 @@ core_suite(void)
 	tcase_add_test(tc, txn_orders);
 	tcase_add_test(tc, txn_addresses);
 	tcase_add_test(tc, txn_skip_params);
+	tcase_add_test(tc, txn_macro_replace);
+	tcase_add_test(tc, txn_many_macros);
+	tcase_add_test(tc, txn_big_values);
+	tcase_add_test(tc, txn_many_rcpts);
+	tcase_add_test(tc, txn_queue_id);
+	tcase_add_test(tc, txn_ipv4_text);
+	tcase_add_test(tc, txn_plugin_slots);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("util");
