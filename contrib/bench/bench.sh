@@ -40,8 +40,9 @@
 #   BENCH_SECS      seconds per measured run (default 4)
 #   BENCH_ROWS      only rows whose name matches this extended regex
 #   BENCH_REPEAT=N  measure each filterd row N times, each time followed
-#                   by its same-steps null milter, and print the medians
-#                   (on a shared machine one run can be 10-20% off)
+#                   by its same-steps null milter and by null-envelope,
+#                   and print the medians (on a shared machine one run can
+#                   be 10-20% off)
 #   BENCH_KEEP=1    keep the scratch directory with every log
 # A default run takes about two to three minutes on two cores.
 
@@ -317,10 +318,13 @@ filterd_row() {
 			msgs=$((LOADMSGS + warm))
 			note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
 		fi
-		# repeated: each run right after its own, the null milter's
+		# repeated: each run right after its own, the null milter's,
+		# and the envelope-only yardstick, so that both ratios are
+		# medians of runs made next to filterd's
 		if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
 			null_row "$fref" "$conns" - -P "${mask#0x}" -- \
 			    --rcpts-per-msg "$rcpts"
+			null_row null-envelope "$conns" - -m envelope --
 		fi
 		rep=$((rep + 1))
 	done
