@@ -499,6 +499,7 @@ nodelay_listeners(void)
 		    &len) < 0 || !listening)
 			continue;
 		len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
 		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 			continue;

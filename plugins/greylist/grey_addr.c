@@ -31,17 +31,14 @@ struct addr {
 	char	*domain;	/* into the copy; "" if none */
 };
 
-/* work_get - a work buffer of need bytes: buf when big enough, else a
- * new one (free() it when not buf); NULL when out of memory */
-static char *
-work_get(char *buf, size_t buflen, size_t need)
+char *
+grey_work_get(char *buf, size_t buflen, size_t need)
 {
 	return need <= buflen ? buf : malloc(need);
 }
 
-/* work_put - release what work_get returned */
-static void
-work_put(char *work, const char *buf)
+void
+grey_work_put(char *work, const char *buf)
 {
 	if (work != buf)
 		free(work);
@@ -260,7 +257,7 @@ verp_exact(struct addr *a, const char *rcpt)
 	if (rcpt == NULL)
 		return 0;
 	n = strlen(rcpt);
-	if ((work = work_get(buf, sizeof(buf), n + 1)) == NULL)
+	if ((work = grey_work_get(buf, sizeof(buf), n + 1)) == NULL)
 		return 0;
 	addr_split(&r, work, rcpt, n);
 	ll = strlen(a->local);
@@ -276,7 +273,7 @@ verp_exact(struct addr *a, const char *rcpt)
 			hit = 1;
 		}
 	}
-	work_put(work, buf);
+	grey_work_put(work, buf);
 	return hit;
 }
 
@@ -358,13 +355,13 @@ grey_norm_sender_to(char *out, size_t outlen, const char *sender,
 		sender = "";
 	n = strlen(sender);
 	if (outlen < GREY_NORM_SIZE(n) ||
-	    (work = work_get(buf, sizeof(buf), n + 1)) == NULL)
+	    (work = grey_work_get(buf, sizeof(buf), n + 1)) == NULL)
 		return -1;
 	addr_split(&a, work, sender, n);
 	if (a.local[0] == '\0' && a.domain[0] == '\0') {
 		memcpy(out, "<>", 3);
 		*len = 2;
-		work_put(work, buf);
+		grey_work_put(work, buf);
 		return 0;
 	}
 	domain_fold(a.domain);
@@ -380,7 +377,7 @@ grey_norm_sender_to(char *out, size_t outlen, const char *sender,
 		digits_fold(a.local);
 	/* out is not the work copy: SRS may have put the local part last */
 	*len = addr_join(out, &a);
-	work_put(work, buf);
+	grey_work_put(work, buf);
 	return 0;
 }
 

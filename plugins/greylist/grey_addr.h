@@ -58,6 +58,12 @@ int	 grey_norm_sender_to(char *out, size_t outlen, const char *sender,
 int	 grey_norm_rcpt_to(char *out, size_t outlen, const char *rcpt,
 	    size_t *len);
 
+/* grey_work_get - a work buffer of need bytes: buf when it is big
+ * enough, else a new one from the heap; NULL when out of memory.
+ * grey_work_put releases it (nothing when it is buf). */
+char	*grey_work_get(char *buf, size_t buflen, size_t need);
+void	 grey_work_put(char *work, const char *buf);
+
 /* grey_addr_domain - the domain part of a normalized address (after its
  * last '@'), "" if it has none; points into addr */
 const char *grey_addr_domain(const char *addr);

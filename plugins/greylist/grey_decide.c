@@ -26,22 +26,6 @@
 #define CLIENT_MAX	GREY_CLIENT_MAX
 #define NORM_STACK	256	/* on the stack up to this size */
 
-/* scratch - need bytes: buf when big enough, else a new buffer (release
- * it with scratch_put); NULL when out of memory */
-static char *
-scratch(char *buf, size_t buflen, size_t need)
-{
-	return need <= buflen ? buf : malloc(need);
-}
-
-/* scratch_put - release what scratch returned (NULL too) */
-static void
-scratch_put(char *p, const char *buf)
-{
-	if (p != buf)
-		free(p);
-}
-
 /* param - a rule's `set greylist.NAME VALUE` for this message, or NULL */
 static const char *
 param(const struct grey_conf *c, struct fd_txn *t, const char *name)
@@ -176,11 +160,11 @@ exempt_sender(const struct grey_conf *c, const char *sender, const char *rcpt)
 	if (grey_names_addr(&c->wl_senders, sender) >= 0)
 		return 1;
 	need = GREY_NORM_SIZE(strlen(sender));
-	if ((norm = scratch(buf, sizeof(buf), need)) == NULL)
+	if ((norm = grey_work_get(buf, sizeof(buf), need)) == NULL)
 		return 0;
 	hit = grey_norm_sender_to(norm, need, sender, rcpt, c->norm, c->delims,
 	    &len) == 0 && grey_names_addr(&c->wl_senders, norm) >= 0;
-	scratch_put(norm, buf);
+	grey_work_put(norm, buf);
 	return hit;
 }
 
@@ -288,8 +272,8 @@ triplet_req(const struct grey_conf *c, const struct grey_eff *e,
 	int	 rc = -1;
 
 	memset(req, 0, sizeof(*req));
-	snorm = scratch(sbuf, sizeof(sbuf), sneed);
-	rnorm = scratch(rbuf, sizeof(rbuf), rneed);
+	snorm = grey_work_get(sbuf, sizeof(sbuf), sneed);
+	rnorm = grey_work_get(rbuf, sizeof(rbuf), rneed);
 	if (snorm == NULL || rnorm == NULL ||
 	    grey_norm_sender_to(snorm, sneed, sender, rcpt, c->norm, c->delims,
 	    &len) < 0 || grey_norm_rcpt_to(rnorm, rneed, rcpt, &len) < 0)
@@ -304,8 +288,8 @@ triplet_req(const struct grey_conf *c, const struct grey_eff *e,
 	req->awl_ttl = e->awl_ttl;
 	rc = 0;
 out:
-	scratch_put(snorm, sbuf);
-	scratch_put(rnorm, rbuf);
+	grey_work_put(snorm, sbuf);
+	grey_work_put(rnorm, rbuf);
 	return rc;
 }
 

@@ -910,6 +910,21 @@ START_TEST(ratelimit_over)
 }
 END_TEST
 
+/* reload_with - filterd's config with more global and greylist lines,
+ * reloaded (SIGUSR1); the log offset before the reload */
+static size_t
+reload_with(const char *global, const char *grey)
+{
+	char	 err[256];
+	size_t	 mark = th_log_size(E.filterd);
+
+	ck_assert_msg(write_filterd_conf_grey(global, grey, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(th_proc_signal(E.filterd, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.filterd, mark, "reloaded", WAIT_MS), 0);
+	return mark;
+}
+
 /*
  * delay-reject, switched on by a reload: Postfix is told to wait for no
  * reply before RCPT, so the HELO refusal comes at RCPT TO, where Postfix
@@ -918,13 +933,8 @@ END_TEST
 START_TEST(delay_reject)
 {
 	const char	*xc = "ADDR=192.0.2.78 NAME=host78.example.org";
-	char		 err[256], *out;
-	size_t		 mark = th_log_size(E.filterd);
-
-	ck_assert_msg(write_filterd_conf("delay-reject yes\n", err,
-	    sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(th_proc_signal(E.filterd, SIGUSR1), 0);
-	ck_assert_int_eq(th_log_wait(E.filterd, mark, "reloaded", WAIT_MS), 0);
+	char		*out;
+	size_t		 mark = reload_with("delay-reject yes\n", "");
 
 	out = smtp("swaks-delay", E.tport, xc, "192.0.2.1",
 	    "carol@example.org", "dave@example.net", "delay-reject");
@@ -950,13 +960,9 @@ START_TEST(decide_at_eom)
 {
 	const char	*xc_bad = "ADDR=192.0.2.79 NAME=host79.example.org";
 	const char	*xc_new = "ADDR=192.0.2.80 NAME=host80.example.org";
-	char		 err[256], *out;
-	size_t		 mark = th_log_size(E.filterd);
-
-	ck_assert_msg(write_filterd_conf_grey("delay-reject eom\n",
-	    "\tdecide-at eom\n", err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(th_proc_signal(E.filterd, SIGUSR1), 0);
-	ck_assert_int_eq(th_log_wait(E.filterd, mark, "reloaded", WAIT_MS), 0);
+	char		*out;
+	size_t		 mark = reload_with("delay-reject eom\n",
+			    "\tdecide-at eom\n");
 
 	out = smtp("swaks-eom-helo", E.tport, xc_bad, "192.0.2.1",
 	    "erin@example.org", "frank@example.net", "eom-helo");
