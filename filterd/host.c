@@ -253,7 +253,9 @@ h_param(const struct fd_txn *t, const char *plugin, const char *name)
 {
 	int	 idx;
 
-	if (t->gen == NULL ||
+	/* plugins ask for every parameter they know on each decision; most
+	 * messages have none set, so find the plugin's index only if any */
+	if (t->msg.params == NULL || t->gen == NULL ||
 	    (idx = fd_conf_plugin_index(t->gen->conf, plugin)) < 0)
 		return NULL;
 	return fd_txn_param(t, idx, name);
