@@ -525,8 +525,9 @@ skey(struct fd_skey *k, int tag, uint64_t seed, const void *key, size_t len)
  * fd_store_grey - greylist check-and-update of one triplet, atomically.
  *
  * With an auto-whitelist (awl_key given, awl_after > 0) whose count has
- * reached awl_after: refresh its TTL to awl_ttl and answer WHITELISTED at
- * once, the triplet untouched. Otherwise, for the triplet:
+ * reached awl_after: refresh its TTL to awl_ttl (unless that moves it by
+ * no more than FD_AWL_SLACK) and answer WHITELISTED at once, the triplet
+ * untouched. Otherwise, for the triplet:
  *   absent or expired   NEW: first_seen = now, TTL retry_window,
  *                       retry_after = delay;
  *   now < first+delay   EARLY: nothing changes (the timer is not reset),

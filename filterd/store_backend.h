@@ -59,6 +59,17 @@ struct fd_sgrey {
 };
 
 /*
+ * A whitelisted hit moves the auto-whitelist entry's expiry to now +
+ * awl_ttl. Both backends skip the write when that would move it by no
+ * more than FD_AWL_SLACK: a client that sends all day would otherwise cost
+ * a write per message (an LMDB page copied, a Redis HSET and EXPIRE
+ * replicated and appended to the AOF) to move a 35-day expiry by seconds.
+ * The entry may then expire up to 1% of its lifetime early; for a TTL
+ * under 100 s the slack is 0 and every hit writes.
+ */
+#define FD_AWL_SLACK(ttl)	((ttl) / 100)
+
+/*
  * One rate limit turned into GCRA numbers (see fd_store_rate in store.c):
  * interval is the time one event costs, cap the most the theoretical
  * arrival time may run ahead of now, both in microseconds; cost is the

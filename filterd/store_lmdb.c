@@ -544,8 +544,11 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 			awl = rd32((unsigned char *)v.mv_data + LM_HDR);
 		else if (rc != MDB_NOTFOUND)
 			return lm_fail(lm, rc, "read", err, errlen);
+		/* awl >= awl_after > 0: v holds the entry */
 		if (awl >= q->awl_after) {
-			if (lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl,
+			if (rd64(v.mv_data) < now + q->awl_ttl -
+			    FD_AWL_SLACK(q->awl_ttl) &&
+			    lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl,
 			    4, err, errlen) < 0)
 				return FD_SB_FAIL;
 			res->state = FD_GREY_WHITELISTED;

@@ -72,7 +72,8 @@
 
 /* grey(kg, ka, now, delay, window, passttl, awlafter, awlttl): the
  * greylist step of fd_store_grey on triplet kg and awl counter ka (nil
- * without an awl). Returns {state, first_seen, passes, awl_count,
+ * without an awl); a whitelisted hit rewrites ka only past FD_AWL_SLACK
+ * (store_backend.h). Returns {state, first_seen, passes, awl_count,
  * retry_after}. */
 #define LUA_GREY \
 "local function grey(kg, ka, now, delay, window, passttl, awlafter,\n" \
@@ -82,8 +83,10 @@
 "    local a = redis.call('HMGET', ka, 'x', 'c')\n" \
 "    if a[1] and tonumber(a[1]) > now then awl = tonumber(a[2]) or 0 end\n" \
 "    if awl >= awlafter then\n" \
-"      redis.call('HSET', ka, 'x', fmt(now + awlttl), 'c', fmt(awl))\n" \
-"      redis.call('EXPIRE', ka, awlttl)\n" \
+"      if tonumber(a[1]) < now + awlttl - math.floor(awlttl / 100) then\n" \
+"        redis.call('HSET', ka, 'x', fmt(now + awlttl), 'c', fmt(awl))\n" \
+"        redis.call('EXPIRE', ka, awlttl)\n" \
+"      end\n" \
 "      return {3, 0, 0, awl, 0}\n" \
 "    end\n" \
 "  end\n" \

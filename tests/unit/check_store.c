@@ -424,6 +424,40 @@ START_TEST(grey_awl_expiry)
 }
 END_TEST
 
+/* a whitelisted hit that would move the awl expiry by no more than
+ * FD_AWL_SLACK leaves the entry as it is; one past it rewrites it */
+START_TEST(grey_awl_refresh_slack)
+{
+	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req b = greq("net|s@x|r2", "net|x");
+	struct fd_grey_req c = greq("net|s@x|r3", "net|x");
+	struct fd_grey_req d = greq("net|s@y|r1", "net|y");
+	struct fd_grey_req e = greq("net|s@y|r2", "net|y");
+	struct fd_grey_req f = greq("net|s@y|r3", "net|y");
+	const int64_t slack = FD_AWL_SLACK(10 * DAY);
+	struct fd_grey_res r;
+
+	ck_assert_int_eq(slack, 8640);
+	pass(&a);
+	pass(&b);		/* "net|x" expires at T + 10 days */
+	fd_clock_advance(&clk, slack);
+	ck_assert_int_eq(grey(&c).state, FD_GREY_WHITELISTED);	/* kept */
+	fd_clock_advance(&clk, 10 * DAY - slack);
+	r = grey(&c);		/* T + 10 days: gone, not refreshed */
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	ck_assert_int_eq(r.awl_count, 0);
+
+	pass(&d);
+	pass(&e);		/* "net|y" expires at U + 10 days */
+	fd_clock_advance(&clk, slack + 1);
+	ck_assert_int_eq(grey(&f).state, FD_GREY_WHITELISTED);	/* moved */
+	fd_clock_advance(&clk, 10 * DAY - slack);
+	r = grey(&f);		/* U + 10 days + 1 s: still there */
+	ck_assert_int_eq(r.state, FD_GREY_WHITELISTED);
+	ck_assert_int_eq(r.awl_count, 2);
+}
+END_TEST
+
 START_TEST(grey_awl_off)
 {
 	struct fd_grey_req a = greq("t1", "awl"), b = greq("t2", "awl");
@@ -1773,6 +1807,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, grey_pass_ttl);
 	tcase_add_test(tc, grey_awl);
 	tcase_add_test(tc, grey_awl_expiry);
+	tcase_add_test(tc, grey_awl_refresh_slack);
 	tcase_add_test(tc, grey_awl_off);
 	tcase_add_test(tc, grey_invalid);
 
