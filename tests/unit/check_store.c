@@ -583,6 +583,36 @@ START_TEST(rate_all_or_nothing)
 }
 END_TEST
 
+/* the most limits one call takes: on Redis a command of some 4 kB (32
+ * hashed keys, 97 numbers), formatted outside rd_command's stack buffer */
+START_TEST(rate_many_limits)
+{
+	struct fd_rate_req q[FD_STORE_RATE_MAX];
+	struct fd_rate_res r[FD_STORE_RATE_MAX];
+	char	 keys[FD_STORE_RATE_MAX][8];
+	size_t	 i;
+
+	for (i = 0; i < FD_STORE_RATE_MAX; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		/* limit i + 1 per minute: the first limit runs out first */
+		q[i] = rreq(keys[i], (uint32_t)i + 1, 60, 0, 1);
+	}
+	ck_assert_int_eq(fd_store_rate(st, q, FD_STORE_RATE_MAX, r),
+	    FD_STORE_OK);
+	for (i = 0; i < FD_STORE_RATE_MAX; i++) {
+		ck_assert_int_eq(r[i].allowed, 1);
+		ck_assert_int_eq(r[i].remaining, i);
+	}
+	ck_assert_int_eq(fd_store_rate(st, q, FD_STORE_RATE_MAX, r),
+	    FD_STORE_OK);
+	ck_assert_int_eq(r[0].allowed, 0);
+	ck_assert_int_eq(r[0].retry_after, 60);
+	/* all or nothing: the last limit was not charged a second time */
+	ck_assert_int_eq(rate1(&q[FD_STORE_RATE_MAX - 1]).remaining,
+	    FD_STORE_RATE_MAX - 2);
+}
+END_TEST
+
 START_TEST(rate_peek_and_cost)
 {
 	struct fd_rate_req peek = rreq("k", 10, 60, 0, 0);
@@ -1816,6 +1846,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, rate_burst);
 	tcase_add_test(tc, rate_rollover);
 	tcase_add_test(tc, rate_all_or_nothing);
+	tcase_add_test(tc, rate_many_limits);
 	tcase_add_test(tc, rate_peek_and_cost);
 	tcase_add_test(tc, rate_invalid);
 
