@@ -122,8 +122,10 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 	if (conf->dry_run)
 		gen->decides = 0;
 	gen->errs = NULL;
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 7; i++) {
 		gen->symlist[i] = fd_milter_symlist(conf, (int)i);
+		gen->symnames[i] = fd_milter_symnames(gen->symlist[i]);
+	}
 	if (errs->n > before) {
 		fd_gen_unref(gen);
 		return NULL;
@@ -152,8 +154,10 @@ gen_free(struct fd_gen *gen)
 		l->lib = fd_plugin_lib_close(l->lib);
 		free(l->dir);
 	}
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 7; i++) {
 		free(gen->symlist[i]);
+		free(gen->symnames[i]);
+	}
 	free(gen->plugins);
 	fd_conf_free(gen->conf);
 	free(gen);

@@ -51,6 +51,8 @@ struct fd_gen {
 	uint32_t		 decides;	/* of stages, where one may answer */
 	uint32_t		 flags;		/* plugins' FD_PF_* */
 	char			*symlist[7];	/* macros asked for per SMFIM_* */
+	char			*symnames[7];	/* the same as NUL-ended names,
+						 * then an empty one */
 	struct fd_errs		*errs;		/* while building, else NULL */
 };
 

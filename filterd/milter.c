@@ -83,24 +83,35 @@ fd_milter_symlist(const struct fd_conf *conf, int st)
 	return s;
 }
 
+char *
+fd_milter_symnames(const char *list)
+{
+	char	*names = fd_malloc(strlen(list) + 2), *o = names;
+	size_t	 n;
+
+	for (; *list != '\0'; list += n) {
+		list += strspn(list, " ");
+		if ((n = strcspn(list, " ")) == 0)
+			continue;
+		memcpy(o, list, n);
+		o += n;
+		*o++ = '\0';
+	}
+	*o = '\0';
+	return names;
+}
+
 /* read_macros - copy the macros of stage st the MTA sent into the txn */
 static void
 read_macros(SMFICTX *ctx, struct fd_txn *t, int st)
 {
-	const char	*list = t->gen->symlist[st], *p, *v;
-	char		 name[64];
-	size_t		 n;
+	char		*name;	/* smfi_getsymval takes a char * */
+	const char	*v;
 
-	for (p = list; *p != '\0'; p += n) {
-		p += strspn(p, " ");
-		n = strcspn(p, " ");
-		if (n == 0 || n >= sizeof(name))
-			continue;
-		memcpy(name, p, n);
-		name[n] = '\0';
+	for (name = t->gen->symnames[st]; *name != '\0';
+	    name += strlen(name) + 1)
 		if ((v = smfi_getsymval(ctx, name)) != NULL)
 			fd_txn_set_macro(t, name, v);
-	}
 }
 
 /* reply_text - printable text libmilter will pass on unchanged:
