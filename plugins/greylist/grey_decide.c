@@ -446,9 +446,11 @@ grey_plan_rcpt(const struct grey_conf *c, struct fd_txn *t,
  * grey_plan_eom - in end-of-message mode, queue the triplet checks
  * eom_decide is about to make, so that they and the other plugins' calls
  * at EOM (ratelimit's message limits) cost one round trip. The plan
- * copies the keys; eom_decide builds the same requests again and the
- * host matches them by content. A message with more recipients than the
- * plan holds has the rest sent on their own, as without a plan.
+ * copies the keys. The first request is kept in the message slot for
+ * eom_decide (most messages have one recipient); it builds the others
+ * again and the host matches them by content. A message with more
+ * recipients than the plan holds has the rest sent on their own, as
+ * without a plan.
  */
 void
 grey_plan_eom(const struct grey_conf *c, struct fd_txn *t,
@@ -462,6 +464,7 @@ grey_plan_eom(const struct grey_conf *c, struct fd_txn *t,
 	size_t			 i;
 	int			 rc = 0;
 
+	plan_clear(m);
 	if (!m->at_eom || !FD_HOST_HAS(h, plan_grey))
 		return;
 	grey_eff_get(c, t, &e);
@@ -471,6 +474,18 @@ grey_plan_eom(const struct grey_conf *c, struct fd_txn *t,
 	for (i = 0; rc == 0 && (rcpt = h->rcpt(t, i)) != NULL; i++) {
 		if (exempt_rcpt(c, rcpt))
 			continue;
+		if (m->plan == GREY_PLAN_NONE) {
+			if (triplet_req(c, &e, client, sender, rcpt,
+			    &m->plan_req, &m->plan_keys) < 0) {
+				plan_clear(m);
+				continue;
+			}
+			m->plan = GREY_PLAN_CHECK;
+			m->plan_rcpt = i;
+			m->plan_eff = e;
+			rc = h->plan_grey(t, &m->plan_req, NULL, NULL);
+			continue;
+		}
 		if (triplet_req(c, &e, client, sender, rcpt, &req, &k) == 0)
 			rc = h->plan_grey(t, &req, NULL, NULL);
 		keys_clear(&k);
@@ -573,18 +588,23 @@ struct eom_state {
 	size_t		 nrcpts;
 };
 
-/* eom_rcpt - check one recipient's triplet into st; -1 on store error */
+/* eom_rcpt - check recipient i's triplet into st (with the request the
+ * plan kept, if it is this one's); -1 on store error */
 static int
 eom_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
-    const struct grey_eff *e, const char *client, const char *rcpt,
+    const struct grey_eff *e, const char *client, size_t i,
     struct eom_state *st)
 {
 	const struct fd_host	*h = c->host;
-	const char		*sender = sender_of(c, t);
+	const char		*sender = sender_of(c, t), *rcpt = h->rcpt(t, i);
 	struct fd_grey_res	 res;
+	int			 rc;
 
-	if (check_triplet(c, t, e, client, sender, rcpt, &res) !=
-	    FD_STORE_OK)
+	if (m->plan == GREY_PLAN_CHECK && m->plan_rcpt == i)
+		rc = grey_call(c, t, &m->plan_req, &res);
+	else
+		rc = check_triplet(c, t, e, client, sender, rcpt, &res);
+	if (rc != FD_STORE_OK)
 		return -1;
 	st->checked++;
 	switch (res.state) {
@@ -676,18 +696,20 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		;
 	if (n == 0)
 		return FD_CONTINUE;
-	if ((st.rcpts = calloc(n, sizeof(*st.rcpts))) == NULL)
+	/* the body key is made of the normalized recipients */
+	if (c->body_hash && (st.rcpts = calloc(n, sizeof(*st.rcpts))) == NULL)
 		return store_error(c, t);
 	client = msg_client(c, t, m);
 	for (i = 0; i < n; i++) {
 		rcpt = h->rcpt(t, i);
 		if (exempt_rcpt(c, rcpt))
 			continue;
-		if (eom_rcpt(c, t, m, e, client, rcpt, &st) < 0) {
+		if (eom_rcpt(c, t, m, e, client, i, &st) < 0) {
 			a = store_error(c, t);
 			goto out;
 		}
-		if ((st.rcpts[st.nrcpts] = grey_norm_rcpt(rcpt)) != NULL)
+		if (st.rcpts != NULL &&
+		    (st.rcpts[st.nrcpts] = grey_norm_rcpt(rcpt)) != NULL)
 			st.nrcpts++;
 	}
 	if (st.waiting == 0)
@@ -704,6 +726,7 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	    "new message" : "new recipients of the message", client);
 out:
 	eom_free(&st);
+	plan_clear(m);
 	return a;
 }
 

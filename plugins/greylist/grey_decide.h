@@ -72,6 +72,7 @@ struct grey_msg {
 	int		 client_set;
 	char		 client[GREY_CLIENT_MAX];
 	enum grey_plan	 plan;
+	size_t		 plan_rcpt;	/* at EOM: whose request plan_req is */
 	struct grey_eff	 plan_eff;
 	struct fd_grey_req plan_req;	/* its keys: */
 	struct grey_keys plan_keys;

@@ -449,6 +449,31 @@ START_TEST(eom_mode)
 }
 END_TEST
 
+/* decide-at eom with an exempt first recipient: the others' triplets
+ * decide, the kept plan request being the second recipient's */
+START_TEST(eom_mode_exempt_first)
+{
+	static const char *const pb[] = { "postmaster@dest.example",
+	    "b@dest.example", NULL };
+	static const char *const p[] = { "postmaster@dest.example", NULL };
+	struct outcome	 o;
+
+	use_backend(_i);
+	start(ONLY "decide-at eom\n"
+	    "whitelist-recipients postmaster@dest.example", NULL);
+	o = deliver("192.0.2.10", "s@src.example", p);
+	ACCEPTED(o, 0);
+	o = deliver("192.0.2.10", "s@src.example", pb);
+	EOM_GREYLISTED(o, 300);
+	at(299);
+	o = deliver("192.0.2.10", "s@src.example", pb);
+	EOM_GREYLISTED(o, 1);
+	at(300);
+	o = deliver("192.0.2.10", "s@src.example", pb);
+	ACCEPTED(o, 1);
+}
+END_TEST
+
 /* decide-at eom, and a rule asks for rcpt for one sender: the MTA does
  * not wait at RCPT, so the deferral is held and given at end of message */
 START_TEST(eom_mode_rcpt_override)
@@ -970,6 +995,7 @@ greylist_suite(void)
 	tcase_add_loop_test(tc, retry_window, 0, nbackends);
 	tcase_add_loop_test(tc, rcpt_partial, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode, 0, nbackends);
+	tcase_add_loop_test(tc, eom_mode_exempt_first, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_rcpt_override, 0, nbackends);
 	tcase_add_loop_test(tc, body_hash, 0, nbackends);
 	tcase_add_loop_test(tc, rule_overrides, 0, nbackends);
