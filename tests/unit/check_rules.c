@@ -1094,8 +1094,8 @@ START_TEST(table_regex_shipped)
 {
 	const char	*top = getenv("top_srcdir");
 	char		 path[PATH_MAX], line[512], name[256];
-	const char	*e[32];
-	struct fd_table	*t, **one;
+	const char	*e[32], *plain[32];
+	struct fd_table	*t, **one, **two;
 	FILE		*f;
 	uint64_t	 st = 88172645463325252ull;
 	size_t		 n = 0, i;
@@ -1126,6 +1126,16 @@ START_TEST(table_regex_shipped)
 	fclose(f);
 	ck_assert_uint_eq(n, 7);
 	one = alone_new(e, n);
+	/* and each written the plain way, (^|[.-]) for the lookbehind */
+	for (i = 0; i < n; i++) {
+		const char *lb = strstr(e[i], "(?<![^.-])");
+
+		ck_assert_ptr_nonnull(lb);
+		snprintf(line, sizeof(line), "%.*s(^|[.-])%s", (int)(lb - e[i]),
+		    e[i], lb + strlen("(?<![^.-])"));
+		plain[i] = strdup(line);
+	}
+	two = alone_new(plain, n);
 	for (i = 0; i < 20000; i++) {
 		int	 got;
 
@@ -1133,14 +1143,19 @@ START_TEST(table_regex_shipped)
 		got = fd_table_match(t, name, strlen(name));
 		ck_assert_msg(got == alone_match(one, n, name, strlen(name)),
 		    "%s", name);
+		ck_assert_msg(got == alone_match(two, n, name, strlen(name)),
+		    "%s", name);
 		hits += got;
 	}
 	/* both answers were exercised, plenty of each */
 	ck_assert_int_gt(hits, 2000);
 	ck_assert_int_lt(hits, 18000);
 	alone_free(one, n);
-	for (i = 0; i < n; i++)
+	alone_free(two, n);
+	for (i = 0; i < n; i++) {
 		free((char *)e[i]);
+		free((char *)plain[i]);
+	}
 	fd_table_free(t);
 }
 END_TEST
