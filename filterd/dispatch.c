@@ -77,6 +77,9 @@ log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
 {
 	char	 name[256], text[512], reason[512], rcpt[256], sender[256];
 
+	/* at log-level notice and above, no escaping for nothing */
+	if (fd_log_level() < FD_LOG_INFO)
+		return;
 	fd_log(FD_LOG_INFO, "conn=%llu qid=%s client=%s[%s] stage=%s "
 	    "decider=%s action=%s%s reply=\"%s %s %s\" from=<%s> rcpt=<%s> "
 	    "reason=\"%s\"",

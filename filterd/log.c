@@ -135,6 +135,17 @@ fd_fatal(const char *fmt, ...)
 	exit(1);
 }
 
+/* escape_cut - end dst, full at o, with "..." (room for it was kept) */
+static char *
+escape_cut(char *dst, size_t dstlen, size_t o)
+{
+	if (dstlen >= 4)
+		memcpy(dst + (o < dstlen - 4 ? o : dstlen - 4), "...", 4);
+	else
+		dst[0] = '\0';
+	return dst;
+}
+
 char *
 fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 {
@@ -149,6 +160,15 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
+		/* most bytes stand for themselves (the decision line of
+		 * every message goes through here); room is kept for "..."
+		 * and the NUL */
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+			if (o + 1 + 4 > dstlen)
+				return escape_cut(dst, dstlen, o);
+			dst[o++] = (char)c;
+			continue;
+		}
 		n = 0;
 		if (c == '\\' || c == '"') {
 			tmp[n++] = '\\';
@@ -156,22 +176,14 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 		} else if (c == '\n' || c == '\r' || c == '\t') {
 			tmp[n++] = '\\';
 			tmp[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-		} else if (c < 0x20 || c >= 0x7f) {
+		} else {
 			tmp[n++] = '\\';
 			tmp[n++] = 'x';
 			tmp[n++] = hex[c >> 4];
 			tmp[n++] = hex[c & 15];
-		} else
-			tmp[n++] = (char)c;
-		/* keep room for "..." and the NUL */
-		if (o + n + 4 > dstlen) {
-			if (dstlen >= 4) {
-				memcpy(dst + (o < dstlen - 4 ? o : dstlen - 4),
-				    "...", 4);
-			} else
-				dst[0] = '\0';
-			return dst;
 		}
+		if (o + n + 4 > dstlen)
+			return escape_cut(dst, dstlen, o);
 		memcpy(dst + o, tmp, n);
 		o += n;
 	}

@@ -655,6 +655,14 @@ START_TEST(escape)
 	ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
 	ck_assert_str_eq(out + strlen(out) - 3, "...");
 	ck_assert_str_eq(fd_escape_str(out, sizeof(out), NULL), "-");
+	/* cut where the next byte's rendering would leave no room for
+	 * "..." and the NUL */
+	ck_assert_str_eq(fd_escape(out, 8, "abcd", 4), "abcd");
+	ck_assert_str_eq(fd_escape(out, 8, "abcde", 5), "abcd...");
+	ck_assert_str_eq(fd_escape(out, 8, "ab\n", 3), "ab\\n");
+	ck_assert_str_eq(fd_escape(out, 8, "abc\n", 4), "abc...");
+	ck_assert_str_eq(fd_escape(out, 8, "a\x01", 2), "a...");
+	ck_assert_str_eq(fd_escape(out, 3, "a", 1), "");
 }
 END_TEST
 
