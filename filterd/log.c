@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,26 @@ fd_log_capture(void (*fn)(int, const char *, void *), void *arg)
 	logcf.capture_arg = arg;
 }
 
+/*
+ * The pid in a stderr line, read once and again in a forked child:
+ * getpid() is a system call, once per logged decision otherwise.
+ */
+static pid_t		 log_pid;
+static pthread_once_t	 log_pid_once = PTHREAD_ONCE_INIT;
+
+static void
+log_pid_read(void)
+{
+	log_pid = getpid();
+}
+
+static void
+log_pid_init(void)
+{
+	log_pid_read();
+	(void)pthread_atfork(NULL, NULL, log_pid_read);
+}
+
 /* emit - one finished line to the target */
 static void
 emit(int level, const char *line)
@@ -70,8 +91,16 @@ emit(int level, const char *line)
 		return;
 	}
 	/* one fprintf per line: stdio locks the stream, lines don't interleave */
-	fprintf(stderr, "filterd[%ld]: %s: %s\n", (long)getpid(),
+	(void)pthread_once(&log_pid_once, log_pid_init);
+	fprintf(stderr, "filterd[%ld]: %s: %s\n", (long)log_pid,
 	    names[level & 7], line);
+}
+
+void
+fd_log_str(int level, const char *line)
+{
+	if (level <= logcf.level)
+		emit(level, line);
 }
 
 void
