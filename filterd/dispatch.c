@@ -13,6 +13,7 @@
 #include "log.h"
 #include "rule.h"
 #include "store_plan.h"
+#include "units.h"
 #include "txn.h"
 
 /* stages before MAIL belong to the connection, the rest to a message */
@@ -101,14 +102,10 @@ put_esc(struct line *l, const char *s, size_t cap)
 static void
 put_u64(struct line *l, uint64_t v)
 {
-	char	 d[24], *p = d + sizeof(d) - 1;
+	char	 d[24];
 
-	*p = '\0';
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	put(l, p);
+	d[sizeof(d) - 1] = '\0';
+	put(l, fd_units_dec(d + sizeof(d) - 1, v));
 }
 
 /*

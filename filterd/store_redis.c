@@ -54,6 +54,7 @@
 #include <hiredis/hiredis.h>
 
 #include "store_backend.h"
+#include "units.h"
 #include "xalloc.h"
 
 #define RD_IDLE_MAX	256	/* idle connections kept */
@@ -689,34 +690,25 @@ rd_result(redisReply *r, redisReply **reply, char *err, size_t errlen)
 static void
 num(const char **argv, size_t *lens, int i, char (*bufs)[RD_NUM], int64_t v)
 {
-	char		*p = bufs[i] + RD_NUM - 1;
-	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char		*end = bufs[i] + RD_NUM - 1, *p;
 
-	*p = '\0';
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	*end = '\0';
+	p = fd_units_dec(end, v < 0 ? -(uint64_t)v : (uint64_t)v);
 	if (v < 0)
 		*--p = '-';
 	argv[i] = p;
-	lens[i] = (size_t)(bufs[i] + RD_NUM - 1 - p);
+	lens[i] = (size_t)(end - p);
 }
 
 /* put_len - "<c><n>\r\n" at p; past it */
 static char *
 put_len(char *p, char c, size_t n)
 {
-	char	 d[24];
-	size_t	 k = 0;
+	char	 d[24], *s = fd_units_dec(d + sizeof(d), n);
 
 	*p++ = c;
-	do {
-		d[k++] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n != 0);
-	while (k > 0)
-		*p++ = d[--k];
+	memcpy(p, s, (size_t)(d + sizeof(d) - s));
+	p += d + sizeof(d) - s;
 	*p++ = '\r';
 	*p++ = '\n';
 	return p;

@@ -127,3 +127,13 @@ fd_units_bool(const char *s, int *out, const char **why)
 	*why = "expected yes or no";
 	return -1;
 }
+
+char *
+fd_units_dec(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}

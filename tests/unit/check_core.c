@@ -643,6 +643,19 @@ START_TEST(units)
 }
 END_TEST
 
+START_TEST(units_dec)
+{
+	char	 b[32], *end = b + sizeof(b) - 1;
+
+	*end = '\0';
+	ck_assert_str_eq(fd_units_dec(end, 0), "0");
+	ck_assert_str_eq(fd_units_dec(end, 7), "7");
+	ck_assert_str_eq(fd_units_dec(end, 1000000), "1000000");
+	ck_assert_str_eq(fd_units_dec(end, UINT64_MAX),
+	    "18446744073709551615");
+}
+END_TEST
+
 START_TEST(escape)
 {
 	char	 out[32];
@@ -727,6 +740,7 @@ core_suite(void)
 
 	tc = tcase_create("util");
 	tcase_add_test(tc, units);
+	tcase_add_test(tc, units_dec);
 	tcase_add_test(tc, escape);
 	suite_add_tcase(s, tc);
 	return s;
