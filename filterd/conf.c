@@ -192,6 +192,7 @@ conf_new(const char *path)
 	c->log_facility = LOG_MAIL;
 	c->log_level = FD_LOG_INFO;
 	c->milter_timeout = 7210;
+	c->thread_stack = FD_THREAD_STACK_DEFAULT;
 	c->store_kind = FD_STORE_LMDB;
 	c->store_path = fd_strdup("/var/lib/filterd");
 	c->store_opts = fd_block_new(&none);

@@ -63,6 +63,20 @@ enum fd_delay {
 	FD_DELAY_EOM
 };
 
+/*
+ * The stack of each thread libmilter runs sessions on. glibc gives a
+ * thread 8 MiB and keeps at most 40 MiB of stacks for reuse, so with
+ * libmilter starting and ending worker threads under load, every fifth
+ * one was a fresh mmap and a munmap that interrupts the other cores
+ * (docs/PERFORMANCE.md, round 5). The deepest a session went under the
+ * bench was 40 KiB (a Redis call from a plugin's plan); 256 KiB is also
+ * twice the 128 KiB musl gives every thread, which the libraries
+ * filterd uses are written to fit in.
+ */
+#define FD_THREAD_STACK_DEFAULT	(256ULL * 1024)
+#define FD_THREAD_STACK_MIN	(128ULL * 1024)
+#define FD_THREAD_STACK_MAX	(256ULL * 1024 * 1024)
+
 struct fd_conf {
 	char			*path;		/* the top file */
 	char			*dir;		/* its directory, for relative paths */
@@ -78,6 +92,7 @@ struct fd_conf {
 	int			 dry_run;	/* global: log, don't act */
 	enum fd_delay		 delay_reject;	/* where early refusals are given */
 	int64_t			 milter_timeout; /* seconds; libmilter's */
+	uint64_t		 thread_stack;	/* bytes, libmilter's threads */
 
 	enum fd_store_kind	 store_kind;
 	char			*store_path;	/* LMDB directory or Redis URL */

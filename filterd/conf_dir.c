@@ -47,6 +47,7 @@ static void	 d_plugin_dir(struct cparse *, struct fd_directive *);
 static void	 d_socket(struct cparse *, struct fd_directive *);
 static void	 d_socket_mode(struct cparse *, struct fd_directive *);
 static void	 d_store(struct cparse *, struct fd_directive *);
+static void	 d_thread_stack(struct cparse *, struct fd_directive *);
 static void	 d_user(struct cparse *, struct fd_directive *);
 
 static const struct dirdef dirs[] = {
@@ -70,6 +71,8 @@ static const struct dirdef dirs[] = {
 	{ "socket-mode", d_socket_mode, 1, 1, 1, 0, "socket-mode 0660" },
 	{ "store", d_store, 2, 2, 1, 1,
 	    "store lmdb \"DIR\" [{ ... }] | store redis \"URL\" [{ ... }]" },
+	{ "thread-stack-size", d_thread_stack, 1, 1, 1, 0,
+	    "thread-stack-size SIZE" },
 	{ "user", d_user, 1, 1, 1, 0, "user NAME" },
 };
 
@@ -77,7 +80,8 @@ static const struct dirdef dirs[] = {
 const char *const conf_dir_names[] = {
 	"delay-reject", "dry-run", "group", "include", "log", "log-level", "milter-timeout",
 	"on-store-error", "pidfile", "plugin", "plugin-dir", "socket",
-	"socket-mode", "store", "user", "table", "rule", NULL
+	"socket-mode", "store", "thread-stack-size", "user", "table", "rule",
+	NULL
 };
 
 /* arg_err - an error at argument i of d (at d if it has no such one) */
@@ -304,6 +308,25 @@ d_milter_timeout(struct cparse *cp, struct fd_directive *d)
 
 	if (fd_units_duration(d->argv[0], &cp->conf->milter_timeout, &why) < 0)
 		arg_err(cp, d, 0, "milter-timeout: %s", why);
+}
+
+/* d_thread_stack - bytes, within the bounds conf.h gives */
+static void
+d_thread_stack(struct cparse *cp, struct fd_directive *d)
+{
+	const char	*why;
+	uint64_t	 v;
+
+	if (fd_units_size(d->argv[0], &v, &why) < 0) {
+		arg_err(cp, d, 0, "thread-stack-size: %s", why);
+		return;
+	}
+	if (v < FD_THREAD_STACK_MIN || v > FD_THREAD_STACK_MAX) {
+		arg_err(cp, d, 0, "thread-stack-size: %s is outside 128k..256M",
+		    d->argv[0]);
+		return;
+	}
+	cp->conf->thread_stack = v;
 }
 
 /* fail_policy - "continue" or "tempfail" at argument 0 of d */

@@ -31,6 +31,8 @@
  *                            of message at the latest (eom); the MTA
  *                            then awaits no reply before that stage [no]
  *   milter-timeout DURATION  libmilter's MTA I/O timeout [7210s]
+ *   thread-stack-size SIZE   stack of libmilter's threads, 128k..256M
+ *                            [256k]
  *   plugin-dir DIR           where plugin NAME is NAME.so [$pkglibdir]
  *   on-store-error continue|tempfail
  *                            what a plugin's store failure means [continue]

@@ -230,6 +230,17 @@ warn_store_change(const struct fd_conf *a, const struct fd_conf *b)
 		    "next restart");
 }
 
+/* set_stack - the stack of sessions started from now on; not fatal, the
+ * system's size works too */
+static void
+set_stack(const struct fd_conf *conf)
+{
+	char	 err[160];
+
+	if (fd_milter_stack(conf->thread_stack, err, sizeof(err)) < 0)
+		fd_log_warnx("%s", err);
+}
+
 /* reload_main - wait for SIGUSR1 and build a new generation each time */
 static void *
 reload_main(void *arg)
@@ -257,6 +268,7 @@ reload_main(void *arg)
 			cur = fd_daemon_acquire(r->d);
 			warn_store_change(old->conf, cur->conf);
 			fd_log_set_level(cur->conf->log_level);
+			set_stack(cur->conf);
 			fd_log(FD_LOG_NOTICE, "reloaded %s: generation %llu",
 			    r->d->conf_path, (unsigned long long)cur->serial);
 			fd_gen_unref(cur);
@@ -402,6 +414,8 @@ main(int argc, char **argv)
 		pidfile = strdup(d->current->conf->pidfile);
 	r.d = d;
 	pthread_create(&r.tid, NULL, reload_main, &r);
+	/* after the reloader: only libmilter's threads get the smaller stack */
+	set_stack(d->current->conf);
 	fd_log(FD_LOG_NOTICE, "filterd %s started on %s (generation 1)",
 	    PACKAGE_VERSION, d->current->conf->socket);
 	rc = fd_milter_run();

@@ -1,10 +1,11 @@
 /*
  * milter.c -- libmilter callbacks, negotiation, verdict to SMFIS_*
  *
- * libmilter calls us from one thread per MTA connection and passes no
- * user pointer, so this file keeps the single pointer to the daemon
- * (set once by fd_milter_setup before any thread runs). Everything
- * per connection lives in the fd_txn hung on libmilter's private slot.
+ * libmilter calls us from its worker threads (a connection may move
+ * from one to another between commands) and passes no user pointer, so
+ * this file keeps the single pointer to the daemon (set once by
+ * fd_milter_setup before any thread runs). Everything per connection
+ * lives in the fd_txn hung on libmilter's private slot.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +561,43 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 	}
 	return 0;
 }
+
+/*
+ * libmilter creates its threads with default attributes, so the process
+ * default is the only place to say how large their stacks are. glibc
+ * copies it under a lock at each pthread_create: a reload may change it
+ * while sessions start.
+ */
+#ifdef HAVE_PTHREAD_SETATTR_DEFAULT_NP
+int
+fd_milter_stack(size_t bytes, char *err, size_t errlen)
+{
+	pthread_attr_t	 attr;
+	int		 rc;
+
+	if ((rc = pthread_getattr_default_np(&attr)) != 0) {
+		snprintf(err, errlen, "thread stack: %s", strerror(rc));
+		return -1;
+	}
+	if ((rc = pthread_attr_setstacksize(&attr, bytes)) == 0)
+		rc = pthread_setattr_default_np(&attr);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		snprintf(err, errlen, "thread stack of %zu bytes: %s", bytes,
+		    strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+#else
+int
+fd_milter_stack(size_t bytes, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "thread stack of %zu bytes: this system cannot "
+	    "set libmilter's", bytes);
+	return -1;
+}
+#endif
 
 int
 fd_milter_run(void)

@@ -9,12 +9,17 @@
 #ifndef FD_MILTER_H
 #define FD_MILTER_H
 
+#include <stddef.h>
+
 struct fd_daemon;
 struct fd_conf;
 
 /* fd_milter_setup - register with libmilter and bind the socket (before
  * privileges are dropped); -1 with a message logged */
 int	 fd_milter_setup(struct fd_daemon *, const struct fd_conf *);
+/* fd_milter_stack - the stack size of threads libmilter starts from now
+ * on; -1 with a message in err */
+int	 fd_milter_stack(size_t bytes, char *err, size_t errlen);
 /* fd_milter_run - serve until smfi_stop or a stop signal; smfi_main's rc */
 int	 fd_milter_run(void);
 /* fd_milter_stop - ask libmilter to stop (from any thread) */

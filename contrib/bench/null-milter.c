@@ -14,7 +14,11 @@
  *                 filter negotiated, to measure it against the same steps
  *
  * usage: null-milter -p SOCKET [-m every|envelope] [-P MASK] [-t SECS]
- *                    [-b BACKLOG] [-d LEVEL]
+ *                    [-b BACKLOG] [-s KIB] [-d LEVEL]
+ *
+ * -s is the stack of libmilter's threads in KiB, 256 unless told:
+ * filterd's default (thread-stack-size), so that a ratio measures
+ * filterd's work and not the stack size; -s 0 keeps the system's.
  *
  * -d sets libmilter's debug level (smfi_setdbg), which traces every
  * command on stdout.
@@ -24,6 +28,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +168,29 @@ static void
 nm_usage(void)
 {
 	fprintf(stderr, "usage: null-milter -p SOCKET [-m every|envelope] "
-	    "[-P MASK] [-t SECS] [-b BACKLOG] [-d LEVEL]\n");
+	    "[-P MASK] [-t SECS] [-b BACKLOG] [-s KIB] [-d LEVEL]\n");
 	exit(64);
+}
+
+/* nm_stack - libmilter starts its threads with the process default */
+static int
+nm_stack(size_t bytes)
+{
+#ifdef HAVE_PTHREAD_SETATTR_DEFAULT_NP
+	pthread_attr_t	 attr;
+	int		 rc;
+
+	if (pthread_getattr_default_np(&attr) != 0)
+		return -1;
+	rc = pthread_attr_setstacksize(&attr, bytes);
+	if (rc == 0)
+		rc = pthread_setattr_default_np(&attr);
+	pthread_attr_destroy(&attr);
+	return rc == 0 ? 0 : -1;
+#else
+	(void)bytes;
+	return -1;
+#endif
 }
 
 int
@@ -173,8 +199,9 @@ main(int argc, char **argv)
 	const char *sock = NULL, *mode = "every";
 	char	*end;
 	int	 ch, timeout = 30, backlog = 1024, have_mask = 0, dbg = 0;
+	long	 stack_kib = 256;
 
-	while ((ch = getopt(argc, argv, "b:d:m:p:P:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:d:m:p:P:s:t:")) != -1) {
 		switch (ch) {
 		case 'b':
 			backlog = atoi(optarg);
@@ -195,6 +222,11 @@ main(int argc, char **argv)
 				nm_usage();
 			have_mask = 1;
 			break;
+		case 's':
+			stack_kib = strtol(optarg, &end, 10);
+			if (*end != '\0' || stack_kib < 0)
+				nm_usage();
+			break;
 		case 't':
 			timeout = atoi(optarg);
 			break;
@@ -213,6 +245,11 @@ main(int argc, char **argv)
 			nm_usage();
 	} else
 		mode = "mask";
+	if (stack_kib > 0 && nm_stack((size_t)stack_kib * 1024) < 0) {
+		fprintf(stderr, "null-milter: cannot set a stack of %ld KiB\n",
+		    stack_kib);
+		return 1;
+	}
 	if (smfi_setconn((char *)sock) == MI_FAILURE ||
 	    smfi_settimeout(timeout) == MI_FAILURE ||
 	    smfi_setbacklog(backlog) == MI_FAILURE ||

@@ -149,6 +149,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(c->log_facility, LOG_MAIL);
 	ck_assert_int_eq(c->log_level, FD_LOG_INFO);
 	ck_assert_int_eq(c->dry_run, 0);
+	ck_assert_uint_eq(c->thread_stack, 256 * 1024);
 	ck_assert_int_eq(c->store_kind, FD_STORE_LMDB);
 	ck_assert_str_eq(c->store_path, "/var/lib/filterd");
 	ck_assert_ptr_nonnull(c->store_opts);
@@ -196,6 +197,7 @@ START_TEST(valid_file)
 	ck_assert_int_eq(c->log_facility, LOG_LOCAL3);
 	ck_assert_int_eq(c->log_level, FD_LOG_DEBUG);
 	ck_assert_int_eq(c->milter_timeout, 120);
+	ck_assert_uint_eq(c->thread_stack, 1024 * 1024);
 	ck_assert_int_eq(c->on_store_error, FD_FAIL_TEMPFAIL);
 	ck_assert_int_eq(c->store_kind, FD_STORE_REDIS);
 	ck_assert_str_eq(c->store_path, "redis://127.0.0.1:6379/0");
@@ -723,6 +725,15 @@ START_TEST(duplicates)
 	fd_errs_clear(&errs);
 	expect_error("milter-timeout soon\n", "main.conf:1:16: milter-timeout: "
 	    "expected a number");
+	fd_errs_clear(&errs);
+	expect_error("thread-stack-size 64k\n", "main.conf:1:19: "
+	    "thread-stack-size: 64k is outside 128k..256M");
+	fd_errs_clear(&errs);
+	expect_error("thread-stack-size 1G\n", "main.conf:1:19: "
+	    "thread-stack-size: 1G is outside 128k..256M");
+	fd_errs_clear(&errs);
+	expect_error("thread-stack-size big\n", "main.conf:1:19: "
+	    "thread-stack-size: expected a number");
 	fd_errs_clear(&errs);
 	expect_error("store memcached x\n", "main.conf:1:7: unknown store "
 	    "\"memcached\" (lmdb or redis)");

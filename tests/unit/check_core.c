@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -707,6 +708,53 @@ START_TEST(symlist)
 }
 END_TEST
 
+/* stack_probe - the thread's own stack size into *arg */
+static void *
+stack_probe(void *arg)
+{
+	pthread_attr_t	 attr;
+
+	ck_assert_int_eq(pthread_getattr_np(pthread_self(), &attr), 0);
+	ck_assert_int_eq(pthread_attr_getstacksize(&attr, arg), 0);
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+/* stack_of_thread - the stack of a thread started with no attributes */
+static size_t
+stack_of_thread(void)
+{
+	pthread_t	 t;
+	size_t		 size = 0;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, stack_probe, &size), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	return size;
+}
+
+/* libmilter starts its threads with no attributes: the process default
+ * is what fd_milter_stack sets, at start and again at a reload */
+START_TEST(milter_stack)
+{
+	pthread_attr_t	 saved;
+	char		 err[160];
+
+	ck_assert_int_eq(pthread_getattr_default_np(&saved), 0);
+	ck_assert_uint_ne(stack_of_thread(), 192 * 1024);
+	ck_assert_int_eq(fd_milter_stack(192 * 1024, err, sizeof(err)), 0);
+	ck_assert_uint_eq(stack_of_thread(), 192 * 1024);
+	ck_assert_int_eq(fd_milter_stack(FD_THREAD_STACK_DEFAULT, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(stack_of_thread(), 256 * 1024);
+	/* below what a thread can have: refused, with the reason */
+	ck_assert_int_eq(fd_milter_stack(1, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "thread stack of 1 bytes: Invalid argument");
+	ck_assert_uint_eq(stack_of_thread(), 256 * 1024);
+	ck_assert_int_eq(pthread_setattr_default_np(&saved), 0);
+	pthread_attr_destroy(&saved);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -723,6 +771,7 @@ core_suite(void)
 	tcase_add_test(tc, load_group_writable);
 	tcase_add_test(tc, load_dir_writable);
 	tcase_add_test(tc, symlist);
+	tcase_add_test(tc, milter_stack);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("txn");
