@@ -258,6 +258,46 @@ START_TEST(reload)
 }
 END_TEST
 
+/* stacks_of - how many mappings of filterd are exactly kib KiB large */
+static int
+stacks_of(unsigned kib)
+{
+	char	 path[64], *smaps, *p;
+	unsigned v;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps",
+	    (long)th_proc_pid(E.p));
+	smaps = th_read_file(path, NULL);
+	ck_assert_ptr_nonnull(smaps);
+	for (p = smaps; (p = strstr(p, "\nSize:")) != NULL; p++)
+		if (sscanf(p + 6, "%u kB", &v) == 1 && v == kib)
+			n++;
+	free(smaps);
+	return n;
+}
+
+/*
+ * thread-stack-size: libmilter's threads (its pool's controller and
+ * first workers exist once it listens) get the configured stack, a size
+ * nothing else in the process maps. When a reload's size reaches a
+ * thread depends on when libmilter next starts one; milter_stack in
+ * check_core covers setting it again.
+ */
+START_TEST(thread_stack)
+{
+	struct mc_conn	*mc;
+
+	write_conf("thread-stack-size 776k\n", "550 5.1.1 \"No such user\"");
+	start();
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.13", 40006), "connect");
+	ck_assert_int_gt(stacks_of(776), 0);
+	mc_quit(mc);
+	mc_free(mc);
+}
+END_TEST
+
 /* SIGTERM: clean stop, pidfile removed */
 START_TEST(stop)
 {
@@ -466,6 +506,7 @@ daemon_suite(void)
 	tcase_add_test(tc, message_orders);
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, reload);
+	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, check_mode);
