@@ -65,10 +65,10 @@ enum fd_delay {
 
 /*
  * The stack of each thread libmilter runs sessions on. glibc gives a
- * thread 8 MiB and keeps at most 40 MiB of stacks for reuse, so with
- * libmilter starting and ending worker threads under load, every fifth
- * one was a fresh mmap and a munmap that interrupts the other cores
- * (docs/PERFORMANCE.md, round 5). The deepest a session went under the
+ * thread 8 MiB and keeps at most 40 MiB of stacks for reuse, five of
+ * them; libmilter starts and ends worker threads all the time under
+ * load, so most starts were a fresh mmap and most ends a munmap that
+ * interrupts the other cores (docs/PERFORMANCE.md, round 5). The deepest a session went under the
  * bench was 40 KiB (a Redis call from a plugin's plan); 256 KiB is also
  * twice the 128 KiB musl gives every thread, which the libraries
  * filterd uses are written to fit in.

@@ -720,6 +720,8 @@ put_len(char *p, char c, size_t n)
  * formatter appends each argument to an sds through a printf-like
  * format, which cost 12,000 instructions of the 30,000 a store call took
  * on the bench's pass path. NULL with errno and c->err set on failure.
+ * A command larger than the stack buffer is rare (long keys, many rate
+ * limits) and gets fd_malloc, which does not fail.
  */
 static redisReply *
 rd_command(redisContext *c, int argc, const char **argv,
@@ -732,8 +734,8 @@ rd_command(redisContext *c, int argc, const char **argv,
 
 	for (i = 0; i < argc; i++)
 		need += 32 + lens[i];
-	if (need > sizeof(stack) && (buf = malloc(need)) == NULL)
-		return NULL;
+	if (need > sizeof(stack))
+		buf = fd_malloc(need);
 	p = put_len(buf, '*', (size_t)argc);
 	for (i = 0; i < argc; i++) {
 		p = put_len(p, '$', lens[i]);
