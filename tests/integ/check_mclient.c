@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +281,62 @@ START_TEST(quit_nc_reuses_socket)
 	ck_assert_uint_eq(mc_sent(mc, SMFIC_OPTNEG), 1);
 	ck_assert_int_eq(mc_quit(mc), 0);
 	mc_free(mc);
+}
+END_TEST
+
+/* a wait function for the tests: records its calls, wakes early (nothing
+ * ready) the first `early` times, then polls, or says the time is up */
+struct tw {
+	int		 calls;
+	int		 early;
+	int		 expire;	/* 1: answer "timed out" at once */
+	short		 events;	/* every kind asked for */
+	int		 max_ms;	/* the longest wait asked for */
+};
+
+static int
+tw_wait(void *arg, int fd, short events, int timeout_ms)
+{
+	struct tw *w = arg;
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int	 n;
+
+	w->calls++;
+	w->events |= events;
+	if (timeout_ms > w->max_ms)
+		w->max_ms = timeout_ms;
+	if (w->early > 0) {
+		w->early--;
+		return 0;
+	}
+	if (w->expire)
+		return 1;
+	n = poll(&pfd, 1, timeout_ms);
+	return n > 0 ? 0 : n == 0 ? 1 : -1;
+}
+
+START_TEST(wait_function_every_step)
+{
+	struct tw w = { .early = 5 };
+	struct mc_conn *mc;
+	char	 err[256];
+
+	mc = mc_connect_wait(env.every, TMO, tw_wait, &w, err, sizeof(err));
+	ck_assert_msg(mc != NULL, "%s", err);
+	ck_assert_int_eq(mc_negotiate(mc, 0, 0), 0);
+	ASSERT_ACT(mc_connect_cmd(mc, "mail.example.org", "192.0.2.1", 4567),
+	    MC_CONTINUE);
+	ASSERT_ACT(mc_helo(mc, "mail.example.org"), MC_CONTINUE);
+	full_message(mc, "<a@example.org>", MC_CONTINUE);
+	ck_assert_int_eq(mc_quit(mc), 0);
+	mc_free(mc);
+	/* the client waited for each reply through the function, not
+	 * poll, and five early wake-ups changed nothing */
+	ck_assert_int_eq(w.early, 0);
+	ck_assert_int_gt(w.calls, 5 + 10);
+	ck_assert(w.events & POLLIN);
+	ck_assert_int_le(w.max_ms, TMO);
+	ck_assert_int_gt(w.max_ms, TMO - 1000);
 }
 END_TEST
 
@@ -637,6 +694,26 @@ START_TEST(fake_timeout)
 }
 END_TEST
 
+START_TEST(wait_function_timeout)
+{
+	struct tw w = { .expire = 1 };
+	struct fk f;
+	pthread_t t;
+	struct mc_conn *mc;
+
+	/* the filter never answers; the wait function's "timed out" is
+	 * taken at once, the connection's own 10 s are not waited out */
+	mc = fk_start(&f, &t, script_silent, 1, TMO);
+	mc_set_wait(mc, tw_wait, &w);
+	ck_assert_int_eq(mc_negotiate(mc, 0, 0), -1);
+	ck_assert_int_eq(mc_errcode(mc), MC_ETIMEDOUT);
+	ck_assert_int_eq(w.calls, 1);
+	ck_assert(w.events == POLLIN);
+	mc_free(mc);
+	fk_finish(&f, t, 1);
+}
+END_TEST
+
 /* run_mtest - fd-mtest SPEC SCRIPT; its exit status, output in out */
 static int
 run_mtest(const char *spec, const char *script, char **out)
@@ -783,6 +860,7 @@ mclient_suite(void)
 	tcase_add_test(tc, unix_socket_and_family);
 	tcase_add_test(tc, quit_nc_reuses_socket);
 	tcase_add_test(tc, fd_mtest_script);
+	tcase_add_test(tc, wait_function_every_step);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fake-filter");
@@ -792,6 +870,7 @@ mclient_suite(void)
 	tcase_add_test(tc, fake_reject_at_connect_closes);
 	tcase_add_test(tc, fake_malformed_reply);
 	tcase_add_test(tc, fake_timeout);
+	tcase_add_test(tc, wait_function_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("harness");

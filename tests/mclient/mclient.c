@@ -77,6 +77,8 @@ struct mc_saved {
 struct mc_conn {
 	int		 fd;
 	int		 timeout_ms;
+	mc_wait_fn	*waitfn;	/* NULL: poll(2) */
+	void		*waitarg;
 	enum mc_state	 state;
 	uint32_t	 version;
 	uint32_t	 actions;
@@ -281,27 +283,48 @@ mc_close_fd(struct mc_conn *mc)
 	mc->in.len = mc->ipos = 0;
 }
 
-/* mc_wait - poll for events until deadline */
+/* mc_wait_fd - wait with fn, or poll(2) without one: 0 ready, 1 timed
+ * out, -1 error (errno) */
+static int
+mc_wait_fd(mc_wait_fn *fn, void *arg, int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd;
+	int	 n;
+
+	if (fn != NULL)
+		return fn(arg, fd, events, timeout_ms);
+	pfd.fd = fd;
+	pfd.events = events;
+	pfd.revents = 0;
+	n = poll(&pfd, 1, timeout_ms);
+	return n > 0 ? 0 : n == 0 ? 1 : -1;
+}
+
+/* mc_wait - wait for events until deadline; a wake-up with nothing ready
+ * is harmless, the caller tries again and comes back */
 static int
 mc_wait(struct mc_conn *mc, short events, int64_t deadline)
 {
-	struct pollfd pfd;
 	int64_t	 left;
-	int	 n;
 
 	for (;;) {
 		left = deadline - mc_now();
 		if (left <= 0)
 			return mc_fail(mc, MC_ETIMEDOUT, "timed out after %d ms",
 			    mc->timeout_ms);
-		pfd.fd = mc->fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (n > 0)
+		switch (mc_wait_fd(mc->waitfn, mc->waitarg, mc->fd, events,
+		    left > INT_MAX ? INT_MAX : (int)left)) {
+		case 0:
 			return 0;
-		if (n < 0 && errno != EINTR)
-			return mc_fail(mc, MC_EIO, "poll: %s", strerror(errno));
+		case 1:
+			return mc_fail(mc, MC_ETIMEDOUT, "timed out after %d "
+			    "ms", mc->timeout_ms);
+		default:
+			if (errno != EINTR)
+				return mc_fail(mc, MC_EIO, "wait: %s",
+				    strerror(errno));
+			break;
+		}
 	}
 }
 
@@ -1040,67 +1063,94 @@ mc_fdopen(int fd, int timeout_ms)
 	return mc_new(fd, timeout_ms);
 }
 
-/* mc_connect_fd - connect a non-blocking socket within timeout_ms */
+/* how to connect: deadline, wait function, where errors go */
+struct mc_dial {
+	int		 timeout_ms;
+	mc_wait_fn	*fn;
+	void		*arg;
+	char		*err;
+	size_t		 errlen;
+};
+
+/* mc_connected - a connect in progress has finished: 1, not yet: 0 (a
+ * wait function may wake early), failed: -1 with errno */
 static int
-mc_connect_fd(const struct sockaddr *sa, socklen_t salen, int timeout_ms,
-    char *err, size_t errlen)
+mc_connected(int fd)
 {
-	struct pollfd pfd;
-	socklen_t sl;
-	int	 fd, e = 0, n;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t sl = sizeof(int);
+	int	 e = 0;
+
+	if (poll(&pfd, 1, 0) < 0)
+		return -1;
+	if (pfd.revents == 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+		return -1;
+	errno = e;
+	return e == 0 ? 1 : -1;
+}
+
+/* mc_connect_fd - connect a non-blocking socket within the deadline */
+static int
+mc_connect_fd(const struct sockaddr *sa, socklen_t salen, struct mc_dial *d)
+{
+	int64_t	 deadline = mc_now() + d->timeout_ms, left;
+	int	 fd, n;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+		snprintf(d->err, d->errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (connect(fd, sa, salen) == 0)
 		return fd;
 	if (errno != EINPROGRESS && errno != EAGAIN) {
-		snprintf(err, errlen, "connect: %s", strerror(errno));
+		snprintf(d->err, d->errlen, "connect: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	do
-		n = poll(&pfd, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	sl = sizeof(e);
-	if (n == 0)
-		snprintf(err, errlen, "connect: timed out after %d ms",
-		    timeout_ms);
-	else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
-		snprintf(err, errlen, "connect: %s", strerror(errno));
-	else if (e != 0)
-		snprintf(err, errlen, "connect: %s", strerror(e));
-	else
-		return fd;
+	while ((left = deadline - mc_now()) > 0) {
+		n = mc_wait_fd(d->fn, d->arg, fd, POLLOUT,
+		    left > INT_MAX ? INT_MAX : (int)left);
+		if (n == 1)
+			break;
+		if (n == 0 && (n = mc_connected(fd)) == 0)
+			continue;
+		if (n == 1)
+			return fd;
+		if (errno == EINTR)
+			continue;
+		snprintf(d->err, d->errlen, "connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(d->err, d->errlen, "connect: timed out after %d ms",
+	    d->timeout_ms);
 	close(fd);
 	return -1;
 }
 
 /* mc_connect_unix - connect to a unix-domain socket path */
 static int
-mc_connect_unix(const char *path, int timeout_ms, char *err, size_t errlen)
+mc_connect_unix(const char *path, struct mc_dial *d)
 {
 	struct sockaddr_un sun;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+		snprintf(d->err, d->errlen, "socket path too long: %s", path);
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	return mc_connect_fd((struct sockaddr *)&sun, sizeof(sun), timeout_ms,
-	    err, errlen);
+	return mc_connect_fd((struct sockaddr *)&sun, sizeof(sun), d);
 }
 
 /* mc_connect_inet - connect to host and port, trying each address */
 static int
 mc_connect_inet(int family, const char *host, const char *port,
-    int timeout_ms, char *err, size_t errlen)
+    struct mc_dial *d)
 {
 	struct addrinfo hints, *res, *ai;
 	int	 fd = -1, rc;
@@ -1110,13 +1160,12 @@ mc_connect_inet(int family, const char *host, const char *port,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s port %s: %s", host, port,
+		snprintf(d->err, d->errlen, "%s port %s: %s", host, port,
 		    gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
-		fd = mc_connect_fd(ai->ai_addr, ai->ai_addrlen, timeout_ms,
-		    err, errlen);
+		fd = mc_connect_fd(ai->ai_addr, ai->ai_addrlen, d);
 	freeaddrinfo(res);
 	return fd;
 }
@@ -1126,17 +1175,17 @@ mc_connect_inet(int family, const char *host, const char *port,
  * unix:/p, local:/p, /p, inet:PORT@HOST, inet6:PORT@HOST, inet:HOST:PORT
  */
 static int
-mc_spec_fd(const char *spec, int timeout_ms, char *err, size_t errlen)
+mc_spec_fd(const char *spec, struct mc_dial *d)
 {
 	char	*s, *host, *port, *at;
 	int	 family, fd;
 
 	if (strncmp(spec, "unix:", 5) == 0)
-		return mc_connect_unix(spec + 5, timeout_ms, err, errlen);
+		return mc_connect_unix(spec + 5, d);
 	if (strncmp(spec, "local:", 6) == 0)
-		return mc_connect_unix(spec + 6, timeout_ms, err, errlen);
+		return mc_connect_unix(spec + 6, d);
 	if (spec[0] == '/')
-		return mc_connect_unix(spec, timeout_ms, err, errlen);
+		return mc_connect_unix(spec, d);
 	if (strncmp(spec, "inet:", 5) == 0) {
 		family = AF_INET;
 		s = mc_strdup(spec + 5);
@@ -1144,7 +1193,7 @@ mc_spec_fd(const char *spec, int timeout_ms, char *err, size_t errlen)
 		family = AF_INET6;
 		s = mc_strdup(spec + 6);
 	} else {
-		snprintf(err, errlen, "unknown socket spec: %s", spec);
+		snprintf(d->err, d->errlen, "unknown socket spec: %s", spec);
 		return -1;
 	}
 	if ((at = strchr(s, '@')) != NULL) {
@@ -1166,7 +1215,7 @@ mc_spec_fd(const char *spec, int timeout_ms, char *err, size_t errlen)
 	}
 	if (host[0] == '\0')
 		host = family == AF_INET6 ? "::1" : "127.0.0.1";
-	fd = mc_connect_inet(family, host, port, timeout_ms, err, errlen);
+	fd = mc_connect_inet(family, host, port, d);
 	free(s);
 	return fd;
 }
@@ -1175,13 +1224,32 @@ mc_spec_fd(const char *spec, int timeout_ms, char *err, size_t errlen)
 struct mc_conn *
 mc_connect(const char *spec, int timeout_ms, char *err, size_t errlen)
 {
+	return mc_connect_wait(spec, timeout_ms, NULL, NULL, err, errlen);
+}
+
+/* mc_connect_wait - the same, waiting with fn from the connect on */
+struct mc_conn *
+mc_connect_wait(const char *spec, int timeout_ms, mc_wait_fn *fn, void *arg,
+    char *err, size_t errlen)
+{
+	struct mc_dial d = { timeout_ms > 0 ? timeout_ms : 10000, fn, arg, err,
+	    errlen };
+	struct mc_conn *mc;
 	int	 fd;
 
-	if (timeout_ms <= 0)
-		timeout_ms = 10000;
-	if ((fd = mc_spec_fd(spec, timeout_ms, err, errlen)) < 0)
+	if ((fd = mc_spec_fd(spec, &d)) < 0)
 		return NULL;
-	return mc_new(fd, timeout_ms);
+	mc = mc_new(fd, d.timeout_ms);
+	mc_set_wait(mc, fn, arg);
+	return mc;
+}
+
+/* mc_set_wait - wait with fn (NULL: poll) from now on */
+void
+mc_set_wait(struct mc_conn *mc, mc_wait_fn *fn, void *arg)
+{
+	mc->waitfn = fn;
+	mc->waitarg = arg;
 }
 
 /* mc_free - close without QUIT and release everything */

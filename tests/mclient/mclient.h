@@ -123,6 +123,21 @@ struct mc_conn	*mc_free(struct mc_conn *);
 void	 mc_set_timeout(struct mc_conn *, int timeout_ms);
 
 /*
+ * Waiting. A connection waits for its socket with poll(2) unless given a
+ * wait function: an event loop that runs many connections in one thread
+ * (contrib/bench/loadgen) passes its own, which returns 0 when fd may be
+ * ready for events (POLLIN or POLLOUT), 1 when timeout_ms passed, -1 with
+ * errno on error. Waking early is harmless: the client tries the read,
+ * write or connect again and waits again if it would block.
+ * mc_connect_wait() waits with fn from the connect on; mc_set_wait()
+ * changes it (fn NULL: poll again).
+ */
+typedef int mc_wait_fn(void *arg, int fd, short events, int timeout_ms);
+struct mc_conn	*mc_connect_wait(const char *spec, int timeout_ms,
+		    mc_wait_fn *fn, void *arg, char *err, size_t errlen);
+void	 mc_set_wait(struct mc_conn *, mc_wait_fn *fn, void *arg);
+
+/*
  * mc_negotiate - SMFIC_OPTNEG offering actions and proto (0, 0: what
  * Postfix offers); 0 on success, -1 on error. The filter's answer is
  * kept: mc_version(), mc_actions(), mc_proto(), mc_symlist().
