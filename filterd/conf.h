@@ -68,10 +68,10 @@ enum fd_delay {
  * thread 8 MiB and keeps at most 40 MiB of stacks for reuse, five of
  * them; libmilter starts and ends worker threads all the time under
  * load, so most starts were a fresh mmap and most ends a munmap that
- * interrupts the other cores (docs/PERFORMANCE.md, round 5). The deepest a session went under the
- * bench was 40 KiB (a Redis call from a plugin's plan); 256 KiB is also
- * twice the 128 KiB musl gives every thread, which the libraries
- * filterd uses are written to fit in.
+ * interrupts the other cores (docs/PERFORMANCE.md, round 5). The
+ * deepest a session went under the bench was 40 KiB (a Redis call from
+ * a plugin's plan); 256 KiB is also twice the 128 KiB musl gives every
+ * thread, which the libraries filterd uses are written to fit in.
  */
 #define FD_THREAD_STACK_DEFAULT	(256ULL * 1024)
 #define FD_THREAD_STACK_MIN	(128ULL * 1024)

@@ -1,7 +1,7 @@
 /*
  * loadgen.c -- milter load generator: N connections as Postfix would make
  *
- * Each of N threads plays SMTP sessions against a milter through the
+ * Each of N connections plays SMTP sessions against a milter through the
  * project's milter client (tests/mclient): a new milter connection per
  * session, OPTNEG, CONNECT, HELO, then K messages of MAIL, R x RCPT,
  * DATA, headers, EOH and body (unless --no-data), end of message, and the
@@ -29,13 +29,13 @@
  * Keys (client address, client name, HELO, sender, recipients) are drawn
  * from key spaces of a given size by a generator seeded with --seed and
  * the message number, so two runs with the same options send the same
- * keys in the same order whatever the threads do. With --keys N they are
- * tied together instead: N clients, client i always with HELO i, sender
- * i and recipient(s) i, drawn at random or, with --sweep, in turn; a
- * sweep over N messages then shows every greylist triplet once, and a
- * later run over the same N finds them all known (bench.sh primes the
- * greylist that way, moves filterd's clock past the delay, and measures
- * the pass path).
+ * keys in the same order however the connections interleave. With
+ * --keys N they are tied together instead: N clients, client i always
+ * with HELO i, sender i and recipient(s) i, drawn at random or, with
+ * --sweep, in turn; a sweep over N messages then shows every greylist
+ * triplet once, and a later run over the same N finds them all known
+ * (bench.sh primes the greylist that way, moves filterd's clock past the
+ * delay, and measures the pass path).
  *
  * Latency is per message: from its MAIL (for the first message of a
  * session, from the socket connect) to the end-of-message reply, or to
@@ -71,7 +71,7 @@
 
 #include "mclient.h"
 
-/* the run's settings, read-only once the threads start */
+/* the run's settings, read-only once the loops start */
 struct lg_opts {
 	const char	*spec;
 	const char	*label;
@@ -98,7 +98,7 @@ struct lg_opts {
 	uint32_t	 offer_proto;
 };
 
-/* what one thread saw; merged after the run */
+/* what one connection saw; merged after the run */
 struct lg_stats {
 	uint32_t	*lat_us;	/* latency per finished message */
 	size_t		 nlat;
@@ -109,7 +109,7 @@ struct lg_stats {
 	char		 last_err[160];
 };
 
-/* one phase (warm-up or measured) shared by the threads */
+/* one phase (warm-up or measured) shared by the connections */
 struct lg_phase {
 	const struct lg_opts *o;
 	uint64_t	 first;		/* first message number */
