@@ -2,18 +2,25 @@
  * re.c -- PCRE2 patterns compiled once, matched with limits (see re.h)
  *
  * A pattern is compiled at load and JIT-compiled where PCRE2 supports it.
- * Matching needs a match data block and a match context; both are
- * per-thread here (a pthread key with a destructor), created on a
- * thread's first match and reused for every later one, so a match
- * allocates nothing after warm-up and no lock is taken.
+ * Matching needs a match data block, a match context and a JIT stack; a
+ * thread takes a set on its first match (a pthread key) and uses it for
+ * every later one, so a match allocates nothing and takes no lock.
+ *
+ * libmilter starts and ends its worker threads all the time, so a set
+ * outlives its thread: the key's destructor puts it in a pool that the
+ * next thread takes it from. The JIT stack is one of ours, not PCRE2's
+ * default 32 KiB on the thread's own stack: glibc discards the deep pages
+ * of an ended thread's stack (madvise, which interrupts the other CPUs
+ * to flush their TLBs) and the next thread on that stack faults them in
+ * again; a pooled JIT stack stays mapped (docs/PERFORMANCE.md, Round 7).
  *
  * The match context carries the limits that keep a hostile subject from
  * stalling a milter thread: a match limit (the interpreter's and the
  * JIT's work budget), a depth limit (the interpreter's backtracking depth)
- * and the default JIT stack. Whatever stops a match early -- a limit, the
- * JIT stack, a subject that is not valid UTF-8 under the "u" flag -- makes
- * fd_re_match() return -1, which callers count as "no match", and is
- * logged at most once a minute per pattern.
+ * and the JIT stack, as large as PCRE2's default. Whatever stops a match
+ * early -- a limit, the JIT stack, a subject that is not valid UTF-8
+ * under the "u" flag -- makes fd_re_match() return -1, which callers
+ * count as "no match", and is logged at most once a minute per pattern.
  *
  * A list of patterns (a regex table) can also be compiled into one
  * program, an alternation of the patterns, so that a miss is one match
@@ -58,35 +65,63 @@ struct fd_regex {
 	int64_t		 limit_logged;	/* fd_log_ratelimited stamp */
 };
 
-/* per-thread matching state */
+#define RE_JIT_STACK	(32 * 1024)	/* PCRE2's own default */
+
+/* a thread's matching state; between threads, in the pool */
 struct re_tls {
 	pcre2_match_data	*md;
 	pcre2_match_context	*mc;
+	pcre2_jit_stack		*js;
+	struct re_tls		*next;	/* in the pool */
 };
 
 static pthread_key_t	re_key;
 static pthread_once_t	re_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t	re_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct re_tls	*re_pool;
 
-/* re_tls_free - the key's destructor, at thread exit */
+/* re_tls_put - the key's destructor, at thread exit: keep the set */
 static void
-re_tls_free(void *arg)
+re_tls_put(void *arg)
 {
 	struct re_tls	*t = arg;
 
-	pcre2_match_data_free(t->md);
-	pcre2_match_context_free(t->mc);
-	free(t);
+	pthread_mutex_lock(&re_pool_lock);
+	t->next = re_pool;
+	re_pool = t;
+	pthread_mutex_unlock(&re_pool_lock);
 }
 
 /* re_key_init - once per process */
 static void
 re_key_init(void)
 {
-	if (pthread_key_create(&re_key, re_tls_free) != 0)
+	if (pthread_key_create(&re_key, re_tls_put) != 0)
 		fd_fatal("regex: cannot create the thread key");
 }
 
-/* re_tls_get - this thread's match data and context */
+/* re_tls_new - a set with filterd's limits */
+static struct re_tls *
+re_tls_new(void)
+{
+	struct re_tls	*t = fd_calloc(1, sizeof(*t));
+
+	/* one pair is enough: callers want match or no match */
+	t->md = pcre2_match_data_create(1, NULL);
+	t->mc = pcre2_match_context_create(NULL);
+	if (t->md == NULL || t->mc == NULL)
+		fd_fatal("regex: out of memory");
+	pcre2_set_match_limit(t->mc, RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(t->mc, RE_DEPTH_LIMIT);
+	/* NULL from a PCRE2 without JIT, which needs none; out of memory,
+	 * PCRE2 falls back to its stack on the thread's own */
+	t->js = pcre2_jit_stack_create(RE_JIT_STACK, RE_JIT_STACK, NULL);
+	if (t->js != NULL)
+		pcre2_jit_stack_assign(t->mc, NULL, t->js);
+	return t;
+}
+
+/* re_tls_get - this thread's set: its own, one from the pool, or new */
 static struct re_tls *
 re_tls_get(void)
 {
@@ -95,14 +130,12 @@ re_tls_get(void)
 	pthread_once(&re_once, re_key_init);
 	if ((t = pthread_getspecific(re_key)) != NULL)
 		return t;
-	t = fd_calloc(1, sizeof(*t));
-	/* one pair is enough: callers want match or no match */
-	t->md = pcre2_match_data_create(1, NULL);
-	t->mc = pcre2_match_context_create(NULL);
-	if (t->md == NULL || t->mc == NULL)
-		fd_fatal("regex: out of memory");
-	pcre2_set_match_limit(t->mc, RE_MATCH_LIMIT);
-	pcre2_set_depth_limit(t->mc, RE_DEPTH_LIMIT);
+	pthread_mutex_lock(&re_pool_lock);
+	if ((t = re_pool) != NULL)
+		re_pool = t->next;
+	pthread_mutex_unlock(&re_pool_lock);
+	if (t == NULL)
+		t = re_tls_new();
 	if (pthread_setspecific(re_key, t) != 0)
 		fd_fatal("regex: cannot set the thread key");
 	return t;

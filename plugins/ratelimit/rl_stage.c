@@ -106,14 +106,24 @@ factor(struct rl_state *st, struct fd_txn *t)
 	return f;
 }
 
-/* stage - the batch of one stage: requests with their keys */
+/*
+ * stage - the batch of one stage: requests with their keys. The keys are
+ * packed one after the other, and one that no longer fits goes to the
+ * heap: the batch lives on a libmilter thread's stack, and a frame room
+ * for 32 keys of the longest kind would push every call below it into
+ * pages a new thread has to fault in again (docs/PERFORMANCE.md,
+ * Round 7).
+ */
+#define STAGE_KEYS	2048	/* key bytes kept in the batch */
+
 struct stage {
-	struct rl_checked	 chk[RL_STAGE_MAX];
+	size_t			 n;
+	size_t			 klen;		/* bytes of keys used */
+	unsigned char		*heap[RL_STAGE_MAX];
 	struct fd_rate_req	 req[RL_STAGE_MAX];
 	struct fd_rate_res	 res[RL_STAGE_MAX];
-	unsigned char		 key[RL_STAGE_MAX][RL_KEY_INLINE];
-	unsigned char		*heap[RL_STAGE_MAX];
-	size_t			 n;
+	struct rl_checked	 chk[RL_STAGE_MAX];
+	unsigned char		 keys[STAGE_KEYS];
 };
 
 /* add - limit l to the batch if it applies; 0, or -1 out of memory */
@@ -123,11 +133,11 @@ add(struct rl_state *st, struct fd_txn *t, const struct rl_limit *l,
 {
 	const char	*ov;
 	struct fd_rate_req *rq = &b->req[b->n];
-	unsigned char	*buf = b->key[b->n];
-	size_t		 len;
+	unsigned char	*buf = b->keys + b->klen;
+	size_t		 room = sizeof(b->keys) - b->klen, len;
 	int		 e;
 
-	if ((len = rl_key_build(l, s, buf, RL_KEY_INLINE)) == 0)
+	if ((len = rl_key_build(l, s, buf, room)) == 0)
 		return 0;
 	ov = st->host->param(t, RL_PLUGIN_NAME, l->name);
 	if ((e = rl_effective(l, ov, f, &b->chk[b->n])) == 0)
@@ -136,12 +146,13 @@ add(struct rl_state *st, struct fd_txn *t, const struct rl_limit *l,
 		warn_once(st, l->name, ov, "expected a rate like 500/1h, or "
 		    "off");
 	b->heap[b->n] = NULL;
-	if (len > RL_KEY_INLINE) {
+	if (len > room) {
 		if ((buf = malloc(len)) == NULL)
 			return -1;
 		b->heap[b->n] = buf;
 		rl_key_build(l, s, buf, len);
-	}
+	} else
+		b->klen += len;
 	rq->key = buf;
 	rq->keylen = len;
 	rq->limit = b->chk[b->n].rate.count;
@@ -188,6 +199,7 @@ gather(struct rl_state *st, struct fd_txn *t, unsigned counts,
 	int			 rc = 0;
 
 	b->n = 0;
+	b->klen = 0;
 	subject(st->host, t, counts, &s);
 	f = factor(st, t);
 	for (i = 0; i < st->conf.nlimits && rc == 0; i++)

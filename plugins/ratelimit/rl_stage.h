@@ -18,7 +18,6 @@
 #include "rl_spec.h"
 
 #define RL_PLUGIN_NAME	"ratelimit"	/* the name rules use in `set` */
-#define RL_KEY_INLINE	320		/* longer keys go to the heap */
 
 /* The per-message slot (zeroed by the host at MAIL). */
 struct rl_msg {

@@ -492,6 +492,44 @@ START_TEST(several_limits)
 }
 END_TEST
 
+/* long_sender - a sender of about 480 bytes, its first letter c */
+static const char *
+long_sender(char *buf, size_t size, char c)
+{
+	memset(buf, c, size - 14);
+	snprintf(buf + size - 14, 14, "@example.org");
+	return buf;
+}
+
+/* keys that fill the room a stage keeps for them go to the heap, and a
+ * short one after them still fits: each limit keeps its own counter */
+START_TEST(keys_past_the_batch)
+{
+	char	 s[4][480];
+	int	 i;
+
+	use_backend(_i);
+	/* five sender keys of some 490 bytes: four fill the batch's 2048,
+	 * the fifth (e) is on the heap, client-ip f fits after them. Were
+	 * a to d to share bytes, one message would hit a 2/1h key 4 times */
+	start("limit sender 2/1h name a\nlimit sender 2/1h name b\n"
+	    "limit sender 2/1h name c\nlimit sender 2/1h name d\n"
+	    "limit sender 1/1h name e\nlimit client-ip 3/1h name f", NULL);
+	for (i = 0; i < 4; i++)
+		long_sender(s[i], sizeof(s[i]), (char)('p' + i));
+	OK(msg("192.0.2.1", s[0]), "first message");
+	TEMPFAIL_AFTER(msg("192.0.2.1", s[0]), "mail", 3600);
+	ck_assert(th_log_has(E.d[0].p, "reason=\"limit e (sender 1/1h "
+	    "burst 0 messages) exceeded, retry after 3600s\""));
+	OK(msg("192.0.2.1", s[1]), "second sender, client at 2");
+	OK(msg("192.0.2.1", s[2]), "third sender, client at 3");
+	TEMPFAIL_AFTER(msg("192.0.2.1", s[3]), "mail", 1200);
+	ck_assert(th_log_has(E.d[0].p, "reason=\"limit f (client-ip 3/1h "
+	    "burst 0 messages) exceeded, retry after 1200s\""));
+	OK(msg("192.0.2.2", s[3]), "fourth sender from elsewhere");
+}
+END_TEST
+
 /* limits of one stage are charged all or nothing */
 START_TEST(all_or_nothing)
 {
@@ -986,6 +1024,7 @@ ratelimit_suite(void)
 	tcase_add_loop_test(tc, key_helo, 0, nbackends);
 	tcase_add_loop_test(tc, burst, 0, nbackends);
 	tcase_add_loop_test(tc, several_limits, 0, nbackends);
+	tcase_add_loop_test(tc, keys_past_the_batch, 0, nbackends);
 	tcase_add_loop_test(tc, all_or_nothing, 0, nbackends);
 	tcase_add_loop_test(tc, reject_wins, 0, nbackends);
 	tcase_add_loop_test(tc, rules, 0, nbackends);

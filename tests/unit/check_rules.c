@@ -1197,6 +1197,47 @@ START_TEST(regex_catastrophic)
 }
 END_TEST
 
+/* jit_thread - a 1000-letter match fits a 32 KiB JIT stack, 2000 not */
+static void *
+jit_thread(void *arg)
+{
+	const struct fd_regex	*re = arg;
+	char			 s[2001];
+	long			 bad = 0;
+
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	if (fd_re_match(re, s, 1000) != 1)
+		bad++;
+	if (fd_re_match(re, s, 2000) != -1)
+		bad++;
+	return (void *)bad;
+}
+
+/* a thread's match state outlives it, kept for the next thread, and its
+ * JIT stack is as large as PCRE2's own default wherever it runs */
+START_TEST(regex_jit_stack)
+{
+	struct fd_regex	*re;
+	pthread_t	 th;
+	void		*bad;
+	char		 err[256];
+	int		 i;
+
+	re = fd_re_new("^(a|b)*$", "", err, sizeof(err));
+	ck_assert_ptr_nonnull(re);
+	/* one after the other: the later threads take the first's state */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(pthread_create(&th, NULL, jit_thread, re), 0);
+		ck_assert_int_eq(pthread_join(th, &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+	ck_assert_ptr_nonnull(strstr(logbuf, "JIT stack limit reached"));
+	ck_assert_ptr_null(jit_thread(re));
+	fd_re_free(re);
+}
+END_TEST
+
 START_TEST(regex_flags)
 {
 	char		 err[256];
@@ -1364,6 +1405,7 @@ rules_suite(void)
 	tc = tcase_create("regex");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, regex_catastrophic);
+	tcase_add_test(tc, regex_jit_stack);
 	tcase_add_test(tc, regex_flags);
 	tcase_add_test(tc, regex_combinable);
 	tcase_add_test(tc, threads);
