@@ -983,10 +983,15 @@ rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
 	return FD_SB_OK;
 }
 
-/* Most arguments and keys of the multi script. */
-#define MULTI_KEYS	(2 * FD_STORE_MULTI_MAX + FD_STORE_MULTI_RATES)
-#define MULTI_ARGS	(3 + MULTI_KEYS + 2 + 7 * FD_STORE_MULTI_MAX + \
-			 3 * FD_STORE_MULTI_RATES)
+/*
+ * Keys and arguments of a usual multi call (a greylist check with its awl
+ * and a few rate limits) live on the stack, a larger call's on the heap:
+ * room for the largest call would make rd_multi's frame 26 KiB, and the
+ * calls below it would reach pages that a new libmilter thread faults in
+ * again (docs/PERFORMANCE.md, Round 7).
+ */
+#define MULTI_SMALL_KEYS	8
+#define MULTI_SMALL_ARGS	48
 
 /* multi_keys - the keys of part o into argv from a; the next free index */
 static int
@@ -1082,30 +1087,62 @@ multi_read(const redisReply *r, struct fd_sop *ops, size_t n, char *err,
 	return FD_SB_OK;
 }
 
+/* multi_need - the keys, and the arguments with argv's first three, of
+ * the multi call of ops */
+static void
+multi_need(const struct fd_sop *ops, size_t n, size_t *nkeys, size_t *nargs)
+{
+	size_t	 i, k = 0, a = 3 + 2;
+
+	for (i = 0; i < n; i++)
+		if (ops[i].g != NULL) {
+			k += ops[i].g->has_awl ? 2 : 1;
+			a += 7;
+		} else {
+			k += ops[i].nr;
+			a += 2 + 3 * ops[i].nr;
+		}
+	*nkeys = k;
+	*nargs = a + k;
+}
+
 /* rd_multi - several parts, one script: keys first, then arguments */
 static int
 rd_multi(void *h, struct fd_sop *ops, size_t n, int64_t now, char *err,
     size_t errlen)
 {
 	struct rd	*rd = h;
-	const char	*argv[MULTI_ARGS];
-	size_t		 lens[MULTI_ARGS], i;
-	char		 keys[MULTI_KEYS][RD_KEYMAX];
-	char		 nb[MULTI_ARGS][RD_NUM];
+	const char	*sargv[MULTI_SMALL_ARGS], **argv = sargv;
+	size_t		 slens[MULTI_SMALL_ARGS], *lens = slens, nkeys, nargs, i;
+	char		 skeys[MULTI_SMALL_KEYS][RD_KEYMAX];
+	char		 snb[MULTI_SMALL_ARGS][RD_NUM];
+	char		 (*keys)[RD_KEYMAX] = skeys, (*nb)[RD_NUM] = snb;
+	void		*heap = NULL;
 	redisReply	*r;
 	int		 a = 3, nk = 0, rc;
 
+	multi_need(ops, n, &nkeys, &nargs);
+	if (nkeys > MULTI_SMALL_KEYS || nargs > MULTI_SMALL_ARGS) {
+		/* pointers, then sizes, then characters: each aligned */
+		heap = fd_malloc(nargs * (sizeof(*argv) + sizeof(*lens) +
+		    RD_NUM) + nkeys * RD_KEYMAX);
+		argv = heap;
+		lens = (size_t *)(void *)(argv + nargs);
+		nb = (char (*)[RD_NUM])(void *)(lens + nargs);
+		keys = (char (*)[RD_KEYMAX])(void *)(nb + nargs);
+	}
 	for (i = 0; i < n; i++)
 		a = multi_keys(rd, &ops[i], argv, lens, a, keys, &nk);
 	num(argv, lens, a++, nb, now);
 	num(argv, lens, a++, nb, now * 1000000);
 	for (i = 0; i < n; i++)
 		a = multi_args(&ops[i], argv, lens, a, nb);
-	if ((rc = rd_eval(rd, S_MULTI, nk, a, argv, lens, &r, err,
-	    errlen)) != FD_SB_OK)
-		return rc;
-	rc = multi_read(r, ops, n, err, errlen);
-	freeReplyObject(r);
+	rc = rd_eval(rd, S_MULTI, nk, a, argv, lens, &r, err, errlen);
+	if (rc == FD_SB_OK) {
+		rc = multi_read(r, ops, n, err, errlen);
+		freeReplyObject(r);
+	}
+	free(heap);
 	return rc;
 }
 

@@ -754,6 +754,49 @@ START_TEST(multi_in_order)
 }
 END_TEST
 
+/* the largest parts a call takes: on Redis a greylist check with its awl
+ * and 32 limits are more keys and arguments than rd_multi keeps on its
+ * stack */
+START_TEST(multi_many_limits)
+{
+	struct fd_grey_req g = greq("triplet", "192.0.2.1");
+	struct fd_rate_req q[FD_STORE_RATE_MAX];
+	struct fd_rate_res r[FD_STORE_RATE_MAX];
+	struct fd_grey_res gr;
+	struct fd_store_op ops[2];
+	char	 keys[FD_STORE_RATE_MAX][8];
+	size_t	 i;
+
+	for (i = 0; i < FD_STORE_RATE_MAX; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		q[i] = rreq(keys[i], (uint32_t)i + 1, 60, 0, 1);
+	}
+	ops[0] = gop(&g, &gr);
+	ops[1] = rop(q, FD_STORE_RATE_MAX, r);
+	ck_assert_int_eq(fd_store_multi(st, ops, 2), FD_STORE_OK);
+	ck_assert_int_eq(ops[0].rc, FD_STORE_OK);
+	ck_assert_int_eq(ops[1].rc, FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_NEW);
+	for (i = 0; i < FD_STORE_RATE_MAX; i++) {
+		ck_assert_int_eq(r[i].allowed, 1);
+		ck_assert_int_eq(r[i].remaining, i);
+	}
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(fd_store_multi(st, ops, 2), FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_PASSED);
+	ck_assert_int_eq(gr.awl_count, 1);
+	/* every limit refilled after 300 s and charged once again, each
+	 * under its own key, as a single call with that key sees it */
+	for (i = 0; i < FD_STORE_RATE_MAX; i++) {
+		struct fd_rate_req peek = rreq(keys[i], (uint32_t)i + 1, 60,
+		    0, 0);
+
+		ck_assert_int_eq(r[i].allowed, 1);
+		ck_assert_int_eq(rate1(&peek).remaining, i);
+	}
+}
+END_TEST
+
 START_TEST(multi_invalid_part)
 {
 	struct fd_grey_req g = greq("triplet", NULL);
@@ -1853,6 +1896,7 @@ store_suite(enum fd_store_kind kind)
 	tc = tcase(s, "multi");
 	tcase_add_test(tc, multi_grey_and_rate);
 	tcase_add_test(tc, multi_in_order);
+	tcase_add_test(tc, multi_many_limits);
 	tcase_add_test(tc, multi_invalid_part);
 	tcase_add_test(tc, plan_one_trip);
 	tcase_add_test(tc, plan_mismatch);
