@@ -72,7 +72,7 @@ for p in "$LG" "$NM" "$MT"; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdbench.XXXXXX") || exit 1
-results=$tmp/results		# label kind conns rate p50 p99 cpu rss anon err ref
+results=$tmp/results		# label kind conns rate p50 p99 cpu rss anon err ref faults
 notes=$tmp/notes
 : > "$results"
 : > "$notes"
@@ -158,10 +158,10 @@ run_load() {
 	set -- $(echo "$line" | tr ' ' '\n' | sed -n \
 	    -e 's/^rate=//p' -e 's/^p50_ms=//p' -e 's/^p99_ms=//p' \
 	    -e 's/^cpu_pct=//p' -e 's/^rss_kb=//p' -e 's/^rssanon_kb=//p' \
-	    -e 's/^errors=//p' -e 's/^timeouts=//p')
+	    -e 's/^errors=//p' -e 's/^timeouts=//p' -e 's/^faults=//p')
 	# sed prints in the order of the line: rate p50 p99 errors timeouts
-	# cpu rss anon
-	echo "$label $kind $conns $1 $2 $3 $6 $7 $8 $(($4 + $5)) $ref" \
+	# cpu rss anon faults
+	echo "$label $kind $conns $1 $2 $3 $6 $7 $8 $(($4 + $5)) $ref ${9:--1}" \
 	    >> "$results"
 	echo " $1 msg/s" >&2
 	if [ $(($4 + $5)) -gt 0 ]; then
@@ -393,23 +393,26 @@ function med(v, k,    i, j, t) {
 	i = row[key]; k = ++cnt[i]
 	for (f = 4; f <= 9; f++)
 		V[i, f, k] = $f
+	V[i, 12, k] = $12
 	err[i] += $10
 }
 END {
 	for (i = 1; i <= n; i++) {
-		for (f = 4; f <= 9; f++) {
+		for (f = 4; f <= 12; f++) {
+			if (f == 10 || f == 11)
+				continue
 			delete v
 			for (k = 1; k <= cnt[i]; k++)
 				v[k] = V[i, f, k] + 0
 			M[f] = med(v, cnt[i])
 		}
 		rate[i] = M[4]; p50[i] = M[5]; p99[i] = M[6]; cpu[i] = M[7]
-		rss[i] = M[8]; anon[i] = M[9]
+		rss[i] = M[8]; anon[i] = M[9]; flt[i] = M[12]
 		R[lab[i], c[i]] = rate[i]; P[lab[i], c[i]] = p99[i]
 	}
-	printf "%-22s %5s %9s %8s %8s %6s %7s %7s %5s %7s %6s %6s\n", \
+	printf "%-22s %5s %9s %8s %8s %6s %7s %7s %5s %7s %6s %6s %7s\n", \
 	    "target", "conns", "msgs/s", "p50 ms", "p99 ms", "CPU%", \
-	    "RSS MB", "anon MB", "err", "x same", "p99 x", "x env"
+	    "RSS MB", "anon MB", "err", "x same", "p99 x", "x env", "flt/msg"
 	for (i = 1; i <= n; i++) {
 		xs = "-"; px = "-"; xe = "-"
 		if (ref[i] != "-" && ((ref[i], c[i]) in R) && R[ref[i], c[i]] > 0) {
@@ -419,10 +422,11 @@ END {
 		}
 		if (kind[i] == "filterd" && ((env, c[i]) in R) && R[env, c[i]] > 0)
 			xe = sprintf("%.2f", rate[i] / R[env, c[i]])
-		printf "%-22s %5d %9.0f %8.3f %8.3f %6s %7.1f %7.1f %5d %7s %6s %6s\n", \
+		printf "%-22s %5d %9.0f %8.3f %8.3f %6s %7.1f %7.1f %5d %7s %6s %6s %7s\n", \
 		    lab[i], c[i], rate[i], p50[i], p99[i], \
 		    cpu[i] < 0 ? "-" : sprintf("%.0f", cpu[i]), rss[i] / 1024, \
-		    anon[i] / 1024, err[i], xs, px, xe
+		    anon[i] / 1024, err[i], xs, px, xe, \
+		    flt[i] < 0 ? "-" : sprintf("%.2f", flt[i])
 	}
 }' "$results"
 if [ -s "$notes" ]; then

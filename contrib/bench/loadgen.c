@@ -40,14 +40,17 @@
  * Latency is per message: from its MAIL (for the first message of a
  * session, from the socket connect) to the end-of-message reply, or to
  * the reply that refused it. With --pid the target's CPU time over the
- * measured run and its memory (VmRSS, RssAnon, VmHWM, threads) are read
- * from /proc.
+ * measured run, its page faults and its memory (VmRSS, RssAnon, VmHWM,
+ * threads) are read from /proc.
  *
  * The last output line is machine-readable:
  *   RESULT label=.. conns=.. msgs=.. secs=.. rate=.. p50_ms=.. p99_ms=..
  *          max_ms=.. errors=.. timeouts=.. cpu_s=.. cpu_pct=.. rss_kb=..
  *          rssanon_kb=.. hwm_kb=.. threads=.. proto=0x.. pass=..
  *          tempfail=.. reject=.. discard=.. rcpt_tempfail=.. rcpt_reject=..
+ *          faults=..
+ * faults is the target's minor page faults over the measured run per
+ * message (-1 without --pid).
  */
 #include "config.h"
 
@@ -623,12 +626,13 @@ lg_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* lg_proc_cpu - utime + stime of pid in seconds, or -1 */
-static double
-lg_proc_cpu(long pid)
+/* lg_proc_stat - pid's CPU time (utime + stime) in seconds and its minor
+ * page faults so far: 0, or -1 */
+static int
+lg_proc_stat(long pid, double *cpu, double *faults)
 {
 	char	 path[64], buf[1024], *p;
-	unsigned long ut, stime;
+	unsigned long minflt, ut, stime;
 	FILE	*fp;
 	size_t	 n;
 
@@ -640,10 +644,12 @@ lg_proc_cpu(long pid)
 	buf[n] = '\0';
 	/* the command name may hold spaces: fields count from its ')' */
 	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &ut, &stime) != 2)
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %lu %*u %*u %*u %lu %lu",
+	    &minflt, &ut, &stime) != 3)
 		return -1;
-	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+	*cpu = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+	*faults = (double)minflt;
+	return 0;
 }
 
 /* lg_proc_status - a "Name:   123 kB" value of /proc/PID/status, or -1 */
@@ -864,6 +870,7 @@ main(int argc, char **argv)
 	struct lg_stats tot;
 	struct rusage ru;
 	double	 secs, cpu0 = -1, cpu1 = -1, cpu = -1, p50, p99, mx;
+	double	 flt0 = 0, flt1 = 0, faults = -1;	/* per message */
 	uint32_t proto = 0, *all;
 	size_t	 n = 0;
 	const char *err = "";
@@ -875,20 +882,22 @@ main(int argc, char **argv)
 		return 1;
 	if (o.warmup > 0)
 		(void)lg_run_phase(&o, ws, 0, o.warmup, 0, 0, &proto);
-	if (o.pid > 0)
-		cpu0 = lg_proc_cpu(o.pid);
+	if (o.pid > 0 && lg_proc_stat(o.pid, &cpu0, &flt0) < 0)
+		cpu0 = -1;
 	for (t = 0; t < o.conns; t++) {
 		free(ws[t].st.lat_us);
 		memset(&ws[t].st, 0, sizeof(ws[t].st));
 	}
 	secs = lg_run_phase(&o, ws, o.warmup, o.duration > 0 ? UINT64_MAX :
 	    o.messages, o.duration, 1, &proto);
-	if (o.pid > 0 && (cpu1 = lg_proc_cpu(o.pid)) >= 0 && cpu0 >= 0)
+	if (o.pid > 0 && cpu0 >= 0 && lg_proc_stat(o.pid, &cpu1, &flt1) == 0)
 		cpu = cpu1 - cpu0;
 
 	memset(&tot, 0, sizeof(tot));
 	for (t = 0; t < o.conns; t++)
 		n += ws[t].st.nlat;
+	if (cpu >= 0 && n > 0)
+		faults = (flt1 - flt0) / (double)n;
 	if ((all = malloc((n ? n : 1) * sizeof(*all))) == NULL)
 		return 1;
 	for (n = 0, t = 0; t < o.conns; t++) {
@@ -930,9 +939,10 @@ main(int argc, char **argv)
 		    ru.ru_stime.tv_usec) / 1e6);
 		if (o.pid > 0)
 			printf("  target %ld: CPU %.2f s (%.0f%% of one core), "
+			    "%.2f page faults a message, "
 			    "RSS %ld kB, RssAnon %ld kB, peak %ld kB, "
 			    "%ld threads\n", o.pid, cpu, secs > 0 ? 100 * cpu /
-			    secs : 0, lg_proc_status(o.pid, "VmRSS"),
+			    secs : 0, faults, lg_proc_status(o.pid, "VmRSS"),
 			    lg_proc_status(o.pid, "RssAnon"),
 			    lg_proc_status(o.pid, "VmHWM"),
 			    lg_proc_status(o.pid, "Threads"));
@@ -942,7 +952,8 @@ main(int argc, char **argv)
 	    " timeouts=%" PRIu64 " cpu_s=%.3f cpu_pct=%.1f rss_kb=%ld "
 	    "rssanon_kb=%ld hwm_kb=%ld threads=%ld proto=0x%lx pass=%" PRIu64
 	    " tempfail=%" PRIu64 " reject=%" PRIu64 " discard=%" PRIu64
-	    " rcpt_tempfail=%" PRIu64 " rcpt_reject=%" PRIu64 "\n",
+	    " rcpt_tempfail=%" PRIu64 " rcpt_reject=%" PRIu64
+	    " faults=%.2f\n",
 	    o.label, o.conns, n, secs, secs > 0 ? n / secs : 0, p50, p99, mx,
 	    tot.errors, tot.timeouts, cpu, secs > 0 && cpu >= 0 ?
 	    100 * cpu / secs : -1.0,
@@ -951,7 +962,7 @@ main(int argc, char **argv)
 	    o.pid > 0 ? lg_proc_status(o.pid, "VmHWM") : -1,
 	    o.pid > 0 ? lg_proc_status(o.pid, "Threads") : -1,
 	    (unsigned long)proto, tot.pass, tot.tempfail, tot.reject,
-	    tot.discard, tot.rcpt_tempfail, tot.rcpt_reject);
+	    tot.discard, tot.rcpt_tempfail, tot.rcpt_reject, faults);
 	for (t = 0; t < o.conns; t++)
 		free(ws[t].st.lat_us);
 	free(ws);
