@@ -65,7 +65,7 @@ struct fd_regex {
 	int64_t		 limit_logged;	/* fd_log_ratelimited stamp */
 };
 
-#define RE_JIT_STACK	(32 * 1024)	/* PCRE2's own default */
+#define RE_JIT_STACK	((size_t)32 * 1024)	/* PCRE2's own default */
 
 /* a thread's matching state; between threads, in the pool */
 struct re_tls {
