@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -243,9 +244,12 @@ static const char *const rd_scripts[S_COUNT] = {
 	rd_del_lua, rd_multi_lua
 };
 
+#define RD_RBUF		4096	/* reply bytes read at once */
+
 struct rconn {
 	redisContext	*c;
 	struct rconn	*next;
+	char		 rbuf[RD_RBUF];	/* see rd_reply */
 };
 
 struct rd {
@@ -714,6 +718,62 @@ put_len(char *p, char c, size_t n)
 	return p;
 }
 
+/* rd_seterr - fail c as hiredis does: err, and errstr as text */
+static void
+rd_seterr(redisContext *c, int type, const char *str)
+{
+	int	 e = errno;
+
+	c->err = type;
+	snprintf(c->errstr, sizeof(c->errstr), "%s", str);
+	errno = e;
+}
+
+/*
+ * rd_reply - send what is appended on rc and read its reply, as
+ * redisGetReply does on a blocking context, but through rc's own buffer:
+ * hiredis reads into 16 KiB on the caller's stack, the deepest point of a
+ * session on Redis, which the next libmilter thread on that stack faults
+ * in again (docs/PERFORMANCE.md, Round 7). The socket's timeouts
+ * (redisSetTimeout) bound each read and write. NULL with errno and c->err
+ * set on failure, as hiredis leaves them.
+ */
+static void *
+rd_reply(struct rconn *rc)
+{
+	redisContext	*c = rc->c;
+	void		*reply = NULL;
+	ssize_t		 n;
+	int		 done = 0;
+
+	do {
+		if (redisBufferWrite(c, &done) == REDIS_ERR)
+			return NULL;
+	} while (!done);
+	for (;;) {
+		if (redisReaderGetReply(c->reader, &reply) == REDIS_ERR) {
+			rd_seterr(c, c->reader->err, c->reader->errstr);
+			return NULL;
+		}
+		if (reply != NULL)
+			return reply;
+		if ((n = read(c->fd, rc->rbuf, sizeof(rc->rbuf))) < 0) {
+			if (errno == EINTR)
+				continue;
+			rd_seterr(c, REDIS_ERR_IO, strerror(errno));
+			return NULL;
+		}
+		if (n == 0) {
+			rd_seterr(c, REDIS_ERR_EOF, "Server closed the connection");
+			return NULL;
+		}
+		if (redisReaderFeed(c->reader, rc->rbuf, (size_t)n) != REDIS_OK) {
+			rd_seterr(c, c->reader->err, c->reader->errstr);
+			return NULL;
+		}
+	}
+}
+
 /*
  * rd_command - send argv as one RESP multi-bulk and wait for the reply,
  * as redisCommandArgv does. The command is formatted here: hiredis's
@@ -724,7 +784,7 @@ put_len(char *p, char c, size_t n)
  * limits) and gets fd_malloc, which does not fail.
  */
 static redisReply *
-rd_command(redisContext *c, int argc, const char **argv,
+rd_command(struct rconn *rc, int argc, const char **argv,
     const size_t *lens)
 {
 	char	 stack[2048], *buf = stack, *p;
@@ -744,9 +804,9 @@ rd_command(redisContext *c, int argc, const char **argv,
 		*p++ = '\r';
 		*p++ = '\n';
 	}
-	if (redisAppendFormattedCommand(c, buf, (size_t)(p - buf)) ==
+	if (redisAppendFormattedCommand(rc->c, buf, (size_t)(p - buf)) ==
 	    REDIS_OK)
-		(void)redisGetReply(c, &reply);
+		reply = rd_reply(rc);
 	e = errno;
 	if (buf != stack)
 		free(buf);
@@ -795,7 +855,7 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 			argv[1] = sha;
 			lens[0] = 7;
 			lens[1] = 40;
-			r = rd_command(rc->c, argc, argv, lens);
+			r = rd_command(rc, argc, argv, lens);
 			e = errno;
 			if (r != NULL && r->type == REDIS_REPLY_ERROR &&
 			    strncmp(r->str, "NOSCRIPT", 8) == 0) {

@@ -986,6 +986,24 @@ START_TEST(kv_basic)
 }
 END_TEST
 
+/* a value larger than one read of the Redis reply (rd_reply's 4 KiB)
+ * comes back whole */
+START_TEST(kv_large_value)
+{
+	static char	 in[20000], out[20000];
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i * 7 % 251);
+	ck_assert_int_eq(fd_store_set(st, "big", 3, in, sizeof(in), 60),
+	    FD_STORE_OK);
+	len = sizeof(out);
+	ck_assert_int_eq(fd_store_get(st, "big", 3, out, &len), FD_STORE_OK);
+	ck_assert_uint_eq(len, sizeof(in));
+	ck_assert_int_eq(memcmp(in, out, sizeof(in)), 0);
+}
+END_TEST
+
 START_TEST(kv_ttl)
 {
 	char	 buf[16];
@@ -1903,6 +1921,7 @@ store_suite(enum fd_store_kind kind)
 
 	tc = tcase(s, "kv");
 	tcase_add_test(tc, kv_basic);
+	tcase_add_test(tc, kv_large_value);
 	tcase_add_test(tc, kv_ttl);
 	tcase_add_test(tc, kv_incr);
 	tcase_add_test(tc, binary_keys);
