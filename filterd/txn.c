@@ -6,20 +6,20 @@
  * MAIL, a close without an abort, two messages on one connection. Every
  * reset path goes through fd_txn_msg_end(), which is idempotent.
  *
- * Memory. libmilter runs each connection on a thread of its own, so every
- * malloc/free pair here runs on a cold heap; a connection with one message
- * used to cost some 25 of them. Now fd_txn_new makes one block: struct
- * block below, then the plugins' slot arrays, their slots, the store plan
- * and the inline bytes of two string pools. The strings go into the
- * pools: the connection's (client name, HELO, macros) lives until close,
- * the message's (sender, recipients, params, headers) is emptied at each
- * message's end. A pool takes a chunk from the heap only when its inline
- * bytes are full, and a string too big for a chunk gets one of its own,
- * so no length is refused or cut. A value that is set again (HELO, a
- * macro, a param, the recipient under decision) is rewritten in place
- * when it fits; when it does not, its new room is at least twice the old,
- * so what a long connection leaves behind stays below twice its longest
- * values.
+ * Memory. libmilter runs sessions on worker threads that start and end
+ * all the time (docs/ARCHITECTURE.md), so a malloc here often runs on a
+ * cold heap; a connection with one message used to cost some 25 of them.
+ * Now fd_txn_new makes one block: struct block below, then the plugins'
+ * slot arrays, their slots, the store plan and the inline bytes of two
+ * string pools. The strings go into the pools: the connection's (client
+ * name, HELO, macros) lives until close, the message's (sender,
+ * recipients, params, headers) is emptied at each message's end. A pool
+ * takes a chunk from the heap only when its inline bytes are full, and a
+ * string too big for a chunk gets one of its own, so no length is
+ * refused or cut. A value that is set again (HELO, a macro, a param, the
+ * recipient under decision) is rewritten in place when it fits; when it
+ * does not, its new room is at least twice the old, so what a long
+ * connection leaves behind stays below twice its longest values.
  */
 #include "config.h"
 

@@ -26,14 +26,18 @@
  * an older plugin; a plugin checks host->abi_minor (or a NULL pointer)
  * before it calls a host function newer than the one it was built for.
  *
- * Threads and lifetimes. filterd runs one libmilter thread per MTA
- * connection. init() is called once per configuration generation: from
- * the main thread at start, from the reload thread at a reload (SIGUSR1);
- * fini() from whichever thread drops the generation's last reference (a
- * connection closing, or the reload). The state init() builds is then
- * read-only and shared by every thread until fini(). A hook may write only its own
- * connection and message slots (zeroed by the host, sized by
- * conn_priv_size and msg_priv_size) and the store. Strings the host hands
+ * Threads and lifetimes. filterd runs sessions on libmilter's pool of
+ * worker threads: hooks of one connection run one after the other, not
+ * always on the same thread, and workers start and end all the time, so
+ * a hook keeps nothing thread-local and no buffer of more than a few KiB
+ * on its stack (filterd-plugin(3), THREADS). init() is called once per
+ * configuration generation: from the main thread at start, from the
+ * reload thread at a reload (SIGUSR1); fini() from whichever thread drops
+ * the generation's last reference (a connection closing, or the reload).
+ * The state init() builds is then read-only and shared by every thread
+ * until fini(). A hook may write only its own connection and message
+ * slots (zeroed by the host, sized by conn_priv_size and msg_priv_size)
+ * and the store. Strings the host hands
  * a hook live until the hook returns unless a comment says otherwise.
  */
 #ifndef FILTERD_PLUGIN_H
