@@ -953,6 +953,57 @@ rd_key(struct rd *rd, char *buf, int t, const struct fd_skey *tag,
 }
 
 /*
+ * The arguments of one EVALSHA: argv and their lengths, pointing into
+ * the keys and numbers formatted for them. A usual call (a greylist check
+ * with its awl and a few rate limits) has room on the stack, a larger
+ * one takes one allocation: room for the largest call on the stack made
+ * a frame of 10 to 26 KiB, and the calls below it reached pages that a
+ * new libmilter thread faults in again (docs/PERFORMANCE.md, Round 7).
+ */
+#define ARGS_SMALL_KEYS	8
+#define ARGS_SMALL	48
+
+struct rd_args {
+	const char	**argv;
+	size_t		 *lens;
+	char		(*keys)[RD_KEYMAX];
+	char		(*nb)[RD_NUM];		/* number i for argument i */
+	void		 *heap;
+	const char	 *sargv[ARGS_SMALL];
+	size_t		  slens[ARGS_SMALL];
+	char		  skeys[ARGS_SMALL_KEYS][RD_KEYMAX];
+	char		  snb[ARGS_SMALL][RD_NUM];
+};
+
+/* rd_args_init - room for nkeys keys among nargs arguments (argv's first
+ * three included) */
+static void
+rd_args_init(struct rd_args *v, size_t nkeys, size_t nargs)
+{
+	v->heap = NULL;
+	v->argv = v->sargv;
+	v->lens = v->slens;
+	v->keys = v->skeys;
+	v->nb = v->snb;
+	if (nkeys <= ARGS_SMALL_KEYS && nargs <= ARGS_SMALL)
+		return;
+	/* pointers, then sizes, then characters: each aligned */
+	v->heap = fd_malloc(nargs * (sizeof(*v->argv) + sizeof(*v->lens) +
+	    RD_NUM) + nkeys * RD_KEYMAX);
+	v->argv = v->heap;
+	v->lens = (size_t *)(void *)(v->argv + nargs);
+	v->nb = (char (*)[RD_NUM])(void *)(v->lens + nargs);
+	v->keys = (char (*)[RD_KEYMAX])(void *)(v->nb + nargs);
+}
+
+/* rd_args_free - what rd_args_init took from the heap */
+static void
+rd_args_free(struct rd_args *v)
+{
+	free(v->heap);
+}
+
+/*
  * Operations
  */
 
@@ -1001,33 +1052,32 @@ rd_grey(void *h, const struct fd_sgrey *g, int64_t now,
 	return FD_SB_OK;
 }
 
-#define RATE_ARGS	(3 + 1 + FD_STORE_RATE_MAX * 4)
-
 /* rd_rate - the rate script over n buckets */
 static int
 rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
     struct fd_rate_res *res, char *err, size_t errlen)
 {
 	struct rd	*rd = h;
-	const char	*argv[RATE_ARGS];
-	size_t		 lens[RATE_ARGS], i;
-	char		 keys[FD_STORE_RATE_MAX][RD_KEYMAX];
-	char		 nb[RATE_ARGS][RD_NUM];
+	struct rd_args	 v;
+	size_t		 i;
 	redisReply	*r;
 	int		 a = 3, rc, ok;
 
+	rd_args_init(&v, n, 3 + 1 + 4 * n);
 	for (i = 0; i < n; i++) {
-		lens[a] = rd_key(rd, keys[i], 'r', NULL, "rate", &rt[i].key);
-		argv[a++] = keys[i];
+		v.lens[a] = rd_key(rd, v.keys[i], 'r', NULL, "rate",
+		    &rt[i].key);
+		v.argv[a++] = v.keys[i];
 	}
-	num(argv, lens, a++, nb, now * 1000000);
+	num(v.argv, v.lens, a++, v.nb, now * 1000000);
 	for (i = 0; i < n; i++) {
-		num(argv, lens, a++, nb, rt[i].interval);
-		num(argv, lens, a++, nb, rt[i].cap);
-		num(argv, lens, a++, nb, rt[i].cost);
+		num(v.argv, v.lens, a++, v.nb, rt[i].interval);
+		num(v.argv, v.lens, a++, v.nb, rt[i].cap);
+		num(v.argv, v.lens, a++, v.nb, rt[i].cost);
 	}
-	if ((rc = rd_eval(rd, S_RATE, (int)n, a, argv, lens, &r, err,
-	    errlen)) != FD_SB_OK)
+	rc = rd_eval(rd, S_RATE, (int)n, a, v.argv, v.lens, &r, err, errlen);
+	rd_args_free(&v);
+	if (rc != FD_SB_OK)
 		return rc;
 	if (rd_ints(r, 1 + 2 * n, err, errlen) < 0) {
 		freeReplyObject(r);
@@ -1042,16 +1092,6 @@ rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
 	freeReplyObject(r);
 	return FD_SB_OK;
 }
-
-/*
- * Keys and arguments of a usual multi call (a greylist check with its awl
- * and a few rate limits) live on the stack, a larger call's on the heap:
- * room for the largest call would make rd_multi's frame 26 KiB, and the
- * calls below it would reach pages that a new libmilter thread faults in
- * again (docs/PERFORMANCE.md, Round 7).
- */
-#define MULTI_SMALL_KEYS	8
-#define MULTI_SMALL_ARGS	48
 
 /* multi_keys - the keys of part o into argv from a; the next free index */
 static int
@@ -1172,37 +1212,25 @@ rd_multi(void *h, struct fd_sop *ops, size_t n, int64_t now, char *err,
     size_t errlen)
 {
 	struct rd	*rd = h;
-	const char	*sargv[MULTI_SMALL_ARGS], **argv = sargv;
-	size_t		 slens[MULTI_SMALL_ARGS], *lens = slens, nkeys, nargs, i;
-	char		 skeys[MULTI_SMALL_KEYS][RD_KEYMAX];
-	char		 snb[MULTI_SMALL_ARGS][RD_NUM];
-	char		 (*keys)[RD_KEYMAX] = skeys, (*nb)[RD_NUM] = snb;
-	void		*heap = NULL;
+	struct rd_args	 v;
+	size_t		 nkeys, nargs, i;
 	redisReply	*r;
 	int		 a = 3, nk = 0, rc;
 
 	multi_need(ops, n, &nkeys, &nargs);
-	if (nkeys > MULTI_SMALL_KEYS || nargs > MULTI_SMALL_ARGS) {
-		/* pointers, then sizes, then characters: each aligned */
-		heap = fd_malloc(nargs * (sizeof(*argv) + sizeof(*lens) +
-		    RD_NUM) + nkeys * RD_KEYMAX);
-		argv = heap;
-		lens = (size_t *)(void *)(argv + nargs);
-		nb = (char (*)[RD_NUM])(void *)(lens + nargs);
-		keys = (char (*)[RD_KEYMAX])(void *)(nb + nargs);
-	}
+	rd_args_init(&v, nkeys, nargs);
 	for (i = 0; i < n; i++)
-		a = multi_keys(rd, &ops[i], argv, lens, a, keys, &nk);
-	num(argv, lens, a++, nb, now);
-	num(argv, lens, a++, nb, now * 1000000);
+		a = multi_keys(rd, &ops[i], v.argv, v.lens, a, v.keys, &nk);
+	num(v.argv, v.lens, a++, v.nb, now);
+	num(v.argv, v.lens, a++, v.nb, now * 1000000);
 	for (i = 0; i < n; i++)
-		a = multi_args(&ops[i], argv, lens, a, nb);
-	rc = rd_eval(rd, S_MULTI, nk, a, argv, lens, &r, err, errlen);
+		a = multi_args(&ops[i], v.argv, v.lens, a, v.nb);
+	rc = rd_eval(rd, S_MULTI, nk, a, v.argv, v.lens, &r, err, errlen);
+	rd_args_free(&v);
 	if (rc == FD_SB_OK) {
 		rc = multi_read(r, ops, n, err, errlen);
 		freeReplyObject(r);
 	}
-	free(heap);
 	return rc;
 }
 
