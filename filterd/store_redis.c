@@ -64,57 +64,74 @@
 
 /*
  * The scripts. Lua 5.1 numbers are doubles: every number here stays
- * below 2^53 (the front keeps GCRA numbers below 2^50), and numbers go
- * back into Redis through fmt() so they are written as integers.
+ * below 2^53 (the front keeps GCRA numbers below 2^50). Numbers go back
+ * into Redis as Lua numbers: redis.call writes an integral number in
+ * full ("%.17g", or as an integer in later versions), never in Lua's
+ * 14-digit form.
+ *
+ * The greylist and rate steps run on every recipient decision, and their
+ * cost in redis-server is the store's largest on the Redis rows of the
+ * bench (docs/PERFORMANCE.md, Round 8). So they read ARGV as `ARGV[i] +
+ * 0`, one conversion where tonumber() makes two (it checks, then
+ * converts), and only the arguments the path taken needs; they append
+ * their answers to the caller's table; tonumber() is kept for what comes
+ * from the store, where a bad value must give nil, not an error.
  */
 
-/* shared by every script */
-#define LUA_FMT \
-"local function fmt(v) return string.format('%.0f', v) end\n"
-
-/* grey(kg, ka, now, delay, window, passttl, awlafter, awlttl): the
- * greylist step of fd_store_grey on triplet kg and awl counter ka (nil
- * without an awl); a whitelisted hit rewrites ka only past FD_AWL_SLACK
- * (store_backend.h). Returns {state, first_seen, passes, awl_count,
- * retry_after}. */
+/* grey(out, kg, ka, now, a): the greylist step of fd_store_grey on
+ * triplet kg and awl counter ka (nil without an awl), with delay
+ * retry_window pass_ttl awl_after awl_ttl at ARGV[a ..]; a whitelisted
+ * hit rewrites ka only past FD_AWL_SLACK (store_backend.h). Appends
+ * {state, first_seen, passes, awl_count, retry_after} to out. */
 #define LUA_GREY \
-"local function grey(kg, ka, now, delay, window, passttl, awlafter,\n" \
-"    awlttl)\n" \
-"  local awl = 0\n" \
+"local function grey(out, kg, ka, now, a)\n" \
+"  local o, awl = #out, 0\n" \
 "  if ka then\n" \
-"    local a = redis.call('HMGET', ka, 'x', 'c')\n" \
-"    if a[1] and tonumber(a[1]) > now then awl = tonumber(a[2]) or 0 end\n" \
-"    if awl >= awlafter then\n" \
-"      if tonumber(a[1]) < now + awlttl - math.floor(awlttl / 100) then\n" \
-"        redis.call('HSET', ka, 'x', fmt(now + awlttl), 'c', fmt(awl))\n" \
-"        redis.call('EXPIRE', ka, awlttl)\n" \
+"    local h = redis.call('HMGET', ka, 'x', 'c')\n" \
+"    local x = tonumber(h[1])\n" \
+"    if x and x > now then awl = tonumber(h[2]) or 0 end\n" \
+"    if awl >= ARGV[a + 3] + 0 then\n" \
+"      local ttl = ARGV[a + 4] + 0\n" \
+"      if x < now + ttl - math.floor(ttl / 100) then\n" \
+"        redis.call('HSET', ka, 'x', now + ttl, 'c', awl)\n" \
+"        redis.call('EXPIRE', ka, ttl)\n" \
 "      end\n" \
-"      return {3, 0, 0, awl, 0}\n" \
+"      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =\n" \
+"        3, 0, 0, awl, 0\n" \
+"      return\n" \
 "    end\n" \
 "  end\n" \
 "  local g = redis.call('HMGET', kg, 'x', 'f', 'p')\n" \
-"  if not g[1] or tonumber(g[1]) <= now then\n" \
-"    redis.call('HSET', kg, 'x', fmt(now + window), 'f', fmt(now),\n" \
-"      'p', '0')\n" \
+"  local x, delay = tonumber(g[1]), ARGV[a] + 0\n" \
+"  if not x or x <= now then\n" \
+"    local window = ARGV[a + 1] + 0\n" \
+"    redis.call('HSET', kg, 'x', now + window, 'f', now, 'p', 0)\n" \
 "    redis.call('EXPIRE', kg, window)\n" \
-"    return {0, now, 0, awl, delay}\n" \
+"    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =\n" \
+"      0, now, 0, awl, delay\n" \
+"    return\n" \
 "  end\n" \
 "  local first, passes = tonumber(g[2]) or now, tonumber(g[3]) or 0\n" \
 "  if now < first + delay then\n" \
-"    return {1, first, passes, awl, first + delay - now}\n" \
+"    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =\n" \
+"      1, first, passes, awl, first + delay - now\n" \
+"    return\n" \
 "  end\n" \
+"  local ttl = ARGV[a + 2] + 0\n" \
 "  passes = passes + 1\n" \
-"  redis.call('HSET', kg, 'x', fmt(now + passttl), 'p', fmt(passes))\n" \
-"  redis.call('EXPIRE', kg, passttl)\n" \
+"  redis.call('HSET', kg, 'x', now + ttl, 'p', passes)\n" \
+"  redis.call('EXPIRE', kg, ttl)\n" \
 "  if ka then\n" \
+"    ttl = ARGV[a + 4] + 0\n" \
 "    awl = awl + 1\n" \
-"    redis.call('HSET', ka, 'x', fmt(now + awlttl), 'c', fmt(awl))\n" \
-"    redis.call('EXPIRE', ka, awlttl)\n" \
+"    redis.call('HSET', ka, 'x', now + ttl, 'c', awl)\n" \
+"    redis.call('EXPIRE', ka, ttl)\n" \
 "  end\n" \
-"  return {2, first, passes, awl, 0}\n" \
+"  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =\n" \
+"    2, first, passes, awl, 0\n" \
 "end\n"
 
-/* rate(k0, n, a0, now, out): the arithmetic of fd_gcra (store.c), all
+/* rate(out, k0, n, a0, now): the arithmetic of fd_gcra (store.c), all
  * or nothing, over the n buckets KEYS[k0 + 1 .. k0 + n], with interval
  * cap cost of bucket i at ARGV[a0 + 3i - 3 ..]; now in microseconds.
  * Appends {ok, remaining_1, retry_after_1, ...} to out. */
@@ -124,71 +141,67 @@
 "  if (q + 1) * b <= a then q = q + 1 elseif q * b > a then q = q - 1 end\n" \
 "  return q\n" \
 "end\n" \
-"local function rate(k0, n, a0, now, out)\n" \
-"  local tat, iv, cap, cost, one = {}, {}, {}, {}, {}\n" \
-"  local ok = 1\n" \
+"local function rate(out, k0, n, a0, now)\n" \
+"  local o, ok, v = #out, 1, {}\n" \
 "  for i = 1, n do\n" \
-"    iv[i] = tonumber(ARGV[a0 + 3 * i - 3])\n" \
-"    cap[i] = tonumber(ARGV[a0 + 3 * i - 2])\n" \
-"    cost[i] = tonumber(ARGV[a0 + 3 * i - 1])\n" \
-"    one[i] = cost[i]\n" \
-"    if one[i] == 0 then one[i] = 1 end\n" \
-"    local t = tonumber(redis.call('GET', KEYS[k0 + i]) or 0) or 0\n" \
+"    local a = a0 + 3 * i - 3\n" \
+"    local iv, cap, cost = ARGV[a] + 0, ARGV[a + 1] + 0, ARGV[a + 2] + 0\n" \
+"    local one, t = cost, tonumber(redis.call('GET', KEYS[k0 + i])) or 0\n" \
+"    if one == 0 then one = 1 end\n" \
 "    if t < now then t = now end\n" \
-"    tat[i] = t\n" \
-"    if t + one[i] * iv[i] - now > cap[i] then ok = 0 end\n" \
+"    if t + one * iv - now > cap then ok = 0 end\n" \
+"    v[4 * i - 3], v[4 * i - 2], v[4 * i - 1], v[4 * i] = t, iv, cap, cost\n" \
 "  end\n" \
-"  out[#out + 1] = ok\n" \
+"  out[o + 1] = ok\n" \
 "  for i = 1, n do\n" \
-"    local after = tat[i]\n" \
-"    if ok == 1 and cost[i] > 0 then\n" \
-"      after = after + cost[i] * iv[i]\n" \
-"      redis.call('SET', KEYS[k0 + i], fmt(after), 'PX',\n" \
-"        fmt(math.max(1, idiv(after - now + 999, 1000))))\n" \
+"    local after, iv, cap, cost = v[4 * i - 3], v[4 * i - 2], v[4 * i - 1],\n" \
+"      v[4 * i]\n" \
+"    local one = cost\n" \
+"    if one == 0 then one = 1 end\n" \
+"    if ok == 1 and cost > 0 then\n" \
+"      after = after + cost * iv\n" \
+"      redis.call('SET', KEYS[k0 + i], after, 'PX',\n" \
+"        math.max(1, idiv(after - now + 999, 1000)))\n" \
 "    end\n" \
-"    local room, rem, ra = cap[i] - (after - now), 0, 0\n" \
-"    if room > 0 then rem = idiv(room, iv[i]) end\n" \
-"    local wait = after + one[i] * iv[i] - cap[i] - now\n" \
+"    local room, rem, ra = cap - (after - now), 0, 0\n" \
+"    if room > 0 then rem = idiv(room, iv) end\n" \
+"    local wait = after + one * iv - cap - now\n" \
 "    if wait > 0 then ra = idiv(wait + 999999, 1000000) end\n" \
-"    out[#out + 1] = rem\n" \
-"    out[#out + 1] = ra\n" \
+"    out[o + 2 * i], out[o + 2 * i + 1] = rem, ra\n" \
 "  end\n" \
 "end\n"
 
 /* KEYS: triplet [, awl]; ARGV: now delay retry_window pass_ttl awl_after
  * awl_ttl. Returns {state, first_seen, passes, awl_count, retry_after}. */
-static const char rd_grey_lua[] = LUA_FMT LUA_GREY
-"return grey(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]),\n"
-"  tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),\n"
-"  tonumber(ARGV[6]))\n";
-
-/* KEYS: n buckets; ARGV: now_us, then interval cap cost per bucket.
- * Returns {ok, remaining_1, retry_after_1, ...}. */
-static const char rd_rate_lua[] = LUA_FMT LUA_RATE
+static const char rd_grey_lua[] = LUA_GREY
 "local out = {}\n"
-"rate(0, #KEYS, 2, tonumber(ARGV[1]), out)\n"
+"grey(out, KEYS[1], KEYS[2], ARGV[1] + 0, 2)\n"
 "return out\n";
 
-/* Several parts at once (fd_store_multi). ARGV: now now_us, then per
- * part either g nkeys delay retry_window pass_ttl awl_after awl_ttl
- * (KEYS: its triplet [, awl]) or r n, then interval cap cost per bucket
- * (KEYS: its n buckets). Returns the parts' answers one after the
- * other, as the single scripts give them. */
-static const char rd_multi_lua[] = LUA_FMT LUA_GREY LUA_RATE
-"local now, nowus = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-"local out, k, a = {}, 0, 3\n"
-"while a <= #ARGV do\n"
-"  local n = tonumber(ARGV[a + 1])\n"
+/* KEYS: n buckets; ARGV: now, then interval cap cost per bucket.
+ * Returns {ok, remaining_1, retry_after_1, ...}. */
+static const char rd_rate_lua[] = LUA_RATE
+"local out = {}\n"
+"rate(out, 0, #KEYS, 2, (ARGV[1] + 0) * 1000000)\n"
+"return out\n";
+
+/* Several parts at once (fd_store_multi). ARGV: now, then per part
+ * either g nkeys delay retry_window pass_ttl awl_after awl_ttl (KEYS: its
+ * triplet [, awl]) or r n, then interval cap cost per bucket (KEYS: its
+ * n buckets). Returns the parts' answers one after the other, as the
+ * single scripts give them. */
+static const char rd_multi_lua[] = LUA_GREY LUA_RATE
+"local now = ARGV[1] + 0\n"
+"local out, k, a, na = {}, 0, 2, #ARGV\n"
+"while a <= na do\n"
+"  local n = ARGV[a + 1] + 0\n"
 "  if ARGV[a] == 'g' then\n"
 "    local ka = nil\n"
 "    if n > 1 then ka = KEYS[k + 2] end\n"
-"    local r = grey(KEYS[k + 1], ka, now, tonumber(ARGV[a + 2]),\n"
-"      tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),\n"
-"      tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))\n"
-"    for i = 1, 5 do out[#out + 1] = r[i] end\n"
+"    grey(out, KEYS[k + 1], ka, now, a + 2)\n"
 "    a = a + 7\n"
 "  else\n"
-"    rate(k, n, a + 2, nowus, out)\n"
+"    rate(out, k, n, a + 2, now * 1000000)\n"
 "    a = a + 2 + 3 * n\n"
 "  end\n"
 "  k = k + n\n"
@@ -211,7 +224,6 @@ static const char rd_set_lua[] =
  * an old one keeps its expiry. */
 static const char rd_incr_lua[] =
 "local now, by, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-"local function fmt(v) return string.format('%.0f', v) end\n"
 "local v = redis.call('HMGET', KEYS[1], 'x', 'v')\n"
 "local cur\n"
 "if v[1] and tonumber(v[1]) > now then\n"
@@ -222,10 +234,10 @@ static const char rd_incr_lua[] =
 "  if math.abs(cur) >= 9007199254740992 then\n"
 "    return redis.error_reply('FDINVAL incr: overflow')\n"
 "  end\n"
-"  redis.call('HSET', KEYS[1], 'v', fmt(cur))\n"
+"  redis.call('HSET', KEYS[1], 'v', cur)\n"
 "else\n"
 "  cur = by\n"
-"  redis.call('HSET', KEYS[1], 'x', fmt(now + ttl), 'v', fmt(cur))\n"
+"  redis.call('HSET', KEYS[1], 'x', now + ttl, 'v', cur)\n"
 "  redis.call('EXPIRE', KEYS[1], ttl)\n"
 "end\n"
 "return cur\n";
@@ -1069,7 +1081,7 @@ rd_rate(void *h, const struct fd_srate *rt, size_t n, int64_t now,
 		    &rt[i].key);
 		v.argv[a++] = v.keys[i];
 	}
-	num(v.argv, v.lens, a++, v.nb, now * 1000000);
+	num(v.argv, v.lens, a++, v.nb, now);
 	for (i = 0; i < n; i++) {
 		num(v.argv, v.lens, a++, v.nb, rt[i].interval);
 		num(v.argv, v.lens, a++, v.nb, rt[i].cap);
@@ -1192,7 +1204,7 @@ multi_read(const redisReply *r, struct fd_sop *ops, size_t n, char *err,
 static void
 multi_need(const struct fd_sop *ops, size_t n, size_t *nkeys, size_t *nargs)
 {
-	size_t	 i, k = 0, a = 3 + 2;
+	size_t	 i, k = 0, a = 3 + 1;
 
 	for (i = 0; i < n; i++)
 		if (ops[i].g != NULL) {
@@ -1222,7 +1234,6 @@ rd_multi(void *h, struct fd_sop *ops, size_t n, int64_t now, char *err,
 	for (i = 0; i < n; i++)
 		a = multi_keys(rd, &ops[i], v.argv, v.lens, a, v.keys, &nk);
 	num(v.argv, v.lens, a++, v.nb, now);
-	num(v.argv, v.lens, a++, v.nb, now * 1000000);
 	for (i = 0; i < n; i++)
 		a = multi_args(&ops[i], v.argv, v.lens, a, v.nb);
 	rc = rd_eval(rd, S_MULTI, nk, a, v.argv, v.lens, &r, err, errlen);

@@ -1796,6 +1796,69 @@ START_TEST(redis_keys_have_ttls)
 }
 END_TEST
 
+/* rkey_get - the string at the one key matching PREFIX pat */
+static void
+rkey_get(const char *pat, const char *field, char *out, size_t outlen)
+{
+	redisReply *r, *t;
+
+	r = rcmd(NULL, "KEYS %s%s", prefix, pat);
+	ck_assert_uint_eq(r->elements, 1);
+	if (field != NULL)
+		t = rcmd(NULL, "HGET %s %s", r->element[0]->str, field);
+	else
+		t = rcmd(NULL, "GET %s", r->element[0]->str);
+	ck_assert_int_eq(t->type, REDIS_REPLY_STRING);
+	snprintf(out, outlen, "%s", t->str);
+	freeReplyObject(t);
+	freeReplyObject(r);
+}
+
+/* The scripts hand Redis numbers, not strings: each must be written as
+ * the whole integer, all 16 digits of a TAT in microseconds (Lua's own
+ * conversion keeps 14). */
+START_TEST(redis_numbers_in_full)
+{
+	struct fd_grey_req g = greq("t", "a"), g2 = greq("t2", NULL);
+	struct fd_rate_req rq = rreq("b", 7, 60, 0, 1);
+	struct fd_grey_res gr;
+	struct fd_rate_res rr;
+	struct fd_store_op ops[2];
+	int64_t	 now = T0 + 300, tat = now * 1000000 + 60000000 / 7;
+	char	 got[64], want[64];
+
+	pass(&g);
+	rkey_get("g:*", "x", got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", (long long)(now + 35 * DAY));
+	ck_assert_str_eq(got, want);
+	rkey_get("a:*", "x", got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", (long long)(now + 10 * DAY));
+	ck_assert_str_eq(got, want);
+	rkey_get("a:*", "c", got, sizeof(got));
+	ck_assert_str_eq(got, "1");
+
+	ck_assert_int_eq(fd_store_rate(st, &rq, 1, &rr), FD_STORE_OK);
+	rkey_get("r:*", NULL, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", (long long)tat);
+	ck_assert_str_eq(got, want);
+
+	/* the multi call, as a recipient decision makes it */
+	ops[0] = gop(&g2, &gr);
+	ops[1] = rop(&rq, 1, &rr);
+	ck_assert_int_eq(fd_store_multi(st, ops, 2), FD_STORE_OK);
+	ck_assert_int_eq(gr.state, FD_GREY_NEW);
+	ck_assert_int_eq(rr.allowed, 1);
+	ck_assert_uint_eq(rr.remaining, 5);
+	rkey_get("r:*", NULL, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld",
+	    (long long)(tat + 60000000 / 7));
+	ck_assert_str_eq(got, want);
+	rkey_get("g:{*}", "f", got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", (long long)now);
+	ck_assert_str_eq(got, want);
+}
+END_TEST
+
 /* evalsha_calls - cmdstat_evalsha calls= from INFO commandstats */
 static long
 evalsha_calls(void)
@@ -1959,6 +2022,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_noscript);
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
+		tcase_add_test(tc, redis_numbers_in_full);
 		tcase_add_test(tc, redis_one_round_trip);
 		tcase_add_test(tc, redis_multi_one_round_trip);
 	}
