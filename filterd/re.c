@@ -355,13 +355,115 @@ fd_re_combinable(const struct fd_regex *re)
 	return re_combinable(re->pattern, re->flags);
 }
 
+/*
+ * A shared lookaround. A pattern list often starts every entry with the
+ * same assertion (the shipped generic-helo.pcre: "at a label start").
+ * In a plain union the matcher tries it once per alternative at every
+ * start position; put in front of the alternatives it is tried once,
+ * and the union's miss on the bench's HELO name costs half the
+ * instructions (docs/PERFORMANCE.md, Round 8). It is the same program
+ * only when the assertion means the same under every entry's flags, and
+ * no entry has a '|' outside its groups: P(?:a|b) is Pa|Pb, but "Pa|b"
+ * is (Pa)|b.
+ */
+
+/* class_end - the index of the ']' that closes the class opened at
+ * p[0], 0 if none: a ']' first in the class (after an optional '^') is
+ * a member, and a backslash escapes the next byte */
+static size_t
+class_end(const char *p)
+{
+	size_t	 i = 1;
+
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	for (; p[i] != '\0' && p[i] != ']'; i++)
+		if (p[i] == '\\' && p[++i] == '\0')
+			return 0;
+	return p[i] == ']' ? i : 0;
+}
+
+/* flag_sensitive - byte c may mean something else under flag i: a letter
+ * (or an escape's backslash), or a byte past ASCII */
+static int
+flag_sensitive(unsigned char c)
+{
+	return c >= 0x80 || c == '\\' || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * re_walk - walk p to its end or, with `group`, to the ')' closing the
+ * group p opens (0 if it is never closed); the length walked. *flags is
+ * set if anything on the way may mean something else under flags i, m
+ * or s (flag_sensitive, or '.', '^', '$' outside a class), *alt if a '|'
+ * stands outside every group.
+ */
+static size_t
+re_walk(const char *p, int group, int *flags, int *alt)
+{
+	size_t	 i, e, j;
+	int	 depth = 0;
+
+	*flags = *alt = 0;
+	for (i = 0; p[i] != '\0'; i++) {
+		if (flag_sensitive((unsigned char)p[i]))
+			*flags = 1;
+		if (p[i] == '\\') {
+			if (p[++i] == '\0')
+				break;
+		} else if (p[i] == '[') {
+			if ((e = class_end(p + i)) == 0)
+				break;
+			for (j = 1; j < e; j++)
+				if (flag_sensitive((unsigned char)p[i + j]))
+					*flags = 1;
+			i += e;
+		} else if (p[i] == '.' || p[i] == '^' || p[i] == '$')
+			*flags = 1;
+		else if (p[i] == '|' && depth == 0)
+			*alt = 1;
+		else if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && --depth == 0 && group)
+			return i + 1;
+	}
+	return group ? 0 : i;
+}
+
+/* shared_lookaround - the length of the lookaround every pattern starts
+ * with, if it may go in front of them all; 0 if not */
+static size_t
+shared_lookaround(struct fd_regex *const *res, size_t n)
+{
+	const char *p = res[0]->pattern;
+	size_t	 len, i;
+	int	 flags, alt;
+
+	if (strncmp(p, "(?=", 3) != 0 && strncmp(p, "(?!", 3) != 0 &&
+	    strncmp(p, "(?<=", 4) != 0 && strncmp(p, "(?<!", 4) != 0)
+		return 0;
+	if ((len = re_walk(p, 1, &flags, &alt)) == 0 || flags)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (strncmp(res[i]->pattern, p, len) != 0)
+			return 0;
+		(void)re_walk(res[i]->pattern + len, 0, &flags, &alt);
+		if (alt)
+			return 0;
+	}
+	return len;
+}
+
 /* fd_re_union - one program matching where any of the patterns would */
 struct fd_regex *
 fd_re_union(struct fd_regex *const *res, size_t n, char *err, size_t errlen)
 {
 	struct fd_regex	*u;
 	char		*buf;
-	size_t		 len = 1, o = 0, i;
+	size_t		 len = 1, o = 0, skip, i;
 	uint32_t	 opt;
 
 	if (n == 0) {
@@ -377,7 +479,12 @@ fd_re_union(struct fd_regex *const *res, size_t n, char *err, size_t errlen)
 		}
 		len += strlen(res[i]->pattern) + sizeof("|(?ims:)");
 	}
+	skip = shared_lookaround(res, n);
+	len += skip + sizeof("(?:)");
 	buf = fd_malloc(len);
+	if (skip > 0)
+		o = (size_t)snprintf(buf, len, "%.*s(?:", (int)skip,
+		    res[0]->pattern);
 	/*
 	 * Each pattern in its own group, its flags as the group's inline
 	 * options: (?i:...) sets PCRE2_CASELESS up to the group's end only,
@@ -387,7 +494,10 @@ fd_re_union(struct fd_regex *const *res, size_t n, char *err, size_t errlen)
 		o += (size_t)snprintf(buf + o, len - o, "%s(?%s%s%s:%s)",
 		    i ? "|" : "", strchr(res[i]->flags, 'i') ? "i" : "",
 		    strchr(res[i]->flags, 'm') ? "m" : "",
-		    strchr(res[i]->flags, 's') ? "s" : "", res[i]->pattern);
+		    strchr(res[i]->flags, 's') ? "s" : "",
+		    res[i]->pattern + skip);
+	if (skip > 0)
+		(void)snprintf(buf + o, len - o, ")");
 	/*
 	 * No capturing: nothing combinable can look at a group, and
 	 * saving offsets at every attempt of every alternative was a

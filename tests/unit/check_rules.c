@@ -983,6 +983,93 @@ count(const char *hay, const char *needle)
 	return n;
 }
 
+/* union_count - occurrences of needle in the text of the union of the
+ * "/pattern/flags" entries */
+static int
+union_count(const char *const *entries, size_t n, const char *needle)
+{
+	struct fd_regex	*re[8], *u;
+	char		 err[256], pat[128];
+	const char	*end;
+	size_t		 i;
+	int		 c;
+
+	ck_assert_uint_le(n, NELEM(re));
+	for (i = 0; i < n; i++) {
+		end = strrchr(entries[i], '/');
+		snprintf(pat, sizeof(pat), "%.*s", (int)(end - entries[i] - 1),
+		    entries[i] + 1);
+		re[i] = fd_re_new(pat, end + 1, err, sizeof(err));
+		ck_assert_msg(re[i] != NULL, "%s: %s", entries[i], err);
+	}
+	u = fd_re_union(re, n, err, sizeof(err));
+	ck_assert_msg(u != NULL, "union: %s", err);
+	c = count(fd_re_pattern(u), needle);
+	fd_re_free(u);
+	for (i = 0; i < n; i++)
+		fd_re_free(re[i]);
+	return c;
+}
+
+START_TEST(table_regex_shared_lookaround)
+{
+	/* every entry starts at a label start: one assertion, in front */
+	static const char *const e[] = {
+		"/(?<![^.-])ab([.-]|$)/i", "/(?<![^.-])[0-9]+x/",
+		"/(?<![^.-])c(d|e)$/",
+	};
+	static const char *const subj[] = {
+		"x.AB", "xAB", "AB-1", "x.9x", "x.9X", "9x", "a9x", "x-ce",
+		"xce", "CD", "c.e", "",
+	};
+	/* the same text, but under i [a-z] holds capitals too */
+	static const char *const letters[] = {
+		"/(?<![a-z])q/i", "/(?<![a-z])r/",
+	};
+	static const char *const lsubj[] = { "Aq", "aq", "Ar", "ar", "q" };
+	/* under s '.' holds a newline */
+	static const char *const dot[] = { "/(?<=.)a/s", "/(?<=.)b/" };
+	static const char *const dsubj[] = { "\na", "\nb", "xa", "xb", "a" };
+	/* "(?<=-)a|b" is ((?<=-)a)|b: b needs no '-' before it */
+	static const char *const alt[] = { "/(?<=-)a|b/", "/(?<=-)c/" };
+	static const char *const asubj[] = { "b", "-b", "a", "-a", "c", "-c" };
+	struct fd_table	*t;
+
+	ck_assert_int_eq(union_count(e, NELEM(e), "(?<!"), 1);
+	t = regex_table(e, NELEM(e));
+	ck_assert_uint_eq(fd_table_programs(t), 1);
+	same_as_alone(t, e, NELEM(e), subj, NELEM(subj));
+	ck_assert(fd_table_match(t, "x.AB", 4));
+	ck_assert(!fd_table_match(t, "xAB", 3));
+	ck_assert(fd_table_match(t, "x.9x", 4));
+	ck_assert(!fd_table_match(t, "x.9X", 4));
+	ck_assert(fd_table_match(t, "x-ce", 4));
+	ck_assert(!fd_table_match(t, "xce", 3));
+	fd_table_free(t);
+
+	ck_assert_int_eq(union_count(letters, NELEM(letters), "(?<!"), 2);
+	t = regex_table(letters, NELEM(letters));
+	same_as_alone(t, letters, NELEM(letters), lsubj, NELEM(lsubj));
+	ck_assert(!fd_table_match(t, "Aq", 2));
+	ck_assert(fd_table_match(t, "Ar", 2));
+	fd_table_free(t);
+
+	ck_assert_int_eq(union_count(dot, NELEM(dot), "(?<="), 2);
+	t = regex_table(dot, NELEM(dot));
+	same_as_alone(t, dot, NELEM(dot), dsubj, NELEM(dsubj));
+	ck_assert(fd_table_match(t, "\na", 2));
+	ck_assert(!fd_table_match(t, "\nb", 2));
+	fd_table_free(t);
+
+	ck_assert_int_eq(union_count(alt, NELEM(alt), "(?<="), 2);
+	t = regex_table(alt, NELEM(alt));
+	same_as_alone(t, alt, NELEM(alt), asubj, NELEM(asubj));
+	ck_assert(fd_table_match(t, "b", 1));
+	ck_assert(!fd_table_match(t, "c", 1));
+	fd_table_free(t);
+}
+END_TEST
+
 START_TEST(table_regex_catastrophic)
 {
 	static const char *const e[] = { "/^(a+)+$/", "/^x/", "/b$/" };
@@ -1397,6 +1484,7 @@ rules_suite(void)
 	tcase_add_test(tc, table_regex_backref);
 	tcase_add_test(tc, table_regex_extended);
 	tcase_add_test(tc, table_regex_utf);
+	tcase_add_test(tc, table_regex_shared_lookaround);
 	tcase_add_test(tc, table_regex_catastrophic);
 	tcase_add_test(tc, table_regex_small);
 	tcase_add_test(tc, table_regex_shipped);
