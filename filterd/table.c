@@ -14,7 +14,8 @@
  *           SUBS (".example.com": the name and its subdomains).
  *   regex   the patterns in order and, once sealed, one program
  *           (fd_re_union) for those that mean the same inside an
- *           alternation (fd_re_combinable). A miss -- most lookups --
+ *           alternation (fd_re_combinable), with a lookaround they all
+ *           start with tried once in front. A miss -- most lookups --
  *           is then one pcre2_match call, plus one per pattern left
  *           out, instead of one per pattern. Only the union's "no" is
  *           final: it runs without captures, so its limits count
