@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/uio.h>
+
 #include "log.h"
 
 /*
@@ -56,16 +58,31 @@ fd_log_capture(void (*fn)(int, const char *, void *), void *arg)
 }
 
 /*
- * The pid in a stderr line, read once and again in a forked child:
- * getpid() is a system call, once per logged decision otherwise.
+ * A stderr line's "filterd[PID]: ", written once and again in a forked
+ * child: getpid() is a system call, once per logged decision otherwise.
+ * By hand, because the child of a threaded process should call nothing
+ * that may take a lock before it execs or exits.
  */
-static pid_t		 log_pid;
+static char		 log_pfx[32];
+static size_t		 log_pfx_len;
 static pthread_once_t	 log_pid_once = PTHREAD_ONCE_INIT;
 
 static void
 log_pid_read(void)
 {
-	log_pid = getpid();
+	char	 d[24];
+	size_t	 n = 0, i = sizeof(d);
+	long	 pid = (long)getpid();
+
+	do
+		d[--i] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0 && i > 0);
+	memcpy(log_pfx, "filterd[", 8);
+	n = 8;
+	memcpy(log_pfx + n, d + i, sizeof(d) - i);
+	n += sizeof(d) - i;
+	memcpy(log_pfx + n, "]: ", 3);
+	log_pfx_len = n + 3;
 }
 
 static void
@@ -75,12 +92,42 @@ log_pid_init(void)
 	(void)pthread_atfork(NULL, NULL, log_pid_read);
 }
 
-/* emit - one finished line to the target */
+/* write_line - the n pieces of a line to stderr, in one writev unless
+ * it is interrupted or the descriptor takes less */
+static void
+write_line(struct iovec *iov, int n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = writev(STDERR_FILENO, iov, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+}
+
+/*
+ * emit - one finished line to the target. On stderr a line is one
+ * writev of its pieces, so lines from several threads don't interleave
+ * and nothing is copied: fprintf formatted each line again, 4,000
+ * instructions for a greylisted message's decision line, in an 8 KiB
+ * buffer on the thread's stack (docs/PERFORMANCE.md, Round 8).
+ */
 static void
 emit(int level, const char *line)
 {
 	static const char *names[] = { "emerg", "alert", "crit", "error",
 	    "warning", "notice", "info", "debug" };
+	struct iovec	 iov[5];
+	int		 saved = errno;
 
 	if (logcf.capture != NULL) {
 		logcf.capture(level, line, logcf.capture_arg);
@@ -90,10 +137,19 @@ emit(int level, const char *line)
 		syslog(level, "%s", line);
 		return;
 	}
-	/* one fprintf per line: stdio locks the stream, lines don't interleave */
 	(void)pthread_once(&log_pid_once, log_pid_init);
-	fprintf(stderr, "filterd[%ld]: %s: %s\n", (long)log_pid,
-	    names[level & 7], line);
+	iov[0].iov_base = log_pfx;
+	iov[0].iov_len = log_pfx_len;
+	iov[1].iov_base = (char *)names[level & 7];
+	iov[1].iov_len = strlen(names[level & 7]);
+	iov[2].iov_base = (char *)": ";
+	iov[2].iov_len = 2;
+	iov[3].iov_base = (char *)line;
+	iov[3].iov_len = strlen(line);
+	iov[4].iov_base = (char *)"\n";
+	iov[4].iov_len = 1;
+	write_line(iov, 5);
+	errno = saved;
 }
 
 void
@@ -164,6 +220,13 @@ fd_fatal(const char *fmt, ...)
 	exit(1);
 }
 
+/* plain - byte c stands for itself in a log line */
+static int
+plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+}
+
 /* escape_cut - end dst, full at o, with "..." (room for it was kept) */
 static char *
 escape_cut(char *dst, size_t dstlen, size_t o)
@@ -180,7 +243,7 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = src;
-	size_t	 o = 0, i;
+	size_t	 o = 0, i, r, fit;
 	char	 tmp[4];
 	size_t	 n;
 
@@ -190,13 +253,20 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 		unsigned char c = s[i];
 
 		/* most bytes stand for themselves (the decision line of
-		 * every message goes through here); room is kept for "..."
-		 * and the NUL */
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-			if (o + 1 + 4 > dstlen)
+		 * every message goes through here): a run of them is copied
+		 * at once; room is kept for "..." and the NUL */
+		for (r = i; r < len && plain(s[r]); r++)
+			;
+		if (r > i) {
+			fit = dstlen >= o + 4 ? dstlen - 4 - o : 0;
+			n = r - i < fit ? r - i : fit;
+			memcpy(dst + o, s + i, n);
+			o += n;
+			if (n < r - i)
 				return escape_cut(dst, dstlen, o);
-			dst[o++] = (char)c;
-			continue;
+			if ((i = r) == len)
+				break;
+			c = s[i];
 		}
 		n = 0;
 		if (c == '\\' || c == '"') {

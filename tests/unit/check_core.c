@@ -677,6 +677,53 @@ START_TEST(escape)
 	ck_assert_str_eq(fd_escape(out, 8, "abc\n", 4), "abc...");
 	ck_assert_str_eq(fd_escape(out, 8, "a\x01", 2), "a...");
 	ck_assert_str_eq(fd_escape(out, 3, "a", 1), "");
+	/* runs of plain bytes between escapes, cut inside a run */
+	ck_assert_str_eq(fd_escape(out, 10, "\nabcdefgh", 9), "\\nabcd...");
+	ck_assert_str_eq(fd_escape(out, 10, "\x01" "ab", 3), "\\x01ab");
+	ck_assert_str_eq(fd_escape(out, 10, "\x01" "abc", 4), "\\x01ab...");
+	ck_assert_str_eq(fd_escape(out, sizeof(out), "ab\"cd\\ef", 8),
+	    "ab\\\"cd\\\\ef");
+	ck_assert_str_eq(fd_escape(out, sizeof(out), "ab\0", 3), "ab\\x00");
+}
+END_TEST
+
+/* a stderr line: "filterd[PID]: LEVEL: text", whole, errno kept */
+START_TEST(log_stderr_line)
+{
+	char	 buf[512], want[256];
+	int	 fd[2], saved;
+	ssize_t	 n;
+	long	 pid = (long)getpid();
+
+	ck_assert_int_eq(pipe(fd), 0);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(fd[1], STDERR_FILENO), STDERR_FILENO);
+	fd_log_open(FD_LOGT_STDERR, 0, FD_LOG_INFO);
+	errno = ENOENT;
+	fd_log(FD_LOG_INFO, "decision reply=\"%s\"", "451 4.7.1");
+	ck_assert_int_eq(errno, ENOENT);
+	fd_log(FD_LOG_DEBUG, "below the level");
+	fd_log_str(FD_LOG_WARN, "second");
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(fd[1]);
+	n = read(fd[0], buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	close(fd[0]);
+	snprintf(want, sizeof(want), "filterd[%ld]: info: decision "
+	    "reply=\"451 4.7.1\"\nfilterd[%ld]: warning: second\n", pid, pid);
+	ck_assert_str_eq(buf, want);
+
+	/* a stderr that fails (closed) loses the line, not the caller's
+	 * errno */
+	saved = dup(STDERR_FILENO);
+	close(STDERR_FILENO);
+	errno = ENOENT;
+	fd_log(FD_LOG_INFO, "lost");
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
 }
 END_TEST
 
@@ -791,6 +838,7 @@ core_suite(void)
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, units_dec);
 	tcase_add_test(tc, escape);
+	tcase_add_test(tc, log_stderr_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
