@@ -71,18 +71,17 @@ static void
 log_pid_read(void)
 {
 	char	 d[24];
-	size_t	 n = 0, i = sizeof(d);
+	size_t	 i = sizeof(d), n;
 	long	 pid = (long)getpid();
 
 	do
 		d[--i] = (char)('0' + pid % 10);
 	while ((pid /= 10) > 0 && i > 0);
+	n = sizeof(d) - i;
 	memcpy(log_pfx, "filterd[", 8);
-	n = 8;
-	memcpy(log_pfx + n, d + i, sizeof(d) - i);
-	n += sizeof(d) - i;
-	memcpy(log_pfx + n, "]: ", 3);
-	log_pfx_len = n + 3;
+	memcpy(log_pfx + 8, d + i, n);
+	memcpy(log_pfx + 8 + n, "]: ", 3);
+	log_pfx_len = 8 + n + 3;
 }
 
 static void
@@ -259,11 +258,12 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 			;
 		if (r > i) {
 			fit = dstlen >= o + 4 ? dstlen - 4 - o : 0;
-			n = r - i < fit ? r - i : fit;
-			memcpy(dst + o, s + i, n);
-			o += n;
-			if (n < r - i)
-				return escape_cut(dst, dstlen, o);
+			if (r - i > fit) {
+				memcpy(dst + o, s + i, fit);
+				return escape_cut(dst, dstlen, o + fit);
+			}
+			memcpy(dst + o, s + i, r - i);
+			o += r - i;
 			if ((i = r) == len)
 				break;
 			c = s[i];
