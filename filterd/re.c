@@ -357,14 +357,15 @@ fd_re_combinable(const struct fd_regex *re)
 
 /*
  * A shared lookaround. A pattern list often starts every entry with the
- * same assertion (the shipped generic-helo.pcre: "at a label start").
- * In a plain union the matcher tries it once per alternative at every
- * start position; put in front of the alternatives it is tried once,
- * and the union's miss on the bench's HELO name costs half the
- * instructions (docs/PERFORMANCE.md, Round 8). It is the same program
- * only when the assertion means the same under every entry's flags, and
- * no entry has a '|' outside its groups: P(?:a|b) is Pa|Pb, but "Pa|b"
- * is (Pa)|b.
+ * same assertion (the shipped generic-helo.pcre: "at a label start"). In
+ * a plain union the matcher tries it once per alternative at every start
+ * position; put in front of the alternatives it is tried once, and the
+ * union's miss on the bench's HELO name costs half the instructions
+ * (docs/PERFORMANCE.md, Round 8). It is the same program only when the
+ * assertion means the same under every entry's flags, no entry
+ * quantifies it ("P{2}a" repeats P; left in the group, "{2}" would
+ * follow nothing), and no entry has a '|' outside its groups: P(?:a|b)
+ * is Pa|Pb, but "Pa|b" is (Pa)|b.
  */
 
 /* class_end - the index of the ']' that closes the class opened at
@@ -448,7 +449,9 @@ shared_lookaround(struct fd_regex *const *res, size_t n)
 	if ((len = re_walk(p, 1, &flags, &alt)) == 0 || flags)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (strncmp(res[i]->pattern, p, len) != 0)
+		if (strncmp(res[i]->pattern, p, len) != 0 ||
+		    (res[i]->pattern[len] != '\0' &&
+		    strchr("?*+{", res[i]->pattern[len]) != NULL))
 			return 0;
 		(void)re_walk(res[i]->pattern + len, 0, &flags, &alt);
 		if (alt)

@@ -1047,6 +1047,9 @@ START_TEST(table_regex_shared_lookaround)
 	/* "(?<=-)a|b" is ((?<=-)a)|b: b needs no '-' before it */
 	static const char *const alt[] = { "/(?<=-)a|b/", "/(?<=-)c/" };
 	static const char *const asubj[] = { "b", "-b", "a", "-a", "c", "-c" };
+	/* "(?<=-){2}a" repeats the assertion: the quantifier stays with it */
+	static const char *const quant[] = { "/(?<=-){2}a/", "/(?<=-)c/" };
+	static const char *const qsubj[] = { "-a", "a", "-{2}a", "-c" };
 	struct fd_table	*t;
 
 	ck_assert_int_eq(union_count(e, NELEM(e), "(?<!"), 1);
@@ -1074,6 +1077,11 @@ START_TEST(table_regex_shared_lookaround)
 	t = kept_apart(alt, NELEM(alt), "(?<=", asubj, NELEM(asubj));
 	ck_assert(fd_table_match(t, "b", 1));
 	ck_assert(!fd_table_match(t, "c", 1));
+	fd_table_free(t);
+
+	t = kept_apart(quant, NELEM(quant), "(?<=", qsubj, NELEM(qsubj));
+	ck_assert(fd_table_match(t, "-a", 2));
+	ck_assert(!fd_table_match(t, "-{2}a", 5));
 	fd_table_free(t);
 }
 END_TEST
