@@ -17,8 +17,9 @@
 # with msgs/s, latency per message (p50, p99), the daemon's CPU (percent of
 # one core) and memory, errors and timeouts, and the ratios: msgs/s and p99
 # against the same-steps null milter ("x same", "p99 x") and msgs/s against
-# null-envelope ("x env"). Then it runs contrib/bench/store-bench and
-# contrib/bench/rule-bench if they were built.
+# null-envelope ("x env"); contrib/bench/bench-table.awk makes the table.
+# Then it runs contrib/bench/store-bench and contrib/bench/rule-bench if
+# they were built.
 #
 # A config template is filterd.conf text with @SOCKET@, @STATE_DIR@,
 # @PLUGIN_DIR@, @BUILDDIR@, @SRCDIR@ and @REDIS_URL@ (a private
@@ -41,8 +42,10 @@
 #   BENCH_ROWS      only rows whose name matches this extended regex
 #   BENCH_REPEAT=N  measure each filterd row N times, each time followed
 #                   by its same-steps null milter and by null-envelope,
-#                   and print the medians (on a shared machine one run can
-#                   be 10-20% off)
+#                   and print the medians; a ratio is then the median of
+#                   each run's ratio against the null runs right after it
+#                   (on a shared machine one run can be 10-20% off, and
+#                   the machine's speed drifts over a long bench)
 #   BENCH_KEEP=1    keep the scratch directory with every log
 # A default run takes about two to three minutes on two cores.
 
@@ -72,7 +75,8 @@ for p in "$LG" "$NM" "$MT"; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdbench.XXXXXX") || exit 1
-results=$tmp/results		# label kind conns rate p50 p99 cpu rss anon err ref faults
+results=$tmp/results		# bench-table.awk's input: a line per run
+PAIR=-				# the measurement a run belongs to
 notes=$tmp/notes
 : > "$results"
 : > "$notes"
@@ -162,7 +166,7 @@ run_load() {
 	# sed prints in the order of the line: rate p50 p99 errors timeouts
 	# cpu rss anon faults
 	echo "$label $kind $conns $1 $2 $3 $6 $7 $8 $(($4 + $5)) $ref ${9:--1}" \
-	    >> "$results"
+	    "$PAIR" >> "$results"
 	echo " $1 msg/s" >&2
 	if [ $(($4 + $5)) -gt 0 ]; then
 		note "$label at $conns connections: $4 errors, $5 timeouts: $(grep -o 'last: .*' "$out" | head -1)"
@@ -313,19 +317,21 @@ filterd_row() {
 	[ "$rcpts" != 1 ] && fref=$fref-r$rcpts
 	rep=1
 	while [ $rep -le "$REPEAT" ]; do
+		[ "$REPEAT" -gt 1 ] && PAIR=$name/$conns/$rep
 		if run_load "$name" filterd "$fspec" "$fpid" "$conns" "$fref" \
 		    "$@" && [ -n "$redis" ] && [ $rep = 1 ]; then
 			msgs=$((LOADMSGS + warm))
 			note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
 		fi
 		# repeated: each run right after its own, the null milter's,
-		# and the envelope-only yardstick, so that both ratios are
-		# medians of runs made next to filterd's
+		# and the envelope-only yardstick, one pair; the ratios are
+		# the medians of each pair's (bench-table.awk)
 		if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
 			null_row "$fref" "$conns" - -P "${mask#0x}" -- \
 			    --rcpts-per-msg "$rcpts"
 			null_row null-envelope "$conns" - -m envelope --
 		fi
+		PAIR=-
 		rep=$((rep + 1))
 	done
 	stop_bg "$fpid" "$fspec"
@@ -373,62 +379,7 @@ done
 
 echo
 echo "make bench: $(uname -sr), $(nproc 2>/dev/null || echo '?') CPUs, $SECS s per run$([ "$REPEAT" -gt 1 ] && echo ", medians of $REPEAT runs"); loadgen and daemon share the machine"
-awk -v env=null-envelope '
-# med - the median of the k values in v[1..k] (sorted in place)
-function med(v, k,    i, j, t) {
-	for (i = 2; i <= k; i++)
-		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-		}
-	return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-}
-# one row per label and connection count, in the order first measured;
-# a row measured several times (BENCH_REPEAT) shows its medians
-{
-	key = $1 SUBSEP $3
-	if (!(key in row)) {
-		row[key] = ++n
-		lab[n] = $1; kind[n] = $2; c[n] = $3; ref[n] = $11; err[n] = 0
-	}
-	i = row[key]; k = ++cnt[i]
-	for (f = 4; f <= 9; f++)
-		V[i, f, k] = $f
-	V[i, 12, k] = $12
-	err[i] += $10
-}
-END {
-	for (i = 1; i <= n; i++) {
-		for (f = 4; f <= 12; f++) {
-			if (f == 10 || f == 11)
-				continue
-			delete v
-			for (k = 1; k <= cnt[i]; k++)
-				v[k] = V[i, f, k] + 0
-			M[f] = med(v, cnt[i])
-		}
-		rate[i] = M[4]; p50[i] = M[5]; p99[i] = M[6]; cpu[i] = M[7]
-		rss[i] = M[8]; anon[i] = M[9]; flt[i] = M[12]
-		R[lab[i], c[i]] = rate[i]; P[lab[i], c[i]] = p99[i]
-	}
-	printf "%-22s %5s %9s %8s %8s %6s %7s %7s %5s %7s %6s %6s %7s\n", \
-	    "target", "conns", "msgs/s", "p50 ms", "p99 ms", "CPU%", \
-	    "RSS MB", "anon MB", "err", "x same", "p99 x", "x env", "flt/msg"
-	for (i = 1; i <= n; i++) {
-		xs = "-"; px = "-"; xe = "-"
-		if (ref[i] != "-" && ((ref[i], c[i]) in R) && R[ref[i], c[i]] > 0) {
-			xs = sprintf("%.2f", rate[i] / R[ref[i], c[i]])
-			if (P[ref[i], c[i]] > 0)
-				px = sprintf("%.2f", p99[i] / P[ref[i], c[i]])
-		}
-		if (kind[i] == "filterd" && ((env, c[i]) in R) && R[env, c[i]] > 0)
-			xe = sprintf("%.2f", rate[i] / R[env, c[i]])
-		printf "%-22s %5d %9.0f %8.3f %8.3f %6s %7.1f %7.1f %5d %7s %6s %6s %7s\n", \
-		    lab[i], c[i], rate[i], p50[i], p99[i], \
-		    cpu[i] < 0 ? "-" : sprintf("%.0f", cpu[i]), rss[i] / 1024, \
-		    anon[i] / 1024, err[i], xs, px, xe, \
-		    flt[i] < 0 ? "-" : sprintf("%.2f", flt[i])
-	}
-}' "$results"
+awk -v env=null-envelope -f "$src/contrib/bench/bench-table.awk" "$results"
 if [ -s "$notes" ]; then
 	echo
 	sed 's/^/note: /' "$notes"

@@ -1,0 +1,76 @@
+#!/bin/sh
+# check_bench_table.sh -- the ratios `make bench` prints
+#
+# Feeds contrib/bench/bench-table.awk runs whose figures are known and
+# checks the table's columns: a repeated filterd row is divided run by run
+# by the null runs of its own pair (so a machine that slows down halfway
+# through moves both sides of each ratio), a row without pairs by the
+# medians of its references, and a missing reference gives "-". Prints
+# one line per case and then "N passed, N failed"; exits 1 if any failed.
+set -u
+
+top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+table=$top/contrib/bench/bench-table.awk
+LC_ALL=C
+export LC_ALL
+
+passed=0
+failed=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_bench_table.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# runs: label kind conns rate p50 p99 cpu rss anon err ref faults [pair]
+# The yardstick first, unpaired; then three measurements of row "fd", the
+# machine at half speed for the last two. Each filterd run is 0.9-0.92
+# of the null runs right after it; pooled medians would say 0.61.
+cat > "$tmp/paired" <<'EOF'
+null-envelope null 8 1100 0.1 1.0 90 1024 512 0 - 0.00 -
+fd filterd 8 1000 0.1 2.2 95 2048 1024 0 null-0xff 0.02 fd/8/1
+null-0xff null 8 1100 0.1 2.0 90 1024 512 0 - 0.00 fd/8/1
+null-envelope null 8 1100 0.1 2.0 90 1024 512 0 - 0.00 fd/8/1
+fd filterd 8 500 0.2 4.4 95 2048 1024 0 null-0xff 0.01 fd/8/2
+null-0xff null 8 550 0.2 4.0 90 1024 512 0 - 0.00 fd/8/2
+null-envelope null 8 550 0.2 4.0 90 1024 512 0 - 0.00 fd/8/2
+fd filterd 8 480 0.2 4.8 95 2048 1024 1 null-0xff 0.03 fd/8/3
+null-0xff null 8 520 0.2 4.0 90 1024 512 0 - 0.00 fd/8/3
+null-envelope null 8 520 0.2 4.0 90 1024 512 0 - 0.00 fd/8/3
+EOF
+
+# the same runs written without pairs (the older 12-field lines): the
+# medians of each label divide each other
+cut -d' ' -f1-12 "$tmp/paired" > "$tmp/pooled"
+
+# a filterd row whose same-steps null milter never ran, at a count where
+# null-envelope did not run either
+cat > "$tmp/noref" <<'EOF'
+null-envelope null 8 1000 0.1 1.0 90 1024 512 0 - 0.00
+fd filterd 64 900 0.1 2.0 95 2048 1024 0 null-0xff 0.02
+EOF
+
+# expect CASE FILE LABEL CONNS "MSGS/S X-SAME P99-X X-ENV FLT ERR"
+expect() {
+	awk -v env=null-envelope -f "$table" "$2" > "$tmp/out" 2>&1
+	got=$(awk -v l="$3" -v c="$4" '$1 == l && $2 == c {
+		print $3, $10, $11, $12, $13, $9 }' "$tmp/out")
+	if [ "$got" = "$5" ]; then
+		echo "ok: $1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $1: $3 at $4: got \"$got\", want \"$5\""
+		sed 's/^/    /' "$tmp/out"
+		failed=$((failed + 1))
+	fi
+}
+
+# medians of pair ratios: msgs/s 0.909 0.909 0.923, p99 1.1 1.1 1.2
+expect "paired ratios" "$tmp/paired" fd 8 "500 0.91 1.10 0.91 0.02 1"
+# null rows: medians of their own runs, no ratios
+expect "null row" "$tmp/paired" null-0xff 8 "550 - - - 0.00 0"
+expect "yardstick pooled over its runs" "$tmp/paired" null-envelope 8 \
+    "825 - - - 0.00 0"
+# unpaired: 500 / 550 and 500 / 825; p99 4.4 / 4.0
+expect "pooled ratios" "$tmp/pooled" fd 8 "500 0.91 1.10 0.61 0.02 1"
+expect "no reference" "$tmp/noref" fd 64 "900 - - - 0.02 0"
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
