@@ -12,11 +12,12 @@
 # after it (BENCH_REPEAT) share one, every other run has "-" or none.
 #
 # A label measured several times at one connection count is one row of
-# medians. A filterd row's ratios ("x same", "p99 x", "x env") are the
-# medians of each run's ratio against the null runs of its own pair, so
-# that a machine slowing down during the bench moves both sides of each
-# ratio alike; a row without pairs is divided by the medians of its
-# references' runs, wherever in the bench they were made.
+# medians. A filterd row's ratios ("x same", "p99 x", "x env") divide its
+# median by the median of its references' runs in its own pairs, the
+# runs made right after each of its own: a machine that slows down during
+# a long bench then moves both sides of a ratio alike, and one odd run on
+# either side is outvoted. A row without pairs is divided by the medians
+# of its references' runs, wherever in the bench they were made.
 
 # med - the median of the k values in v[1..k] (sorted in place)
 function med(v, k,    i, j, t) {
@@ -27,17 +28,22 @@ function med(v, k,    i, j, t) {
 	return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
 }
 
-# paired - the median over row i's runs of field f of that run over field
-# f of reference label r's run in the same pair; -1 if no run has one
-function paired(i, r, f,    k, m, q, v) {
+# paired - the median of field f over row i's runs that have a run of
+# reference label r in their pair, over the median of those r runs; -1
+# if no run has one
+function paired(i, r, f,    k, m, q, v, w, d) {
 	m = 0
 	for (k = 1; k <= cnt[i]; k++) {
 		q = Q[i, k]
 		if (!((q, r, f) in PV) || PV[q, r, f] <= 0)
 			continue
-		v[++m] = V[i, f, k] / PV[q, r, f]
+		m++
+		v[m] = V[i, f, k]
+		w[m] = PV[q, r, f]
 	}
-	return m ? med(v, m) : -1
+	if (m == 0 || (d = med(w, m)) <= 0)
+		return -1
+	return med(v, m) / d
 }
 
 # pooled - row i's median of field f over reference label r's median at

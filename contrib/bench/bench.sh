@@ -42,10 +42,10 @@
 #   BENCH_ROWS      only rows whose name matches this extended regex
 #   BENCH_REPEAT=N  measure each filterd row N times, each time followed
 #                   by its same-steps null milter and by null-envelope,
-#                   and print the medians; a ratio is then the median of
-#                   each run's ratio against the null runs right after it
-#                   (on a shared machine one run can be 10-20% off, and
-#                   the machine's speed drifts over a long bench)
+#                   and print the medians; a ratio is then the row's
+#                   median over the median of the null runs made right
+#                   after its runs (on a shared machine one run can be
+#                   10-20% off, and its speed drifts over a long bench)
 #   BENCH_KEEP=1    keep the scratch directory with every log
 # A default run takes about two to three minutes on two cores.
 
@@ -324,8 +324,8 @@ filterd_row() {
 			note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
 		fi
 		# repeated: each run right after its own, the null milter's,
-		# and the envelope-only yardstick, one pair; the ratios are
-		# the medians of each pair's (bench-table.awk)
+		# and the envelope-only yardstick, one pair: the ratios
+		# divide by the medians of these (bench-table.awk)
 		if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
 			null_row "$fref" "$conns" - -P "${mask#0x}" -- \
 			    --rcpts-per-msg "$rcpts"

@@ -2,10 +2,11 @@
 # check_bench_table.sh -- the ratios `make bench` prints
 #
 # Feeds contrib/bench/bench-table.awk runs whose figures are known and
-# checks the table's columns: a repeated filterd row is divided run by run
-# by the null runs of its own pair (so a machine that slows down halfway
-# through moves both sides of each ratio), a row without pairs by the
-# medians of its references, and a missing reference gives "-". Prints
+# checks the table's columns: a repeated filterd row is divided by the
+# median of the null runs of its own pairs (so a machine that slows down
+# halfway through moves both sides of each ratio), not by the median of
+# the ratios, a row without pairs by the medians of its references, and a
+# missing reference gives "-". Prints
 # one line per case and then "N passed, N failed"; exits 1 if any failed.
 set -u
 
@@ -21,8 +22,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # runs: label kind conns rate p50 p99 cpu rss anon err ref faults [pair]
 # The yardstick first, unpaired; then three measurements of row "fd", the
-# machine at half speed for the last two. Each filterd run is 0.9-0.92
-# of the null runs right after it; pooled medians would say 0.61.
+# machine at half speed for the last two: 500 over the 550 of its pairs'
+# null-envelope runs; the medians of every run would say 500 over 825.
 cat > "$tmp/paired" <<'EOF'
 null-envelope null 8 1100 0.1 1.0 90 1024 512 0 - 0.00 -
 fd filterd 8 1000 0.1 2.2 95 2048 1024 0 null-0xff 0.02 fd/8/1
@@ -39,6 +40,17 @@ EOF
 # the same runs written without pairs (the older 12-field lines): the
 # medians of each label divide each other
 cut -d' ' -f1-12 "$tmp/paired" > "$tmp/pooled"
+
+# runs whose ratios' median (0.75) is not the ratio of the medians: 900
+# over 1100
+cat > "$tmp/medians" <<'EOF'
+fd filterd 8 1000 0.1 1.0 95 2048 1024 0 - 0.02 fd/8/1
+null-envelope null 8 1000 0.1 1.0 90 1024 512 0 - 0.00 fd/8/1
+fd filterd 8 900 0.1 1.0 95 2048 1024 0 - 0.02 fd/8/2
+null-envelope null 8 1200 0.1 1.0 90 1024 512 0 - 0.00 fd/8/2
+fd filterd 8 800 0.1 1.0 95 2048 1024 0 - 0.02 fd/8/3
+null-envelope null 8 1100 0.1 1.0 90 1024 512 0 - 0.00 fd/8/3
+EOF
 
 # a filterd row whose same-steps null milter never ran, at a count where
 # null-envelope did not run either
@@ -62,8 +74,10 @@ expect() {
 	fi
 }
 
-# medians of pair ratios: msgs/s 0.909 0.909 0.923, p99 1.1 1.1 1.2
+# msgs/s 500 over 550, p99 4.4 over 4.0
 expect "paired ratios" "$tmp/paired" fd 8 "500 0.91 1.10 0.91 0.02 1"
+expect "ratio of the pairs' medians" "$tmp/medians" fd 8 \
+    "900 - - 0.82 0.02 0"
 # null rows: medians of their own runs, no ratios
 expect "null row" "$tmp/paired" null-0xff 8 "550 - - - 0.00 0"
 expect "yardstick pooled over its runs" "$tmp/paired" null-envelope 8 \
