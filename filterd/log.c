@@ -92,15 +92,16 @@ log_pid_init(void)
 }
 
 /* write_line - the n pieces of a line to stderr, in one writev unless
- * it is interrupted or the descriptor takes less */
+ * it is interrupted or the descriptor takes less; a descriptor that takes
+ * nothing loses the rest rather than hold the thread */
 static void
 write_line(struct iovec *iov, int n)
 {
 	ssize_t	 w;
 
 	while (n > 0) {
-		if ((w = writev(STDERR_FILENO, iov, n)) < 0) {
-			if (errno == EINTR)
+		if ((w = writev(STDERR_FILENO, iov, n)) <= 0) {
+			if (w < 0 && errno == EINTR)
 				continue;
 			return;
 		}
