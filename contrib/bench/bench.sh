@@ -19,20 +19,24 @@
 # against the same-steps null milter ("x same", "p99 x") and msgs/s against
 # null-envelope ("x env"); contrib/bench/bench-table.awk makes the table.
 # Then it runs contrib/bench/store-bench and contrib/bench/rule-bench if
-# they were built.
+# they were built, and last prints the targets of docs/PERFORMANCE.md, each
+# with its figure and "met" or "missed" (contrib/bench/bench-targets.awk).
 #
 # A config template is filterd.conf text with @SOCKET@, @STATE_DIR@,
 # @PLUGIN_DIR@, @BUILDDIR@, @SRCDIR@ and @REDIS_URL@ (a private
 # redis-server is started for templates that use it) and lines
-#   #bench: row NAME [keys=N] [prime=SECS] [rcpts=R]
+#   #bench: row NAME [keys=N] [prime=SECS] [rcpts=R] [goal=G]
 # each making a row: keys=N gives loadgen --keys N (N clients, each with
 # its own HELO, sender and recipient); prime=SECS first shows filterd each
 # of them once (loadgen --sweep) on a clock file (filterd -T) set SECS
 # seconds in the past, then restarts filterd on the real clock with the
 # same store, so greylisted triplets pass and the measured run does not
 # pay for the test clock (a file read per clock reading); rcpts=R sends R
-# recipients per message. A row whose filterd is not built, whose config
-# does not load or whose plugin is missing is skipped with a note.
+# recipients per message; goal=pass, goal=redis or goal=new:PASSROW names
+# the targets the row is held to (the pass path on the embedded store, on
+# Redis, the new-sender path against PASSROW). A row whose filterd is not
+# built, whose config does not load or whose plugin is missing is skipped
+# with a note.
 #
 # Environment:
 #   BENCH_FULL=1    1, 8, 64 and 512 connections, 20 s per run, the full
@@ -78,8 +82,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdbench.XXXXXX") || exit 1
 results=$tmp/results		# bench-table.awk's input: a line per run
 PAIR=-				# the measurement a run belongs to
 notes=$tmp/notes
+facts=$tmp/facts		# bench-targets.awk's: rows' goals, EVALSHA counts
 : > "$results"
 : > "$notes"
+: > "$facts"
 pids=""
 started=$(date +%s)
 
@@ -253,6 +259,8 @@ filterd_row() {
 		keys=*) keys=${o#keys=} ;;
 		prime=*) prime=${o#prime=} ;;
 		rcpts=*) rcpts=${o#rcpts=} ;;
+		goal=pass|goal=redis) echo "goal $name ${o#goal=}" >> "$facts" ;;
+		goal=new:?*) echo "goal $name new ${o#goal=new:}" >> "$facts" ;;
 		*) note "$name: unknown option $o" ;;
 		esac
 	done
@@ -321,7 +329,12 @@ filterd_row() {
 		if run_load "$name" filterd "$fspec" "$fpid" "$conns" "$fref" \
 		    "$@" && [ -n "$redis" ] && [ $rep = 1 ]; then
 			msgs=$((LOADMSGS + warm))
-			note "$name at $conns connections: $(redis_calls | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
+			calls=$(redis_calls)
+			note "$name at $conns connections: $(echo "$calls" | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
+			echo "$calls" | awk -v n="$name" -v c="$conns" \
+			    -v m="$msgs" -v r="$rcpts" '{ d = m * r;
+				if (d) printf "evalsha %s %s %.4f\n", n, c, $2 / d }' \
+			    >> "$facts"
 		fi
 		# repeated: each run right after its own, the null milter's,
 		# and the envelope-only yardstick, one pair: the ratios
@@ -379,7 +392,9 @@ done
 
 echo
 echo "make bench: $(uname -sr), $(nproc 2>/dev/null || echo '?') CPUs, $SECS s per run$([ "$REPEAT" -gt 1 ] && echo ", medians of $REPEAT runs"); loadgen and daemon share the machine"
-awk -v env=null-envelope -f "$src/contrib/bench/bench-table.awk" "$results"
+awk -v env=null-envelope -f "$src/contrib/bench/bench-table.awk" "$results" \
+    > "$tmp/table"
+cat "$tmp/table"
 if [ -s "$notes" ]; then
 	echo
 	sed 's/^/note: /' "$notes"
@@ -391,6 +406,7 @@ if [ -z "${REDIS_SERVER:-}" ] && command -v redis-server > /dev/null; then
 	export REDIS_SERVER
 fi
 sb=$build/contrib/bench/store-bench
+: > "$tmp/store-bench.txt"
 if [ -x "$sb" ]; then
 	echo
 	echo "== store-bench"
@@ -398,13 +414,20 @@ if [ -x "$sb" ]; then
 		timeout 1800 "$sb" < /dev/null 2>&1
 	else
 		timeout 300 "$sb" --quick < /dev/null 2>&1
-	fi
+	fi | tee "$tmp/store-bench.txt"
 fi
 rb=$build/contrib/bench/rule-bench
+: > "$tmp/rule-bench.txt"
 if [ -x "$rb" ]; then
 	echo
 	echo "== rule-bench"
-	timeout 300 "$rb" < /dev/null 2>&1
+	timeout 300 "$rb" < /dev/null 2>&1 | tee "$tmp/rule-bench.txt"
 fi
+
+# the targets of docs/PERFORMANCE.md, from the figures above
+echo
+echo "== targets (one run is good to about 5%: BENCH_REPEAT=3 for medians)"
+awk -f "$src/contrib/bench/bench-targets.awk" "$tmp/table" "$facts" \
+    "$tmp/store-bench.txt" "$tmp/rule-bench.txt"
 echo
 echo "bench: done in $(($(date +%s) - started)) s"
