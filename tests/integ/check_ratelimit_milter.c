@@ -856,6 +856,45 @@ START_TEST(messages_at_rcpt)
 }
 END_TEST
 
+/* to - a session from ip with one message from s@example.org to rcpts */
+static struct res
+to(const char *ip, const char *const *rcpts)
+{
+	return session_n(0, ip, "mx.example", NULL, "s@example.org", rcpts);
+}
+
+/* a rule on rcpt exempts a recipient from the message limits only when
+ * they are decided at RCPT: at MAIL FROM no recipient is known yet.
+ * contrib/filterd.conf decides them at RCPT so that default.rules'
+ * role-accounts rule (postmaster@, abuse@) holds for them too. */
+START_TEST(role_accounts)
+{
+	static const char *const pm[] = { "postmaster@example.com", NULL };
+	static const char *const bob[] = { "bob@example.com", NULL };
+	static const char *const pm_carol[] = { "postmaster@example.com",
+	    "carol@example.com", NULL };
+	static const char *const roles =
+	    "rule roles on rcpt if rcpt-local in { postmaster, abuse } "
+	    "skip ratelimit\n";
+
+	use_backend(_i);
+	start("decide-messages-at rcpt\nlimit client-ip 1/1h", roles);
+	/* a message to postmaster alone is not counted */
+	OK(to("192.0.2.1", pm), "postmaster, under the limit");
+	OK(to("192.0.2.1", bob), "bob, the one message of the hour");
+	OK(to("192.0.2.1", pm), "postmaster, over the limit");
+	/* postmaster listed first does not exempt the next recipient */
+	TEMPFAIL_AFTER(to("192.0.2.1", pm_carol), "rcpt", 3600);
+
+	/* decided at MAIL FROM, the message was counted and is refused
+	 * before the rule could see its recipient */
+	E.d[0].p = th_proc_free(E.d[0].p);
+	start("limit client-ip 1/1h", roles);
+	OK(to("192.0.2.2", pm), "postmaster, counted at MAIL FROM");
+	TEMPFAIL_AFTER(to("192.0.2.2", pm), "mail", 3600);
+}
+END_TEST
+
 /* whole_message_to - a session from ip with one message to rcpts, sent
  * to end of message (DATA and body as negotiated); its outcome */
 static struct res
@@ -1031,6 +1070,7 @@ ratelimit_suite(void)
 	tcase_add_loop_test(tc, rules_connect, 0, nbackends);
 	tcase_add_loop_test(tc, concurrency, 0, nbackends);
 	tcase_add_loop_test(tc, messages_at_rcpt, 0, nbackends);
+	tcase_add_loop_test(tc, role_accounts, 0, nbackends);
 	tcase_add_loop_test(tc, messages_at_eom, 0, nbackends);
 	suite_add_tcase(s, tc);
 
