@@ -25,7 +25,7 @@
 # A config template is filterd.conf text with @SOCKET@, @STATE_DIR@,
 # @PLUGIN_DIR@, @BUILDDIR@, @SRCDIR@ and @REDIS_URL@ (a private
 # redis-server is started for templates that use it) and lines
-#   #bench: row NAME [keys=N] [prime=SECS] [rcpts=R] [goal=G]
+#   #bench: row NAME [keys=N] [prime=SECS] [rcpts=R] [goal=G] [soak]
 # each making a row: keys=N gives loadgen --keys N (N clients, each with
 # its own HELO, sender and recipient); prime=SECS first shows filterd each
 # of them once (loadgen --sweep) on a clock file (filterd -T) set SECS
@@ -34,7 +34,9 @@
 # pay for the test clock (a file read per clock reading); rcpts=R sends R
 # recipients per message; goal=pass, goal=redis or goal=new:PASSROW names
 # the targets the row is held to (the pass path on the embedded store, on
-# Redis, the new-sender path against PASSROW). A row whose filterd is not
+# Redis, the new-sender path against PASSROW); soak runs the row once more
+# at the end, at 64 connections for BENCH_SOAK messages, for its memory
+# afterwards. A row whose filterd is not
 # built, whose config does not load or whose plugin is missing is skipped
 # with a note.
 #
@@ -50,8 +52,11 @@
 #                   median over the median of the null runs made right
 #                   after its runs (on a shared machine one run can be
 #                   10-20% off, and its speed drifts over a long bench)
+#   BENCH_SOAK=N    messages in the memory run of each row marked "soak"
+#                   (64 connections; default 1000000, 0 for none)
 #   BENCH_KEEP=1    keep the scratch directory with every log
-# A default run takes about two to three minutes on two cores.
+# A default run takes about five minutes on two cores, two of them the
+# memory run.
 
 set -u
 
@@ -70,6 +75,7 @@ fi
 CONNS=${BENCH_CONNS:-$conns_def}
 SECS=${BENCH_SECS:-$secs_def}
 REPEAT=${BENCH_REPEAT:-1}
+SOAK=${BENCH_SOAK:-1000000}
 
 for p in "$LG" "$NM" "$MT"; do
 	if [ ! -x "$p" ]; then
@@ -81,6 +87,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdbench.XXXXXX") || exit 1
 results=$tmp/results		# bench-table.awk's input: a line per run
 PAIR=-				# the measurement a run belongs to
+FDLOG=				# filterd_start's log; empty: the row's filterd.log
 notes=$tmp/notes
 facts=$tmp/facts		# bench-targets.awk's: rows' goals, EVALSHA counts
 : > "$results"
@@ -248,9 +255,11 @@ redis_top() {
 	    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }'
 }
 
-# filterd_row TEMPLATE NAME CONNS OPTIONS: start filterd on the config,
-# prime it if asked, measure, then measure the same-steps null milter
-filterd_row() {
+# filterd_start TEMPLATE NAME CONNS OPTIONS: write the row's config, start
+# its redis-server if it needs one, prime filterd if asked, and start it
+# on the real clock: fspec, fpid, redis (redis-server's pid or ""), keys
+# and rcpts for the caller
+filterd_start() {
 	tpl=$1 name=$2 conns=$3
 	shift 3
 	keys="" prime="" rcpts=1
@@ -259,8 +268,7 @@ filterd_row() {
 		keys=*) keys=${o#keys=} ;;
 		prime=*) prime=${o#prime=} ;;
 		rcpts=*) rcpts=${o#rcpts=} ;;
-		goal=pass|goal=redis) echo "goal $name ${o#goal=}" >> "$facts" ;;
-		goal=new:?*) echo "goal $name new ${o#goal=new:}" >> "$facts" ;;
+		goal=pass|goal=redis|goal=new:?*|soak) ;;
 		*) note "$name: unknown option $o" ;;
 		esac
 	done
@@ -303,14 +311,27 @@ filterd_row() {
 		    -l prime > "$dir/prime.txt" 2>&1 < /dev/null
 		stop_bg "$fpid" "$fspec"
 	fi
-	start_bg "$dir/filterd.log" "$FD" -f -c "$dir/filterd.conf"
+	start_bg "${FDLOG:-$dir/filterd.log}" "$FD" -f -c "$dir/filterd.conf"
 	fpid=$BGPID
 	if ! wait_ready "$fspec" "$fpid"; then
-		note "$name: skipped, filterd did not start: $(tail -1 "$dir/filterd.log")"
+		note "$name: skipped, filterd did not start: $(tail -1 "${FDLOG:-$dir/filterd.log}")"
 		stop_bg "$fpid"
 		[ -n "$redis" ] && stop_bg "$redis"
 		return 1
 	fi
+	return 0
+}
+
+# filterd_row TEMPLATE NAME CONNS OPTIONS: start filterd on the config,
+# prime it if asked, measure, then measure the same-steps null milter
+filterd_row() {
+	for o in "$@"; do
+		case $o in
+		goal=pass|goal=redis) echo "goal $2 ${o#goal=}" >> "$facts" ;;
+		goal=new:?*) echo "goal $2 new ${o#goal=new:}" >> "$facts" ;;
+		esac
+	done
+	filterd_start "$@" || return 1
 	mask=$("$MT" -n "$fspec" 2>/dev/null < /dev/null |
 	    sed -n 's/^protocol \(0x[0-9a-f]*\).*/\1/p')
 	if [ "$conns" = "$first_conns" ]; then
@@ -357,6 +378,40 @@ filterd_row() {
 	return 0
 }
 
+# soak_row TEMPLATE NAME OPTIONS: the row at 64 connections for SOAK
+# messages, then filterd's RssAnon, as "soak NAME 64 MSGS KB ERRORS" in
+# the facts: the memory target holds after a million messages, and a
+# few seconds' run would not show a slow leak or a cache that grows
+soak_row() {
+	tpl=$1 sname=$2
+	shift 2
+	# a million decision lines would be some 400 MB of log
+	FDLOG=/dev/null
+	filterd_start "$tpl" "$sname-soak" 64 "$@" || { FDLOG=; return 1; }
+	FDLOG=
+	set -- --rcpts-per-msg "$rcpts"
+	[ -n "$keys" ] && set -- "$@" --keys "$keys"
+	out=$tmp/load-$sname-soak.txt
+	printf '  %-24s %4s connections, %s messages ...' "$sname" 64 \
+	    "$SOAK" >&2
+	"$LG" -s "$fspec" -c 64 -n "$SOAK" -w 640 -p "$fpid" -l soak \
+	    "$@" > "$out" 2>&1 < /dev/null
+	stop_bg "$fpid" "$fspec"
+	[ -n "$redis" ] && stop_bg "$redis"
+	line=$(grep '^RESULT' "$out")
+	if [ -z "$line" ]; then
+		echo " failed" >&2
+		note "$sname soak: loadgen failed: $(tail -1 "$out")"
+		return 1
+	fi
+	echo "$line" | tr ' ' '\n' | awk -F= -v n="$sname" '
+		{ v[$1] = $2 }
+		END { printf "soak %s 64 %d %d %d\n", n, v["msgs"] + 640,
+		    v["rssanon_kb"], v["errors"] + v["timeouts"] }' >> "$facts"
+	echo " $(echo "$line" | tr ' ' '\n' | sed -n 's/^rssanon_kb=//p') kB RssAnon" >&2
+	return 0
+}
+
 first_conns=${CONNS%% *}
 echo "bench: $SECS s per run at $CONNS connections; $(nproc 2>/dev/null || echo '?') CPUs" >&2
 
@@ -387,8 +442,21 @@ for tpl in "$src"/contrib/bench/*.conf.in; do
 			# shellcheck disable=SC2086
 			filterd_row "$tpl" "$name" "$c" $opts || break
 		done
+		case " $opts " in
+		*" soak "*) [ "$SOAK" -gt 0 ] && echo "$tpl $name $opts" \
+		    >> "$tmp/soaks" ;;
+		esac
 	done < "$tmp/rows"
 done
+
+# the memory runs, after the rows so that the table's figures are
+# measured on a machine in the same state for every row
+if [ -s "$tmp/soaks" ]; then
+	while read -r tpl name opts; do
+		# shellcheck disable=SC2086
+		soak_row "$tpl" "$name" $opts
+	done < "$tmp/soaks"
+fi
 
 echo
 echo "make bench: $(uname -sr), $(nproc 2>/dev/null || echo '?') CPUs, $SECS s per run$([ "$REPEAT" -gt 1 ] && echo ", medians of $REPEAT runs"); loadgen and daemon share the machine"

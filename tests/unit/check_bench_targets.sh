@@ -58,6 +58,11 @@ evalsha kv 8 1.0000
 evalsha kv 64 1.0080
 evalsha kv 512 1.0000
 evalsha kv2 8 2.0000
+soak at-bound 64 1000640 16384 0
+soak near 64 1000640 17000 0
+soak far 64 1000640 20480 0
+soak new-ok 64 1000640 4096 3
+soak kv 64 500000 5000 0
 EOF
 
 cat > "$tmp/store" <<'EOF'
@@ -138,9 +143,22 @@ expect "new sender as fast" "new sender no slower than at-bound" new-ok \
 expect "new sender slower at one count" \
     "new sender no slower than near" new-near \
     "missed (<5%)|-1% at 8, +0% at 64"
-expect "RssAnon at the bound" "RssAnon <= 16 MiB" at-bound "met|16.0 MiB"
-expect "RssAnon over it" "RssAnon <= 16 MiB" near "missed (<5%)|16.1 MiB"
-expect "RssAnon not at 64" "RssAnon <= 16 MiB" eight "not run|-"
+expect "RssAnon at the bound" "RssAnon <= 16 MiB, 64 conns, short" \
+    at-bound "met|16.0 MiB"
+expect "RssAnon over it" "RssAnon <= 16 MiB, 64 conns, short" near \
+    "missed (<5%)|16.1 MiB"
+expect "RssAnon not at 64" "RssAnon <= 16 MiB, 64 conns, short" eight \
+    "not run|-"
+expect "soak at the bound" "RssAnon <= 16 MiB, 64 conns, 1 M" at-bound \
+    "met|16.0 MiB after 1000640 messages (16.0 after the short run)"
+expect "soak within 5% over" "RssAnon <= 16 MiB, 64 conns, 1 M" near \
+    "missed (<5%)|16.6 MiB after 1000640 messages (16.1 after the short run)"
+expect "soak far over" "RssAnon <= 16 MiB, 64 conns, 1 M" far \
+    "missed|20.0 MiB after 1000640 messages (4.0 after the short run)"
+expect "soak with errors" "RssAnon <= 16 MiB, 64 conns, 1 M" new-ok \
+    "missed|4.0 MiB after 1000640 messages (4.0 after the short run), 3 errors and timeouts"
+expect "soak short of a million" "RssAnon <= 16 MiB, 64 conns, 1 M" kv \
+    "not run|4.9 MiB after 500000 messages (5.0 after the short run)"
 expect "scaling: a gain" "8 -> 512 connections: falls" at-bound \
     "met|-10.0%"
 expect "scaling: within 5 points" "8 -> 512 connections: falls" near \
@@ -180,6 +198,13 @@ expect "scaling not run" "8 -> 512 connections: falls" - \
     'not run|BENCH_CONNS="8 64 512"'
 expect "errors at 512 not run" "no error or timeout" - \
     'not run|BENCH_CONNS="8 64 512"'
+
+# no soak: the target is said not run
+grep -v '^soak ' "$tmp/facts" > "$tmp/facts-nosoak"
+awk -f "$targets" "$tmp/table" "$tmp/facts-nosoak" "$tmp/store" "$tmp/rule" \
+    > "$tmp/out" 2>&1
+expect "no soak" "RssAnon <= 16 MiB, 64 conns, 1 M" - \
+    "not run|a row marked soak, BENCH_SOAK=1000000"
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
