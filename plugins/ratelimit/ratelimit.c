@@ -31,6 +31,7 @@ static int
 rl_init(const struct fd_host *h, const struct fd_block *b, void **state)
 {
 	struct rl_state	*st;
+	uint32_t	 uses;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		h->log(h, FD_LOG_ERR, "out of memory");
@@ -44,9 +45,23 @@ rl_init(const struct fd_host *h, const struct fd_block *b, void **state)
 	if (st->conf.nlimits == 0)
 		h->log(h, FD_LOG_WARN, "no limit configured: nothing is "
 		    "limited");
-	/* negotiate only the stages some limit is decided at */
+	/*
+	 * Negotiate only the stages some limit is decided at. Message
+	 * limits decided at end of message also look at RCPT, where the MTA
+	 * awaits no reply for them: a rule on rcpt that skips ratelimit for
+	 * a recipient keeps our hook from running there, so a message to
+	 * exempted recipients only (postmaster@) is not counted, as with
+	 * decide-messages-at rcpt. A host that cannot be told where we
+	 * answer would make the MTA wait at RCPT: count every message then.
+	 */
+	uses = st->conf.stages;
+	if ((uses & FD_ST_EOM) && FD_HOST_HAS(h, decide_stages)) {
+		h->decide_stages(h, st->conf.stages);
+		uses |= FD_ST_RCPT;
+		st->conf.eom_sees_rcpts = 1;
+	}
 	if (h->use_stages != NULL)
-		h->use_stages(h, st->conf.stages);
+		h->use_stages(h, uses);
 	*state = st;
 	return 0;
 }
@@ -74,8 +89,12 @@ rl_mail(struct fd_txn *t, void *state, void *conn, void *msg)
 static enum fd_action
 rl_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 {
+	struct rl_msg	*m = msg;
+
 	(void)conn;
-	return rl_stage_decide(state, t, FD_ST_RCPT, msg);
+	if (m != NULL)
+		m->rcpt_seen = 1;
+	return rl_stage_decide(state, t, FD_ST_RCPT, m);
 }
 
 static enum fd_action

@@ -85,6 +85,9 @@ struct rl_conf {
 	uint32_t	 stages;		/* FD_ST_* some limit needs */
 	int		 messages_at_rcpt;	/* decide-messages-at rcpt */
 	int		 messages_at_eom;	/* decide-messages-at eom */
+	int		 eom_sees_rcpts;	/* eom: the RCPT hook runs, silent,
+						 * to learn whether a rule exempted
+						 * every recipient (rl_init) */
 	int		 v4prefix;		/* client-ip limits default */
 	int		 v6prefix;
 	char		 tempfail_code[4];	/* "451" or "450" */

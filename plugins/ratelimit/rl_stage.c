@@ -270,7 +270,10 @@ counts_at(const struct rl_conf *c, uint32_t stage, const struct rl_msg *m)
 		return BIT(RL_C_RECIPIENTS) | (c->messages_at_rcpt &&
 		    (m == NULL || !m->charged) ? BIT(RL_C_MESSAGES) : 0);
 	case FD_ST_EOM:
-		return c->messages_at_eom ? BIT(RL_C_MESSAGES) : 0;
+		/* a message whose every recipient a rule exempted is not
+		 * counted, as at RCPT (rl_init: eom_sees_rcpts) */
+		return c->messages_at_eom && (!c->eom_sees_rcpts ||
+		    m == NULL || m->rcpt_seen) ? BIT(RL_C_MESSAGES) : 0;
 	}
 	return 0;
 }

@@ -23,6 +23,8 @@
 struct rl_msg {
 	int		 charged;	/* decide-messages-at rcpt: the message
 					 * limits counted this message */
+	int		 rcpt_seen;	/* our RCPT hook ran: a recipient no
+					 * rule exempted (skip ratelimit) */
 	int		 planned;	/* planned at this recipient: */
 	int		 plan_rc;	/* the store's answer, or 1 */
 	struct fd_rate_res plan_res[RL_STAGE_MAX];

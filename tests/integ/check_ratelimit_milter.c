@@ -954,6 +954,34 @@ START_TEST(messages_at_eom)
 }
 END_TEST
 
+/* decide-messages-at eom: the RCPT hook runs without a reply awaited,
+ * so a rule on rcpt exempts a recipient from the message limits there
+ * too: a message to postmaster@ alone is neither counted nor refused */
+START_TEST(role_accounts_eom)
+{
+	static const char *const pm[] = { "postmaster@example.com", NULL };
+	static const char *const bob[] = { "bob@example.com", NULL };
+	static const char *const pm_carol[] = { "postmaster@example.com",
+	    "carol@example.com", NULL };
+	uint32_t	 proto;
+
+	use_backend(_i);
+	start("decide-messages-at eom\nlimit client-ip 1/1h",
+	    "rule roles on rcpt if rcpt-local in { postmaster, abuse } "
+	    "skip ratelimit\n");
+	OK(whole_message_to("192.0.2.1", "s@example.org", pm, &proto),
+	    "postmaster, under the limit");
+	ck_assert(proto & SMFIP_NR_RCPT);
+	OK(whole_message_to("192.0.2.1", "s@example.org", bob, &proto),
+	    "bob, the one message of the hour");
+	OK(whole_message_to("192.0.2.1", "s@example.org", pm, &proto),
+	    "postmaster, over the limit");
+	/* one recipient not exempted: the message is counted and refused */
+	TEMPFAIL_AFTER(whole_message_to("192.0.2.1", "s@example.org",
+	    pm_carol, &proto), "eom", 3600);
+}
+END_TEST
+
 /* INFO commandstats: EVALSHA calls so far */
 static long
 evalsha_calls(void)
@@ -1072,6 +1100,7 @@ ratelimit_suite(void)
 	tcase_add_loop_test(tc, messages_at_rcpt, 0, nbackends);
 	tcase_add_loop_test(tc, role_accounts, 0, nbackends);
 	tcase_add_loop_test(tc, messages_at_eom, 0, nbackends);
+	tcase_add_loop_test(tc, role_accounts_eom, 0, nbackends);
 	suite_add_tcase(s, tc);
 
 	if (nbackends == NBACKENDS) {
