@@ -394,8 +394,10 @@ soak_row() {
 	out=$tmp/load-$sname-soak.txt
 	printf '  %-24s %4s connections, %s messages ...' "$sname" 64 \
 	    "$SOAK" >&2
-	"$LG" -s "$fspec" -c 64 -n "$SOAK" -w 640 -p "$fpid" -l soak \
-	    "$@" > "$out" 2>&1 < /dev/null
+	# bounded: a filterd that stopped answering would otherwise cost
+	# each of the million messages loadgen's 10 s deadline
+	timeout 1800 "$LG" -s "$fspec" -c 64 -n "$SOAK" -w 640 -p "$fpid" \
+	    -l soak "$@" > "$out" 2>&1 < /dev/null
 	stop_bg "$fpid" "$fspec"
 	[ -n "$redis" ] && stop_bg "$redis"
 	line=$(grep '^RESULT' "$out")
