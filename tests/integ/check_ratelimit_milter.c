@@ -863,35 +863,37 @@ to(const char *ip, const char *const *rcpts)
 	return session_n(0, ip, "mx.example", NULL, "s@example.org", rcpts);
 }
 
-/* a rule on rcpt exempts a recipient from the message limits only when
- * they are decided at RCPT: at MAIL FROM no recipient is known yet.
- * contrib/filterd.conf decides them at RCPT so that default.rules'
- * role-accounts rule (postmaster@, abuse@) holds for them too. */
+/* default.rules' role-accounts rule, and recipients for it */
+static const char *const roles_rule =
+    "rule roles on rcpt if rcpt-local in { postmaster, abuse } "
+    "skip ratelimit\n";
+static const char *const rcpts_pm[] = { "postmaster@example.com", NULL };
+static const char *const rcpts_bob[] = { "bob@example.com", NULL };
+static const char *const rcpts_pm_carol[] = { "postmaster@example.com",
+    "carol@example.com", NULL };
+
+/* a rule on rcpt exempts a recipient from the message limits when they
+ * are decided at RCPT (here) or at end of message (role_accounts_eom),
+ * not at MAIL FROM, where no recipient is known yet. contrib/filterd.conf
+ * decides them at RCPT so that default.rules' role-accounts rule
+ * (postmaster@, abuse@) holds for them too. */
 START_TEST(role_accounts)
 {
-	static const char *const pm[] = { "postmaster@example.com", NULL };
-	static const char *const bob[] = { "bob@example.com", NULL };
-	static const char *const pm_carol[] = { "postmaster@example.com",
-	    "carol@example.com", NULL };
-	static const char *const roles =
-	    "rule roles on rcpt if rcpt-local in { postmaster, abuse } "
-	    "skip ratelimit\n";
-
 	use_backend(_i);
-	start("decide-messages-at rcpt\nlimit client-ip 1/1h", roles);
+	start("decide-messages-at rcpt\nlimit client-ip 1/1h", roles_rule);
 	/* a message to postmaster alone is not counted */
-	OK(to("192.0.2.1", pm), "postmaster, under the limit");
-	OK(to("192.0.2.1", bob), "bob, the one message of the hour");
-	OK(to("192.0.2.1", pm), "postmaster, over the limit");
+	OK(to("192.0.2.1", rcpts_pm), "postmaster, under the limit");
+	OK(to("192.0.2.1", rcpts_bob), "bob, the one message of the hour");
+	OK(to("192.0.2.1", rcpts_pm), "postmaster, over the limit");
 	/* postmaster listed first does not exempt the next recipient */
-	TEMPFAIL_AFTER(to("192.0.2.1", pm_carol), "rcpt", 3600);
+	TEMPFAIL_AFTER(to("192.0.2.1", rcpts_pm_carol), "rcpt", 3600);
 
 	/* decided at MAIL FROM, the message was counted and is refused
 	 * before the rule could see its recipient */
 	E.d[0].p = th_proc_free(E.d[0].p);
-	start("limit client-ip 1/1h", roles);
-	OK(to("192.0.2.2", pm), "postmaster, counted at MAIL FROM");
-	TEMPFAIL_AFTER(to("192.0.2.2", pm), "mail", 3600);
+	start("limit client-ip 1/1h", roles_rule);
+	OK(to("192.0.2.2", rcpts_pm), "postmaster, counted at MAIL FROM");
+	TEMPFAIL_AFTER(to("192.0.2.2", rcpts_pm), "mail", 3600);
 }
 END_TEST
 
@@ -959,26 +961,20 @@ END_TEST
  * too: a message to postmaster@ alone is neither counted nor refused */
 START_TEST(role_accounts_eom)
 {
-	static const char *const pm[] = { "postmaster@example.com", NULL };
-	static const char *const bob[] = { "bob@example.com", NULL };
-	static const char *const pm_carol[] = { "postmaster@example.com",
-	    "carol@example.com", NULL };
 	uint32_t	 proto;
 
 	use_backend(_i);
-	start("decide-messages-at eom\nlimit client-ip 1/1h",
-	    "rule roles on rcpt if rcpt-local in { postmaster, abuse } "
-	    "skip ratelimit\n");
-	OK(whole_message_to("192.0.2.1", "s@example.org", pm, &proto),
+	start("decide-messages-at eom\nlimit client-ip 1/1h", roles_rule);
+	OK(whole_message_to("192.0.2.1", "s@example.org", rcpts_pm, &proto),
 	    "postmaster, under the limit");
 	ck_assert(proto & SMFIP_NR_RCPT);
-	OK(whole_message_to("192.0.2.1", "s@example.org", bob, &proto),
+	OK(whole_message_to("192.0.2.1", "s@example.org", rcpts_bob, &proto),
 	    "bob, the one message of the hour");
-	OK(whole_message_to("192.0.2.1", "s@example.org", pm, &proto),
+	OK(whole_message_to("192.0.2.1", "s@example.org", rcpts_pm, &proto),
 	    "postmaster, over the limit");
 	/* one recipient not exempted: the message is counted and refused */
 	TEMPFAIL_AFTER(whole_message_to("192.0.2.1", "s@example.org",
-	    pm_carol, &proto), "eom", 3600);
+	    rcpts_pm_carol, &proto), "eom", 3600);
 }
 END_TEST
 
