@@ -6,10 +6,13 @@
  *
  *   cidr    ranges [lo, hi] per family, appended unsorted while loading;
  *           fd_table_seal() sorts and merges overlapping and adjacent
- *           ranges, so a lookup is one binary search.
+ *           ranges and indexes them by where they start (struct
+ *           rindex), so a lookup is one index read and a binary search
+ *           over the few ranges of its bucket, whatever the length.
  *   domain, list
  *           an open-addressing hash set (linear probing, at most half
- *           full) of lower-cased strings kept in one arena; xxh3 hashes.
+ *           full, 8-byte slots) of lower-cased strings kept in one
+ *           arena; xxh3 hashes.
  *           Domain entries carry a flag: EXACT ("example.com") and/or
  *           SUBS (".example.com": the name and its subdomains).
  *   regex   the patterns in order and, once sealed, one program
@@ -57,12 +60,40 @@ struct r6 {
 	struct u128	 lo, hi;
 };
 
-struct hent {
-	uint64_t	 hash;
-	uint32_t	 off;		/* into the arena */
-	uint32_t	 len;
-	uint32_t	 flags;		/* 0: empty slot */
+/*
+ * Where to search the sorted ranges of one family: bucket k covers the
+ * starts (an IPv6 start's top 64 bits) from base + (k << shift), and
+ * first[k] is the first range whose start is at or past that; so the
+ * last range starting at or before an address lies in first[k] - 1 ..
+ * first[k + 1] - 1. There are at most as many buckets as ranges, 4 bytes
+ * each: starts spread over their span leave about one range a bucket,
+ * and a table packed into a corner of the address space is spread over
+ * that corner alone. A binary search over all of a 100,000-entry table
+ * takes 17 steps through 800 KB, and twice as long as over 1,000
+ * entries (docs/PERFORMANCE.md, Round 11).
+ */
+struct rindex {
+	uint64_t	 base;
+	unsigned	 shift;
+	size_t		 nb;
+	uint32_t	*first;		/* nb + 1 positions; NULL: no index */
 };
+
+#define RINDEX_MIN	16	/* fewer ranges: the whole array is searched */
+
+/*
+ * A slot of the hash set: 8 bytes, so that a 100,000-entry table's
+ * slots span 2 MiB rather than 6 and more of them stay in the caches. A
+ * lookup that misses -- most of a suffix walk -- reads the slot alone;
+ * the entry's flags, length and bytes sit in the arena (ENT_HDR bytes of
+ * header, then the name) and are read only when the tag matches.
+ */
+struct hent {
+	uint32_t	 tag;		/* the hash's top half */
+	uint32_t	 off;		/* into the arena; 0: empty slot */
+};
+
+#define ENT_HDR		3	/* flags, then the length, little-endian */
 
 struct fd_table {
 	char			*name;
@@ -72,8 +103,10 @@ struct fd_table {
 	/* cidr */
 	struct r4		*v4;
 	size_t			 n4, cap4;
+	struct rindex		 x4;
 	struct r6		*v6;
 	size_t			 n6, cap6;
+	struct rindex		 x6;
 
 	/* domain, list */
 	struct hent		*slots;
@@ -172,6 +205,77 @@ u128_next(struct u128 a)
 	return a;
 }
 
+/* rindex_clear - no index: a lookup searches every range */
+static void
+rindex_clear(struct rindex *x)
+{
+	free(x->first);
+	memset(x, 0, sizeof(*x));
+}
+
+/* key4, key6 - what a range's bucket is chosen by */
+static uint64_t
+key4(const struct fd_table *t, size_t i)
+{
+	return t->v4[i].lo;
+}
+
+static uint64_t
+key6(const struct fd_table *t, size_t i)
+{
+	return t->v6[i].lo.h;
+}
+
+/* rindex_build - index n sorted ranges by key(t, i) */
+static void
+rindex_build(struct rindex *x, const struct fd_table *t, size_t n,
+    uint64_t (*key)(const struct fd_table *, size_t))
+{
+	uint64_t	 span, start;
+	size_t		 i, k;
+
+	rindex_clear(x);
+	if (n < RINDEX_MIN)
+		return;
+	x->base = key(t, 0);
+	span = key(t, n - 1) - x->base;
+	while ((span >> x->shift) >= n)
+		x->shift++;
+	x->nb = (size_t)(span >> x->shift) + 1;
+	x->first = fd_calloc(x->nb + 1, sizeof(*x->first));
+	for (i = 0, k = 0; k < x->nb; k++) {
+		start = x->base + ((uint64_t)k << x->shift);
+		while (i < n && key(t, i) < start)
+			i++;
+		x->first[k] = (uint32_t)i;
+	}
+	x->first[x->nb] = (uint32_t)n;
+}
+
+/* rindex_slice - the positions [*lo, *hi) a binary search for key needs;
+ * those before *lo start below key, those from *hi on above it */
+static void
+rindex_slice(const struct rindex *x, uint64_t key, size_t n, size_t *lo,
+    size_t *hi)
+{
+	uint64_t	 k;
+
+	*lo = 0;
+	*hi = n;
+	if (x->first == NULL)
+		return;
+	if (key < x->base) {
+		*hi = 0;
+		return;
+	}
+	if ((k = (key - x->base) >> x->shift) >= x->nb) {
+		*lo = n;
+		return;
+	}
+	*lo = x->first[k];
+	*hi = x->first[k + 1];
+}
+
 /* cidr_add - the network's range into its family's array */
 static void
 cidr_add(struct fd_table *t, const struct fd_cidr *c)
@@ -179,6 +283,8 @@ cidr_add(struct fd_table *t, const struct fd_cidr *c)
 	unsigned char	 lo[16], hi[16];
 	unsigned	 i;
 
+	rindex_clear(&t->x4);	/* until sealed again: no index */
+	rindex_clear(&t->x6);
 	memcpy(lo, c->addr, 16);
 	memcpy(hi, c->addr, 16);
 	for (i = c->plen; i < c->len * 8u; i++)
@@ -244,14 +350,17 @@ ranges_seal(struct fd_table *t)
 		}
 		t->n6 = o + 1;
 	}
+	rindex_build(&t->x4, t, t->n4, key4);
+	rindex_build(&t->x6, t, t->n6, key6);
 }
 
-/* fd_table_match_ip - binary search for the last range starting <= ip */
+/* fd_table_match_ip - binary search for the last range starting <= ip,
+ * over the slice of the ranges its index leaves */
 int
 fd_table_match_ip(const struct fd_table *t, const unsigned char *ip,
     size_t iplen)
 {
-	size_t		 lo = 0, hi, mid;
+	size_t		 lo, hi, mid;
 	uint32_t	 x;
 	struct u128	 y;
 
@@ -259,7 +368,7 @@ fd_table_match_ip(const struct fd_table *t, const unsigned char *ip,
 		return 0;
 	if (iplen == 4) {
 		x = (uint32_t)ip[0] << 24 | ip[1] << 16 | ip[2] << 8 | ip[3];
-		hi = t->n4;
+		rindex_slice(&t->x4, x, t->n4, &lo, &hi);
 		while (lo < hi) {
 			mid = lo + (hi - lo) / 2;
 			if (t->v4[mid].lo <= x)
@@ -272,7 +381,7 @@ fd_table_match_ip(const struct fd_table *t, const unsigned char *ip,
 	if (iplen != 16)
 		return 0;
 	y = u128_of(ip);
-	hi = t->n6;
+	rindex_slice(&t->x6, y.h, t->n6, &lo, &hi);
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (u128_cmp(t->v6[mid].lo, y) <= 0)
@@ -301,66 +410,91 @@ lower(const char *s, size_t len, char *buf, size_t buflen)
 	return len;
 }
 
+/* ent_len, ent_name - an arena entry's length and bytes */
+static size_t
+ent_len(const struct fd_table *t, uint32_t off)
+{
+	const unsigned char *p = (const unsigned char *)t->arena + off;
+
+	return (size_t)p[1] | (size_t)p[2] << 8;
+}
+
+static const char *
+ent_name(const struct fd_table *t, uint32_t off)
+{
+	return t->arena + off + ENT_HDR;
+}
+
 /* hset_find - the slot holding key, or the empty slot where it would go */
 static struct hent *
 hset_find(const struct fd_table *t, const char *key, size_t len, uint64_t h)
 {
 	size_t		 mask = t->nslots - 1, i = (size_t)h & mask;
+	uint32_t	 tag = (uint32_t)(h >> 32);
 	struct hent	*e;
 
 	for (;; i = (i + 1) & mask) {
 		e = &t->slots[i];
-		if (e->flags == 0)
+		if (e->off == 0)
 			return e;
-		if (e->hash == h && e->len == len &&
-		    memcmp(t->arena + e->off, key, len) == 0)
+		if (e->tag == tag && ent_len(t, e->off) == len &&
+		    memcmp(ent_name(t, e->off), key, len) == 0)
 			return e;
 	}
 }
 
-/* hset_grow - double the slots and re-insert */
+/* hset_grow - double the slots and re-insert; the slots keep only half
+ * of each hash, so the names are hashed again */
 static void
 hset_grow(struct fd_table *t)
 {
 	struct hent	*old = t->slots, *e;
-	size_t		 n = t->nslots, i;
+	size_t		 n = t->nslots, i, len;
+	const char	*name;
 
 	t->nslots = n ? n * 2 : 64;
 	t->slots = fd_calloc(t->nslots, sizeof(*t->slots));
 	for (i = 0; i < n; i++) {
-		if (old[i].flags == 0)
+		if (old[i].off == 0)
 			continue;
-		e = hset_find(t, t->arena + old[i].off, old[i].len,
-		    old[i].hash);
+		name = ent_name(t, old[i].off);
+		len = ent_len(t, old[i].off);
+		e = hset_find(t, name, len, XXH3_64bits(name, len));
 		*e = old[i];
 	}
 	free(old);
 }
 
-/* hset_add - insert a lower-cased key, or add flags to it */
+/* hset_add - insert a lower-cased key, or add flags to it; the arena's
+ * first byte is never an entry, so that offset 0 marks an empty slot */
 static void
 hset_add(struct fd_table *t, const char *key, size_t len, uint32_t flags)
 {
 	uint64_t	 h = XXH3_64bits(key, len);
 	struct hent	*e;
+	unsigned char	*p;
 
 	if ((t->nused + 1) * 2 > t->nslots)
 		hset_grow(t);
 	e = hset_find(t, key, len, h);
-	if (e->flags != 0) {
-		e->flags |= flags;
+	if (e->off != 0) {
+		t->arena[e->off] |= (char)flags;
 		return;
 	}
-	while (t->alen + len > t->acap) {
+	if (t->alen == 0)
+		t->alen = 1;
+	while (t->alen + ENT_HDR + len > t->acap) {
 		t->acap = t->acap ? t->acap * 2 : 4096;
 		t->arena = fd_reallocarray(t->arena, t->acap, 1);
 	}
-	memcpy(t->arena + t->alen, key, len);
-	e->hash = h;
+	p = (unsigned char *)t->arena + t->alen;
+	p[0] = (unsigned char)flags;
+	p[1] = (unsigned char)(len & 0xff);
+	p[2] = (unsigned char)(len >> 8);
+	memcpy(p + ENT_HDR, key, len);
+	e->tag = (uint32_t)(h >> 32);
 	e->off = (uint32_t)t->alen;
-	e->len = (uint32_t)len;
-	e->flags = flags;
-	t->alen += len;
+	t->alen += ENT_HDR + len;
 	t->nused++;
 }
 
@@ -368,9 +502,12 @@ hset_add(struct fd_table *t, const char *key, size_t len, uint32_t flags)
 static uint32_t
 hset_flags(const struct fd_table *t, const char *key, size_t len)
 {
+	const struct hent *e;
+
 	if (t->nused == 0)
 		return 0;
-	return hset_find(t, key, len, XXH3_64bits(key, len))->flags;
+	e = hset_find(t, key, len, XXH3_64bits(key, len));
+	return e->off == 0 ? 0 : (unsigned char)t->arena[e->off];
 }
 
 /* domain_match - the name, then each parent suffix with the SUBS flag */
@@ -445,6 +582,11 @@ name_add(struct fd_table *t, const char *s, char *err, size_t errlen)
 	}
 	if (len == 0) {
 		snprintf(err, errlen, "empty entry");
+		return -1;
+	}
+	/* the slots address the arena with 32 bits */
+	if (t->alen + ENT_HDR + len > UINT32_MAX) {
+		snprintf(err, errlen, "table larger than 4 GiB");
 		return -1;
 	}
 	lower(s, len, buf, sizeof(buf));
@@ -652,6 +794,8 @@ fd_table_free(struct fd_table *t)
 	free(t->re);
 	free(t->v4);
 	free(t->v6);
+	rindex_clear(&t->x4);
+	rindex_clear(&t->x6);
 	free(t->slots);
 	free(t->arena);
 	free(t->name);

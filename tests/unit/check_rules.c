@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <ftw.h>
 #include <limits.h>
@@ -624,6 +625,125 @@ START_TEST(table_cidr_ranges)
 }
 END_TEST
 
+/* in_net - addr inside net/plen, by the bytes: the answer the table's
+ * sorted ranges and their index must give */
+static int
+in_net(const unsigned char *addr, const unsigned char *net, unsigned plen)
+{
+	unsigned	 i;
+
+	for (i = 0; i < plen; i++)
+		if (((addr[i / 8] ^ net[i / 8]) >> (7 - i % 8)) & 1)
+			return 0;
+	return 1;
+}
+
+/* rnd32 - xorshift, so that a failure repeats */
+static uint32_t
+rnd32(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 32);
+}
+
+/*
+ * Tables of 5 to 3,000 networks -- spread over the address space, packed
+ * into one /16 (IPv4) or one /48 (IPv6), of mixed lengths down to /0 --
+ * against every network checked one by one: addresses at each network's
+ * edges and just outside them, and random ones. The small tables are
+ * searched whole, the large ones through their index (RINDEX_MIN).
+ */
+START_TEST(table_cidr_index)
+{
+	enum { NMAX = 3000 };
+	static const int sizes[] = { 5, 15, 16, 17, 200, NMAX };
+	static unsigned char net[NMAX][16];
+	static unsigned plen[NMAX];
+	struct fd_table	*t;
+	unsigned char	 a[16];
+	char		 e[INET6_ADDRSTRLEN + 8], err[256];
+	uint64_t	 s = 0x9e3779b97f4a7c15ull;
+	size_t		 alen;
+	int		 si, shape, v6, i, j, k, want, hits = 0, misses = 0;
+	unsigned	 b;
+
+	for (si = 0; si < (int)(sizeof(sizes) / sizeof(sizes[0])); si++)
+	for (shape = 0; shape < 3; shape++)
+	for (v6 = 0; v6 < 2; v6++) {
+		alen = v6 ? 16 : 4;
+		t = fd_table_new("t", FD_TABLE_CIDR);
+		for (i = 0; i < sizes[si]; i++) {
+			for (k = 0; k < 16; k += 4) {
+				uint32_t r = rnd32(&s);
+				memcpy(net[i] + k, &r, 4);
+			}
+			if (shape == 1) {	/* packed: 10.1/16, 2001:db8:1::/48 */
+				memcpy(net[i], v6 ? "\x20\x01\x0d\xb8\x00\x01" :
+				    "\x0a\x01", v6 ? 6 : 2);
+				plen[i] = (unsigned)(v6 ? 64 + rnd32(&s) % 65 :
+				    16 + rnd32(&s) % 17);
+			} else if (shape == 2 && i == 0)
+				plen[i] = 0;	/* everything */
+			else
+				plen[i] = (unsigned)(rnd32(&s) % 4 == 0 ?
+				    rnd32(&s) % (alen * 8 + 1) : alen * 8);
+			for (b = plen[i]; b < alen * 8; b++)
+				net[i][b / 8] &= (unsigned char)~(0x80 >> (b % 8));
+			inet_ntop(v6 ? AF_INET6 : AF_INET, net[i], e, sizeof(e));
+			snprintf(e + strlen(e), sizeof(e) - strlen(e), "/%u",
+			    plen[i]);
+			ck_assert_msg(fd_table_add(t, e, err, sizeof(err)) == 0,
+			    "%s: %s", e, err);
+		}
+		fd_table_seal(t);
+		for (j = 0; j < sizes[si] * 8; j++) {
+			/* each network's first and last address and the
+			 * neighbours of both, then random ones */
+			if (j < sizes[si] * 4) {
+				memcpy(a, net[j / 4], alen);
+				for (b = plen[j / 4]; b < alen * 8 &&
+				    j % 4 >= 2; b++)
+					a[b / 8] |= (unsigned char)(0x80 >>
+					    (b % 8));
+				if (j % 2 == (j % 4 >= 2 ? 1 : 0)) {
+					/* one past the last, one before
+					 * the first */
+					for (k = (int)alen - 1; k >= 0; k--)
+						if (j % 4 >= 2 ? ++a[k] != 0 :
+						    a[k]-- != 0)
+							break;
+				}
+			} else {
+				for (k = 0; k < 16; k += 4) {
+					uint32_t r = rnd32(&s);
+					memcpy(a + k, &r, 4);
+				}
+				if (shape == 1 && j % 2 == 0)
+					memcpy(a, v6 ? "\x20\x01\x0d\xb8\x00"
+					    "\x01" : "\x0a\x01", v6 ? 6 : 2);
+			}
+			want = 0;
+			for (i = 0; i < sizes[si] && !want; i++)
+				want = in_net(a, net[i], plen[i]);
+			inet_ntop(v6 ? AF_INET6 : AF_INET, a, e, sizeof(e));
+			ck_assert_msg(fd_table_match_ip(t, a, alen) == want,
+			    "%s in a table of %d (shape %d): want %d", e,
+			    sizes[si], shape, want);
+			if (want)
+				hits++;
+			else
+				misses++;
+		}
+		fd_table_free(t);
+	}
+	/* the edges make both answers common */
+	ck_assert_int_gt(hits, 10000);
+	ck_assert_int_gt(misses, 10000);
+}
+END_TEST
+
 START_TEST(table_domains)
 {
 	struct fd_table		*t = fd_table_new("d", FD_TABLE_DOMAIN);
@@ -634,7 +754,14 @@ START_TEST(table_domains)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(fd_table_add(t, "a b", err, sizeof(err)), -1);
 	ck_assert_int_eq(fd_table_add(t, ".", err, sizeof(err)), -1);
+	/* one name twice: the second entry adds its subdomains */
+	ck_assert_int_eq(fd_table_add(t, "example.org", err, sizeof(err)), 0);
+	ck_assert_int_eq(fd_table_add(t, ".EXAMPLE.org", err, sizeof(err)),
+	    0);
 	fd_table_seal(t);
+	ck_assert(fd_table_match(t, "example.org", 11));
+	ck_assert(fd_table_match(t, "mx.example.org", 14));
+	ck_assert(!fd_table_match(t, "example.or", 10));
 	ck_assert(fd_table_match(t, "example.com", 11));
 	ck_assert(fd_table_match(t, "EXAMPLE.com.", 12));
 	ck_assert(!fd_table_match(t, "www.example.com", 15));
@@ -1492,6 +1619,7 @@ rules_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, table_cidr_ranges);
+	tcase_add_test(tc, table_cidr_index);
 	tcase_add_test(tc, table_domains);
 	tcase_add_test(tc, table_100k_cidr);
 	tcase_add_test(tc, table_100k_domain);
