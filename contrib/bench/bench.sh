@@ -406,11 +406,12 @@ soak_row() {
 		note "$sname soak: loadgen failed: $(tail -1 "$out")"
 		return 1
 	fi
-	echo "$line" | tr ' ' '\n' | awk -F= -v n="$sname" '
+	fact=$(echo "$line" | tr ' ' '\n' | awk -F= -v n="$sname" '
 		{ v[$1] = $2 }
 		END { printf "soak %s 64 %d %d %d\n", n, v["msgs"] + 640,
-		    v["rssanon_kb"], v["errors"] + v["timeouts"] }' >> "$facts"
-	echo " $(echo "$line" | tr ' ' '\n' | sed -n 's/^rssanon_kb=//p') kB RssAnon" >&2
+		    v["rssanon_kb"], v["errors"] + v["timeouts"] }')
+	echo "$fact" >> "$facts"
+	echo " $(echo "$fact" | cut -d' ' -f5) kB RssAnon" >&2
 	return 0
 }
 

@@ -118,6 +118,17 @@ bench_cidr(int n, long lookups)
 	fd_table_free(t);
 }
 
+/* client_name - a client's name for an n-entry domain_table: a host of
+ * it or, as often, of none; its length */
+static size_t
+client_name(char *buf, size_t len, uint64_t *s, int n)
+{
+	int	 k = (int)(rnd(s) % (uint32_t)(n * 2));
+
+	return (size_t)snprintf(buf, len, "mx.host%d.example%d.test", k,
+	    k % 101);
+}
+
 /* domain_names - make the names bench_domain looks up and nothing else:
  * the time snprintf takes, which the lookups' figure leaves out */
 static double
@@ -125,18 +136,15 @@ domain_names(int n, long lookups)
 {
 	char		 name[96];
 	uint64_t	 s = 9;
-	long		 i, sum = 0;
-	int		 k;
+	long		 i;
+	size_t		 sum = 0;
 	double		 t0, dt;
 
 	t0 = now();
-	for (i = 0; i < lookups; i++) {
-		k = (int)(rnd(&s) % (uint32_t)(n * 2));
-		sum += snprintf(name, sizeof(name), "mx.host%d.example%d.test",
-		    k, k % 101);
-	}
+	for (i = 0; i < lookups; i++)
+		sum += client_name(name, sizeof(name), &s, n);
 	dt = now() - t0;
-	printf("domain  %7d names made alone: %.0f ns each (%ld bytes), "
+	printf("domain  %7d names made alone: %.0f ns each (%zu bytes), "
 	    "left out below\n", n, dt * 1e9 / (double)lookups, sum);
 	return dt;
 }
@@ -152,15 +160,12 @@ bench_domain(int n, long lookups)
 	size_t		 len;
 	uint64_t	 s = 9;
 	long		 i, hits = 0;
-	int		 k;
 	double		 t0, dt, made;
 
 	made = domain_names(n, lookups);
 	t0 = now();
 	for (i = 0; i < lookups; i++) {
-		k = (int)(rnd(&s) % (uint32_t)(n * 2));
-		len = (size_t)snprintf(name, sizeof(name),
-		    "mx.host%d.example%d.test", k, k % 101);
+		len = client_name(name, sizeof(name), &s, n);
 		hits += fd_table_match(t, name, len);
 	}
 	dt = now() - t0 - made;
@@ -249,12 +254,11 @@ client(struct fd_txn *t, uint64_t *s, int n)
 {
 	char		 buf[96];
 	uint32_t	 a = rnd(s);
-	int		 k = (int)(rnd(s) % (uint32_t)(n * 2));
 
 	snprintf(buf, sizeof(buf), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
 	    (a >> 8) & 255, a & 255);
 	fd_txn_set_addr_str(t, buf);
-	snprintf(buf, sizeof(buf), "mx.host%d.example%d.test", k, k % 101);
+	client_name(buf, sizeof(buf), s, n);
 	fd_txn_set_client_name(t, buf);
 }
 

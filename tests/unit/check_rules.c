@@ -648,12 +648,75 @@ rnd32(uint64_t *s)
 	return (uint32_t)(*s >> 32);
 }
 
+/* rnd_addr - 16 random bytes; packed: the first in 10.1/16 (IPv4) or
+ * 2001:db8:1::/48 (IPv6), the corner a packed table sits in */
+static void
+rnd_addr(unsigned char a[16], uint64_t *s, int v6, int packed)
+{
+	uint32_t	 r;
+	int		 k;
+
+	for (k = 0; k < 16; k += 4) {
+		r = rnd32(s);
+		memcpy(a + k, &r, 4);
+	}
+	if (packed)
+		memcpy(a, v6 ? "\x20\x01\x0d\xb8\x00\x01" : "\x0a\x01",
+		    v6 ? 6 : 2);
+}
+
+/* edge_addr - around net/plen: which 0 the address before its first, 1
+ * its first, 2 its last, 3 the one after its last */
+static void
+edge_addr(unsigned char *a, const unsigned char *net, unsigned plen,
+    size_t alen, int which)
+{
+	unsigned	 b;
+	int		 k;
+
+	memcpy(a, net, alen);
+	for (b = plen; which >= 2 && b < alen * 8; b++)
+		a[b / 8] |= (unsigned char)(0x80 >> (b % 8));
+	if (which == 0)		/* minus one, borrowing */
+		for (k = (int)alen - 1; k >= 0 && a[k]-- == 0; k--)
+			;
+	if (which == 3)		/* plus one, carrying */
+		for (k = (int)alen - 1; k >= 0 && ++a[k] == 0; k--)
+			;
+}
+
+/* rnd_net - a random network into t, and into net/plen for in_net */
+static void
+rnd_net(struct fd_table *t, unsigned char net[16], unsigned *plen,
+    uint64_t *s, int v6, int shape, int first)
+{
+	size_t		 alen = v6 ? 16 : 4;
+	char		 e[INET6_ADDRSTRLEN + 8], err[256];
+	unsigned	 b;
+
+	rnd_addr(net, s, v6, shape == 1);
+	if (shape == 1)		/* packed: /16 to /32, /64 to /128 */
+		*plen = (unsigned)(v6 ? 64 + rnd32(s) % 65 :
+		    16 + rnd32(s) % 17);
+	else if (shape == 2 && first)
+		*plen = 0;	/* everything */
+	else			/* a host, or one in four any length */
+		*plen = (unsigned)(rnd32(s) % 4 == 0 ?
+		    rnd32(s) % (alen * 8 + 1) : alen * 8);
+	for (b = *plen; b < alen * 8; b++)
+		net[b / 8] &= (unsigned char)~(0x80 >> (b % 8));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, net, e, sizeof(e));
+	snprintf(e + strlen(e), sizeof(e) - strlen(e), "/%u", *plen);
+	ck_assert_msg(fd_table_add(t, e, err, sizeof(err)) == 0, "%s: %s",
+	    e, err);
+}
+
 /*
- * Tables of 5 to 3,000 networks -- spread over the address space, packed
- * into one /16 (IPv4) or one /48 (IPv6), of mixed lengths down to /0 --
- * against every network checked one by one: addresses at each network's
- * edges and just outside them, and random ones. The small tables are
- * searched whole, the large ones through their index (RINDEX_MIN).
+ * Tables of 5 to 3,000 networks -- spread over the address space (shape
+ * 0), packed into one /16 or /48 (1), with a /0 among them (2) -- against
+ * every network checked one by one: the addresses at each network's
+ * edges and just outside them, and as many random ones. The small tables
+ * are searched whole, the large ones through their index (RINDEX_MIN).
  */
 START_TEST(table_cidr_index)
 {
@@ -663,74 +726,32 @@ START_TEST(table_cidr_index)
 	static unsigned plen[NMAX];
 	struct fd_table	*t;
 	unsigned char	 a[16];
-	char		 e[INET6_ADDRSTRLEN + 8], err[256];
+	char		 e[INET6_ADDRSTRLEN];
 	uint64_t	 s = 0x9e3779b97f4a7c15ull;
 	size_t		 alen;
-	int		 si, shape, v6, i, j, k, want, hits = 0, misses = 0;
-	unsigned	 b;
+	int		 c, n, shape, v6, i, j, want, hits = 0, misses = 0;
 
-	for (si = 0; si < (int)(sizeof(sizes) / sizeof(sizes[0])); si++)
-	for (shape = 0; shape < 3; shape++)
-	for (v6 = 0; v6 < 2; v6++) {
+	for (c = 0; c < 6 * 3 * 2; c++) {
+		n = sizes[c / 6];
+		shape = c / 2 % 3;
+		v6 = c % 2;
 		alen = v6 ? 16 : 4;
 		t = fd_table_new("t", FD_TABLE_CIDR);
-		for (i = 0; i < sizes[si]; i++) {
-			for (k = 0; k < 16; k += 4) {
-				uint32_t r = rnd32(&s);
-				memcpy(net[i] + k, &r, 4);
-			}
-			if (shape == 1) {	/* packed: 10.1/16, 2001:db8:1::/48 */
-				memcpy(net[i], v6 ? "\x20\x01\x0d\xb8\x00\x01" :
-				    "\x0a\x01", v6 ? 6 : 2);
-				plen[i] = (unsigned)(v6 ? 64 + rnd32(&s) % 65 :
-				    16 + rnd32(&s) % 17);
-			} else if (shape == 2 && i == 0)
-				plen[i] = 0;	/* everything */
-			else
-				plen[i] = (unsigned)(rnd32(&s) % 4 == 0 ?
-				    rnd32(&s) % (alen * 8 + 1) : alen * 8);
-			for (b = plen[i]; b < alen * 8; b++)
-				net[i][b / 8] &= (unsigned char)~(0x80 >> (b % 8));
-			inet_ntop(v6 ? AF_INET6 : AF_INET, net[i], e, sizeof(e));
-			snprintf(e + strlen(e), sizeof(e) - strlen(e), "/%u",
-			    plen[i]);
-			ck_assert_msg(fd_table_add(t, e, err, sizeof(err)) == 0,
-			    "%s: %s", e, err);
-		}
+		for (i = 0; i < n; i++)
+			rnd_net(t, net[i], &plen[i], &s, v6, shape, i == 0);
 		fd_table_seal(t);
-		for (j = 0; j < sizes[si] * 8; j++) {
-			/* each network's first and last address and the
-			 * neighbours of both, then random ones */
-			if (j < sizes[si] * 4) {
-				memcpy(a, net[j / 4], alen);
-				for (b = plen[j / 4]; b < alen * 8 &&
-				    j % 4 >= 2; b++)
-					a[b / 8] |= (unsigned char)(0x80 >>
-					    (b % 8));
-				if (j % 2 == (j % 4 >= 2 ? 1 : 0)) {
-					/* one past the last, one before
-					 * the first */
-					for (k = (int)alen - 1; k >= 0; k--)
-						if (j % 4 >= 2 ? ++a[k] != 0 :
-						    a[k]-- != 0)
-							break;
-				}
-			} else {
-				for (k = 0; k < 16; k += 4) {
-					uint32_t r = rnd32(&s);
-					memcpy(a + k, &r, 4);
-				}
-				if (shape == 1 && j % 2 == 0)
-					memcpy(a, v6 ? "\x20\x01\x0d\xb8\x00"
-					    "\x01" : "\x0a\x01", v6 ? 6 : 2);
-			}
-			want = 0;
-			for (i = 0; i < sizes[si] && !want; i++)
+		for (j = 0; j < n * 8; j++) {
+			if (j < n * 4)
+				edge_addr(a, net[j / 4], plen[j / 4], alen,
+				    j % 4);
+			else
+				rnd_addr(a, &s, v6, shape == 1 && j % 2 == 0);
+			for (want = 0, i = 0; i < n && !want; i++)
 				want = in_net(a, net[i], plen[i]);
 			inet_ntop(v6 ? AF_INET6 : AF_INET, a, e, sizeof(e));
 			ck_assert_msg(fd_table_match_ip(t, a, alen) == want,
-			    "%s in a table of %d (shape %d): want %d", e,
-			    sizes[si], shape, want);
+			    "%s in a table of %d (shape %d): want %d", e, n,
+			    shape, want);
 			if (want)
 				hits++;
 			else
