@@ -6,13 +6,14 @@
 #
 #   label kind conns rate p50 p99 cpu rss anon err ref faults [pair]
 #
-# kind is "filterd" or "null"; ref is the label of the null milter taking
+# kind is "filterd", "peer" (another policy milter, measured as filterd
+# is) or "null"; ref is the label of the null milter taking
 # the same steps ("-" for a null milter's own run); pair names the
 # measurement a run belongs to: a filterd run and the null runs made right
 # after it (BENCH_REPEAT) share one, every other run has "-" or none.
 #
 # A label measured several times at one connection count is one row of
-# medians. A filterd row's ratios ("x same", "p99 x", "x env") divide its
+# medians. A filterd or peer row's ratios ("x same", "p99 x", "x env") divide its
 # median by the median of its references' runs in its own pairs, the
 # runs made right after each of its own: a machine that slows down during
 # a long bench then moves both sides of a ratio alike, and one odd run on
@@ -105,7 +106,7 @@ END {
 			xs = ratio(i, ref[i], 4)
 			px = ratio(i, ref[i], 6)
 		}
-		if (kind[i] == "filterd")
+		if (kind[i] != "null")
 			xe = ratio(i, env, 4)
 		printf "%-22s %5d %9.0f %8.3f %8.3f %6s %7.1f %7.1f %5d %7s %6s %6s %7s\n", \
 		    lab[i], c[i], M[i, 4], M[i, 5], M[i, 6], \

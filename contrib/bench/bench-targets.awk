@@ -15,6 +15,8 @@
 #   evalsha ROW CONNS N      EVALSHA calls per recipient in that run
 #   soak ROW 64 MSGS KB ERRS the soak: RssAnon in kB after MSGS messages
 #                            at 64 connections, errors and timeouts
+#   peer ROW                 a peer's row (rspamd), measured in the same
+#                            run: every pass-path row is held to beat it
 #
 # STORE-BENCH and RULE-BENCH are those programs' output, read for the
 # greylist flood's size on disk, the load time of the large tables, and
@@ -104,6 +106,38 @@ function no_slower(r, p,    k, c, a, b, fig, n, worst, m) {
 	    n ? fig : "-")
 }
 
+# faster - row r's msgs/s against peer p's at 8 and 64 connections, as
+# a multiple of p's; met when r is the faster at both
+function faster(r, p,    k, c, a, b, fig, n, worst, m) {
+	fig = ""; n = 0; worst = 1e9
+	for (k = 1; k <= 2; k++) {
+		c = k == 1 ? 8 : 64
+		a = ((r, c) in T) ? num(F[r, c, 3]) : -1
+		b = ((p, c) in T) ? num(F[p, c, 3]) : -1
+		if (a < 0 || b <= 0)
+			continue
+		m = (a - b) / b
+		fig = fig (n ? ", " : "") sprintf("%.1fx", a / b) " at " c
+		n++
+		if (m < worst)
+			worst = m
+	}
+	line("faster than " p ", same run", r, verdict(worst, n),
+	    n ? fig : "-")
+}
+
+# peer_shown - the peer's own figures beside what issue 9 quotes for it
+# (0.2x of null-envelope, ~200 MiB RSS, p50 ~39 ms at 64 connections)
+function peer_shown(p,    fig) {
+	fig = sprintf("%s, %s of null-envelope at 8, 64", \
+	    ((p, 8) in T) ? F[p, 8, 12] "x" : "-", \
+	    ((p, 64) in T) ? F[p, 64, 12] "x" : "-")
+	if ((p, 64) in T)
+		fig = fig sprintf("; p50 %.1f ms, RSS %.0f MiB at 64", \
+		    num(F[p, 64, 4]), num(F[p, 64, 7]))
+	line(p " (issue: 0.2x, 200 MiB)", p, "shown", fig)
+}
+
 # anon_at_64 - RssAnon after the run at 64 connections, a few seconds,
 # against 16 MiB: over it there, the target is missed whatever the soak
 function anon_at_64(r,    x) {
@@ -174,6 +208,11 @@ FILENAME == ARGV[2] && $1 == "goal" {
 		order[++nrows] = $2
 	role[$2] = $3
 	vs[$2] = NF >= 4 ? $4 : ""
+	next
+}
+
+FILENAME == ARGV[2] && $1 == "peer" {
+	peers[++npeers] = $2
 	next
 }
 
@@ -270,6 +309,15 @@ END {
 	for (k = 1; k <= nrows; k++)
 		if (role[order[k]] == "new")
 			no_slower(order[k], vs[order[k]])
+	for (j = 1; j <= npeers; j++) {
+		peer_shown(peers[j])
+		for (k = 1; k <= nrows; k++)
+			if (role[order[k]] == "pass" || role[order[k]] == "redis")
+				faster(order[k], peers[j])
+	}
+	if (npeers == 0)
+		line("faster than rspamd, same run", "-", "not run",
+		    "rspamd not installed or BENCH_PEERS=0")
 	for (k = 1; k <= nrows; k++)
 		anon_at_64(order[k])
 	for (k = 1; k <= nsoaks; k++)

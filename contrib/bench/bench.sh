@@ -13,6 +13,9 @@
 #   null-0xMASK     a null milter negotiating exactly the steps ROW's
 #                   filterd negotiated (its protocol mask, read with
 #                   fd-mtest -n), measured right after ROW
+#   rspamd          the peer: rspamd in milter mode, greylisting, rate
+#                   limits and HELO checks on Redis, when installed
+#                   (contrib/bench/rspamd-peer.ucl.in)
 #
 # with msgs/s, latency per message (p50, p99), the daemon's CPU (percent of
 # one core) and memory, errors and timeouts, and the ratios: msgs/s and p99
@@ -54,6 +57,9 @@
 #                   10-20% off, and its speed drifts over a long bench)
 #   BENCH_SOAK=N    messages in the memory run of each row marked "soak"
 #                   (64 connections; default 1000000, 0 for none)
+#   BENCH_PEERS=0   leave out the peer (rspamd, when installed: a row
+#                   "rspamd" taken as issue 9 describes it, and the
+#                   target "faster than rspamd")
 #   BENCH_KEEP=1    keep the scratch directory with every log
 # A default run takes about five minutes on two cores, two of them the
 # memory run.
@@ -126,10 +132,11 @@ start_bg() {
 	pids="$pids $BGPID"
 }
 
-# wait_ready SPEC PID: until a milter answers OPTNEG on SPEC
+# wait_ready SPEC PID [TENTHS]: until a milter answers OPTNEG on SPEC,
+# for at most TENTHS tenths of a second (100)
 wait_ready() {
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt "${3:-100}" ]; do
 		kill -0 "$2" 2>/dev/null || return 1
 		"$MT" -n -t 300 "$1" > /dev/null 2>&1 < /dev/null && return 0
 		sleep 0.1
@@ -378,6 +385,120 @@ filterd_row() {
 	return 0
 }
 
+# peer_rspamd: the peer issue 9 names, rspamd in milter mode with only
+# greylisting, rate limits and HELO checks, on its own redis-server and
+# a private unbound for its HELO lookups (contrib/bench/rspamd-peer.ucl.in),
+# measured as a filterd row is, at each count: a row "rspamd", its CPU and
+# memory summed over its processes, each run followed by the null milter
+# taking the same steps (it reads the whole message) and by null-envelope
+# when repeated. Not installed: a note, and the targets say "not run".
+peer_rspamd() {
+	rsp=${RSPAMD:-$(command -v rspamd || echo /usr/bin/rspamd)}
+	ub=${UNBOUND:-$(command -v unbound || echo /usr/sbin/unbound)}
+	if [ ! -x "$rsp" ]; then
+		note "rspamd: not measured, not installed (apt-get install rspamd)"
+		return 1
+	fi
+	if [ ! -x "$ub" ]; then
+		note "rspamd: not measured, no unbound for its HELO lookups"
+		return 1
+	fi
+	dir=$tmp/rspamd
+	mkdir -p "$dir/db" "$dir/run"
+	if ! redis_start "$dir"; then
+		note "rspamd: not measured, no redis-server"
+		return 1
+	fi
+	redis=$RPID
+	dport=$(free_port)
+	cat > "$dir/unbound.conf" <<-EOF
+	server:
+	  interface: 127.0.0.1
+	  port: $dport
+	  do-ip6: no
+	  do-daemonize: no
+	  chroot: ""
+	  username: ""
+	  directory: "$dir"
+	  pidfile: ""
+	  use-syslog: no
+	  num-threads: 1
+	  access-control: 127.0.0.0/8 allow
+	  module-config: "iterator"
+	  local-zone: "." static
+	remote-control:
+	  control-enable: no
+	EOF
+	start_bg "$dir/unbound.log" "$ub" -d -c "$dir/unbound.conf"
+	ubpid=$BGPID
+	mport=$(free_port)
+	sed -e "s|@DIR@|$dir|g" -e "s|@DNS_PORT@|$dport|g" \
+	    -e "s|@REDIS_PORT@|$RPORT|g" -e "s|@MILTER_PORT@|$mport|g" \
+	    -e "s|@NORMAL_PORT@|$(free_port)|g" \
+	    "$src/contrib/bench/rspamd-peer.ucl.in" > "$dir/rspamd.conf"
+	rspec="inet:$mport@127.0.0.1"
+	# -i: rspamd refuses to run its workers as root without it
+	start_bg "$dir/rspamd.out" "$rsp" -f -i -c "$dir/rspamd.conf" \
+	    --var DBDIR="$dir/db" --var RUNDIR="$dir/run" --var LOGDIR="$dir"
+	rpid=$BGPID
+	# it compiles its URL and regex tables first: up to a minute
+	if ! wait_ready "$rspec" "$rpid" 600; then
+		note "rspamd: not measured, did not start: $(grep -v '^$' "$dir/rspamd.log" "$dir/rspamd.out" 2>/dev/null | tail -1)"
+		stop_bg "$rpid"
+		stop_bg "$ubpid"
+		stop_bg "$redis"
+		return 1
+	fi
+	# the main process and its workers, all started by now
+	rpids=$rpid$(pgrep -P "$rpid" | sed 's/^/,/' | tr -d '\n')
+	mask=$("$MT" -n "$rspec" 2>/dev/null < /dev/null |
+	    sed -n 's/^protocol \(0x[0-9a-f]*\).*/\1/p')
+	note "rspamd negotiates: $("$MT" -n "$rspec" 2>/dev/null < /dev/null | grep '^protocol')"
+	echo "peer rspamd" >> "$facts"
+	for c in $CONNS; do
+		redis-cli -p "$RPORT" config resetstat > /dev/null 2>&1 \
+		    < /dev/null
+		rep=1
+		while [ $rep -le "$REPEAT" ]; do
+			[ "$REPEAT" -gt 1 ] && PAIR=rspamd/$c/$rep
+			run_load rspamd peer "$rspec" "$rpids" "$c" \
+			    "null-$mask" --keys 2000 && [ $rep = 1 ] &&
+			    note "rspamd at $c connections: $(peer_memory "$rpids"); $(peer_redis $((LOADMSGS + warm)))"
+			if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
+				null_row "null-$mask" "$c" - -P "${mask#0x}" --
+				null_row null-envelope "$c" - -m envelope --
+			fi
+			PAIR=-
+			rep=$((rep + 1))
+		done
+		if [ "$REPEAT" = 1 ] && [ -n "$mask" ] &&
+		    ! grep -q "^null-$mask $c\$" "$tmp/refs" 2>/dev/null; then
+			echo "null-$mask $c" >> "$tmp/refs"
+			null_row "null-$mask" "$c" - -P "${mask#0x}" --
+		fi
+	done
+	stop_bg "$rpid" "$rspec"
+	stop_bg "$ubpid"
+	stop_bg "$redis"
+	return 0
+}
+
+# peer_memory PIDS: the processes' memory, summed two ways: RSS counts a
+# page shared between them once per process (what the table shows), PSS
+# shares it out (what they take together)
+peer_memory() {
+	for p in $(echo "$1" | tr ',' ' '); do
+		cat "/proc/$p/smaps_rollup" 2>/dev/null
+	done | awk -v n="$(echo "$1" | tr ',' '\n' | wc -l)" '
+		$1 == "Rss:" { r += $2 } $1 == "Pss:" { p += $2 }
+		END { printf "%d processes, RSS %.1f MiB summed, PSS %.1f MiB (shared pages counted once)", n, r / 1024, p / 1024 }'
+}
+
+# peer_redis MSGS: what the peer asked of its redis-server per message
+peer_redis() {
+	echo "$(redis_calls | awk -v m="$1" '{ printf "INFO commandstats: %.2f calls per message (calls inside scripts included), %.2f EVALSHA", m ? $1 / m : 0, m ? $2 / m : 0 }'); most called: $(redis_top)"
+}
+
 # soak_row TEMPLATE NAME OPTIONS: the row at 64 connections for SOAK
 # messages, then filterd's RssAnon, as "soak NAME 64 MSGS KB ERRORS" in
 # the facts: the memory target holds after a million messages, and a
@@ -451,6 +572,12 @@ for tpl in "$src"/contrib/bench/*.conf.in; do
 		esac
 	done < "$tmp/rows"
 done
+
+# the peer, after filterd's rows and before the memory runs
+if [ "${BENCH_PEERS:-1}" != 0 ] && { [ -z "${BENCH_ROWS:-}" ] ||
+    echo rspamd | grep -Eq "$BENCH_ROWS"; }; then
+	peer_rspamd
+fi
 
 # the memory runs, after the rows so that the table's figures are
 # measured on a machine in the same state for every row

@@ -41,7 +41,9 @@
  * session, from the socket connect) to the end-of-message reply, or to
  * the reply that refused it. With --pid the target's CPU time over the
  * measured run, its page faults and its memory (VmRSS, RssAnon, VmHWM,
- * threads) are read from /proc.
+ * threads) are read from /proc; a target of several processes (a peer
+ * such as rspamd, a main process and its workers) is given as a list of
+ * pids, and each figure is their sum.
  *
  * The last output line is machine-readable:
  *   RESULT label=.. conns=.. msgs=.. secs=.. rate=.. p50_ms=.. p99_ms=..
@@ -74,6 +76,8 @@
 
 #include "mclient.h"
 
+#define LG_MAXPIDS	16	/* processes --pid may name */
+
 /* the run's settings, read-only once the loops start */
 struct lg_opts {
 	const char	*spec;
@@ -95,7 +99,7 @@ struct lg_opts {
 	unsigned	 headers;
 	int		 timeout_ms;
 	int		 no_abort;
-	long		 pid;
+	long		 pids[LG_MAXPIDS];	/* --pid; 0 ends the list */
 	int		 quiet;
 	uint32_t	 offer_actions;
 	uint32_t	 offer_proto;
@@ -673,6 +677,38 @@ lg_proc_status(long pid, const char *field)
 	return v;
 }
 
+/* lg_target_stat - lg_proc_stat summed over the target's processes */
+static int
+lg_target_stat(const long *pids, double *cpu, double *faults)
+{
+	double	 c, f;
+
+	*cpu = *faults = 0;
+	for (; *pids > 0; pids++) {
+		if (lg_proc_stat(*pids, &c, &f) < 0)
+			return -1;
+		*cpu += c;
+		*faults += f;
+	}
+	return 0;
+}
+
+/* lg_target_status - lg_proc_status summed over the target's processes;
+ * -1 without a target or when one of them has no such field */
+static long
+lg_target_status(const long *pids, const char *field)
+{
+	long	 v, sum = -1;
+
+	for (; *pids > 0; pids++) {
+		if ((v = lg_proc_status(*pids, field)) < 0)
+			return -1;
+		sum = (sum < 0 ? 0 : sum) + v;
+	}
+	return sum;
+}
+
+
 /* lg_run_phase - run the loops over one phase; wall time in seconds */
 static double
 lg_run_phase(const struct lg_opts *o, struct lg_worker *ws, uint64_t first,
@@ -745,7 +781,8 @@ lg_usage(void)
 "      --no-abort           no ABORT after each message\n"
 "      --offer ACTS,PROTO   OPTNEG offer (hex), default Postfix's\n"
 "  -t, --timeout MS         deadline per reply, default 10000\n"
-"  -p, --pid PID            report this process's CPU time and memory\n"
+"  -p, --pid PID[,PID...]   report these processes' CPU time and memory\n"
+"                           (summed over them)\n"
 "  -l, --label NAME         name in the RESULT line\n"
 "  -q, --quiet              print only the RESULT line\n");
 	exit(64);
@@ -763,6 +800,25 @@ lg_num(const char *s, uint64_t min)
 	if (errno != 0 || *end != '\0' || end == s || v < min)
 		lg_usage();
 	return v;
+}
+
+/* lg_pids - parse "PID[,PID...]" into o->pids, or usage */
+static void
+lg_pids(struct lg_opts *o, const char *arg)
+{
+	char	*end;
+	size_t	 n = 0;
+
+	do {
+		if (n == LG_MAXPIDS - 1)
+			lg_usage();
+		o->pids[n] = strtol(arg, &end, 10);
+		if (end == arg || o->pids[n] <= 0 || (*end && *end != ','))
+			lg_usage();
+		n++;
+		arg = end + 1;
+	} while (*end == ',');
+	o->pids[n] = 0;
 }
 
 /* lg_parse - options into o */
@@ -849,7 +905,7 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 			o->offer_proto = (uint32_t)strtoul(comma + 1, NULL, 16);
 			break;
 		case 't': o->timeout_ms = (int)lg_num(optarg, 1); break;
-		case 'p': o->pid = (long)lg_num(optarg, 1); break;
+		case 'p': lg_pids(o, optarg); break;
 		case 'l': o->label = optarg; break;
 		case 'q': o->quiet = 1; break;
 		default: lg_usage();
@@ -882,7 +938,7 @@ main(int argc, char **argv)
 		return 1;
 	if (o.warmup > 0)
 		(void)lg_run_phase(&o, ws, 0, o.warmup, 0, 0, &proto);
-	if (o.pid > 0 && lg_proc_stat(o.pid, &cpu0, &flt0) < 0)
+	if (o.pids[0] > 0 && lg_target_stat(o.pids, &cpu0, &flt0) < 0)
 		cpu0 = -1;
 	for (t = 0; t < o.conns; t++) {
 		free(ws[t].st.lat_us);
@@ -890,7 +946,8 @@ main(int argc, char **argv)
 	}
 	secs = lg_run_phase(&o, ws, o.warmup, o.duration > 0 ? UINT64_MAX :
 	    o.messages, o.duration, 1, &proto);
-	if (o.pid > 0 && cpu0 >= 0 && lg_proc_stat(o.pid, &cpu1, &flt1) == 0)
+	if (o.pids[0] > 0 && cpu0 >= 0 &&
+	    lg_target_stat(o.pids, &cpu1, &flt1) == 0)
 		cpu = cpu1 - cpu0;
 
 	memset(&tot, 0, sizeof(tot));
@@ -937,15 +994,17 @@ main(int argc, char **argv)
 		printf("  loadgen CPU %.2f s\n", ru.ru_utime.tv_sec +
 		    ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec +
 		    ru.ru_stime.tv_usec) / 1e6);
-		if (o.pid > 0)
-			printf("  target %ld: CPU %.2f s (%.0f%% of one core), "
+		if (o.pids[0] > 0)
+			printf("  target %ld%s: CPU %.2f s (%.0f%% of one core), "
 			    "%.2f page faults a message, "
 			    "RSS %ld kB, RssAnon %ld kB, peak %ld kB, "
-			    "%ld threads\n", o.pid, cpu, secs > 0 ? 100 * cpu /
-			    secs : 0, faults, lg_proc_status(o.pid, "VmRSS"),
-			    lg_proc_status(o.pid, "RssAnon"),
-			    lg_proc_status(o.pid, "VmHWM"),
-			    lg_proc_status(o.pid, "Threads"));
+			    "%ld threads\n", o.pids[0], o.pids[1] ?
+			    " and the others named" : "", cpu, secs > 0 ?
+			    100 * cpu / secs : 0, faults,
+			    lg_target_status(o.pids, "VmRSS"),
+			    lg_target_status(o.pids, "RssAnon"),
+			    lg_target_status(o.pids, "VmHWM"),
+			    lg_target_status(o.pids, "Threads"));
 	}
 	printf("RESULT label=%s conns=%u msgs=%zu secs=%.3f rate=%.1f "
 	    "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%" PRIu64
@@ -957,10 +1016,10 @@ main(int argc, char **argv)
 	    o.label, o.conns, n, secs, secs > 0 ? n / secs : 0, p50, p99, mx,
 	    tot.errors, tot.timeouts, cpu, secs > 0 && cpu >= 0 ?
 	    100 * cpu / secs : -1.0,
-	    o.pid > 0 ? lg_proc_status(o.pid, "VmRSS") : -1,
-	    o.pid > 0 ? lg_proc_status(o.pid, "RssAnon") : -1,
-	    o.pid > 0 ? lg_proc_status(o.pid, "VmHWM") : -1,
-	    o.pid > 0 ? lg_proc_status(o.pid, "Threads") : -1,
+	    lg_target_status(o.pids, "VmRSS"),
+	    lg_target_status(o.pids, "RssAnon"),
+	    lg_target_status(o.pids, "VmHWM"),
+	    lg_target_status(o.pids, "Threads"),
 	    (unsigned long)proto, tot.pass, tot.tempfail, tot.reject,
 	    tot.discard, tot.rcpt_tempfail, tot.rcpt_reject, faults);
 	for (t = 0; t < o.conns; t++)

@@ -5,8 +5,8 @@
 # checks the table's columns: a repeated filterd row is divided by the
 # median of the null runs of its own pairs (so a machine that slows down
 # halfway through moves both sides of each ratio), not by the median of
-# the ratios, a row without pairs by the medians of its references, and a
-# missing reference gives "-". Prints
+# the ratios, a row without pairs by the medians of its references, a
+# peer's row as a filterd row, and a missing reference gives "-". Prints
 # one line per case and then "N passed, N failed"; exits 1 if any failed.
 set -u
 
@@ -59,6 +59,14 @@ null-envelope null 8 1000 0.1 1.0 90 1024 512 0 - 0.00
 fd filterd 64 900 0.1 2.0 95 2048 1024 0 null-0xff 0.02
 EOF
 
+# a peer (another policy milter) is measured as a filterd row is: its
+# ratios against its own same-steps null milter and against null-envelope
+cat > "$tmp/peer" <<'EOF'
+null-envelope null 8 1000 0.1 1.0 90 1024 512 0 - 0.00
+rspamd peer 8 200 4.0 6.0 190 235520 133120 0 null-0xff080 -1
+null-0xff080 null 8 800 0.1 3.0 90 1024 512 0 - 0.00
+EOF
+
 # expect CASE FILE LABEL CONNS "MSGS/S X-SAME P99-X X-ENV FLT ERR"
 expect() {
 	awk -v env=null-envelope -f "$table" "$2" > "$tmp/out" 2>&1
@@ -85,6 +93,7 @@ expect "yardstick pooled over its runs" "$tmp/paired" null-envelope 8 \
 # unpaired: 500 / 550 and 500 / 825; p99 4.4 / 4.0
 expect "pooled ratios" "$tmp/pooled" fd 8 "500 0.91 1.10 0.61 0.02 1"
 expect "no reference" "$tmp/noref" fd 64 "900 - - - 0.02 0"
+expect "a peer's ratios" "$tmp/peer" rspamd 8 "200 0.25 2.00 0.20 - 0"
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

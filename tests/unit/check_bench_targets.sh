@@ -43,6 +43,10 @@ kv                         8      6500    1.000    2.000    120     5.0     4.0 
 kv                        64      5900    9.000   20.000    120     8.0     5.0     0    0.60   1.10   0.59    0.01
 kv                       512      5500   90.000  150.000    120    20.0    17.0     0    0.95   1.20   0.69    0.30
 kv2                        8      6500    1.000    2.000    120     5.0     4.0     0    0.70   1.10   0.65    0.01
+rspamd                     8      2000    4.000    6.000    190   230.0   130.0     0    0.30   1.10   0.20       -
+rspamd                    64      2500   29.700   36.000    190   240.0   140.0     0    0.30   1.10   0.25       -
+quick                      8      9500    1.000    2.000    190   230.0   130.0     0    0.30   1.10   0.95       -
+quick                     64      8000    1.000    2.000    190   230.0   130.0     0    0.30   1.10   0.80       -
 EOF
 
 cat > "$tmp/facts" <<'EOF'
@@ -63,6 +67,8 @@ soak near 64 1000640 17000 0
 soak far 64 1000640 20480 0
 soak new-ok 64 1000640 4096 3
 soak kv 64 500000 5000 0
+peer rspamd
+peer quick
 EOF
 
 cat > "$tmp/store" <<'EOF'
@@ -146,6 +152,18 @@ expect "new sender as fast" "new sender no slower than at-bound" new-ok \
 expect "new sender slower at one count" \
     "new sender no slower than near" new-near \
     "missed (<5%)|-1% at 8, +0% at 64"
+expect "the peer's own figures" "rspamd (issue: 0.2x, 200 MiB)" rspamd \
+    "shown|0.20x, 0.25x of null-envelope at 8, 64; p50 29.7 ms, RSS 240 MiB at 64"
+expect "faster than the peer" "faster than rspamd, same run" at-bound \
+    "met|4.5x at 8, 3.6x at 64"
+expect "faster than the peer, on Redis" "faster than rspamd, same run" kv \
+    "met|3.2x at 8, 2.4x at 64"
+expect "faster than the peer, one count" "faster than rspamd, same run" \
+    eight "met|4.5x at 8"
+expect "slower than a peer at one count" "faster than quick, same run" \
+    at-bound "missed|0.9x at 8, 1.1x at 64"
+expect "a new-sender row is not held to it" "faster than rspamd, same run" \
+    new-ok ""
 expect "RssAnon at the bound" "RssAnon <= 16 MiB, 64 conns, short" \
     at-bound "met|16.0 MiB"
 expect "RssAnon over it" "RssAnon <= 16 MiB, 64 conns, short" near \
@@ -208,6 +226,13 @@ awk -f "$targets" "$tmp/table" "$tmp/facts-nosoak" "$tmp/store" "$tmp/rule" \
     > "$tmp/out" 2>&1
 expect "no soak" "RssAnon <= 16 MiB, 64 conns, 1 M" - \
     "not run|a row marked soak, BENCH_SOAK=1000000"
+
+# no peer measured: the target is said not run
+grep -v '^peer ' "$tmp/facts" > "$tmp/facts-nopeer"
+awk -f "$targets" "$tmp/table" "$tmp/facts-nopeer" "$tmp/store" "$tmp/rule" \
+    > "$tmp/out" 2>&1
+expect "no peer" "faster than rspamd, same run" - \
+    "not run|rspamd not installed or BENCH_PEERS=0"
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
