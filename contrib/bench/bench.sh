@@ -385,14 +385,12 @@ filterd_row() {
 	return 0
 }
 
-# peer_rspamd: the peer issue 9 names, rspamd in milter mode with only
+# rspamd_start: the peer issue 9 names, rspamd in milter mode with only
 # greylisting, rate limits and HELO checks, on its own redis-server and
-# a private unbound for its HELO lookups (contrib/bench/rspamd-peer.ucl.in),
-# measured as a filterd row is, at each count: a row "rspamd", its CPU and
-# memory summed over its processes, each run followed by the null milter
-# taking the same steps (it reads the whole message) and by null-envelope
-# when repeated. Not installed: a note, and the targets say "not run".
-peer_rspamd() {
+# a private unbound for its HELO lookups (contrib/bench/rspamd-peer.ucl.in);
+# rspec, rpid, rpids (its processes, comma-separated), ubpid, redis and
+# mask for the caller. Not installed or not started: a note, and 1.
+rspamd_start() {
 	rsp=${RSPAMD:-$(command -v rspamd || echo /usr/bin/rspamd)}
 	ub=${UNBOUND:-$(command -v unbound || echo /usr/sbin/unbound)}
 	if [ ! -x "$rsp" ]; then
@@ -454,6 +452,15 @@ peer_rspamd() {
 	mask=$("$MT" -n "$rspec" 2>/dev/null < /dev/null |
 	    sed -n 's/^protocol \(0x[0-9a-f]*\).*/\1/p')
 	note "rspamd negotiates: $("$MT" -n "$rspec" 2>/dev/null < /dev/null | grep '^protocol')"
+	return 0
+}
+
+# peer_rspamd: rspamd measured as a filterd row is, at each count: a row
+# "rspamd", its CPU and memory summed over its processes, each run
+# followed by the null milter taking the same steps (it reads the whole
+# message) and by null-envelope when repeated
+peer_rspamd() {
+	rspamd_start || return 1
 	echo "peer rspamd" >> "$facts"
 	for c in $CONNS; do
 		redis-cli -p "$RPORT" config resetstat > /dev/null 2>&1 \
