@@ -7,17 +7,17 @@
 #   label kind conns rate p50 p99 cpu rss anon err ref faults [pair]
 #
 # kind is "filterd", "peer" (another policy milter, measured as filterd
-# is) or "null"; ref is the label of the null milter taking
-# the same steps ("-" for a null milter's own run); pair names the
-# measurement a run belongs to: a filterd run and the null runs made right
+# is) or "null"; ref is the label of the null milter taking the same
+# steps ("-" for a null milter's own run); pair names the measurement a
+# run belongs to: a filterd or peer run and the null runs made right
 # after it (BENCH_REPEAT) share one, every other run has "-" or none.
 #
 # A label measured several times at one connection count is one row of
-# medians. A filterd or peer row's ratios ("x same", "p99 x", "x env") divide its
-# median by the median of its references' runs in its own pairs, the
-# runs made right after each of its own: a machine that slows down during
-# a long bench then moves both sides of a ratio alike, and one odd run on
-# either side is outvoted. A row without pairs is divided by the medians
+# medians. A filterd or peer row's ratios ("x same", "p99 x", "x env")
+# divide its median by the median of its references' runs in its own
+# pairs, the runs made right after each of its own: a machine that slows
+# down during a long bench then moves both sides of a ratio alike, and
+# one odd run on either side is outvoted. A row without pairs is divided by the medians
 # of its references' runs, wherever in the bench they were made.
 
 # med - the median of the k values in v[1..k] (sorted in place)

@@ -329,6 +329,65 @@ filterd_start() {
 	return 0
 }
 
+# redis_note NAME CONNS RCPTS: what NAME's first run at CONNS asked of
+# its private redis-server since the last reset: a note, and its EVALSHA
+# calls per recipient in the facts
+redis_note() {
+	msgs=$((LOADMSGS + warm))
+	calls=$(redis_calls)
+	note "$1 at $2 connections: $(echo "$calls" | awk -v m="$msgs" -v r="$3" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
+	echo "$calls" | awk -v n="$1" -v c="$2" -v m="$msgs" -v r="$3" '{
+		d = m * r; if (d) printf "evalsha %s %s %.4f\n", n, c, $2 / d }' \
+	    >> "$facts"
+}
+
+# measure_row NAME KIND SPEC PIDS CONNS MASK RCPTS [LOADGEN ARGS...]: the
+# daemon on SPEC measured REPEAT times at CONNS; repeated, each run is
+# followed by the null milter taking the same steps (MASK) and by
+# null-envelope, one pair: the ratios divide by the medians of these
+# (bench-table.awk). With a private redis-server (redis set) the first
+# run's commands are noted; ROW_HOOK, if set, names a function run after
+# the first run. ref_once then measures the same-steps null milter of a
+# row run once.
+measure_row() {
+	mr_name=$1 mr_kind=$2 mr_spec=$3 mr_pids=$4 mr_conns=$5 mr_mask=$6
+	mr_rcpts=$7
+	shift 7
+	# run_load and null_row set their own globals: ours are mr_*
+	mr_ref=null-$mr_mask
+	[ "$mr_rcpts" != 1 ] && mr_ref=$mr_ref-r$mr_rcpts
+	[ -n "$redis" ] && redis-cli -p "$RPORT" config resetstat \
+	    > /dev/null 2>&1 < /dev/null
+	rep=1
+	while [ $rep -le "$REPEAT" ]; do
+		[ "$REPEAT" -gt 1 ] && PAIR=$mr_name/$mr_conns/$rep
+		if run_load "$mr_name" "$mr_kind" "$mr_spec" "$mr_pids" \
+		    "$mr_conns" "$mr_ref" "$@" && [ $rep = 1 ]; then
+			[ -n "$redis" ] &&
+			    redis_note "$mr_name" "$mr_conns" "$mr_rcpts"
+			[ -n "${ROW_HOOK:-}" ] && "$ROW_HOOK"
+		fi
+		if [ "$REPEAT" -gt 1 ] && [ -n "$mr_mask" ]; then
+			null_row "$mr_ref" "$mr_conns" - -P "${mr_mask#0x}" -- \
+			    --rcpts-per-msg "$mr_rcpts"
+			null_row null-envelope "$mr_conns" - -m envelope --
+		fi
+		PAIR=-
+		rep=$((rep + 1))
+	done
+}
+
+# ref_once: after measure_row run once, its same-steps null milter, once
+# per mask and count in the whole bench
+ref_once() {
+	if [ "$REPEAT" = 1 ] && [ -n "$mr_mask" ] &&
+	    ! grep -q "^$mr_ref $mr_conns\$" "$tmp/refs" 2>/dev/null; then
+		echo "$mr_ref $mr_conns" >> "$tmp/refs"
+		null_row "$mr_ref" "$mr_conns" - -P "${mr_mask#0x}" -- \
+		    --rcpts-per-msg "$mr_rcpts"
+	fi
+}
+
 # filterd_row TEMPLATE NAME CONNS OPTIONS: start filterd on the config,
 # prime it if asked, measure, then measure the same-steps null milter
 filterd_row() {
@@ -346,42 +405,11 @@ filterd_row() {
 	fi
 	set -- --rcpts-per-msg "$rcpts"
 	[ -n "$keys" ] && set -- "$@" --keys "$keys"
-	[ -n "$redis" ] && redis-cli -p "$RPORT" config resetstat \
-	    > /dev/null 2>&1 < /dev/null
-	# fref: run_load and null_row set their own ref (shell globals)
-	fref=null-$mask
-	[ "$rcpts" != 1 ] && fref=$fref-r$rcpts
-	rep=1
-	while [ $rep -le "$REPEAT" ]; do
-		[ "$REPEAT" -gt 1 ] && PAIR=$name/$conns/$rep
-		if run_load "$name" filterd "$fspec" "$fpid" "$conns" "$fref" \
-		    "$@" && [ -n "$redis" ] && [ $rep = 1 ]; then
-			msgs=$((LOADMSGS + warm))
-			calls=$(redis_calls)
-			note "$name at $conns connections: $(echo "$calls" | awk -v m="$msgs" -v r="$rcpts" '{ d = m * r; printf "INFO commandstats: %d calls (calls inside scripts included), %d EVALSHA for %d messages x %d recipients: %.2f (%.2f EVALSHA) per recipient", $1, $2, m, r, d ? $1 / d : 0, d ? $2 / d : 0 }'); most called: $(redis_top)"
-			echo "$calls" | awk -v n="$name" -v c="$conns" \
-			    -v m="$msgs" -v r="$rcpts" '{ d = m * r;
-				if (d) printf "evalsha %s %s %.4f\n", n, c, $2 / d }' \
-			    >> "$facts"
-		fi
-		# repeated: each run right after its own, the null milter's,
-		# and the envelope-only yardstick, one pair: the ratios
-		# divide by the medians of these (bench-table.awk)
-		if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
-			null_row "$fref" "$conns" - -P "${mask#0x}" -- \
-			    --rcpts-per-msg "$rcpts"
-			null_row null-envelope "$conns" - -m envelope --
-		fi
-		PAIR=-
-		rep=$((rep + 1))
-	done
+	measure_row "$name" filterd "$fspec" "$fpid" "$conns" "$mask" \
+	    "$rcpts" "$@"
 	stop_bg "$fpid" "$fspec"
 	[ -n "$redis" ] && stop_bg "$redis"
-	if [ "$REPEAT" = 1 ] && [ -n "$mask" ] &&
-	    ! grep -q "^$fref $conns\$" "$tmp/refs" 2>/dev/null; then
-		echo "$fref $conns" >> "$tmp/refs"
-		null_row "$fref" "$conns" - -P "${mask#0x}" -- --rcpts-per-msg "$rcpts"
-	fi
+	ref_once
 	return 0
 }
 
@@ -456,54 +484,35 @@ rspamd_start() {
 }
 
 # peer_rspamd: rspamd measured as a filterd row is, at each count: a row
-# "rspamd", its CPU and memory summed over its processes, each run
-# followed by the null milter taking the same steps (it reads the whole
-# message) and by null-envelope when repeated
+# "rspamd", its CPU and memory summed over its processes, its same-steps
+# null milter reading the whole message
 peer_rspamd() {
 	rspamd_start || return 1
 	echo "peer rspamd" >> "$facts"
+	ROW_HOOK=peer_memory
 	for c in $CONNS; do
-		redis-cli -p "$RPORT" config resetstat > /dev/null 2>&1 \
-		    < /dev/null
-		rep=1
-		while [ $rep -le "$REPEAT" ]; do
-			[ "$REPEAT" -gt 1 ] && PAIR=rspamd/$c/$rep
-			run_load rspamd peer "$rspec" "$rpids" "$c" \
-			    "null-$mask" --keys 2000 && [ $rep = 1 ] &&
-			    note "rspamd at $c connections: $(peer_memory "$rpids"); $(peer_redis $((LOADMSGS + warm)))"
-			if [ "$REPEAT" -gt 1 ] && [ -n "$mask" ]; then
-				null_row "null-$mask" "$c" - -P "${mask#0x}" --
-				null_row null-envelope "$c" - -m envelope --
-			fi
-			PAIR=-
-			rep=$((rep + 1))
-		done
-		if [ "$REPEAT" = 1 ] && [ -n "$mask" ] &&
-		    ! grep -q "^null-$mask $c\$" "$tmp/refs" 2>/dev/null; then
-			echo "null-$mask $c" >> "$tmp/refs"
-			null_row "null-$mask" "$c" - -P "${mask#0x}" --
-		fi
+		measure_row rspamd peer "$rspec" "$rpids" "$c" "$mask" 1 \
+		    --keys 2000
+		ref_once
 	done
+	ROW_HOOK=
 	stop_bg "$rpid" "$rspec"
 	stop_bg "$ubpid"
 	stop_bg "$redis"
 	return 0
 }
 
-# peer_memory PIDS: the processes' memory, summed two ways: RSS counts a
-# page shared between them once per process (what the table shows), PSS
-# shares it out (what they take together)
+# peer_memory: the peer's memory after measure_row's first run, summed
+# over its processes two ways: RSS counts a page they share once per
+# process (what the table shows), PSS shares it out (what they take
+# together)
 peer_memory() {
-	for p in $(echo "$1" | tr ',' ' '); do
+	mem=$(for p in $(echo "$mr_pids" | tr ',' ' '); do
 		cat "/proc/$p/smaps_rollup" 2>/dev/null
-	done | awk -v n="$(echo "$1" | tr ',' '\n' | wc -l)" '
+	done | awk -v n="$(echo "$mr_pids" | tr ',' '\n' | wc -l)" '
 		$1 == "Rss:" { r += $2 } $1 == "Pss:" { p += $2 }
-		END { printf "%d processes, RSS %.1f MiB summed, PSS %.1f MiB (shared pages counted once)", n, r / 1024, p / 1024 }'
-}
-
-# peer_redis MSGS: what the peer asked of its redis-server per message
-peer_redis() {
-	echo "$(redis_calls | awk -v m="$1" '{ printf "INFO commandstats: %.2f calls per message (calls inside scripts included), %.2f EVALSHA", m ? $1 / m : 0, m ? $2 / m : 0 }'); most called: $(redis_top)"
+		END { printf "%d processes, RSS %.1f MiB summed, PSS %.1f MiB (shared pages counted once)", n, r / 1024, p / 1024 }')
+	note "$mr_name at $mr_conns connections: $mem"
 }
 
 # soak_row TEMPLATE NAME OPTIONS: the row at 64 connections for SOAK

@@ -677,12 +677,15 @@ lg_proc_status(long pid, const char *field)
 	return v;
 }
 
-/* lg_target_stat - lg_proc_stat summed over the target's processes */
+/* lg_target_stat - lg_proc_stat summed over the target's processes; -1
+ * without a target */
 static int
 lg_target_stat(const long *pids, double *cpu, double *faults)
 {
 	double	 c, f;
 
+	if (*pids <= 0)
+		return -1;
 	*cpu = *faults = 0;
 	for (; *pids > 0; pids++) {
 		if (lg_proc_stat(*pids, &c, &f) < 0)
@@ -707,7 +710,6 @@ lg_target_status(const long *pids, const char *field)
 	}
 	return sum;
 }
-
 
 /* lg_run_phase - run the loops over one phase; wall time in seconds */
 static double
@@ -938,7 +940,7 @@ main(int argc, char **argv)
 		return 1;
 	if (o.warmup > 0)
 		(void)lg_run_phase(&o, ws, 0, o.warmup, 0, 0, &proto);
-	if (o.pids[0] > 0 && lg_target_stat(o.pids, &cpu0, &flt0) < 0)
+	if (lg_target_stat(o.pids, &cpu0, &flt0) < 0)
 		cpu0 = -1;
 	for (t = 0; t < o.conns; t++) {
 		free(ws[t].st.lat_us);
@@ -946,8 +948,7 @@ main(int argc, char **argv)
 	}
 	secs = lg_run_phase(&o, ws, o.warmup, o.duration > 0 ? UINT64_MAX :
 	    o.messages, o.duration, 1, &proto);
-	if (o.pids[0] > 0 && cpu0 >= 0 &&
-	    lg_target_stat(o.pids, &cpu1, &flt1) == 0)
+	if (cpu0 >= 0 && lg_target_stat(o.pids, &cpu1, &flt1) == 0)
 		cpu = cpu1 - cpu0;
 
 	memset(&tot, 0, sizeof(tot));
