@@ -130,6 +130,29 @@ parse_file(struct cparse *cp, struct cfile *cf, FILE *f)
 	fd_yylex_destroy(scanner);
 }
 
+/*
+ * conf_open - path for reading, with its status. fopen takes a directory
+ * and only the first read fails, deep in the scanner: refuse it here.
+ */
+static FILE *
+conf_open(const char *path, struct stat *st)
+{
+	FILE	*f;
+	int	 saved;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fstat(fileno(f), st) < 0)
+		saved = errno;
+	else if (S_ISDIR(st->st_mode))
+		saved = EISDIR;
+	else
+		return f;
+	fclose(f);
+	errno = saved;
+	return NULL;
+}
+
 /* cp_include - read path at this point (the top file if from is NULL) */
 int
 cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
@@ -143,7 +166,7 @@ cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 	memset(&cf, 0, sizeof(cf));
 	cf.name = cp_register(cp, shown);
 	cf.opened = opened;
-	if ((f = fopen(opened, "r")) == NULL || fstat(fileno(f), &st) < 0) {
+	if ((f = conf_open(opened, &st)) == NULL) {
 		fd_errs_add(cp->errs, from, "cannot open %s \"%s\": %s",
 		    from ? "included file" : "config file", shown,
 		    strerror(errno));

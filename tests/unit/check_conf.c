@@ -712,6 +712,27 @@ START_TEST(missing_top_file)
 }
 END_TEST
 
+/*
+ * A directory or a file whose read fails is a config error, never the
+ * scanner ending the process (which at a reload is the running daemon).
+ * /proc/self/mem opens, and reading its first page fails (EIO).
+ */
+START_TEST(unreadable_files)
+{
+	ck_assert_int_eq(mkdir("sub", 0755), 0);
+	expect_error("include \"sub\"\n",
+	    "main.conf:1:9: cannot open included file \"sub\": Is a directory");
+	fd_errs_clear(&errs);
+	ck_assert_ptr_null(fd_conf_load("sub", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "cannot open config file \"sub\": "
+	    "Is a directory");
+	fd_errs_clear(&errs);
+	expect_error("user a\ninclude \"/proc/self/mem\"\n",
+	    "/proc/self/mem:1:1: cannot read this file: Input/output error");
+}
+END_TEST
+
 START_TEST(duplicates)
 {
 	expect_error("socket \"inet:1@x\"\nuser a\nsocket \"inet:2@x\"\n",
@@ -819,6 +840,7 @@ conf_suite(void)
 	tcase_add_test(tc, includes);
 	tcase_add_test(tc, include_loop_file);
 	tcase_add_test(tc, missing_top_file);
+	tcase_add_test(tc, unreadable_files);
 	tcase_add_test(tc, duplicates);
 	tcase_add_test(tc, table_files);
 	tcase_add_test(tc, default_rules);
