@@ -111,13 +111,10 @@ parse_file(struct cparse *cp, struct cfile *cf, FILE *f)
 {
 	struct fd_lex	 ls;
 	void		*scanner;
-	char		 bom[3];
 
-	/* a UTF-8 byte order mark some editors write is not a word */
-	if (fread(bom, 1, 3, f) != 3 || memcmp(bom, "\xef\xbb\xbf", 3) != 0)
-		rewind(f);
 	memset(&ls, 0, sizeof(ls));
 	ls.cp = cp;
+	ls.errs0 = cp->errs->n;
 	ls.line = ls.col = 1;
 	if (fd_yylex_init_extra(&ls, &scanner) != 0) {
 		fd_errs_add(cp->errs, NULL, "cannot create the config scanner");
@@ -161,6 +158,7 @@ cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 	struct stat	 st;
 	FILE		*f;
 	char		*opened = cp_path(cp, path), *shown = cp_display(cp, path);
+	size_t		 before;
 	int		 rc = -1;
 
 	memset(&cf, 0, sizeof(cf));
@@ -189,7 +187,11 @@ cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 	cf.depth = cp->file ? cp->file->depth + 1 : 0;
 	cf.up = cp->file;
 	cf.absdir = absdir(opened);
+	before = cp->errs->n;
 	parse_file(cp, &cf, f);
+	/* an included file's errors count against its own limit only */
+	if (cf.up != NULL)
+		cf.up->nested_errs += cp->errs->n - before;
 	rc = 0;
 out:
 	if (f != NULL)

@@ -32,6 +32,7 @@ struct cfile {
 	ino_t		 ino;
 	int		 depth;
 	struct cfile	*up;		/* the includer */
+	size_t		 nested_errs;	/* made in the files it included */
 };
 
 #define CONF_NDIRS	16		/* size of cparse.seen */
@@ -52,6 +53,9 @@ struct fd_lex {
 	int		 last;		/* last token returned, 0 at start */
 	int		 in_rule;	/* a rule statement is being read */
 	char		 text[48];	/* the last token, for syntax errors */
+	size_t		 errs0;		/* errors before this file's */
+	int		 started;	/* the first bytes were read */
+	int		 stopped;	/* too many errors: at its end */
 };
 
 /* a field as written in a condition, before it is checked */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -733,6 +735,86 @@ START_TEST(unreadable_files)
 }
 END_TEST
 
+/* a UTF-8 byte order mark is dropped, from a file and from a pipe, which
+ * cannot be read ahead and rewound */
+START_TEST(byte_order_mark)
+{
+	struct fd_conf	*c;
+	pid_t		 pid;
+	int		 st;
+	FILE		*f;
+
+	c = expect_ok("\xef\xbb\xbfuser mail\n");
+	ck_assert_str_eq(c->user, "mail");
+	fd_conf_free(c);
+	expect_error("\xef\xbb\xbfuser\n",
+	    "main.conf:1:1: user: wrong number of arguments; usage: user NAME");
+	fd_errs_clear(&errs);
+	ck_assert_int_eq(mkfifo("fifo.conf", 0600), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		f = fopen("fifo.conf", "w");
+		fputs("\xef\xbb\xbfuser nobody\n", f);
+		_exit(fclose(f) == 0 ? 0 : 1);
+	}
+	c = fd_conf_load("fifo.conf", &errs);
+	ck_assert_msg(c != NULL, "errors:%s", all_errors());
+	ck_assert_str_eq(c->user, "nobody");
+	fd_conf_free(c);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(st, 0);
+	/* without a mark, nothing is lost from a pipe either */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		f = fopen("fifo.conf", "w");
+		fputs("user nobody\n", f);
+		_exit(fclose(f) == 0 ? 0 : 1);
+	}
+	c = fd_conf_load("fifo.conf", &errs);
+	ck_assert_msg(c != NULL, "errors:%s", all_errors());
+	ck_assert_str_eq(c->user, "nobody");
+	fd_conf_free(c);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+}
+END_TEST
+
+/*
+ * A file stops being read after 100 errors of its own, with a message
+ * where it stopped; without that, `include "/dev/zero"` would gather
+ * messages until memory ran out. An included file's errors do not count
+ * against its includer's limit.
+ */
+START_TEST(too_many_errors)
+{
+	char	 text[4096];
+	size_t	 i, o = 0;
+
+	for (i = 0; i < 150; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%c\n", 1);
+	ck_assert_ptr_null(load(text));
+	ck_assert_uint_eq(errs.n, 101);
+	ck_assert_str_eq(errs.msg[99], "main.conf:100:1: unexpected character "
+	    "'\\x01'");
+	ck_assert_str_eq(errs.msg[100], "main.conf:100:2: too many errors, "
+	    "skipping the rest of this file");
+	fd_errs_clear(&errs);
+	put("many.conf", text);
+	ck_assert_ptr_null(load("include \"many.conf\"\nuser\n"));
+	ck_assert_uint_eq(errs.n, 102);
+	ck_assert_str_eq(errs.msg[100], "many.conf:100:2: too many errors, "
+	    "skipping the rest of this file");
+	ck_assert_str_eq(errs.msg[101], "main.conf:2:1: user: wrong number of "
+	    "arguments; usage: user NAME");
+	fd_errs_clear(&errs);
+	ck_assert_ptr_null(load("include \"/dev/zero\"\n"));
+	ck_assert_uint_eq(errs.n, 101);
+	ck_assert_str_eq(errs.msg[100], "/dev/zero:1:101: too many errors, "
+	    "skipping the rest of this file");
+}
+END_TEST
+
 START_TEST(duplicates)
 {
 	expect_error("socket \"inet:1@x\"\nuser a\nsocket \"inet:2@x\"\n",
@@ -841,6 +923,8 @@ conf_suite(void)
 	tcase_add_test(tc, include_loop_file);
 	tcase_add_test(tc, missing_top_file);
 	tcase_add_test(tc, unreadable_files);
+	tcase_add_test(tc, byte_order_mark);
+	tcase_add_test(tc, too_many_errors);
 	tcase_add_test(tc, duplicates);
 	tcase_add_test(tc, table_files);
 	tcase_add_test(tc, default_rules);
