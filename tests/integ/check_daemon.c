@@ -5,8 +5,13 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <check.h>
 #include <pwd.h>
@@ -214,6 +219,137 @@ START_TEST(hostile_input)
 	    5000), 0);
 	ck_assert(th_log_has(E.p, "from=<\\x01aaa"));
 	ck_assert(th_proc_running(E.p));
+}
+END_TEST
+
+/* raw_session - len bytes as they are, then read until the daemon closes */
+static void
+raw_session(const char *bytes, size_t len)
+{
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { 5, 0 };
+	char			 buf[4096];
+	int			 fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)E.port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	/* the daemon may close before reading it all: that is an answer */
+	(void)send(fd, bytes, len, MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+/* put_pkt - a milter packet: length, command, data */
+static size_t
+put_pkt(char *out, char cmd, const char *data, size_t len)
+{
+	uint32_t	 n = htonl((uint32_t)len + 1);
+
+	memcpy(out, &n, 4);
+	out[4] = cmd;
+	memcpy(out + 5, data, len);
+	return len + 5;
+}
+
+#define NEG	"\0\0\0\6\0\0\1\377\0\37\377\377"
+#define CONN4	"h\0" "4\0\31" "192.0.2.1"
+
+/*
+ * Packets an MTA would never send: truncated, oversized, out of order,
+ * unknown, with bad addresses. libmilter drops the connection or answers;
+ * the daemon keeps serving and the next real session is decided as
+ * before. (libmilter itself cannot survive one kind: a macro packet with
+ * a name and no value, see docs/ARCHITECTURE.md; it is not sent here.)
+ */
+START_TEST(malformed_packets)
+{
+	static const struct { const char *d; size_t len; } after_neg[] = {
+		{ "z" "junk", 5 },				/* unknown */
+		{ "R", 1 },					/* RCPT, no arg */
+		{ "B" "xxxx", 5 },				/* body first */
+		{ "E", 1 },					/* EOM first */
+		{ "C" "h\0" "4\0\31" "999.1.1.1", 16 },	/* bad IPv4 */
+		{ "C" "h\0" "6\0\31" "zz::zz::", 15 },		/* bad IPv6 */
+		{ "C" "h\0" "4", 4 },				/* no port */
+		{ "C" "h\0" "Z\0\31" "x", 7 },		/* bad family */
+		{ "L" "Subject", 8 },				/* header, no NUL */
+		{ "D" "C", 2 },					/* no macros */
+		{ "D" "Zj\0v", 5 },				/* unknown stage */
+	};
+	char		 pkt[256], big[8];
+	struct mc_conn	*mc;
+	size_t		 i, n;
+	uint32_t	 huge = htonl(0x7fffffff);
+
+	start();
+	raw_session("\0\0\0\0", 4);				/* empty */
+	memcpy(big, &huge, 4);
+	big[4] = 'M';
+	raw_session(big, 5);					/* 2 GiB */
+	n = put_pkt(pkt, 'M', "<a@b", 4);			/* MAIL first */
+	raw_session(pkt, n);
+	n = put_pkt(pkt, 'O', "\0\0", 2);			/* short */
+	raw_session(pkt, n);
+	n = put_pkt(pkt, 'O', "\0\0\0\1\0\0\0\0\0\0\0\0", 12);	/* version 1 */
+	raw_session(pkt, n);
+	for (i = 0; i < sizeof(after_neg) / sizeof(after_neg[0]); i++) {
+		n = put_pkt(pkt, 'O', NEG, 12);
+		n += put_pkt(pkt + n, 'C', CONN4, sizeof(CONN4));
+		n += put_pkt(pkt + n, after_neg[i].d[0], after_neg[i].d + 1,
+		    after_neg[i].len - 1);
+		raw_session(pkt, n);
+		/* the same, cut in the middle of its last packet */
+		raw_session(pkt, n - 2);
+		ck_assert_msg(th_proc_running(E.p), "died after case %zu", i);
+	}
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.14", 40006), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	mc_quit(mc);
+	mc_free(mc);
+	ck_assert(th_proc_running(E.p));
+}
+END_TEST
+
+/* a reload whose include names a directory or an unreadable file is a
+ * broken config like any other: the daemon keeps running on the old one */
+START_TEST(reload_unreadable_include)
+{
+	struct mc_conn	*mc;
+	size_t		 mark;
+
+	start();
+	mark = th_log_size(E.p);
+	write_conf("include \"/proc/self/mem\"\n", "550 5.1.1 \"x\"");
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
+	ck_assert(th_log_has_since(E.p, mark, "/proc/self/mem:1:1: cannot "
+	    "read this file: Input/output error"));
+	mark = th_log_size(E.p);
+	write_conf("include \"/\"\n", "550 5.1.1 \"x\"");
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
+	ck_assert(th_log_has_since(E.p, mark, "filterd.conf:12:9: cannot open "
+	    "included file \"/\": Is a directory"));
+	ck_assert(th_proc_running(E.p));
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.15", 40007), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	mc_quit(mc);
+	mc_free(mc);
 }
 END_TEST
 
@@ -505,6 +641,8 @@ daemon_suite(void)
 	tcase_add_test(tc, conversation);
 	tcase_add_test(tc, message_orders);
 	tcase_add_test(tc, hostile_input);
+	tcase_add_test(tc, malformed_packets);
+	tcase_add_test(tc, reload_unreadable_include);
 	tcase_add_test(tc, reload);
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
