@@ -34,7 +34,7 @@ store_of(const struct fd_host *h)
 	return l->gen->daemon != NULL ? l->gen->daemon->store : NULL;
 }
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 h_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
 {
 	char	 line[1536];
@@ -83,7 +83,7 @@ h_dir_arg(const struct fd_directive *d, int i)
 }
 
 /* conf_errorv - "file:line:col: plugin NAME: message" into the gen's errs */
-static void
+static void __attribute__((format(printf, 4, 0)))
 conf_errorv(const struct fd_host *h, const struct fd_directive *d, int argi,
     const char *fmt, va_list ap)
 {
@@ -104,7 +104,7 @@ conf_errorv(const struct fd_host *h, const struct fd_directive *d, int argi,
 		    loc->line, loc->col, l->conf->name, msg);
 }
 
-static void
+static void __attribute__((format(printf, 4, 5)))
 h_conf_error(const struct fd_host *h, const struct fd_directive *d, int argi,
     const char *fmt, ...)
 {
@@ -261,7 +261,7 @@ h_param(const struct fd_txn *t, const char *plugin, const char *name)
 	return fd_txn_param(t, idx, name);
 }
 
-static void
+static void __attribute__((format(printf, 4, 5)))
 h_reply(struct fd_txn *t, const char *rcode, const char *xcode,
     const char *fmt, ...)
 {
@@ -278,7 +278,7 @@ h_reply(struct fd_txn *t, const char *rcode, const char *xcode,
 	fd_txn_reply(t, rcode, xcode, text);
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 h_reason(struct fd_txn *t, const char *fmt, ...)
 {
 	char	 text[512];

@@ -30,7 +30,8 @@ void	 fd_log_capture(void (*fn)(int level, const char *line, void *arg),
 	    void *arg);
 
 void	 fd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void	 fd_logv(int level, const char *fmt, va_list);
+void	 fd_logv(int level, const char *fmt, va_list)
+	    __attribute__((format(printf, 2, 0)));
 /* fd_log_str - a line made by the caller, as it is */
 void	 fd_log_str(int level, const char *line);
 void	 fd_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -117,8 +117,8 @@ struct mc_conn {
 static const char *const mc_default_lists[MC_ST_N] = {
 	"j {daemon_name} {daemon_addr} {if_addr} {client_resolve} v _",
 	"{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}",
-	"i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} "
-	    "{mail_mailer}",
+	("i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} "
+	    "{mail_mailer}"),
 	"i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
 	"i",
 	"i",
