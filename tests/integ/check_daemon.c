@@ -124,6 +124,24 @@ expect_reply(struct mc_conn *mc, enum mc_action a, enum mc_action want,
 	ck_assert_str_eq(r->text, text);
 }
 
+/*
+ * rcpt_session - a new connection from ip that sends one recipient and
+ * expects this reply to it, then quits
+ */
+static void
+rcpt_session(const char *ip, unsigned port, const char *rcpt,
+    enum mc_action want, const char *rcode, const char *xcode,
+    const char *text)
+{
+	struct mc_conn	*mc = conn();
+
+	ok(mc_connect_cmd(mc, "a.example.org", ip, port), "connect");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	expect_reply(mc, mc_rcpt(mc, rcpt, NULL), want, rcode, xcode, text);
+	mc_quit(mc);
+	mc_free(mc);
+}
+
 /* a full conversation: reject at RCPT, continue elsewhere */
 START_TEST(conversation)
 {
@@ -286,7 +304,6 @@ START_TEST(malformed_packets)
 		{ "D" "Zj\0v", 5 },				/* unknown stage */
 	};
 	char		 pkt[256], big[8];
-	struct mc_conn	*mc;
 	size_t		 i, n;
 	uint32_t	 huge = htonl(0x7fffffff);
 
@@ -311,13 +328,8 @@ START_TEST(malformed_packets)
 		raw_session(pkt, n - 2);
 		ck_assert_msg(th_proc_running(E.p), "died after case %zu", i);
 	}
-	mc = conn();
-	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.14", 40006), "connect");
-	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
-	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	rcpt_session("192.0.2.14", 40006, "<trap@example.com>", MC_REJECT,
 	    "550", "5.1.1", "No such user here");
-	mc_quit(mc);
-	mc_free(mc);
 	ck_assert(th_proc_running(E.p));
 }
 END_TEST
@@ -326,7 +338,6 @@ END_TEST
  * broken config like any other: the daemon keeps running on the old one */
 START_TEST(reload_unreadable_include)
 {
-	struct mc_conn	*mc;
 	size_t		 mark;
 
 	start();
@@ -343,13 +354,8 @@ START_TEST(reload_unreadable_include)
 	ck_assert(th_log_has_since(E.p, mark, "filterd.conf:12:9: cannot open "
 	    "included file \"/\": Is a directory"));
 	ck_assert(th_proc_running(E.p));
-	mc = conn();
-	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.15", 40007), "connect");
-	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
-	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
+	rcpt_session("192.0.2.15", 40007, "<trap@example.com>", MC_REJECT,
 	    "550", "5.1.1", "No such user here");
-	mc_quit(mc);
-	mc_free(mc);
 }
 END_TEST
 
@@ -384,13 +390,8 @@ START_TEST(reload)
 	    "550", "5.1.1", "No such user here");
 	mc_quit(mc);
 	mc_free(mc);
-	mc = conn();
-	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.13", 40005), "connect");
-	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
-	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_TEMPFAIL,
+	rcpt_session("192.0.2.13", 40005, "<trap@example.com>", MC_TEMPFAIL,
 	    "450", "4.2.1", "Mailbox resting, try later");
-	mc_quit(mc);
-	mc_free(mc);
 }
 END_TEST
 
@@ -463,7 +464,6 @@ START_TEST(privileges)
 {
 	struct passwd	*pw = getpwnam("nobody");
 	char		*run = th_path(E.dir, "run"), line[256];
-	struct mc_conn	*mc;
 	struct stat	 st;
 	FILE		*fp;
 	int		 uid = -1;
@@ -493,13 +493,8 @@ START_TEST(privileges)
 			break;
 	fclose(fp);
 	ck_assert_int_eq(uid, (int)pw->pw_uid);
-	mc = conn();
-	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.15", 40007), "connect");
-	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
-	expect_reply(mc, mc_rcpt(mc, "<t@x.org>", NULL), MC_REJECT,
+	rcpt_session("192.0.2.15", 40007, "<t@x.org>", MC_REJECT,
 	    "550", "5.1.1", "Recipient refused by policy");
-	mc_quit(mc);
-	mc_free(mc);
 	ck_assert_int_eq(th_proc_stop(E.p, 10000), 0);
 	ck_assert_int_eq(stat(E.spec + 5, &st), -1);	/* removed at stop */
 	snprintf(line, sizeof(line), "%s/filterd.pid", run);
@@ -593,7 +588,6 @@ sh(const char *fmt, ...)
 START_TEST(out_of_tree)
 {
 	char		 pcdir[1024], *nl;
-	struct mc_conn	*mc;
 	FILE		*fp;
 
 	ck_assert_int_eq(sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s "
@@ -620,13 +614,8 @@ START_TEST(out_of_tree)
 	    "\treply 550 5.7.1 \"built out of tree\"\n}\n",
 	    E.port, E.dir, E.dir), 0);
 	start();
-	mc = conn();
-	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.14", 40006), "connect");
-	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
-	expect_reply(mc, mc_rcpt(mc, "<x@example.net>", NULL), MC_REJECT,
+	rcpt_session("192.0.2.14", 40006, "<x@example.net>", MC_REJECT,
 	    "550", "5.7.1", "built out of tree");
-	mc_quit(mc);
-	mc_free(mc);
 }
 END_TEST
 
