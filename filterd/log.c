@@ -20,7 +20,9 @@
 /*
  * The log target is process-wide on purpose: syslog(3) is, and a line
  * logged from any milter thread must end up in the same place. Tests
- * reach it through fd_log_capture().
+ * reach it through fd_log_capture(). The level is the one field that
+ * changes while sessions run (a reload sets it), so it is read and
+ * written atomically.
  */
 static struct {
 	enum fd_log_target	 target;
@@ -33,7 +35,7 @@ void
 fd_log_open(enum fd_log_target target, int facility, int level)
 {
 	logcf.target = target;
-	logcf.level = level;
+	fd_log_set_level(level);
 	if (target == FD_LOGT_SYSLOG)
 		openlog("filterd", LOG_PID | LOG_NDELAY, facility);
 }
@@ -41,13 +43,13 @@ fd_log_open(enum fd_log_target target, int facility, int level)
 void
 fd_log_set_level(int level)
 {
-	logcf.level = level;
+	__atomic_store_n(&logcf.level, level, __ATOMIC_RELAXED);
 }
 
 int
 fd_log_level(void)
 {
-	return logcf.level;
+	return __atomic_load_n(&logcf.level, __ATOMIC_RELAXED);
 }
 
 void
@@ -155,7 +157,7 @@ emit(int level, const char *line)
 void
 fd_log_str(int level, const char *line)
 {
-	if (level <= logcf.level)
+	if (level <= fd_log_level())
 		emit(level, line);
 }
 
@@ -164,7 +166,7 @@ fd_logv(int level, const char *fmt, va_list ap)
 {
 	char	 line[2048];
 
-	if (level > logcf.level)
+	if (level > fd_log_level())
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	emit(level, line);
@@ -187,7 +189,7 @@ fd_log_warn(const char *fmt, ...)
 	int	 saved = errno;
 	va_list	 ap;
 
-	if (FD_LOG_WARN > logcf.level)
+	if (FD_LOG_WARN > fd_log_level())
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -281,17 +281,23 @@ reload_main(void *arg)
 
 /*
  * wait_sessions - smfi_main returns without waiting for conversations in
- * progress; give them a few seconds before plugins' fini pulls their
- * state away.
+ * progress; give them ten seconds before plugins' fini pulls their state
+ * away. How many are still open then: their threads may still be inside
+ * a plugin (a store call that has not timed out yet), so the caller must
+ * leave the daemon's state in place for them rather than free it.
  */
-static void
+static int
 wait_sessions(struct fd_daemon *d)
 {
-	int	 i;
+	int	 i, n;
 
-	for (i = 0; i < 100 && __atomic_load_n(&d->live, __ATOMIC_RELAXED) > 0;
-	    i++)
+	/* acquire: what a closing session did before its decrement (the
+	 * last reference to a generation, a store connection put back)
+	 * is seen before fd_daemon_free touches it */
+	for (i = 0; (n = __atomic_load_n(&d->live, __ATOMIC_ACQUIRE)) > 0 &&
+	    i < 100; i++)
 		usleep(100000);
+	return n;
 }
 
 static int
@@ -379,7 +385,7 @@ main(int argc, char **argv)
 	struct reloader		 r = { 0 };
 	sigset_t		 set;
 	char			*pidfile = NULL;
-	int			 rc;
+	int			 rc, live;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return EX_USAGE;
@@ -423,10 +429,14 @@ main(int argc, char **argv)
 	__atomic_store_n(&r.stopping, 1, __ATOMIC_RELEASE);
 	pthread_kill(r.tid, SIGUSR1);
 	pthread_join(r.tid, NULL);
-	wait_sessions(d);
+	live = wait_sessions(d);
 	if (pidfile != NULL && unlink(pidfile) < 0 && errno != ENOENT)
 		fd_log_warn("pidfile %s", pidfile);
 	free(pidfile);
-	fd_daemon_free(d);
+	if (live > 0)
+		fd_log(FD_LOG_WARN, "%d connection%s still open after 10s; "
+		    "not waiting longer", live, live == 1 ? "" : "s");
+	else
+		fd_daemon_free(d);
 	return rc == 0 ? 0 : EX_UNAVAILABLE;
 }

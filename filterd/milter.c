@@ -461,7 +461,8 @@ m_close(SMFICTX *ctx)
 	smfi_setpriv(ctx, NULL);
 	if (t != NULL) {
 		fd_txn_free(t);
-		__atomic_sub_fetch(&daemon_ptr->live, 1, __ATOMIC_RELAXED);
+		/* release: pairs with wait_sessions() at stop */
+		__atomic_sub_fetch(&daemon_ptr->live, 1, __ATOMIC_RELEASE);
 	}
 	return SMFIS_CONTINUE;
 }

@@ -141,8 +141,9 @@ struct lm {
 	int		 leader;	/* a batch is being run */
 
 	/* sync no: the crash marker (see Durability above); marked and
-	 * the marker file belong to the write leader */
-	int		 marked;	/* the marker file exists */
+	 * the marker file belong to the write leader, and the flusher
+	 * peeks at marked without being it */
+	int		 marked;	/* atomic: the marker file exists */
 	int		 written;	/* atomic: commits since the last flush */
 	char		 boot[64];	/* this boot's id, "" if unknown */
 
@@ -320,7 +321,7 @@ lm_mark(struct lm *lm, char *err, size_t errlen)
 		return -1;
 	}
 	lm_dir_sync(lm->path);
-	lm->marked = 1;
+	__atomic_store_n(&lm->marked, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -333,7 +334,7 @@ lm_unmark(struct lm *lm)
 	snprintf(path, sizeof(path), "%s/" LM_MARKER, lm->path);
 	if (unlink(path) == 0 || errno == ENOENT) {
 		lm_dir_sync(lm->path);
-		lm->marked = 0;
+		__atomic_store_n(&lm->marked, 0, __ATOMIC_RELAXED);
 	}
 }
 
@@ -1004,7 +1005,7 @@ lm_flush(struct lm *lm)
 		mdb_env_sync(lm->env, 1);
 		return;
 	}
-	if (!lm->marked)
+	if (!__atomic_load_n(&lm->marked, __ATOMIC_RELAXED))
 		return;
 	lm_lead(lm);
 	if (!__atomic_load_n(&lm->written, __ATOMIC_ACQUIRE))

@@ -17,7 +17,10 @@
  */
 #include "config.h"
 
+#include <sys/wait.h>
+
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,7 @@ static struct {
 	char			*dir;
 	char			*clock;
 	int			 backend;
+	const char		*store_opts;	/* after the Redis URL */
 	struct fd_test_redis	*redis;
 	struct daemon		 d[2];
 } E;
@@ -141,8 +145,9 @@ start_n(int i, const char *block, const char *rules)
 	if (E.backend == 0)
 		snprintf(store, sizeof(store), "store lmdb \"%s/state\"", E.dir);
 	else
-		snprintf(store, sizeof(store), "store redis \"%s\"",
-		    fd_test_redis_url(E.redis));
+		snprintf(store, sizeof(store), "store redis \"%s\" %s",
+		    fd_test_redis_url(E.redis),
+		    E.store_opts != NULL ? E.store_opts : "");
 	ck_assert_int_eq(th_write_file(d->conf,
 	    "socket \"inet:%d@127.0.0.1\"\n"
 	    "log stderr\n"
@@ -921,6 +926,42 @@ START_TEST(store_failure)
 }
 END_TEST
 
+/*
+ * Stopped while a session waits in a store call (Redis stopped, a long
+ * timeout): filterd waits ten seconds for it, says so, and exits cleanly
+ * without pulling the store from under the waiting thread.
+ */
+START_TEST(stop_during_store_call)
+{
+	struct mc_conn	*mc;
+	char		 err[256];
+	int		 status;
+
+	use_backend(1);
+	E.store_opts = "{ timeout 60s; breaker-failures 0 }";
+	start(ONLY, "rule mark on rcpt log \"store call next\"");
+	ck_assert_int_eq(kill(fd_test_redis_pid(E.redis), SIGSTOP), 0);
+	mc = mc_connect(E.d[0].spec, 10000, err, sizeof(err));
+	ck_assert_msg(mc != NULL, "connect: %s", err);
+	ck_assert_int_eq(mc_negotiate(mc, 0, 0), 0);
+	ck_assert(passed(mc_connect_cmd(mc, "[192.0.2.10]", "192.0.2.10",
+	    25000)));
+	ck_assert(passed(mc_mail(mc, "<s@src.example>", NULL)));
+	/* the RCPT goes out; its reply cannot come while Redis is stopped */
+	mc_set_timeout(mc, 100);
+	(void)mc_rcpt(mc, "<a@dest.example>", NULL);
+	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "rule=mark matched", 5000),
+	    0);
+	status = th_proc_stop(E.d[0].p, 30000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "status %#x", status);
+	ck_assert(th_log_has(E.d[0].p, "1 connection still open after 10s; "
+	    "not waiting longer"));
+	ck_assert_int_eq(kill(fd_test_redis_pid(E.redis), SIGCONT), 0);
+	mc_free(mc);
+}
+END_TEST
+
 /* two filterds, one redis-server: greylisted by one, passed by the other */
 START_TEST(shared_redis)
 {
@@ -1015,6 +1056,7 @@ greylist_suite(void)
 		tcase_add_checked_fixture(tc, setup, teardown);
 		tcase_add_test(tc, store_failure);
 		tcase_add_test(tc, shared_redis);
+		tcase_add_test(tc, stop_during_store_call);
 		suite_add_tcase(s, tc);
 	}
 	return s;
