@@ -216,6 +216,7 @@ write_pidfile(const char *path)
 struct reloader {
 	struct fd_daemon	*d;
 	pthread_t		 tid;
+	pthread_barrier_t	 started;	/* the first stack is set */
 	int			 stopping;
 };
 
@@ -241,7 +242,13 @@ set_stack(const struct fd_conf *conf)
 		fd_log_warnx("%s", err);
 }
 
-/* reload_main - wait for SIGUSR1 and build a new generation each time */
+/*
+ * reload_main - set the first generation's thread stack, then wait for
+ * SIGUSR1 and build a new generation each time. Every set_stack() runs
+ * in this thread, so a reload's stack cannot be overtaken by the first
+ * one's; the thread itself was started before any, with the system's
+ * stack, which building a whole configuration may need.
+ */
 static void *
 reload_main(void *arg)
 {
@@ -252,6 +259,10 @@ reload_main(void *arg)
 	size_t		 i;
 	int		 sig;
 
+	cur = fd_daemon_acquire(r->d);
+	set_stack(cur->conf);
+	fd_gen_unref(cur);
+	pthread_barrier_wait(&r->started);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	for (;;) {
@@ -382,6 +393,7 @@ main(int argc, char **argv)
 {
 	struct opts		 o = { 0 };
 	struct fd_daemon	*d;
+	struct fd_gen		*gen;
 	struct reloader		 r = { 0 };
 	sigset_t		 set;
 	char			*pidfile = NULL;
@@ -416,19 +428,25 @@ main(int argc, char **argv)
 		fd_daemon_free(d);
 		return rc;
 	}
-	if (d->current->conf->pidfile != NULL)
-		pidfile = strdup(d->current->conf->pidfile);
+	/* pinned: once the reloader runs, a reload may replace it */
+	gen = fd_daemon_acquire(d);
+	if (gen->conf->pidfile != NULL)
+		pidfile = strdup(gen->conf->pidfile);
 	r.d = d;
+	pthread_barrier_init(&r.started, NULL, 2);
 	pthread_create(&r.tid, NULL, reload_main, &r);
-	/* after the reloader: only libmilter's threads get the smaller stack */
-	set_stack(d->current->conf);
-	fd_log(FD_LOG_NOTICE, "filterd %s started on %s (generation 1)",
-	    PACKAGE_VERSION, d->current->conf->socket);
+	/* libmilter's threads, started below, get the configured stack */
+	pthread_barrier_wait(&r.started);
+	fd_log(FD_LOG_NOTICE, "filterd %s started on %s (generation %llu)",
+	    PACKAGE_VERSION, gen->conf->socket,
+	    (unsigned long long)gen->serial);
+	fd_gen_unref(gen);
 	rc = fd_milter_run();
 	fd_log(FD_LOG_NOTICE, "stopping");
 	__atomic_store_n(&r.stopping, 1, __ATOMIC_RELEASE);
 	pthread_kill(r.tid, SIGUSR1);
 	pthread_join(r.tid, NULL);
+	pthread_barrier_destroy(&r.started);
 	live = wait_sessions(d);
 	if (pidfile != NULL && unlink(pidfile) < 0 && errno != ENOENT)
 		fd_log_warn("pidfile %s", pidfile);
