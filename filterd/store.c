@@ -530,10 +530,13 @@ skey(struct fd_skey *k, int tag, uint64_t seed, const void *key, size_t len)
  * untouched. Otherwise, for the triplet:
  *   absent or expired   NEW: first_seen = now, TTL retry_window,
  *                       retry_after = delay;
- *   now < first+delay   EARLY: nothing changes (the timer is not reset),
- *                       retry_after = first + delay - now;
+ *   never passed and    EARLY: nothing changes (the timer is not reset),
+ *   now < first+delay   retry_after = first + delay - now;
  *   else                PASSED: passes + 1, TTL pass_ttl; the awl count
  *                       (if any) + 1 with TTL awl_ttl.
+ * If the clock went back: a first_seen after now becomes now (the delay
+ * starts again, instead of lasting as long as the step), and a triplet
+ * that passed stays passed.
  * The triplet's identity includes the awl key when the awl is on.
  */
 /* grey_prep - check a greylist request and hash its keys into g; 0, or
@@ -744,8 +747,18 @@ fd_gcra(const struct fd_srate *r, int64_t now, int64_t tat, int charge,
 	int64_t	 c = r->cost ? r->cost : 1, after, wait, room;
 	int	 fits;
 
+	/* a TAT beyond a full bucket's use cannot come from this limit at
+	 * this time: the clock went back, or the limit was lowered. It
+	 * counts as a bucket used up but for this event, which is charged
+	 * and so brings the TAT back in range: the client then waits an
+	 * event's interval, not the clock's step. */
 	if (tat < now)
 		tat = now;
+	else if (tat > now + r->cap) {
+		tat = now + r->cap - c * r->interval;
+		if (tat < now)
+			tat = now;
+	}
 	fits = tat + c * r->interval - now <= r->cap;
 	after = fits && charge && r->cost > 0 ?
 	    tat + (int64_t)r->cost * r->interval : tat;

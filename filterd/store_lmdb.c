@@ -574,9 +574,18 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		return lm_fail(lm, rc, "read", err, errlen);
 	first = rd64((unsigned char *)v.mv_data + LM_HDR);
 	passes = rd32((unsigned char *)v.mv_data + LM_HDR + 8);
+	if (passes == 0 && first > now) {
+		/* the clock went back: the delay starts again now */
+		first = now;
+		memcpy(body, &first, 8);
+		memcpy(body + 8, &passes, 4);
+		if (lm_put(lm, txn, &a->g->key, rd64(v.mv_data), body, 12, err,
+		    errlen) < 0)
+			return FD_SB_FAIL;
+	}
 	res->first_seen = first;
 	res->passes = passes;
-	if (now < first + q->delay) {
+	if (passes == 0 && now < first + q->delay) {
 		res->state = FD_GREY_EARLY;
 		res->retry_after = first + q->delay - now;
 		return FD_SB_OK;

@@ -112,7 +112,11 @@
 "    return\n" \
 "  end\n" \
 "  local first, passes = tonumber(g[2]) or now, tonumber(g[3]) or 0\n" \
-"  if now < first + delay then\n" \
+"  if passes == 0 and first > now then\n" \
+"    first = now\n" \
+"    redis.call('HSET', kg, 'f', now)\n" \
+"  end\n" \
+"  if passes == 0 and now < first + delay then\n" \
 "    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =\n" \
 "      1, first, passes, awl, first + delay - now\n" \
 "    return\n" \
@@ -148,7 +152,8 @@
 "    local iv, cap, cost = ARGV[a] + 0, ARGV[a + 1] + 0, ARGV[a + 2] + 0\n" \
 "    local one, t = cost, tonumber(redis.call('GET', KEYS[k0 + i])) or 0\n" \
 "    if one == 0 then one = 1 end\n" \
-"    if t < now then t = now end\n" \
+"    if t < now then t = now\n" \
+"    elseif t > now + cap then t = math.max(now, now + cap - one * iv) end\n" \
 "    if t + one * iv - now > cap then ok = 0 end\n" \
 "    v[4 * i - 3], v[4 * i - 2], v[4 * i - 1], v[4 * i] = t, iv, cap, cost\n" \
 "  end\n" \

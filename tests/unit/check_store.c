@@ -327,6 +327,37 @@ START_TEST(grey_new_early_passed)
 }
 END_TEST
 
+/*
+ * The clock stepped back an hour (a virtual machine resumed, a clock
+ * corrected): a triplet first seen "in the future" waits the delay from
+ * now, not the hour, and one that passed stays passed.
+ */
+START_TEST(grey_clock_back)
+{
+	struct fd_grey_req q = greq("new", NULL), p = greq("passed", NULL);
+	struct fd_grey_res r;
+
+	ck_assert_int_eq(grey(&p).state, FD_GREY_NEW);
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(grey(&p).state, FD_GREY_PASSED);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	fd_clock_set(&clk, T0 + 300 - 3600);
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_EARLY);
+	ck_assert_int_eq(r.first_seen, T0 + 300 - 3600);
+	ck_assert_int_eq(r.retry_after, 300);
+	r = grey(&p);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.passes, 2);
+	fd_clock_advance(&clk, 299);
+	ck_assert_int_eq(grey(&q).state, FD_GREY_EARLY);
+	fd_clock_advance(&clk, 1);
+	r = grey(&q);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.first_seen, T0 + 300 - 3600);
+}
+END_TEST
+
 START_TEST(grey_retry_window)
 {
 	struct fd_grey_req q = greq("late", NULL), q2 = greq("in time", NULL);
@@ -538,6 +569,40 @@ START_TEST(rate_burst)
 	for (i = 0; i < 5; i++)
 		ck_assert_int_eq(rate1(&q).allowed, 1);
 	ck_assert_int_eq(rate1(&q).allowed, 0);
+}
+END_TEST
+
+/*
+ * The clock stepped back an hour: a bucket charged "in the future" counts
+ * as used up but for the next event, so the client then waits one
+ * event's interval, not the hour; the same for a limit lowered under a
+ * bucket charged at a higher one.
+ */
+START_TEST(rate_clock_back)
+{
+	struct fd_rate_req q = rreq("k", 10, 60, 0, 1);
+	struct fd_rate_res r;
+
+	ck_assert_int_eq(rate1(&q).allowed, 1);
+	fd_clock_set(&clk, T0 - 3600);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 1);
+	ck_assert_int_eq(r.remaining, 0);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 0);
+	ck_assert_int_eq(r.retry_after, 6);
+	fd_clock_advance(&clk, 6);
+	ck_assert_int_eq(rate1(&q).allowed, 1);
+	ck_assert_int_eq(rate1(&q).allowed, 0);
+
+	/* 1000 an hour used up, then the limit lowered to 10 a minute */
+	q = rreq("lowered", 1000, 3600, 0, 1000);
+	ck_assert_int_eq(rate1(&q).allowed, 1);
+	q = rreq("lowered", 10, 60, 0, 1);
+	ck_assert_int_eq(rate1(&q).allowed, 1);
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 0);
+	ck_assert_int_eq(r.retry_after, 6);
 }
 END_TEST
 
@@ -1963,6 +2028,7 @@ store_suite(enum fd_store_kind kind)
 
 	tc = tcase(s, "greylist");
 	tcase_add_test(tc, grey_new_early_passed);
+	tcase_add_test(tc, grey_clock_back);
 	tcase_add_test(tc, grey_retry_window);
 	tcase_add_test(tc, grey_pass_ttl);
 	tcase_add_test(tc, grey_awl);
@@ -1974,6 +2040,7 @@ store_suite(enum fd_store_kind kind)
 	tc = tcase(s, "rate");
 	tcase_add_test(tc, rate_window);
 	tcase_add_test(tc, rate_burst);
+	tcase_add_test(tc, rate_clock_back);
 	tcase_add_test(tc, rate_rollover);
 	tcase_add_test(tc, rate_all_or_nothing);
 	tcase_add_test(tc, rate_many_limits);
