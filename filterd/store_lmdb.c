@@ -101,6 +101,8 @@
 #define LM_FORMAT	"1"
 #define LM_CHUNK	512	/* entries a sweep step looks at */
 #define LM_HDR		8	/* the expiry in front of each value */
+#define LM_RESERVE	(16 << 20) /* disk kept allocated past the last page */
+#define LM_RESERVE_OPEN	(1 << 20)  /* the same at open, for its one write */
 
 /* the meta key: tag 0, then a name */
 static const unsigned char lm_meta[FD_SK_LEN] = "\0filterd-format";
@@ -146,6 +148,11 @@ struct lm {
 	int		 marked;	/* atomic: the marker file exists */
 	int		 written;	/* atomic: commits since the last flush */
 	char		 boot[64];	/* this boot's id, "" if unknown */
+
+	/* sync no: see lm_reserve; the write leader's */
+	int		 fd;		/* the data file */
+	size_t		 psize;		/* LMDB's page size */
+	off_t		 reserved;	/* bytes allocated from the start */
 
 	/* sweeper thread */
 	pthread_t	 sweeper;
@@ -389,13 +396,74 @@ lm_unlead(struct lm *lm)
 	pthread_mutex_unlock(&lm->wmu);
 }
 
+/*
+ * lm_reserve - with sync no, MDB_WRITEMAP: a transaction writes its pages
+ * into the map of a sparse file, and a page whose block the disk has no
+ * room for ends the process with SIGBUS. Keep the file's blocks allocated
+ * `ahead` past the last page in use (LM_RESERVE before a transaction,
+ * more than one of ours adds), so that a full disk fails the write here,
+ * as an error the caller's on-store-error policy handles. 0, or -1 with
+ * err.
+ */
+static int
+lm_reserve(struct lm *lm, off_t ahead, char *err, size_t errlen)
+{
+	MDB_envinfo	 info;
+	off_t		 need;
+	int		 rc;
+
+	if ((rc = mdb_env_info(lm->env, &info)) != 0) {
+		lm_fail(lm, rc, "info", err, errlen);
+		return -1;
+	}
+	need = (off_t)(info.me_last_pgno + 1) * (off_t)lm->psize + ahead;
+	if (need > (off_t)info.me_mapsize)
+		need = (off_t)info.me_mapsize;
+	if (need <= lm->reserved)
+		return 0;
+	if ((rc = posix_fallocate(lm->fd, lm->reserved,
+	    need - lm->reserved)) != 0) {
+		snprintf(err, errlen, "no room for the store on the disk: %s",
+		    strerror(rc));
+		return -1;
+	}
+	lm->reserved = need;
+	return 0;
+}
+
+/* lm_reserve_lock - the lock file is a sparse map too (the readers'
+ * table): allocate it whole at open */
+static int
+lm_reserve_lock(struct lm *lm, char *err, size_t errlen)
+{
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	int		 fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/lock.mdb", lm->path);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
+		rc = errno;
+	else if (st.st_size > 0)
+		rc = posix_fallocate(fd, 0, st.st_size);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		snprintf(err, errlen, "no room for the store's lock file on the "
+		    "disk: %s", strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* lm_will_write - the leader is about to commit: with sync no, make sure
- * the marker is down first; 0 or -1 with err */
+ * the disk has room and the marker is down first; 0 or -1 with err */
 static int
 lm_will_write(struct lm *lm, char *err, size_t errlen)
 {
 	if (lm->sync)
 		return 0;
+	if (lm_reserve(lm, LM_RESERVE, err, errlen) < 0)
+		return -1;
 	if (!lm->marked && lm_mark(lm, err, errlen) < 0)
 		return -1;
 	__atomic_store_n(&lm->written, 1, __ATOMIC_RELEASE);
@@ -1101,6 +1169,28 @@ lm_init_db(struct lm *lm, char *err, size_t errlen)
 
 static void lm_close(void *);
 
+/* lm_open_reserve - sync no: the data file's fd and page size, and its
+ * blocks and the lock file's allocated before anything is written; only
+ * a little ahead, so that a nearly full disk still lets filterd start
+ * (its writes then fail, each saying why) */
+static int
+lm_open_reserve(struct lm *lm, char *err, size_t errlen)
+{
+	MDB_stat	 st;
+	int		 rc;
+
+	if ((rc = mdb_env_get_fd(lm->env, &lm->fd)) != 0 ||
+	    (rc = mdb_env_stat(lm->env, &st)) != 0) {
+		lm_fail(lm, rc, "open", err, errlen);
+		return -1;
+	}
+	lm->psize = st.ms_psize;
+	lm->reserved = 0;
+	if (lm_reserve_lock(lm, err, errlen) < 0)
+		return -1;
+	return lm_reserve(lm, LM_RESERVE_OPEN, err, errlen);
+}
+
 /* lm_open - create the directory, open the environment, start the sweeper */
 static void *
 lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
@@ -1151,6 +1241,8 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	}
 	/* readers a kill -9 left behind would pin old pages forever */
 	mdb_reader_check(lm->env, &dead);
+	if (!lm->sync && lm_open_reserve(lm, err, errlen) < 0)
+		goto fail;
 	if (lm_init_db(lm, err, errlen) < 0)
 		goto fail;
 	/* what open wrote, and any marker a kill -9 left, settled now */

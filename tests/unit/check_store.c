@@ -1576,6 +1576,29 @@ START_TEST(lmdb_fork)
 }
 END_TEST
 
+/*
+ * sync no writes through the map (MDB_WRITEMAP) into a sparse file, where
+ * a block the disk has no room for would end the process with SIGBUS:
+ * the data file's blocks are kept allocated ahead of the pages in use,
+ * and the lock file's whole, so that a full disk fails a write with an
+ * error instead. (By hand, on a 3 MB tmpfs: "no room for the store on
+ * the disk", on-store-error applied, and back once the disk grew.)
+ */
+START_TEST(lmdb_disk_reserved)
+{
+	char		 p[400];
+	struct stat	 sb;
+
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "v", 1, 60), FD_STORE_OK);
+	snprintf(p, sizeof(p), "%s/data.mdb", path);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_ge((long long)sb.st_blocks * 512, 16LL << 20);
+	snprintf(p, sizeof(p), "%s/lock.mdb", path);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_ge((long long)sb.st_blocks * 512, (long long)sb.st_size);
+}
+END_TEST
+
 START_TEST(lmdb_full)
 {
 	char	 key[16], val[1024];
@@ -2075,7 +2098,8 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_kill9_sync);
 		tcase_add_test(tc, lmdb_crash_marker);
 		tcase_add_test(tc, lmdb_fork);
-		tcase_add_test(tc, lmdb_full);
+		tcase_add_test(tc, lmdb_disk_reserved);
+	tcase_add_test(tc, lmdb_full);
 		tcase_add_test(tc, lmdb_sweep);
 		tc = tcase(s, "conf");
 		tcase_add_test(tc, check_options);
