@@ -432,7 +432,7 @@ lm_reserve(struct lm *lm, off_t ahead, char *err, size_t errlen)
 }
 
 /* lm_reserve_lock - the lock file is a sparse map too (the readers'
- * table): allocate it whole at open */
+ * table), whatever `sync` says: allocate it whole at open */
 static int
 lm_reserve_lock(struct lm *lm, char *err, size_t errlen)
 {
@@ -1170,9 +1170,9 @@ lm_init_db(struct lm *lm, char *err, size_t errlen)
 static void lm_close(void *);
 
 /* lm_open_reserve - sync no: the data file's fd and page size, and its
- * blocks and the lock file's allocated before anything is written; only
- * a little ahead, so that a nearly full disk still lets filterd start
- * (its writes then fail, each saying why) */
+ * blocks allocated before anything is written; only a little ahead, so
+ * that a nearly full disk still lets filterd start (its writes then
+ * fail, each saying why) */
 static int
 lm_open_reserve(struct lm *lm, char *err, size_t errlen)
 {
@@ -1186,8 +1186,6 @@ lm_open_reserve(struct lm *lm, char *err, size_t errlen)
 	}
 	lm->psize = st.ms_psize;
 	lm->reserved = 0;
-	if (lm_reserve_lock(lm, err, errlen) < 0)
-		return -1;
 	return lm_reserve(lm, LM_RESERVE_OPEN, err, errlen);
 }
 
@@ -1241,7 +1239,8 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	}
 	/* readers a kill -9 left behind would pin old pages forever */
 	mdb_reader_check(lm->env, &dead);
-	if (!lm->sync && lm_open_reserve(lm, err, errlen) < 0)
+	if (lm_reserve_lock(lm, err, errlen) < 0 ||
+	    (!lm->sync && lm_open_reserve(lm, err, errlen) < 0))
 		goto fail;
 	if (lm_init_db(lm, err, errlen) < 0)
 		goto fail;

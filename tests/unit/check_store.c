@@ -1596,6 +1596,15 @@ START_TEST(lmdb_disk_reserved)
 	snprintf(p, sizeof(p), "%s/lock.mdb", path);
 	ck_assert_int_eq(stat(p, &sb), 0);
 	ck_assert_int_ge((long long)sb.st_blocks * 512, (long long)sb.st_size);
+
+	/* sync yes writes the data with write(2), but maps the lock file */
+	st = fd_store_free(st);
+	snprintf(path, sizeof(path), "%s/synced", dir);
+	opt("sync", "yes");
+	st = open_store();
+	snprintf(p, sizeof(p), "%s/lock.mdb", path);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_ge((long long)sb.st_blocks * 512, (long long)sb.st_size);
 }
 END_TEST
 
