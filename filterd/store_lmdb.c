@@ -1131,18 +1131,23 @@ sweeper(void *arg)
  * Open and close
  */
 
-/* lm_init_db - open the database and check or write the format */
+/* lm_init_db - open the database and check or write the format; *rcp
+ * the LMDB error, 0 for one of ours */
 static int
-lm_init_db(struct lm *lm, char *err, size_t errlen)
+lm_init_db(struct lm *lm, int *rcp, char *err, size_t errlen)
 {
 	MDB_txn	*txn;
 	MDB_val	 k = { FD_SK_LEN, (void *)lm_meta }, v;
 	int	 rc;
 
-	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0)
+	*rcp = 0;
+	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
+		*rcp = rc;
 		return lm_fail(lm, rc, "begin", err, errlen);
+	}
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &lm->dbi)) != 0) {
 		mdb_txn_abort(txn);
+		*rcp = rc;
 		return lm_fail(lm, rc, "open", err, errlen);
 	}
 	rc = mdb_get(txn, lm->dbi, &k, &v);
@@ -1160,10 +1165,13 @@ lm_init_db(struct lm *lm, char *err, size_t errlen)
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
+		*rcp = rc;
 		return lm_fail(lm, rc, "format", err, errlen);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		*rcp = rc;
 		return lm_fail(lm, rc, "commit", err, errlen);
+	}
 	return 0;
 }
 
@@ -1189,6 +1197,60 @@ lm_open_reserve(struct lm *lm, char *err, size_t errlen)
 	return lm_reserve(lm, LM_RESERVE_OPEN, err, errlen);
 }
 
+/* lm_damage - an error of lm_env_open's that says the file is damaged
+ * (or not LMDB's), rather than that the disk, the map or a setting is */
+static int
+lm_damage(int rc)
+{
+	return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+	    rc == MDB_INVALID;
+}
+
+/* lm_set_aside - rename dir/data.mdb to dir/data.mdb.WHY and say so; 0,
+ * or -1 with err */
+static int
+lm_set_aside(const char *dir, const char *why, char *err, size_t errlen)
+{
+	char	 data[PATH_MAX], aside[PATH_MAX];
+
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(aside, sizeof(aside), "%s/data.mdb.%s", dir, why);
+	if (rename(data, aside) < 0) {
+		snprintf(err, errlen, "cannot set %s aside: %s", data,
+		    strerror(errno));
+		return -1;
+	}
+	fd_log_warnx("store lmdb %s: the data file is damaged: it was set "
+	    "aside as %s and the store starts empty", dir, aside);
+	return 0;
+}
+
+/*
+ * lm_env_open - open the environment and the database, check the format;
+ * 0, or an LMDB error code (or -1) with err
+ */
+static int
+lm_env_open(struct lm *lm, char *err, size_t errlen)
+{
+	int	 rc, dead;
+
+	if ((rc = mdb_env_create(&lm->env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(lm->env, (size_t)lm->map_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(lm->env, 1024)) != 0 ||
+	    (rc = mdb_env_open(lm->env, lm->path, MDB_NOTLS |
+	    (lm->sync ? MDB_NOMETASYNC : MDB_NOSYNC | MDB_WRITEMAP),
+	    0600)) != 0) {
+		lm_fail(lm, rc, "open", err, errlen);
+		return rc;
+	}
+	/* readers a kill -9 left behind would pin old pages forever */
+	mdb_reader_check(lm->env, &dead);
+	if (lm_reserve_lock(lm, err, errlen) < 0 ||
+	    (!lm->sync && lm_open_reserve(lm, err, errlen) < 0))
+		return -1;
+	return lm_init_db(lm, &rc, err, errlen) < 0 ? (rc ? rc : -1) : 0;
+}
+
 /* lm_open - create the directory, open the environment, start the sweeper */
 static void *
 lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
@@ -1197,7 +1259,7 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	struct lm		*lm;
 	struct stat		 st;
 	pthread_condattr_t	 ca;
-	int			 rc, dead;
+	int			 rc;
 
 	if (mkdir(o->path, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "mkdir: %s", strerror(errno));
@@ -1228,21 +1290,15 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	pthread_cond_init(&lm->scv, &ca);
 	pthread_condattr_destroy(&ca);
 
-	if ((rc = mdb_env_create(&lm->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(lm->env, (size_t)o->map_size)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(lm->env, 1024)) != 0 ||
-	    (rc = mdb_env_open(lm->env, o->path, MDB_NOTLS |
-	    (o->sync ? MDB_NOMETASYNC : MDB_NOSYNC | MDB_WRITEMAP),
-	    0600)) != 0) {
-		lm_fail(lm, rc, "open", err, errlen);
-		goto fail;
+	if ((rc = lm_env_open(lm, err, errlen)) != 0 && lm_damage(rc)) {
+		/* the state is soft: a damaged file is set aside, not fatal */
+		mdb_env_close(lm->env);
+		lm->env = NULL;
+		if (lm_set_aside(lm->path, "damaged", err, errlen) < 0)
+			goto fail;
+		rc = lm_env_open(lm, err, errlen);
 	}
-	/* readers a kill -9 left behind would pin old pages forever */
-	mdb_reader_check(lm->env, &dead);
-	if (lm_reserve_lock(lm, err, errlen) < 0 ||
-	    (!lm->sync && lm_open_reserve(lm, err, errlen) < 0))
-		goto fail;
-	if (lm_init_db(lm, err, errlen) < 0)
+	if (rc != 0)
 		goto fail;
 	/* what open wrote, and any marker a kill -9 left, settled now */
 	if (!lm->sync) {

@@ -1556,6 +1556,49 @@ START_TEST(lmdb_crash_marker)
 }
 END_TEST
 
+/*
+ * A data file LMDB finds damaged at open (pages overwritten, or not an
+ * LMDB file at all) is set aside as data.mdb.damaged and the store
+ * starts empty, with a warning: the state is soft, and refusing to start
+ * would take the mail down with it.
+ */
+START_TEST(lmdb_damaged)
+{
+	unsigned char	 junk[4096];
+	char		 p[400], buf[8];
+	size_t		 len = sizeof(buf);
+	FILE		*fp;
+	int		 i;
+
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "v", 1, 60), FD_STORE_OK);
+	st = fd_store_free(st);
+	/* every page after LMDB's two meta pages overwritten */
+	memset(junk, 0xff, sizeof(junk));
+	snprintf(p, sizeof(p), "%s/data.mdb", path);
+	ck_assert_ptr_nonnull(fp = fopen(p, "r+b"));
+	ck_assert_int_eq(fseek(fp, 2 * 4096, SEEK_SET), 0);
+	for (i = 0; i < 64; i++)
+		ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), fp),
+		    sizeof(junk));
+	ck_assert_int_eq(fclose(fp), 0);
+	st = open_store();
+	ck_assert_int_eq(logged("the data file is damaged"), 1);
+	ck_assert(exists("data.mdb.damaged"));
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len),
+	    FD_STORE_NOTFOUND);
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "w", 1, 60), FD_STORE_OK);
+
+	/* not an LMDB file at all */
+	st = fd_store_free(st);
+	put_file("data.mdb", "not a database\n");
+	st = open_store();
+	ck_assert_int_eq(logged("the data file is damaged"), 2);
+	len = sizeof(buf);
+	ck_assert_int_eq(fd_store_get(st, "k", 1, buf, &len),
+	    FD_STORE_NOTFOUND);
+}
+END_TEST
+
 START_TEST(lmdb_fork)
 {
 	pid_t	 pid;
@@ -2108,6 +2151,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_crash_marker);
 		tcase_add_test(tc, lmdb_fork);
 		tcase_add_test(tc, lmdb_disk_reserved);
+	tcase_add_test(tc, lmdb_damaged);
 	tcase_add_test(tc, lmdb_full);
 		tcase_add_test(tc, lmdb_sweep);
 		tc = tcase(s, "conf");
