@@ -450,8 +450,9 @@ recovered(struct fd_store *s)
 	pthread_mutex_lock(&s->mu);
 	if (s->down && s->said_down)
 		fd_log(FD_LOG_NOTICE, "store %s: available again after %llu "
-		    "failed calls", s->label,
-		    (unsigned long long)s->failed_calls);
+		    "failed call%s", s->label,
+		    (unsigned long long)s->failed_calls,
+		    s->failed_calls == 1 ? "" : "s");
 	s->said_down = 0;
 	__atomic_store_n(&s->down, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->open, 0, __ATOMIC_RELEASE);
