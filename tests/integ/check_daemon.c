@@ -452,8 +452,8 @@ START_TEST(stop)
 		usleep(50000);
 	ck_assert_int_eq(stat(pidfile, &st), 0);
 	status = th_proc_stop(E.p, STOP_MS);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wait status %#x", status);
 	ck_assert_int_eq(stat(pidfile, &st), -1);
 	free(pidfile);
 }
