@@ -345,6 +345,21 @@ lm_unmark(struct lm *lm)
 	}
 }
 
+/* lm_set_aside - rename dir/data.mdb to dir/data.mdb.WHY (its name in
+ * aside) and make that durable; 0, or -1 with errno */
+static int
+lm_set_aside(const char *dir, const char *why, char *aside, size_t len)
+{
+	char	 data[PATH_MAX];
+
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	snprintf(aside, len, "%s/data.mdb.%s", dir, why);
+	if (rename(data, aside) < 0)
+		return -1;
+	lm_dir_sync(dir);
+	return 0;
+}
+
 /*
  * lm_recover - before opening dir: if a marker says the machine went
  * down (another boot, or a boot id we cannot read) while commits were
@@ -353,7 +368,7 @@ lm_unmark(struct lm *lm)
 static void
 lm_recover(const char *dir, const char *boot)
 {
-	char	 path[PATH_MAX], data[PATH_MAX], aside[PATH_MAX], id[64];
+	char	 path[PATH_MAX], aside[PATH_MAX], id[64];
 	FILE	*fp;
 
 	snprintf(path, sizeof(path), "%s/" LM_MARKER, dir);
@@ -364,11 +379,10 @@ lm_recover(const char *dir, const char *boot)
 	fclose(fp);
 	if (boot[0] != '\0' && strcmp(id, boot) == 0)
 		return;		/* filterd died, the machine did not */
-	snprintf(data, sizeof(data), "%s/data.mdb", dir);
-	snprintf(aside, sizeof(aside), "%s/data.mdb.crashed", dir);
-	if (rename(data, aside) < 0 && errno != ENOENT) {
+	if (lm_set_aside(dir, "crashed", aside, sizeof(aside)) < 0 &&
+	    errno != ENOENT) {
 		fd_log_warn("store lmdb %s: after a crash of the system: "
-		    "cannot set %s aside", dir, data);
+		    "cannot set data.mdb aside", dir);
 		return;
 	}
 	(void)unlink(path);
@@ -1206,25 +1220,6 @@ lm_damage(int rc)
 	    rc == MDB_INVALID;
 }
 
-/* lm_set_aside - rename dir/data.mdb to dir/data.mdb.WHY and say so; 0,
- * or -1 with err */
-static int
-lm_set_aside(const char *dir, const char *why, char *err, size_t errlen)
-{
-	char	 data[PATH_MAX], aside[PATH_MAX];
-
-	snprintf(data, sizeof(data), "%s/data.mdb", dir);
-	snprintf(aside, sizeof(aside), "%s/data.mdb.%s", dir, why);
-	if (rename(data, aside) < 0) {
-		snprintf(err, errlen, "cannot set %s aside: %s", data,
-		    strerror(errno));
-		return -1;
-	}
-	fd_log_warnx("store lmdb %s: the data file is damaged: it was set "
-	    "aside as %s and the store starts empty", dir, aside);
-	return 0;
-}
-
 /*
  * lm_env_open - open the environment and the database, check the format;
  * 0, or an LMDB error code (or -1) with err
@@ -1259,6 +1254,7 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	struct lm		*lm;
 	struct stat		 st;
 	pthread_condattr_t	 ca;
+	char			 aside[PATH_MAX];
 	int			 rc;
 
 	if (mkdir(o->path, 0700) < 0 && errno != EEXIST) {
@@ -1294,8 +1290,15 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 		/* the state is soft: a damaged file is set aside, not fatal */
 		mdb_env_close(lm->env);
 		lm->env = NULL;
-		if (lm_set_aside(lm->path, "damaged", err, errlen) < 0)
+		if (lm_set_aside(lm->path, "damaged", aside,
+		    sizeof(aside)) < 0) {
+			snprintf(err, errlen, "damaged, and cannot be set "
+			    "aside: %s", strerror(errno));
 			goto fail;
+		}
+		fd_log_warnx("store lmdb %s: the data file is damaged: it was "
+		    "set aside as %s and the store starts empty", lm->path,
+		    aside);
 		rc = lm_env_open(lm, err, errlen);
 	}
 	if (rc != 0)

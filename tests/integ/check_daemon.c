@@ -342,21 +342,26 @@ END_TEST
  * broken config like any other: the daemon keeps running on the old one */
 START_TEST(reload_unreadable_include)
 {
-	size_t		 mark;
+	static const char *const bad[][2] = {
+		{ "include \"/proc/self/mem\"\n",
+		  "/proc/self/mem:1:1: cannot read this file: Input/output "
+		  "error" },
+		{ "include \"/\"\n",
+		  "filterd.conf:12:9: cannot open included file \"/\": Is a "
+		  "directory" },
+	};
+	size_t		 i, mark;
 
 	start();
-	mark = th_log_size(E.p);
-	write_conf("include \"/proc/self/mem\"\n", "550 5.1.1 \"x\"");
-	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
-	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
-	ck_assert(th_log_has_since(E.p, mark, "/proc/self/mem:1:1: cannot "
-	    "read this file: Input/output error"));
-	mark = th_log_size(E.p);
-	write_conf("include \"/\"\n", "550 5.1.1 \"x\"");
-	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
-	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
-	ck_assert(th_log_has_since(E.p, mark, "filterd.conf:12:9: cannot open "
-	    "included file \"/\": Is a directory"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mark = th_log_size(E.p);
+		write_conf(bad[i][0], "550 5.1.1 \"x\"");
+		ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+		ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force",
+		    5000), 0);
+		ck_assert_msg(th_log_has_since(E.p, mark, bad[i][1]), "%s",
+		    bad[i][1]);
+	}
 	ck_assert(th_proc_running(E.p));
 	rcpt_session("192.0.2.15", 40007, "<trap@example.com>", MC_REJECT,
 	    "550", "5.1.1", "No such user here");
