@@ -95,7 +95,7 @@ results=$tmp/results		# bench-table.awk's input: a line per run
 PAIR=-				# the measurement a run belongs to
 FDLOG=				# filterd_start's log; empty: the row's filterd.log
 notes=$tmp/notes
-facts=$tmp/facts		# bench-targets.awk's: rows' goals, EVALSHA counts
+facts=$tmp/facts		# bench-targets.awk's: rows' goals, masks, EVALSHA counts
 : > "$results"
 : > "$notes"
 : > "$facts"
@@ -400,6 +400,7 @@ filterd_row() {
 	filterd_start "$@" || return 1
 	mask=$("$MT" -n "$fspec" 2>/dev/null < /dev/null |
 	    sed -n 's/^protocol \(0x[0-9a-f]*\).*/\1/p')
+	[ -n "$mask" ] && echo "mask $name $mask" >> "$facts"
 	if [ "$conns" = "$first_conns" ]; then
 		note "$name negotiates: $("$MT" -n "$fspec" 2>/dev/null < /dev/null | grep '^protocol')"
 	fi
