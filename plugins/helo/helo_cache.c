@@ -5,6 +5,8 @@
  * recency list. Lookups move an entry to the front; an insert into a full
  * cache drops the tail. Expired entries are dropped when a lookup meets
  * them, and the LRU order takes care of the ones nobody asks for again.
+ * An entry stored at a time later than now (the clock stepped back since)
+ * is expired too: kept, it would live the step's length past its TTL.
  * One mutex guards it all: a lookup is a few hundred nanoseconds, next to
  * a DNS round trip it saves.
  */
@@ -19,7 +21,7 @@ struct entry {
 	struct entry	*hnext;		/* hash chain */
 	struct entry	*prev, *next;	/* recency: newest at head */
 	uint64_t	 hash;
-	int64_t		 expires;
+	int64_t		 born, expires;	/* stored at, good until */
 	struct helo_answer ans;
 	char		 name[];
 };
@@ -150,7 +152,8 @@ helo_cache_get(struct helo_cache *c, const char *name, int64_t now,
 	int		 hit = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((e = find(c, name, h, &link)) != NULL && e->expires <= now) {
+	if ((e = find(c, name, h, &link)) != NULL &&
+	    (e->expires <= now || e->born > now)) {
 		drop(c, e);
 		e = NULL;
 	}
@@ -170,7 +173,7 @@ helo_cache_get(struct helo_cache *c, const char *name, int64_t now,
 /* helo_cache_put - insert or replace; evict the oldest when full */
 void
 helo_cache_put(struct helo_cache *c, const char *name,
-    const struct helo_answer *ans, int64_t expires)
+    const struct helo_answer *ans, int64_t now, int64_t ttl)
 {
 	struct entry	**link, *e;
 	uint64_t	 h = name_hash(name);
@@ -188,7 +191,8 @@ helo_cache_put(struct helo_cache *c, const char *name,
 	if ((e = calloc(1, sizeof(*e) + len + 1)) != NULL) {
 		memcpy(e->name, name, len + 1);
 		e->hash = h;
-		e->expires = expires;
+		e->born = now;
+		e->expires = now + ttl;
 		e->ans = *ans;
 		e->ans.from_cache = 0;
 		find(c, name, h, &link);

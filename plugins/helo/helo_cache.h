@@ -42,12 +42,13 @@ struct helo_cache;
 struct helo_cache *helo_cache_new(size_t cap);
 /* helo_cache_free - returns NULL */
 struct helo_cache *helo_cache_free(struct helo_cache *);
-/* helo_cache_get - 1 and *ans if name has a live entry at now, else 0 */
+/* helo_cache_get - 1 and *ans if name has an entry stored at or before
+ * now and good after it, else 0 */
 int	 helo_cache_get(struct helo_cache *, const char *name, int64_t now,
 	    struct helo_answer *ans);
-/* helo_cache_put - keep ans for name until expires (unix seconds) */
+/* helo_cache_put - keep ans for name from now (unix seconds) for ttl */
 void	 helo_cache_put(struct helo_cache *, const char *name,
-	    const struct helo_answer *ans, int64_t expires);
+	    const struct helo_answer *ans, int64_t now, int64_t ttl);
 /* helo_cache_stats - counters, for tests and logs */
 void	 helo_cache_stats(struct helo_cache *, struct helo_cache_stats *);
 

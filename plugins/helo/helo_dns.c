@@ -288,7 +288,7 @@ helo_dns_lookup(struct helo_dns *d, const char *name, int64_t now,
 	if (ttl > d->cache_ttl)
 		ttl = d->cache_ttl;
 	if (d->cache != NULL && ttl > 0)
-		helo_cache_put(d->cache, name, ans, now + ttl);
+		helo_cache_put(d->cache, name, ans, now, ttl);
 	return ans->rc;
 }
 

@@ -539,7 +539,7 @@ START_TEST(t_cache)
 	a.naddr = 1;
 	helo_addr_parse(&a.addr[0], "192.0.2.10");
 	ck_assert_int_eq(helo_cache_get(c, "a.example", 100, &got), 0);
-	helo_cache_put(c, "a.example", &a, 160);
+	helo_cache_put(c, "a.example", &a, 100, 60);
 	ck_assert_int_eq(helo_cache_get(c, "A.Example", 100, &got), 1);
 	ck_assert_int_eq(got.from_cache, 1);
 	ck_assert_int_eq(got.naddr, 1);
@@ -548,11 +548,11 @@ START_TEST(t_cache)
 	ck_assert_int_eq(helo_cache_get(c, "a.example", 160, &got), 0);
 
 	/* bounded: the least recently used goes */
-	helo_cache_put(c, "a.example", &a, 1000);
-	helo_cache_put(c, "b.example", &a, 1000);
-	helo_cache_put(c, "c.example", &a, 1000);
+	helo_cache_put(c, "a.example", &a, 200, 800);
+	helo_cache_put(c, "b.example", &a, 200, 800);
+	helo_cache_put(c, "c.example", &a, 200, 800);
 	ck_assert_int_eq(helo_cache_get(c, "a.example", 200, &got), 1);
-	helo_cache_put(c, "d.example", &a, 1000);	/* b is the oldest now */
+	helo_cache_put(c, "d.example", &a, 200, 800);	/* b is the oldest */
 	ck_assert_int_eq(helo_cache_get(c, "b.example", 200, &got), 0);
 	ck_assert_int_eq(helo_cache_get(c, "a.example", 200, &got), 1);
 	ck_assert_int_eq(helo_cache_get(c, "c.example", 200, &got), 1);
@@ -560,7 +560,7 @@ START_TEST(t_cache)
 	/* replacing keeps one entry */
 	a.rc = HELO_DNS_NONAME;
 	a.naddr = 0;
-	helo_cache_put(c, "d.example", &a, 1000);
+	helo_cache_put(c, "d.example", &a, 200, 800);
 	ck_assert_int_eq(helo_cache_get(c, "d.example", 200, &got), 1);
 	ck_assert_int_eq(got.rc, HELO_DNS_NONAME);
 	helo_cache_stats(c, &st);
@@ -571,8 +571,37 @@ START_TEST(t_cache)
 
 	/* size 0 keeps nothing */
 	c = helo_cache_new(0);
-	helo_cache_put(c, "a.example", &a, 1000);
+	helo_cache_put(c, "a.example", &a, 1, 999);
 	ck_assert_int_eq(helo_cache_get(c, "a.example", 1, &got), 0);
+	helo_cache_free(c);
+}
+END_TEST
+
+/* the clock stepped back: an answer stored "later" than now is not used,
+ * or it would live the step's length past its TTL */
+START_TEST(t_cache_clock_back)
+{
+	struct helo_cache *c = helo_cache_new(4);
+	struct helo_answer a, got;
+	struct helo_cache_stats st;
+
+	memset(&a, 0, sizeof(a));
+	a.rc = HELO_DNS_NONAME;
+	helo_cache_put(c, "a.example", &a, 5000, 300);
+	ck_assert_int_eq(helo_cache_get(c, "a.example", 5100, &got), 1);
+	/* an hour back: stored 100 s "ahead", so gone */
+	ck_assert_int_eq(helo_cache_get(c, "a.example", 1500, &got), 0);
+	helo_cache_stats(c, &st);
+	ck_assert_uint_eq(st.count, 0);
+	/* what is stored on the new clock lives its TTL on it */
+	a.rc = HELO_DNS_FOUND;
+	a.naddr = 1;
+	helo_addr_parse(&a.addr[0], "192.0.2.10");
+	helo_cache_put(c, "a.example", &a, 1500, 300);
+	ck_assert_int_eq(helo_cache_get(c, "a.example", 1500, &got), 1);
+	ck_assert_int_eq(got.rc, HELO_DNS_FOUND);
+	ck_assert_int_eq(helo_cache_get(c, "a.example", 1799, &got), 1);
+	ck_assert_int_eq(helo_cache_get(c, "a.example", 1800, &got), 0);
 	helo_cache_free(c);
 }
 END_TEST
@@ -1214,6 +1243,7 @@ helo_suite(void)
 
 	tc = tcase_create("cache");
 	tcase_add_test(tc, t_cache);
+	tcase_add_test(tc, t_cache_clock_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conf");
