@@ -35,10 +35,15 @@ __attribute__((constructor)) static void
 mi_window_init(void)
 {
 	const char	*s = getenv("MI_WINDOW_MS");
+	char		*end;
+	long		 ms;
 
 	*(void **)&real_poll = dlsym(RTLD_NEXT, "poll");
-	if (s != NULL && atoi(s) > 0)
-		window_ms = atoi(s);
+	if (s == NULL)
+		return;
+	ms = strtol(s, &end, 10);
+	if (end != s && *end == '\0' && ms > 0 && ms <= 60000)
+		window_ms = (int)ms;
 }
 
 int
