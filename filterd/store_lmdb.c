@@ -1145,24 +1145,23 @@ sweeper(void *arg)
  * Open and close
  */
 
-/* lm_init_db - open the database and check or write the format; *rcp
- * the LMDB error, 0 for one of ours */
+/* lm_init_db - open the database and check or write the format; 0, or
+ * the LMDB error (-1 for a format not ours) with err */
 static int
-lm_init_db(struct lm *lm, int *rcp, char *err, size_t errlen)
+lm_init_db(struct lm *lm, char *err, size_t errlen)
 {
 	MDB_txn	*txn;
 	MDB_val	 k = { FD_SK_LEN, (void *)lm_meta }, v;
 	int	 rc;
 
-	*rcp = 0;
 	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
-		*rcp = rc;
-		return lm_fail(lm, rc, "begin", err, errlen);
+		lm_fail(lm, rc, "begin", err, errlen);
+		return rc;
 	}
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &lm->dbi)) != 0) {
 		mdb_txn_abort(txn);
-		*rcp = rc;
-		return lm_fail(lm, rc, "open", err, errlen);
+		lm_fail(lm, rc, "open", err, errlen);
+		return rc;
 	}
 	rc = mdb_get(txn, lm->dbi, &k, &v);
 	if (rc == 0 && (v.mv_size != strlen(LM_FORMAT) ||
@@ -1170,7 +1169,7 @@ lm_init_db(struct lm *lm, int *rcp, char *err, size_t errlen)
 		mdb_txn_abort(txn);
 		snprintf(err, errlen, "unknown data format (not written by this "
 		    "filterd)");
-		return FD_SB_FAIL;
+		return -1;
 	}
 	if (rc == MDB_NOTFOUND) {
 		v.mv_size = strlen(LM_FORMAT);
@@ -1179,14 +1178,12 @@ lm_init_db(struct lm *lm, int *rcp, char *err, size_t errlen)
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		*rcp = rc;
-		return lm_fail(lm, rc, "format", err, errlen);
+		lm_fail(lm, rc, "format", err, errlen);
+		return rc;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		*rcp = rc;
-		return lm_fail(lm, rc, "commit", err, errlen);
-	}
-	return 0;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		lm_fail(lm, rc, "commit", err, errlen);
+	return rc;
 }
 
 static void lm_close(void *);
@@ -1243,7 +1240,7 @@ lm_env_open(struct lm *lm, char *err, size_t errlen)
 	if (lm_reserve_lock(lm, err, errlen) < 0 ||
 	    (!lm->sync && lm_open_reserve(lm, err, errlen) < 0))
 		return -1;
-	return lm_init_db(lm, &rc, err, errlen) < 0 ? (rc ? rc : -1) : 0;
+	return lm_init_db(lm, err, errlen);
 }
 
 /* lm_open - create the directory, open the environment, start the sweeper */

@@ -2151,8 +2151,8 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_crash_marker);
 		tcase_add_test(tc, lmdb_fork);
 		tcase_add_test(tc, lmdb_disk_reserved);
-	tcase_add_test(tc, lmdb_damaged);
-	tcase_add_test(tc, lmdb_full);
+		tcase_add_test(tc, lmdb_damaged);
+		tcase_add_test(tc, lmdb_full);
 		tcase_add_test(tc, lmdb_sweep);
 		tc = tcase(s, "conf");
 		tcase_add_test(tc, check_options);
