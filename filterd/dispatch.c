@@ -127,7 +127,7 @@ log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
 	put(&l, "conn=");
 	put_u64(&l, t->id);
 	put(&l, " qid=");
-	put(&l, t->msg.queue_id != NULL ? t->msg.queue_id : "-");
+	put_esc(&l, t->msg.queue_id != NULL ? t->msg.queue_id : "-", 64);
 	put(&l, " client=");
 	/* Postfix names an unresolved client "[addr]": say so once */
 	put_esc(&l, t->client_name == NULL || t->client_name[0] == '[' ?
@@ -287,14 +287,22 @@ run_plugins(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
 
 		if (!asked(l, i, stage, skip))
 			continue;
+		/* a reason left by a plugin that went on is not this one's */
+		if (t->reason != NULL)
+			fd_txn_reason(t, NULL);
 		a = call_hook(l, t, stage, chunk, len);
 		if (a == FD_CONTINUE)
 			continue;
 		t->decider = l->conf->name;
 		if (a == FD_ERROR)
 			a = plugin_error(l, t);
-		if (a == FD_ACCEPT)
+		/* before MAIL an accept is the connection's, as the MTA
+		 * takes it when it is answered there, and as it must stay
+		 * when delay-reject leaves that stage unanswered */
+		if (a == FD_ACCEPT && (stage & MSG_STAGES))
 			t->msg.accepted = 1;
+		else if (a == FD_ACCEPT)
+			t->accepted = 1;
 		return a;
 	}
 	return FD_CONTINUE;

@@ -103,13 +103,15 @@ fd_milter_symnames(const char *list)
 	return names;
 }
 
-/* read_macros - copy the macros of stage st the MTA sent into the txn */
+/* read_macros - copy the macros the MTA sent with the command of stage
+ * (SMFIM_ index st) into the txn */
 static void
-read_macros(SMFICTX *ctx, struct fd_txn *t, int st)
+read_macros(SMFICTX *ctx, struct fd_txn *t, int st, uint32_t stage)
 {
 	char		*name;	/* smfi_getsymval takes a char * */
 	const char	*v;
 
+	fd_txn_macro_stage(t, stage);
 	for (name = t->gen->symnames[st]; *name != '\0';
 	    name += strlen(name) + 1)
 		if ((v = smfi_getsymval(ctx, name)) != NULL)
@@ -314,7 +316,7 @@ m_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_addr(t, sa);
 	fd_txn_set_client_name(t, hostname);
-	read_macros(ctx, t, SMFIM_CONNECT);
+	read_macros(ctx, t, SMFIM_CONNECT, FD_ST_CONNECT);
 	return decide(ctx, t, FD_ST_CONNECT, NULL, 0);
 }
 
@@ -326,7 +328,7 @@ m_helo(SMFICTX *ctx, char *helo)
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_helo(t, helo);
-	read_macros(ctx, t, SMFIM_HELO);
+	read_macros(ctx, t, SMFIM_HELO, FD_ST_HELO);
 	return decide(ctx, t, FD_ST_HELO, NULL, 0);
 }
 
@@ -338,7 +340,7 @@ m_envfrom(SMFICTX *ctx, char **argv)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_ENVFROM);
+	read_macros(ctx, t, SMFIM_ENVFROM, FD_ST_MAIL);
 	fd_txn_msg_begin(t, argv[0]);
 	for (i = 1; argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
@@ -354,13 +356,15 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_ENVRCPT);
-	if (t->msg.queue_id == NULL)
-		fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
+	read_macros(ctx, t, SMFIM_ENVRCPT, FD_ST_RCPT);
+	/* Postfix names the queue only once a recipient is valid */
+	fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
 	fd_txn_rcpt_begin(t, argv[0]);
 	rc = decide(ctx, t, FD_ST_RCPT, NULL, 0);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_NOREPLY)
 		fd_txn_rcpt_accept(t);
+	else
+		fd_txn_rcpt_drop(t);
 	return rc;
 }
 
@@ -371,7 +375,7 @@ m_data(SMFICTX *ctx)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_DATA);
+	read_macros(ctx, t, SMFIM_DATA, FD_ST_DATA);
 	return decide(ctx, t, FD_ST_DATA, NULL, 0);
 }
 
@@ -398,7 +402,7 @@ m_eoh(SMFICTX *ctx)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_EOH);
+	read_macros(ctx, t, SMFIM_EOH, FD_ST_EOH);
 	return decide(ctx, t, FD_ST_EOH, NULL, 0);
 }
 
@@ -433,9 +437,9 @@ m_eom(SMFICTX *ctx)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_EOM);
-	if (t->msg.queue_id == NULL)
-		fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
+	read_macros(ctx, t, SMFIM_EOM, FD_ST_EOM);
+	/* Postfix names the queue only once a recipient is valid */
+	fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
 	rc = decide(ctx, t, FD_ST_EOM, NULL, 0);
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)
 		add_headers(ctx, t);

@@ -493,6 +493,20 @@ macro_find(const struct fd_txn *t, const char *key, size_t len)
 }
 
 void
+fd_txn_macro_stage(struct fd_txn *t, uint32_t stage)
+{
+	struct fd_kv	*kv;
+
+	t->macro_stage = stage;
+	if (stage != FD_ST_MAIL && stage != FD_ST_RCPT)
+		return;
+	/* FD_ST_ bits go in protocol order; the pairs keep their room */
+	for (kv = t->macros; kv != NULL; kv = kv->next)
+		if (kv->stage >= stage)
+			kv->stage = 0;
+}
+
+void
 fd_txn_set_macro(struct fd_txn *t, const char *name, const char *value)
 {
 	struct block	*b = block_of(t);
@@ -510,6 +524,7 @@ fd_txn_set_macro(struct fd_txn *t, const char *name, const char *value)
 		kv->next = t->macros;
 		t->macros = kv;
 	}
+	kv->stage = t->macro_stage != 0 ? t->macro_stage : FD_ST_CONNECT;
 	if (len == 14 && memcmp(key, "client_resolve", 14) == 0) {
 		if (strcasecmp(value, "OK") == 0)
 			t->resolve = FD_RESOLVE_OK;
@@ -531,7 +546,7 @@ fd_txn_macro(const struct fd_txn *t, const char *name)
 
 	key = macro_key(name, &len);
 	kv = macro_find(t, key, len);
-	return kv != NULL ? kv->value : NULL;
+	return kv != NULL && kv->stage != 0 ? kv->value : NULL;
 }
 
 /* unbracket - s without leading blanks and one pair of <>; *len its
@@ -598,7 +613,8 @@ fd_txn_msg_begin(struct fd_txn *t, const char *sender)
 void
 fd_txn_set_queue_id(struct fd_txn *t, const char *qid)
 {
-	if (!t->msg.active || qid == NULL || *qid == '\0')
+	if (!t->msg.active || qid == NULL || *qid == '\0' ||
+	    (t->msg.queue_id != NULL && strcmp(t->msg.queue_id, qid) == 0))
 		return;
 	t->msg.queue_id = pool_strndup(&block_of(t)->msg, qid, strlen(qid));
 }
@@ -639,6 +655,13 @@ fd_txn_rcpt_begin(struct fd_txn *t, const char *rcpt)
 	s = unbracket(rcpt != NULL ? rcpt : "", &n);
 	t->msg.rcpt = room_set(&b->msg, &b->rcpt.s, &b->rcpt.size, s, n);
 	t->msg.rcpt_skip = 0;
+}
+
+void
+fd_txn_rcpt_drop(struct fd_txn *t)
+{
+	/* its room is used again by the next recipient */
+	t->msg.rcpt = NULL;
 }
 
 void
@@ -780,7 +803,9 @@ fd_txn_hold(struct fd_txn *t, enum fd_action a)
 {
 	fd_txn_held_clear(t);
 	t->held.action = a;
-	t->held.msg = t->stage == FD_ST_MAIL;
+	/* one reached inside a message ends with it; before MAIL it holds for
+	 * every message of the connection */
+	t->held.msg = t->msg.active;
 	memcpy(t->held.rcode, t->rcode, sizeof(t->held.rcode));
 	memcpy(t->held.xcode, t->xcode, sizeof(t->held.xcode));
 	t->held.text = t->text != NULL ? fd_strdup(t->text) : NULL;

@@ -48,6 +48,7 @@ struct fd_kv {
 	char		*name;		/* a macro's without its braces: "j" */
 	char		*value;
 	int		 owner;		/* plugin index for params, -1 otherwise */
+	uint32_t	 stage;		/* macros: FD_ST_ that sent it; 0: forgotten */
 	struct fd_kv	*next;
 	size_t		 name_len;	/* txn.c's: strlen(name) */
 	size_t		 value_room;	/* txn.c's: bytes at value */
@@ -95,6 +96,7 @@ struct fd_txn {
 	uint64_t	 skip;		/* skip set before MAIL: every message */
 	uint32_t	 stage;		/* FD_ST_* being decided */
 	struct fd_kv	*macros;	/* macros the MTA sent, latest first */
+	uint32_t	 macro_stage;	/* FD_ST_ of the macros being set */
 
 	/* reply under construction at the current stage */
 	char		 rcode[4];
@@ -109,7 +111,7 @@ struct fd_txn {
 	 */
 	struct {
 		enum fd_action	 action;	/* FD_CONTINUE: none held */
-		int		 msg;		/* reached at MAIL: ends with it */
+		int		 msg;		/* reached in a message: ends with it */
 		char		 rcode[4];
 		char		 xcode[12];
 		char		*text;
@@ -133,6 +135,12 @@ void	 fd_txn_set_addr(struct fd_txn *, const struct sockaddr *);
 int	 fd_txn_set_addr_str(struct fd_txn *, const char *);
 void	 fd_txn_set_client_name(struct fd_txn *, const char *);
 void	 fd_txn_set_helo(struct fd_txn *, const char *);
+/* fd_txn_macro_stage - the macros set from now on come with the command
+ * of stage (FD_ST_*). At MAIL and at RCPT those that came with that
+ * command or a later one are forgotten first, as libmilter forgets its
+ * own: a macro the MTA does not send again must not keep the last
+ * message's or recipient's value. */
+void	 fd_txn_macro_stage(struct fd_txn *, uint32_t stage);
 /* fd_txn_set_macro - remember a macro value (name as "{x}" or "x") */
 void	 fd_txn_set_macro(struct fd_txn *, const char *name, const char *value);
 /* fd_txn_macro - a macro's value; "j" and "{j}" name the same macro */
@@ -149,6 +157,9 @@ void	 fd_txn_set_queue_id(struct fd_txn *, const char *);
 void	 fd_txn_rcpt_begin(struct fd_txn *, const char *rcpt);
 /* fd_txn_rcpt_accept - the recipient passed: append to the list */
 void	 fd_txn_rcpt_accept(struct fd_txn *);
+/* fd_txn_rcpt_drop - the recipient was refused: no current one until the
+ * next RCPT, so later stages do not name it */
+void	 fd_txn_rcpt_drop(struct fd_txn *);
 
 /* what rules do to a message */
 void	 fd_txn_skip(struct fd_txn *, unsigned plugin_index);

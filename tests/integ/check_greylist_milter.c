@@ -503,6 +503,66 @@ START_TEST(eom_mode_rcpt_override)
 }
 END_TEST
 
+/* open_session - a connection up to HELO from ip */
+static struct mc_conn *
+open_session(const char *ip)
+{
+	struct mc_conn	*mc;
+	char		 err[256], host[64];
+
+	mc = mc_connect(E.d[0].spec, 10000, err, sizeof(err));
+	ck_assert_msg(mc != NULL, "connect: %s", err);
+	ck_assert_int_eq(mc_negotiate(mc, 0, 0), 0);
+	snprintf(host, sizeof(host), "[%s]", ip);
+	ck_assert(passed(mc_connect_cmd(mc, host, ip, 25000)));
+	ck_assert(passed(mc_helo(mc, "helo.example")));
+	return mc;
+}
+
+/* a deferral held from a RCPT the MTA did not wait for belongs to its
+ * message: the next message on the connection is decided afresh, whether
+ * the first ended at end of message (delay-reject eom: the hold is never
+ * given up by the stage that answers) or was aborted (without
+ * delay-reject) */
+START_TEST(held_deferral_ends_with_message)
+{
+	static const char *const rules =
+	    "rule eager on mail if sender-domain == eager.example "
+	    "set greylist.decide-at rcpt\n"
+	    "rule vip on mail if sender-domain == ok.example accept\n";
+	struct outcome	 o;
+	struct mc_conn	*mc;
+	char		 conf[512];
+
+	use_backend(_i);
+	snprintf(conf, sizeof(conf), "delay-reject eom\n%s", rules);
+	start(ONLY "decide-at eom", conf);
+	mc = open_session("192.0.2.10");
+	ck_assert(passed(mc_mail(mc, "<s@eager.example>", NULL)));
+	ck_assert_int_eq(mc_rcpt(mc, "<a@dest.example>", NULL), MC_NOREPLY);
+	memset(&o, 0, sizeof(o));
+	content(mc, "Hello.\r\n", &o);
+	ck_assert_int_eq(o.eom, MC_TEMPFAIL);
+	ck_assert(passed(mc_mail(mc, "<v@ok.example>", NULL)));
+	ck_assert(passed(mc_rcpt(mc, "<a@dest.example>", NULL)));
+	memset(&o, 0, sizeof(o));
+	content(mc, "Hello.\r\n", &o);
+	ck_assert_int_eq(o.eom, MC_ACCEPT);
+	mc_quit(mc);
+	mc_free(mc);
+
+	E.d[0].p = th_proc_free(E.d[0].p);
+	start(ONLY "decide-at eom", rules);
+	mc = open_session("192.0.2.11");
+	ck_assert(passed(mc_mail(mc, "<s@eager.example>", NULL)));
+	ck_assert_int_eq(mc_rcpt(mc, "<a@dest.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_abort(mc), 0);
+	ck_assert_int_eq(mc_mail(mc, "<v@ok.example>", NULL), MC_ACCEPT);
+	mc_quit(mc);
+	mc_free(mc);
+}
+END_TEST
+
 /* body-hash: the same message retried from another network passes */
 START_TEST(body_hash)
 {
@@ -1038,6 +1098,8 @@ greylist_suite(void)
 	tcase_add_loop_test(tc, eom_mode, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_exempt_first, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_rcpt_override, 0, nbackends);
+	tcase_add_loop_test(tc, held_deferral_ends_with_message, 0,
+	    nbackends);
 	tcase_add_loop_test(tc, body_hash, 0, nbackends);
 	tcase_add_loop_test(tc, rule_overrides, 0, nbackends);
 	tcase_add_loop_test(tc, null_sender, 0, nbackends);

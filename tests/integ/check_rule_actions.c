@@ -611,6 +611,40 @@ START_TEST(eom_rcpt_answers)
 }
 END_TEST
 
+/*
+ * What the MTA sent for one recipient is not kept for the next: a macro
+ * not sent again is unknown (Sendmail leaves {rcpt_host} out for local
+ * mailers), and a refused recipient is not the one later stages name.
+ */
+START_TEST(per_message_state)
+{
+	struct mc_conn	*mc;
+
+	start("rule evil on rcpt if {rcpt_host} == evil.example "
+	    "reject 550 5.7.1 \"evil host\"\n"
+	    "rule late on eom if sender-domain == late.example tempfail\n");
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	mc_macro(mc, "{rcpt_host}", "evil.example");
+	expect(mc, mc_rcpt(mc, "<x@evil.example>", NULL), MC_REJECT, "550",
+	    "5.7.1", "evil host");
+	mc_macro(mc, "{rcpt_host}", NULL);
+	ok(mc, mc_rcpt(mc, "<y@good.example>", NULL), "rcpt, no rcpt_host");
+	ck_assert_int_eq(mc_abort(mc), 0);
+
+	ok(mc, mc_mail(mc, "<s2@late.example>", NULL), "mail 2");
+	ok(mc, mc_rcpt(mc, "<ok@good.example>", NULL), "rcpt ok");
+	mc_macro(mc, "{rcpt_host}", "evil.example");
+	expect(mc, mc_rcpt(mc, "<z@evil.example>", NULL), MC_REJECT, "550",
+	    "5.7.1", "evil host");
+	passed(mc, mc_data(mc), "data");
+	expect(mc, mc_eom(mc), MC_TEMPFAIL, "451", "4.7.1", "Try again later");
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=eom decider=late "
+	    "action=tempfail reply=\"451 4.7.1 Try again later\" "
+	    "from=<s2@late.example> rcpt=<-> reason=", 5000), 0);
+}
+END_TEST
+
 static Suite *
 rule_actions_suite(void)
 {
@@ -654,6 +688,7 @@ rule_actions_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, silent_stages);
 	tcase_add_test(tc, eom_rcpt_answers);
+	tcase_add_test(tc, per_message_state);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");

@@ -77,7 +77,8 @@ enum fd_stage {
  */
 enum fd_action {
 	FD_CONTINUE = 0,	/* no opinion; next plugin, next stage */
-	FD_ACCEPT,		/* accept this message, skip later checks */
+	FD_ACCEPT,		/* accept this message (before MAIL: the
+				 * connection), skip later checks */
 	FD_REJECT,		/* 5xx */
 	FD_TEMPFAIL,		/* 4xx */
 	FD_DISCARD,		/* accept and drop */
