@@ -91,6 +91,20 @@ exempt(const struct helo_policy *pol, const struct helo_client *cl,
 	return 0;
 }
 
+/* not_checked - the DNS could not tell: say why, add no finding */
+static void
+not_checked(const struct helo_state *st, const struct helo_result *r,
+    const char *why)
+{
+	const struct fd_host *host = st->host;
+	char	 esc[ESC_MAX];
+
+	host->log(host, FD_LOG_INFO, "forward-confirm of helo=\"%s\" "
+	    "not checked (DNS: %s): failing open",
+	    host->escape(esc, sizeof(esc), r->name.norm,
+	    strlen(r->name.norm)), why);
+}
+
 /* forward_confirm - add the DNS findings; DNS errors add none */
 static void
 forward_confirm(const struct helo_state *st, const struct helo_client *cl,
@@ -98,7 +112,8 @@ forward_confirm(const struct helo_state *st, const struct helo_client *cl,
 {
 	const struct fd_host *host = st->host;
 	struct helo_answer ans;
-	char	 err[128], esc[ESC_MAX];
+	char	 err[128];
+	int	 ok;
 
 	if (st->dns == NULL || r->act == HELO_A_REJECT ||
 	    r->name.kind != HELO_K_DOMAIN || !r->name.has_dot ||
@@ -107,11 +122,18 @@ forward_confirm(const struct helo_state *st, const struct helo_client *cl,
 	switch (helo_dns_lookup(st->dns, r->name.norm, host->now(host), &ans,
 	    err, sizeof(err))) {
 	case HELO_DNS_FOUND:
-		if (!helo_dns_confirms(&ans, &cl->addr)) {
+		if ((ok = helo_dns_confirms(&ans, &cl->addr)) == 0) {
 			helo_result_add(r, &st->conf->pol, HELO_C_FORWARD);
 			snprintf(note, notelen, "; dns: %u address%s, none the "
 			    "client's%s", ans.naddr, ans.naddr == 1 ? "" : "es",
 			    ans.from_cache ? " (cached)" : "");
+		} else if (ok < 0) {
+			/* the client's may be among the addresses not kept;
+			 * else its family's lookup failed, and err says so */
+			if (ans.more & helo_dns_family(&cl->addr))
+				snprintf(err, sizeof(err), "more than %d "
+				    "addresses", HELO_ANSWER_MAX);
+			not_checked(st, r, err);
 		}
 		break;
 	case HELO_DNS_NONAME:
@@ -120,10 +142,7 @@ forward_confirm(const struct helo_state *st, const struct helo_client *cl,
 		    ans.from_cache ? " (cached)" : "");
 		break;
 	case HELO_DNS_ERROR:
-		host->log(host, FD_LOG_INFO, "forward-confirm of helo=\"%s\" "
-		    "not checked (DNS: %s): failing open",
-		    host->escape(esc, sizeof(esc), r->name.norm,
-		    strlen(r->name.norm)), err);
+		not_checked(st, r, err);
 		break;
 	}
 }

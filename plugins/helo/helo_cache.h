@@ -18,16 +18,24 @@
 
 #define HELO_ANSWER_MAX	16	/* addresses kept per name */
 
+/* address families, as bits of struct helo_answer's masks */
+#define HELO_FAM_A	0x01	/* IPv4, the A lookup */
+#define HELO_FAM_AAAA	0x02	/* IPv6, the AAAA lookup */
+
 enum helo_dns_rc {
 	HELO_DNS_FOUND = 0,	/* the name has A/AAAA records */
 	HELO_DNS_NONAME,	/* NXDOMAIN, or no A/AAAA records */
 	HELO_DNS_ERROR		/* timeout, SERVFAIL...: fail open */
 };
 
+/* An answer with a bit in either mask is not the whole truth about that
+ * family: the client may be among the addresses it lacks. */
 struct helo_answer {
 	enum helo_dns_rc rc;
 	unsigned	 naddr;
 	struct helo_addr addr[HELO_ANSWER_MAX];
+	unsigned char	 failed;	/* HELO_FAM_*: lookup failed */
+	unsigned char	 more;		/* HELO_FAM_*: addresses dropped */
 	int		 from_cache;	/* set by helo_cache_get */
 };
 

@@ -6,10 +6,17 @@
  * our config (a local unbound, a test server on a high port), and it must
  * report the TTL so the cache can respect it. c-ares does all three.
  *
+ * A and AAAA are two queries on one channel, each with its own status:
+ * asked together (AF_UNSPEC), c-ares reports success as soon as one
+ * family has addresses, and a failed AAAA lookup would pass for "no IPv6
+ * address", which would refuse an IPv6 client on a DNS error. An answer
+ * with a failed family is used for the family that did answer and is
+ * never cached.
+ *
  * The wait is a poll(2) loop over the channel's sockets (poll, not
  * select: a busy milter has descriptors above FD_SETSIZE) against a
- * monotonic deadline; when it passes, the query is cancelled and the
- * answer is HELO_DNS_ERROR, so the caller fails open.
+ * monotonic deadline; when it passes, a query still out is cancelled and
+ * its family counts as failed, so the caller fails open for it.
  */
 #include <ares.h>
 #include <errno.h>
@@ -29,12 +36,13 @@ struct helo_dns {
 	uint64_t	 lookups;	/* atomic */
 };
 
-/* One query in flight: filled by the callback. */
+/* One family's query in flight: filled by the callback. */
 struct query {
+	unsigned	 fam;		/* HELO_FAM_A or HELO_FAM_AAAA */
 	int		 done;
 	int		 status;
 	int		 minttl;
-	struct helo_answer *ans;
+	struct helo_answer *ans;	/* shared by both queries */
 };
 
 /* mono_ms - monotonic clock in milliseconds: real waiting, not the
@@ -130,6 +138,25 @@ helo_dns_free(struct helo_dns *d)
 	return NULL;
 }
 
+/* node_addr - the address bytes of an addrinfo node of family af */
+static size_t
+node_addr(const struct ares_addrinfo_node *n, int af, const unsigned char **a)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+
+	if (n->ai_family != af)
+		return 0;
+	if (af == AF_INET) {
+		sin = (const struct sockaddr_in *)(const void *)n->ai_addr;
+		*a = (const unsigned char *)&sin->sin_addr;
+		return 4;
+	}
+	sin6 = (const struct sockaddr_in6 *)(const void *)n->ai_addr;
+	*a = (const unsigned char *)&sin6->sin6_addr;
+	return 16;
+}
+
 /* on_answer - c-ares callback: copy the addresses and the least TTL */
 static void
 on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
@@ -137,6 +164,9 @@ on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 	struct query	*q = arg;
 	struct ares_addrinfo_node *n;
 	struct helo_answer *ans = q->ans;
+	const unsigned char *a;
+	size_t		 len;
+	int		 af = q->fam == HELO_FAM_A ? AF_INET : AF_INET6;
 
 	(void)timeouts;
 	q->done = 1;
@@ -144,28 +174,15 @@ on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 	q->minttl = -1;
 	if (status == ARES_SUCCESS && res != NULL) {
 		for (n = res->nodes; n != NULL; n = n->ai_next) {
-			const struct sockaddr_in *sin;
-			const struct sockaddr_in6 *sin6;
-			const unsigned char *a = NULL;
-			size_t len = 0;
-
-			if (n->ai_family == AF_INET) {
-				sin = (const struct sockaddr_in *)
-				    (const void *)n->ai_addr;
-				a = (const unsigned char *)&sin->sin_addr;
-				len = 4;
-			} else if (n->ai_family == AF_INET6) {
-				sin6 = (const struct sockaddr_in6 *)
-				    (const void *)n->ai_addr;
-				a = (const unsigned char *)&sin6->sin6_addr;
-				len = 16;
-			}
-			if (a == NULL)
+			if ((len = node_addr(n, af, &a)) == 0)
 				continue;
 			if (q->minttl < 0 || n->ai_ttl < q->minttl)
 				q->minttl = n->ai_ttl;
-			if (ans->naddr < HELO_ANSWER_MAX &&
-			    helo_addr_set(&ans->addr[ans->naddr], a, len) == 0)
+			/* the cap bounds the cache; say what it cost */
+			if (ans->naddr == HELO_ANSWER_MAX)
+				ans->more |= (unsigned char)q->fam;
+			else if (helo_addr_set(&ans->addr[ans->naddr], a,
+			    len) == 0)
 				ans->naddr++;
 		}
 	}
@@ -222,38 +239,87 @@ wait_once(ares_channel ch, int64_t left)
 	}
 }
 
-/* resolve - one network lookup, bounded by the deadline */
-static void
-resolve(struct helo_dns *d, const char *name, struct query *q, char *err,
+/* resolve - the A and the AAAA query, both bounded by one deadline;
+ * -1 if there is no channel (err says why) */
+static int
+resolve(struct helo_dns *d, const char *name, struct query q[2], char *err,
     size_t errlen)
 {
 	struct ares_addrinfo_hints hints;
 	ares_channel	 ch;
 	int64_t		 deadline, left;
+	int		 i;
 
-	if (channel_new(d, &ch, err, errlen) != 0) {
-		q->done = 1;
-		q->status = ARES_ECONNREFUSED;
-		return;
-	}
+	if (channel_new(d, &ch, err, errlen) != 0)
+		return -1;
 	__atomic_add_fetch(&d->lookups, 1, __ATOMIC_RELAXED);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_flags = ARES_AI_NOSORT;
-	ares_getaddrinfo(ch, name, NULL, &hints, on_answer, q);
+	for (i = 0; i < 2; i++) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = q[i].fam == HELO_FAM_A ? AF_INET : AF_INET6;
+		hints.ai_flags = ARES_AI_NOSORT;
+		ares_getaddrinfo(ch, name, NULL, &hints, on_answer, &q[i]);
+	}
 	deadline = mono_ms() + d->timeout_ms;
-	while (!q->done && (left = deadline - mono_ms()) > 0)
+	while ((!q[0].done || !q[1].done) &&
+	    (left = deadline - mono_ms()) > 0)
 		wait_once(ch, left);
-	if (!q->done)
+	if (!q[0].done || !q[1].done)
 		ares_cancel(ch);	/* calls on_answer with ECANCELLED */
-	/* our deadline or c-ares's last try: the same thing to the reader */
-	if (q->status == ARES_ECANCELLED || q->status == ARES_ETIMEOUT)
-		snprintf(err, errlen, "timed out after %lld ms",
-		    (long long)d->timeout_ms);
-	else if (q->status != ARES_SUCCESS && q->status != ARES_ENOTFOUND &&
-	    q->status != ARES_ENODATA)
-		snprintf(err, errlen, "%s", ares_strerror(q->status));
 	ares_destroy(ch);
+	return 0;
+}
+
+/* failed - a status that is neither an answer nor "there is none" */
+static int
+failed(int status)
+{
+	return status != ARES_SUCCESS && status != ARES_ENOTFOUND &&
+	    status != ARES_ENODATA;
+}
+
+/* failure - a failed query's status in words */
+static void
+failure(const struct helo_dns *d, int status, char *buf, size_t buflen)
+{
+	/* our deadline or c-ares's last try: the same thing to the reader */
+	if (status == ARES_ECANCELLED || status == ARES_ETIMEOUT)
+		snprintf(buf, buflen, "timed out after %lld ms",
+		    (long long)d->timeout_ms);
+	else
+		snprintf(buf, buflen, "%s", ares_strerror(status));
+}
+
+/* failures - set ans->failed, and say in err which lookup failed and why;
+ * when both did, the first reason is enough */
+static void
+failures(const struct helo_dns *d, const struct query q[2],
+    struct helo_answer *ans, char *err, size_t errlen)
+{
+	char	 why[96];
+	int	 i;
+
+	for (i = 0; i < 2; i++)
+		if (failed(q[i].status))
+			ans->failed |= (unsigned char)q[i].fam;
+	if (ans->failed == (HELO_FAM_A | HELO_FAM_AAAA))
+		failure(d, q[0].status, err, errlen);
+	else if (ans->failed != 0) {
+		i = ans->failed == HELO_FAM_A ? 0 : 1;
+		failure(d, q[i].status, why, sizeof(why));
+		snprintf(err, errlen, "the %s lookup failed: %s",
+		    i == 0 ? "A" : "AAAA", why);
+	}
+}
+
+/* least_ttl - the smaller TTL of the two queries' addresses */
+static int
+least_ttl(const struct query q[2])
+{
+	if (q[0].minttl < 0)
+		return q[1].minttl;
+	if (q[1].minttl < 0 || q[0].minttl < q[1].minttl)
+		return q[0].minttl;
+	return q[1].minttl;
 }
 
 /* helo_dns_lookup - from the cache, else from the network */
@@ -261,7 +327,7 @@ enum helo_dns_rc
 helo_dns_lookup(struct helo_dns *d, const char *name, int64_t now,
     struct helo_answer *ans, char *err, size_t errlen)
 {
-	struct query	 q;
+	struct query	 q[2];
 	int64_t		 ttl;
 
 	if (errlen > 0)
@@ -269,22 +335,32 @@ helo_dns_lookup(struct helo_dns *d, const char *name, int64_t now,
 	memset(ans, 0, sizeof(*ans));
 	if (d->cache != NULL && helo_cache_get(d->cache, name, now, ans))
 		return ans->rc;
-	memset(&q, 0, sizeof(q));
-	q.ans = ans;
-	resolve(d, name, &q, err, errlen);
-	if (q.status == ARES_SUCCESS && ans->naddr > 0) {
+	memset(q, 0, sizeof(q));
+	q[0].fam = HELO_FAM_A;
+	q[1].fam = HELO_FAM_AAAA;
+	q[0].ans = q[1].ans = ans;
+	if (resolve(d, name, q, err, errlen) != 0) {
+		ans->rc = HELO_DNS_ERROR;
+		ans->failed = HELO_FAM_A | HELO_FAM_AAAA;
+		return ans->rc;
+	}
+	failures(d, q, ans, err, errlen);
+	if (ans->naddr > 0) {
 		ans->rc = HELO_DNS_FOUND;
-		ttl = q.minttl;
-	} else if (q.status == ARES_SUCCESS || q.status == ARES_ENOTFOUND ||
-	    q.status == ARES_ENODATA) {
+		ttl = least_ttl(q);
+	} else if (q[0].status == ARES_ENOTFOUND ||
+	    q[1].status == ARES_ENOTFOUND || ans->failed == 0) {
+		/* NXDOMAIN is about the name, whatever the other type did */
 		ans->rc = HELO_DNS_NONAME;
-		ans->naddr = 0;
 		ttl = HELO_DNS_NEGATIVE_TTL;
 	} else {
+		/* no address, and a lookup that could have brought one */
 		ans->rc = HELO_DNS_ERROR;
-		ans->naddr = 0;
-		return ans->rc;		/* errors are never cached */
+		return ans->rc;
 	}
+	/* errors are never cached, nor what is known despite them */
+	if (ans->failed != 0)
+		return ans->rc;
 	if (ttl > d->cache_ttl)
 		ttl = d->cache_ttl;
 	if (d->cache != NULL && ttl > 0)
@@ -292,7 +368,16 @@ helo_dns_lookup(struct helo_dns *d, const char *name, int64_t now,
 	return ans->rc;
 }
 
-/* helo_dns_confirms - is the client among the name's addresses */
+/* helo_dns_family - the HELO_FAM_* bit of addr's family */
+unsigned
+helo_dns_family(const struct helo_addr *addr)
+{
+	return addr->len == 4 ? HELO_FAM_A : HELO_FAM_AAAA;
+}
+
+/* helo_dns_confirms - is the client among the name's addresses; not
+ * among them means "not the client's" only if its family's addresses
+ * are all there */
 int
 helo_dns_confirms(const struct helo_answer *ans, const struct helo_addr *addr)
 {
@@ -301,6 +386,8 @@ helo_dns_confirms(const struct helo_answer *ans, const struct helo_addr *addr)
 	for (i = 0; i < ans->naddr; i++)
 		if (helo_addr_eq(&ans->addr[i], addr))
 			return 1;
+	if ((ans->failed | ans->more) & helo_dns_family(addr))
+		return -1;
 	return 0;
 }
 

@@ -6,7 +6,9 @@
  * at most the configured timeout in the calling milter thread, and keeps
  * answers in a helo_cache for their TTL. Every failure to get an answer
  * is HELO_DNS_ERROR, which the checks treat as "not checked": forward
- * confirmation fails open.
+ * confirmation fails open. So is an answer that cannot tell: one whose
+ * lookup for the client's family failed, or that had more addresses of
+ * that family than it keeps (HELO_ANSWER_MAX).
  *
  * A struct helo_dns belongs to one configuration generation and is used
  * by all its threads at once: each lookup runs on its own c-ares channel
@@ -32,7 +34,7 @@ struct helo_dns_opts {
 };
 
 struct helo_dns_stats {
-	uint64_t	 lookups;	/* queries that went to the network */
+	uint64_t	 lookups;	/* names asked of the network */
 	struct helo_cache_stats cache;
 };
 
@@ -45,13 +47,17 @@ struct helo_dns	*helo_dns_new(const struct helo_dns_opts *, char *err,
 /* helo_dns_free - returns NULL */
 struct helo_dns	*helo_dns_free(struct helo_dns *);
 /* helo_dns_lookup - A/AAAA of name at time now (unix seconds); on
- * HELO_DNS_ERROR err says why ("timed out", c-ares's text) */
+ * HELO_DNS_ERROR, or when one family's lookup failed (ans->failed), err
+ * says why ("timed out", c-ares's text, "the AAAA lookup failed: ...") */
 enum helo_dns_rc helo_dns_lookup(struct helo_dns *, const char *name,
 		    int64_t now, struct helo_answer *, char *err,
 		    size_t errlen);
-/* helo_dns_confirms - 1 if addr is among the answer's addresses */
+/* helo_dns_confirms - 1 if addr is among the answer's addresses, 0 if
+ * not and its family's answer is whole, -1 if the answer cannot tell */
 int		 helo_dns_confirms(const struct helo_answer *,
 		    const struct helo_addr *addr);
+/* helo_dns_family - HELO_FAM_A or HELO_FAM_AAAA, for addr */
+unsigned	 helo_dns_family(const struct helo_addr *addr);
 /* helo_dns_stats - counters */
 void		 helo_dns_stats(struct helo_dns *, struct helo_dns_stats *);
 

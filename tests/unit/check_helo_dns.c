@@ -4,10 +4,13 @@
  * main() starts unbound (the UNBOUND environment variable, else the one
  * in PATH or /usr/sbin) on 127.0.0.1 and a free port, in a mktemp
  * directory, serving a zone this file writes as local-data. Then:
- *   "lookup": A, AAAA, both, several, NXDOMAIN, a name without addresses;
+ *   "lookup": A, AAAA, both, several, NXDOMAIN, a name without addresses,
+ *             a name whose AAAA lookup fails (SERVFAIL) while A answers,
+ *             a name with more addresses than an answer keeps;
  *   "hooks":  the plugin's own hooks with forward-confirm on: confirmed,
  *             not confirmed, unresolvable logged and never refused unless
- *             asked, a cached second answer;
+ *             asked, a cached second answer, and the two names above not
+ *             refused but logged as not checked;
  *   "timeout": a resolver port where nothing answers: the lookup gives up
  *             at the configured timeout and the plugin fails open;
  *   "cache":  its own unbound, stopped half way: answers keep coming from
@@ -38,6 +41,7 @@
 extern const struct fd_plugin filterd_plugin;
 
 #define T0	1700000000	/* the test clock's start */
+#define MANY	20		/* A records of many.example.test */
 
 static const char zone[] =
 	"  local-zone: \"example.test.\" static\n"
@@ -48,7 +52,17 @@ static const char zone[] =
 	"  local-data: \"both.example.test. 300 IN A 192.0.2.30\"\n"
 	"  local-data: \"both.example.test. 300 IN AAAA 2001:db8::30\"\n"
 	"  local-data: \"short.example.test. 30 IN A 192.0.2.40\"\n"
-	"  local-data: \"txtonly.example.test. 300 IN TXT \\\"no address\\\"\"\n";
+	"  local-data: \"txtonly.example.test. 300 IN TXT \\\"no address\\\"\"\n"
+	/* half: A from here, AAAA passed on to the stub below, which unbound
+	 * will not ask (it is on localhost): SERVFAIL at once */
+	"  local-zone: \"half.example.test.\" typetransparent\n"
+	"  local-data: \"half.example.test. 300 IN A 192.0.2.50\"\n";
+
+/* the AAAA half of half.example.test: a server unbound refuses to ask */
+static const char stub[] =
+	"stub-zone:\n"
+	"  name: \"half.example.test.\"\n"
+	"  stub-addr: 127.0.0.1@1\n";
 
 struct ub {
 	pid_t	 pid;
@@ -207,6 +221,7 @@ ub_conf(const struct ub *ub)
 {
 	char	 path[512];
 	FILE	*fp;
+	int	 i;
 
 	snprintf(path, sizeof(path), "%s/unbound.conf", ub->dir);
 	if ((fp = fopen(path, "w")) == NULL)
@@ -221,9 +236,13 @@ ub_conf(const struct ub *ub)
 	    "  num-queries-per-thread: 16\n"
 	    "  access-control: 127.0.0.0/8 allow\n"
 	    "  module-config: \"iterator\"\n"
-	    "%s"
-	    "remote-control:\n  control-enable: no\n",
+	    "%s",
 	    ub->port, ub->dir, ub->dir, ub->dir, zone);
+	/* more addresses than an answer keeps */
+	for (i = 1; i <= MANY; i++)
+		fprintf(fp, "  local-data: \"many.example.test. 300 IN A "
+		    "192.0.2.%d\"\n", 100 + i);
+	fprintf(fp, "%sremote-control:\n  control-enable: no\n", stub);
 	return fclose(fp);
 }
 
@@ -353,6 +372,78 @@ START_TEST(t_noname)
 }
 END_TEST
 
+/* A answers, AAAA fails: the half answer confirms IPv4 clients, says
+ * nothing about IPv6 ones, and is not cached */
+START_TEST(t_half)
+{
+	struct helo_dns	*d = dns_at(U.port, 2000, 100, 300);
+	struct helo_answer ans;
+	struct helo_dns_stats st;
+	struct helo_addr a;
+	char		 err[256];
+
+	ck_assert_int_eq(helo_dns_lookup(d, "half.example.test", T0, &ans, err,
+	    sizeof(err)), HELO_DNS_FOUND);
+	ck_assert_uint_eq(ans.naddr, 1);
+	helo_addr_parse(&a, "192.0.2.50");
+	ck_assert_int_eq(helo_dns_confirms(&ans, &a), 1);
+	helo_addr_parse(&a, "192.0.2.99");
+	ck_assert_int_eq(helo_dns_confirms(&ans, &a), 0);
+	helo_addr_parse(&a, "2001:db8::50");
+	ck_assert_int_eq(helo_dns_confirms(&ans, &a), -1);
+	ck_assert_msg(strncmp(err, "the AAAA lookup failed: ", 24) == 0, "%s",
+	    err);
+
+	ck_assert_int_eq(helo_dns_lookup(d, "half.example.test", T0 + 1, &ans,
+	    err, sizeof(err)), HELO_DNS_FOUND);
+	ck_assert_int_eq(ans.from_cache, 0);
+	helo_dns_stats(d, &st);
+	ck_assert_uint_eq(st.lookups, 2);
+	ck_assert_uint_eq(st.cache.count, 0);
+	helo_dns_free(d);
+}
+END_TEST
+
+/* more A records than an answer keeps: a client that is not among the
+ * kept ones may be among the dropped ones */
+START_TEST(t_many)
+{
+	struct helo_dns	*d = dns_at(U.port, 2000, 100, 300);
+	struct helo_answer ans;
+	struct helo_addr a;
+	char		 err[256], ip[32];
+	int		 i, c, kept = 0, unsure = 0;
+
+	ck_assert_int_eq(helo_dns_lookup(d, "many.example.test", T0, &ans, err,
+	    sizeof(err)), HELO_DNS_FOUND);
+	ck_assert_uint_eq(ans.naddr, HELO_ANSWER_MAX);
+	for (i = 1; i <= MANY; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 100 + i);
+		helo_addr_parse(&a, ip);
+		c = helo_dns_confirms(&ans, &a);
+		ck_assert_msg(c == 1 || c == -1, "%s: %d", ip, c);
+		kept += c == 1;
+		unsure += c == -1;
+	}
+	ck_assert_int_eq(kept, HELO_ANSWER_MAX);
+	ck_assert_int_eq(unsure, MANY - HELO_ANSWER_MAX);
+	/* outside the set: it cannot be told from a dropped one */
+	helo_addr_parse(&a, "192.0.2.99");
+	ck_assert_int_eq(helo_dns_confirms(&ans, &a), -1);
+	/* the AAAA answer (none) is whole */
+	helo_addr_parse(&a, "2001:db8::99");
+	ck_assert_int_eq(helo_dns_confirms(&ans, &a), 0);
+
+	/* a complete answer all the same: cached, and still unsure */
+	ck_assert_int_eq(helo_dns_lookup(d, "many.example.test", T0 + 1, &ans,
+	    err, sizeof(err)), HELO_DNS_FOUND);
+	ck_assert_int_eq(ans.from_cache, 1);
+	helo_addr_parse(&a, "192.0.2.99");
+	ck_assert_int_eq(helo_dns_confirms(&ans, &a), -1);
+	helo_dns_free(d);
+}
+END_TEST
+
 /* The plugin through its hooks, resolver pointed at our server. */
 static struct fake	 F;
 static struct fd_block	 Blk;
@@ -467,6 +558,34 @@ START_TEST(t_hooks)
 }
 END_TEST
 
+/* what the DNS cannot tell is not checked, even with forward-confirm
+ * reject */
+START_TEST(t_hooks_unsure)
+{
+	plug_start("", U.port, "2001:db8::50");
+	ck_assert_int_eq(helo_mail("half.example.test"), FD_CONTINUE);
+	ck_assert_int_eq(T.nreply, 0);
+	ck_assert_msg(strstr(F.logs, "6: forward-confirm of helo=\"half.example."
+	    "test\" not checked (DNS: the AAAA lookup failed: ") != NULL, "%s",
+	    F.logs);
+	/* the A half is whole: IPv4 clients are checked */
+	plug_newconn("192.0.2.50");
+	ck_assert_int_eq(helo_mail("half.example.test"), FD_CONTINUE);
+	ck_assert_int_eq(F.nlogs, 0);
+	plug_newconn("192.0.2.99");
+	ck_assert_int_eq(helo_mail("half.example.test"), FD_REJECT);
+
+	/* a client that may be among the addresses not kept */
+	plug_newconn("192.0.2.99");
+	ck_assert_int_eq(helo_mail("many.example.test"), FD_CONTINUE);
+	ck_assert_int_eq(T.nreply, 0);
+	ck_assert_msg(strstr(F.logs, "6: forward-confirm of helo=\"many.example."
+	    "test\" not checked (DNS: more than 16 addresses): failing open") !=
+	    NULL, "%s", F.logs);
+	plug_stop();
+}
+END_TEST
+
 START_TEST(t_timeout)
 {
 	struct helo_dns	*d;
@@ -572,10 +691,13 @@ dns_suite(void)
 	tc = tcase_create("lookup");
 	tcase_add_test(tc, t_lookup);
 	tcase_add_test(tc, t_noname);
+	tcase_add_test(tc, t_half);
+	tcase_add_test(tc, t_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hooks");
 	tcase_add_test(tc, t_hooks);
+	tcase_add_test(tc, t_hooks_unsure);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeout");
