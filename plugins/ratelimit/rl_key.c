@@ -8,7 +8,8 @@
  *                  bytes (prefix rounded up to whole bytes), so one /24
  *                  or one /64 is one counter;
  *   sender,        the address, ASCII lower case, a source route
- *   recipient      ("@a,@b:user@dom") dropped;
+ *   recipient      ("@a,@b:user@dom") and a trailing dot of the
+ *                  domain dropped;
  *   sender-domain  what follows its last '@', lower case, no trailing
  *                  dot;
  *   auth-user      the SASL login, lower case (a backend that ignores
@@ -72,6 +73,18 @@ trim_dot(const char *s)
 	return n > 0 && s[n - 1] == '.' ? n - 1 : n;
 }
 
+/* addr_len - length of addr without a trailing dot of its domain */
+static size_t
+addr_len(const char *addr)
+{
+	const char	*at;
+
+	/* without '@' all is local part, where a dot is no domain's */
+	if ((at = strrchr(addr, '@')) == NULL)
+		return strlen(addr);
+	return (size_t)(at + 1 - addr) + trim_dot(at + 1);
+}
+
 size_t
 rl_ip_mask(unsigned char ip[16], size_t len, int v4prefix, int v6prefix,
     int *prefix)
@@ -125,7 +138,7 @@ value(const struct rl_limit *l, const struct rl_subject *s,
 		v = l->key == RL_K_SENDER ? s->sender : s->rcpt;
 		if (v == NULL || *(v = strip_route(v)) == '\0')
 			return 0;
-		put_lower(buf, cap, off, v, strlen(v));
+		put_lower(buf, cap, off, v, addr_len(v));
 		return 1;
 	case RL_K_SENDER_DOMAIN:
 		if (s->sender == NULL ||

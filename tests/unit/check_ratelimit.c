@@ -841,6 +841,14 @@ START_TEST(key_addresses)
 	    "ratelimit\\00sender-messages-1m\\00balice@example.com");
 	t.sender = "@relay.example,@b.example:alice@example.com";
 	ck_assert_str_eq(key(l, &s), key(l, &t));
+	/* the domain's trailing dot dropped, as for sender-domain: else a
+	 * client alternating the two forms has two counters */
+	t.sender = "alice@example.com.";
+	ck_assert_str_eq(key(l, &s), key(l, &t));
+	/* a dot in the local part is no domain's */
+	t.sender = "postmaster.";
+	ck_assert_str_eq(key(l, &t),
+	    "ratelimit\\00sender-messages-1m\\00bpostmaster.");
 	t.sender = "";
 	ck_assert_str_eq(key(l, &t), "(none)");
 	t.sender = NULL;
@@ -863,6 +871,8 @@ START_TEST(key_addresses)
 	l = one_limit("limit recipient 1/1m name r;");
 	s.rcpt = "Carol@Example.NET";
 	ck_assert_str_eq(key(l, &s), "ratelimit\\00r\\00ecarol@example.net");
+	t.rcpt = "carol@example.net.";
+	ck_assert_str_eq(key(l, &s), key(l, &t));
 	t.rcpt = NULL;
 	ck_assert_str_eq(key(l, &t), "(none)");
 	rl_conf_clear(&kc);
