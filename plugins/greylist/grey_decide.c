@@ -375,6 +375,14 @@ store_error(const struct grey_conf *c, struct fd_txn *t)
 	return FD_ERROR;
 }
 
+/* eom_wanted - the message is decided at its end: asked for, or a bounce */
+static int
+eom_wanted(const struct grey_conf *c, const struct grey_eff *e,
+    const char *sender)
+{
+	return e->decide_eom || (sender[0] == '\0' && c->null_eom);
+}
+
 /*
  * rcpt_subject - what the decision at RCPT looks at: 1 with the settings,
  * the client key (kept in m), sender and recipient filled in when a
@@ -396,13 +404,43 @@ rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	    exempt_rcpt(c, *rcpt))
 		return 0;
 	grey_eff_get(c, t, e);
-	/* decide once for the whole message: asked for, or a bounce */
-	if (e->decide_eom || ((*sender)[0] == '\0' && c->null_eom)) {
+	m->mode_known = 1;
+	if (eom_wanted(c, e, *sender)) {
 		m->at_eom = 1;
 		return 0;
 	}
 	*client = msg_client(c, t, m);
 	return 1;
+}
+
+/*
+ * msg_at_eom - the message is decided at its end. The RCPT hook notes
+ * it, but a rule's skip at RCPT keeps the hook from running for that
+ * recipient, and such a skip does not exempt it from a decision that
+ * covers the message: if every recipient was skipped, nothing was
+ * noted, so work it out here, once the recipients are known.
+ */
+static int
+msg_at_eom(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
+{
+	struct grey_eff	 e;
+
+	if (m->at_eom || m->mode_known)
+		return m->at_eom;
+	m->mode_known = 1;
+	if (exempt_client(c, t) != NULL)
+		return 0;
+	grey_eff_get(c, t, &e);
+	m->at_eom = eom_wanted(c, &e, sender_of(c, t));
+	return m->at_eom;
+}
+
+/* eom_exempt - a recipient the whitelists exempt from the EOM decision
+ * (checked here: its RCPT hook may not have run) */
+static int
+eom_exempt(const struct grey_conf *c, const char *sender, const char *rcpt)
+{
+	return exempt_rcpt(c, rcpt) || exempt_sender(c, sender, rcpt);
 }
 
 /* plan_clear - forget what the plan hook prepared for the hook */
@@ -465,14 +503,14 @@ grey_plan_eom(const struct grey_conf *c, struct fd_txn *t,
 	int			 rc = 0;
 
 	plan_clear(m);
-	if (!m->at_eom || !FD_HOST_HAS(h, plan_grey))
+	if (!FD_HOST_HAS(h, plan_grey) || !msg_at_eom(c, t, m))
 		return;
 	grey_eff_get(c, t, &e);
 	client = msg_client(c, t, m);
 	sender = sender_of(c, t);
 	k.heap = NULL;
 	for (i = 0; rc == 0 && (rcpt = h->rcpt(t, i)) != NULL; i++) {
-		if (exempt_rcpt(c, rcpt))
+		if (eom_exempt(c, sender, rcpt))
 			continue;
 		if (m->plan == GREY_PLAN_NONE) {
 			if (triplet_req(c, &e, client, sender, rcpt,
@@ -553,7 +591,7 @@ grey_on_body(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 {
 	size_t	 i;
 
-	if (!m->at_eom || !c->body_hash || m->bodylen >= c->body_max)
+	if (!c->body_hash || m->bodylen >= c->body_max || !msg_at_eom(c, t, m))
 		return FD_CONTINUE;
 	if (m->body == NULL && (m->body = malloc(c->body_max)) == NULL)
 		return FD_CONTINUE;	/* no body key then; triplets still work */
@@ -686,7 +724,7 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 {
 	const struct fd_host	*h = c->host;
 	struct eom_state	 st;
-	const char		*client, *rcpt;
+	const char		*client, *sender = sender_of(c, t), *rcpt;
 	size_t			 i, n;
 	enum fd_action		 a = FD_CONTINUE;
 	int			 body;
@@ -702,7 +740,7 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	client = msg_client(c, t, m);
 	for (i = 0; i < n; i++) {
 		rcpt = h->rcpt(t, i);
-		if (exempt_rcpt(c, rcpt))
+		if (eom_exempt(c, sender, rcpt))
 			continue;
 		if (eom_rcpt(c, t, m, e, client, i, &st) < 0) {
 			a = store_error(c, t);
@@ -737,7 +775,8 @@ grey_on_eom(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 	enum fd_action	 a = FD_CONTINUE;
 
 	grey_eff_get(c, t, &e);
-	if (m->at_eom && (a = eom_decide(c, t, m, &e)) != FD_CONTINUE)
+	if (msg_at_eom(c, t, m) && (a = eom_decide(c, t, m, &e)) !=
+	    FD_CONTINUE)
 		return a;
 	add_header(c, t, m, &e);
 	return FD_CONTINUE;

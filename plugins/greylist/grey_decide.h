@@ -64,6 +64,7 @@ struct grey_keys {
 /* the per-message slot (zeroed by the host at MAIL) */
 struct grey_msg {
 	int		 at_eom;	/* the decision waits for EOM */
+	int		 mode_known;	/* at_eom worked out from settings */
 	int		 delayed_set;	/* a triplet passed for the first time */
 	int64_t		 delayed;	/* its delay (the longest), seconds */
 	unsigned char	*body;		/* body prefix for body-hash (owned) */

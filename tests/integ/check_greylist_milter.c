@@ -479,6 +479,43 @@ START_TEST(eom_mode_exempt_first)
 }
 END_TEST
 
+/* decide-at eom: a rule's skip at RCPT does not exempt the recipient,
+ * since the decision covers the message; also when it skipped them all */
+START_TEST(eom_mode_rcpt_skip)
+{
+	static const char *const p[] = { "postmaster@dest.example", NULL };
+	static const char *const pb[] = { "postmaster@dest.example",
+	    "b@dest.example", NULL };
+	struct outcome	 o;
+
+	use_backend(_i);
+	start(ONLY "decide-at eom\nwhitelist-senders friend@src.example",
+	    "rule pm on rcpt if rcpt ~ /^postmaster@/i skip greylist\n");
+	o = deliver("192.0.2.10", "s@src.example", p);
+	ck_assert(passed(o.rcpt[0]));
+	EOM_GREYLISTED(o, 300);
+	/* the plugin's own exemptions still hold at end of message */
+	o = deliver("192.0.2.10", "friend@src.example", p);
+	ACCEPTED(o, 0);
+	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "stage=eom decider=greylist "
+	    "action=tempfail reply=\"451 4.7.1 Greylisted, retry in 300 "
+	    "seconds\"", 5000), 0);
+	/* beside another recipient: postmaster@ early, b@ new */
+	at(100);
+	o = deliver("192.0.2.10", "s@src.example", pb);
+	EOM_GREYLISTED(o, 300);
+	/* both attempts recorded their triplets: the retries pass */
+	at(300);
+	o = deliver("192.0.2.10", "s@src.example", p);
+	ACCEPTED(o, 0);
+	HEADER(o, 300, "Tue, 14 Nov 2023 22:18:20 +0000");
+	at(400);
+	o = deliver("192.0.2.10", "s@src.example", pb);
+	ACCEPTED(o, 1);
+	HEADER(o, 300, "Tue, 14 Nov 2023 22:20:00 +0000");
+}
+END_TEST
+
 /* decide-at eom, and a rule asks for rcpt for one sender: the MTA does
  * not wait at RCPT, so the deferral is held and given at end of message */
 START_TEST(eom_mode_rcpt_override)
@@ -1097,6 +1134,7 @@ greylist_suite(void)
 	tcase_add_loop_test(tc, rcpt_partial, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_exempt_first, 0, nbackends);
+	tcase_add_loop_test(tc, eom_mode_rcpt_skip, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_rcpt_override, 0, nbackends);
 	tcase_add_loop_test(tc, held_deferral_ends_with_message, 0,
 	    nbackends);
