@@ -12,6 +12,7 @@
 #include "gen.h"
 #include "log.h"
 #include "rule.h"
+#include "smtp_code.h"
 #include "store_plan.h"
 #include "units.h"
 #include "txn.h"
@@ -60,8 +61,8 @@ set_default_reply(struct fd_txn *t, enum fd_action a)
 
 	if (a != FD_REJECT && a != FD_TEMPFAIL)
 		return;
-	if (t->rcode[0] == want && strlen(t->rcode) == 3 &&
-	    t->xcode[0] == want)
+	if (fd_reply_code_ok(t->rcode, want) &&
+	    fd_status_code_ok(t->xcode, want))
 		return;
 	if (a == FD_REJECT)
 		fd_txn_reply(t, "550", "5.7.1", t->text != NULL ? t->text :

@@ -118,8 +118,9 @@ read_macros(SMFICTX *ctx, struct fd_txn *t, int st, uint32_t stage)
 			fd_txn_set_macro(t, name, v);
 }
 
-/* reply_text - printable text libmilter will pass on unchanged:
- * no CR/LF or control bytes, '%' doubled, bounded below 980 bytes */
+/* reply_text - printable text libmilter will pass on unchanged: no CR/LF
+ * or control bytes, ASCII only (RFC 5321 4.2's textstring), '%' doubled,
+ * bounded below 980 bytes */
 static void
 reply_text(char *dst, size_t dstlen, const char *src)
 {
@@ -131,7 +132,9 @@ reply_text(char *dst, size_t dstlen, const char *src)
 		if (c == '%') {
 			dst[o++] = '%';
 			dst[o++] = '%';
-		} else
+		} else if (c >= 0x80)
+			dst[o++] = '?';
+		else
 			dst[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
 	}
 	dst[o] = '\0';

@@ -21,6 +21,7 @@
 #include "filterd/plugin.h"
 #include "log.h"
 #include "re.h"
+#include "smtp_code.h"
 #include "table.h"
 #include "units.h"
 #include "xalloc.h"
@@ -315,36 +316,6 @@ cond_stage(struct cparse *cp, const struct fd_cond *c, uint32_t stage)
 		    rule_stage_name(last), rule_stage_name(stage));
 }
 
-/* code_ok - "550": 3 digits, the class wanted, second digit 0-5 */
-static int
-code_ok(const char *s, char cls)
-{
-	return strlen(s) == 3 && s[0] == cls && s[1] >= '0' && s[1] <= '5' &&
-	    s[2] >= '0' && s[2] <= '9';
-}
-
-/* xnum - one part of an enhanced code: 0-999, no leading zero */
-static const char *
-xnum(const char *s)
-{
-	size_t	 n = strspn(s, "0123456789");
-
-	if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
-		return NULL;
-	return s + n;
-}
-
-/* xcode_ok - RFC 3463 class.subject.detail with the class wanted */
-static int
-xcode_ok(const char *s)
-{
-	if ((s[0] != '4' && s[0] != '5' && s[0] != '2') || s[1] != '.')
-		return 0;
-	if ((s = xnum(s + 2)) == NULL || *s != '.')
-		return 0;
-	return (s = xnum(s + 1)) != NULL && *s == '\0';
-}
-
 /* text_ok - printable, no line breaks, not too long */
 static const char *
 text_ok(const char *s)
@@ -368,11 +339,11 @@ act_reply(struct cparse *cp, struct fd_rule *r, const struct raction *a)
 
 	if (d->argc > 0 && strspn(d->argv[0], "0123456789") == 3 &&
 	    d->argv[0][3] == '\0') {
-		if (!code_ok(d->argv[0], cls))
+		if (!fd_reply_code_ok(d->argv[0], cls))
 			fd_errs_add(cp->errs, &d->argloc[0], "%s needs a "
 			    "%cxx reply code, not %s", verb, cls, d->argv[0]);
 		r->rcode = fd_strdup(d->argv[0]);
-		if (d->argc < 2 || !xcode_ok(d->argv[1])) {
+		if (d->argc < 2 || !fd_status_code_ok(d->argv[1], 0)) {
 			fd_errs_add(cp->errs, d->argc < 2 ? &d->argloc[0] :
 			    &d->argloc[1], "%s %s needs an enhanced status "
 			    "code after it (class.subject.detail, as %c.7.1)",
@@ -385,7 +356,7 @@ act_reply(struct cparse *cp, struct fd_rule *r, const struct raction *a)
 			    d->argv[0]);
 		r->xcode = fd_strdup(d->argv[1]);
 		i = 2;
-	} else if (d->argc > 0 && xcode_ok(d->argv[0])) {
+	} else if (d->argc > 0 && fd_status_code_ok(d->argv[0], 0)) {
 		fd_errs_add(cp->errs, &d->argloc[0], "%s: the reply code "
 		    "goes before %s (as %c%s %s)", verb, d->argv[0], cls,
 		    cls == '5' ? "50" : "51", d->argv[0]);

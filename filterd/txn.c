@@ -758,13 +758,16 @@ fd_txn_header_add(struct fd_txn *t, const char *name, const char *value)
 	*pp = kv;
 }
 
-/* code_copy - src cut to fit dst (NULL as ""): snprintf's "%s" for the
- * few bytes of a reply code, without its cost on every deferral */
+/* code_copy - src into dst (NULL as ""); one too long for dst is no code
+ * at all, not a shorter one ("4510" is not "451"), and the reply then
+ * falls back to the action's default (dispatch.c) */
 static void
 code_copy(char *dst, size_t size, const char *src)
 {
-	size_t	 n = src != NULL ? strnlen(src, size - 1) : 0;
+	size_t	 n = src != NULL ? strnlen(src, size) : 0;
 
+	if (n == size)
+		n = 0;
 	memcpy(dst, src != NULL ? src : "", n);
 	dst[n] = '\0';
 }
@@ -773,10 +776,13 @@ void
 fd_txn_reply(struct fd_txn *t, const char *rcode, const char *xcode,
     const char *text)
 {
+	char	*old = t->text;
+
 	code_copy(t->rcode, sizeof(t->rcode), rcode);
 	code_copy(t->xcode, sizeof(t->xcode), xcode);
-	free(t->text);
+	/* text may be the current one (dispatch.c keeps a plugin's text) */
 	t->text = text != NULL ? fd_strdup(text) : NULL;
+	free(old);
 }
 
 void

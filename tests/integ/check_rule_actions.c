@@ -645,6 +645,60 @@ START_TEST(per_message_state)
 }
 END_TEST
 
+/* a plugin's accept at CONNECT is the connection's, as a rule's `accept
+ * connection` is: with delay-reject CONNECT is not answered, and the
+ * accept must still hold at MAIL and RCPT, where a rule would refuse */
+START_TEST(plugin_accept_connect_delayed)
+{
+	struct mc_conn	*mc;
+	char		 text[1024];
+
+	snprintf(text, sizeof(text), "delay-reject rcpt\n"
+	    "plugin welcome path \"%s/tests/plugins/.libs/welcome.so\" {\n"
+	    "\tclient 192.0.2.50\n}\n"
+	    "rule all on rcpt if rcpt-domain == example.com reject\n",
+	    FD_BUILDDIR);
+	start(text);
+	mc = conn();
+	ck_assert_int_eq(mc_connect_cmd(mc, "w.example", "192.0.2.50", 40000),
+	    MC_NOREPLY);
+	passed(mc, mc_helo(mc, "w.example"), "helo");
+	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
+	ck_assert_int_eq(mc_rcpt(mc, "<a@example.com>", NULL), MC_ACCEPT);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=welcome "
+	    "action=accept", 5000), 0);
+	ck_assert(!th_log_has(E.p, "decider=all"));
+
+	/* another client is refused by the rule */
+	mc = envelope("o.example", "192.0.2.51", "<s@sender.example>");
+	expect(mc, mc_rcpt(mc, "<a@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "Message rejected by policy");
+	done(mc);
+}
+END_TEST
+
+/* a plugin's reply code the MTA would misread is replaced by the
+ * action's default, and its text reaches the MTA as ASCII */
+START_TEST(plugin_reply_checked)
+{
+	struct mc_conn	*mc;
+	char		 text[1024];
+
+	snprintf(text, sizeof(text),
+	    "plugin example path \"%s/contrib/example-plugin/.libs/"
+	    "example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treply 5ab 5.1.1 \"Unbekannter Empf\xc3\xa4nger\"\n}\n",
+	    FD_BUILDDIR);
+	start(text);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	expect(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "Unbekannter Empf??nger");
+	done(mc);
+}
+END_TEST
+
 static Suite *
 rule_actions_suite(void)
 {
@@ -689,12 +743,14 @@ rule_actions_suite(void)
 	tcase_add_test(tc, silent_stages);
 	tcase_add_test(tc, eom_rcpt_answers);
 	tcase_add_test(tc, per_message_state);
+	tcase_add_test(tc, plugin_accept_connect_delayed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");
 	tcase_add_checked_fixture(tc, setup_plain, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, set_param);
+	tcase_add_test(tc, plugin_reply_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "milter.h"
 #include "plugin_load.h"
+#include "smtp_code.h"
 #include "txn.h"
 #include "units.h"
 
@@ -802,6 +803,30 @@ START_TEST(milter_stack)
 }
 END_TEST
 
+/* the codes a reply may carry (RFC 5321 4.2, RFC 3463 2) */
+START_TEST(smtp_codes)
+{
+	ck_assert(fd_reply_code_ok("550", '5'));
+	ck_assert(fd_reply_code_ok("421", '4'));
+	ck_assert(!fd_reply_code_ok("550", '4'));
+	ck_assert(!fd_reply_code_ok("5ab", '5'));
+	ck_assert(!fd_reply_code_ok("560", '5'));
+	ck_assert(!fd_reply_code_ok("4510", '4'));
+	ck_assert(!fd_reply_code_ok("45", '4'));
+	ck_assert(fd_status_code_ok("5.7.1", '5'));
+	ck_assert(fd_status_code_ok("4.123.999", '4'));
+	ck_assert(fd_status_code_ok("2.0.0", 0));
+	ck_assert(!fd_status_code_ok("5.7.1", '4'));
+	ck_assert(!fd_status_code_ok("3.7.1", 0));
+	ck_assert(!fd_status_code_ok("5.7", '5'));
+	ck_assert(!fd_status_code_ok("5.7.1.", '5'));
+	ck_assert(!fd_status_code_ok("5.1234.1", '5'));
+	ck_assert(!fd_status_code_ok("5.07.1", '5'));
+	ck_assert(!fd_status_code_ok("5.x.1", '5'));
+	ck_assert(!fd_status_code_ok("", '5'));
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -839,6 +864,9 @@ core_suite(void)
 	tcase_add_test(tc, units_dec);
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smtp codes");
+	tcase_add_test(tc, smtp_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }
