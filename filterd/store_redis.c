@@ -11,8 +11,9 @@
  * fd_clock) is an argument, and each entry keeps its logical expiry in
  * a field `x` that the scripts compare with it, so a test can move time
  * the way it does for LMDB. Each key also gets a real TTL (EXPIRE, or
- * SET PX) of the same length, so Redis drops it by itself and never
- * grows without bound. In production both clocks are the wall clock.
+ * SET PX) of the same length (a rate bucket's a second longer, see
+ * LUA_RATE), so Redis drops it by itself and never grows without bound.
+ * In production both clocks are the wall clock.
  *
  * Keys (hex digests of the hashed keys; see store_backend.h):
  *   PREFIX g:{A}:T   greylist triplet T whose awl key is A (hash: x f p)
@@ -138,7 +139,13 @@
 /* rate(out, k0, n, a0, now): the arithmetic of fd_gcra (store.c), all
  * or nothing, over the n buckets KEYS[k0 + 1 .. k0 + n], with interval
  * cap cost of bucket i at ARGV[a0 + 3i - 3 ..]; now in microseconds.
- * Appends {ok, remaining_1, retry_after_1, ...} to out. */
+ * Appends {ok, remaining_1, retry_after_1, ...} to out.
+ *
+ * A bucket's PX runs on Redis's clock from some point inside the whole
+ * second `now` names, so it gets that second on top of TAT - now: the
+ * key then outlives the moment filterd's clock reaches TAT, and is never
+ * dropped while it still holds charges (a key dropped early forgets
+ * them, and the next burst passes in full). */
 #define LUA_RATE \
 "local function idiv(a, b)\n" \
 "  local q = math.floor(a / b)\n" \
@@ -166,7 +173,7 @@
 "    if ok == 1 and cost > 0 then\n" \
 "      after = after + cost * iv\n" \
 "      redis.call('SET', KEYS[k0 + i], after, 'PX',\n" \
-"        math.max(1, idiv(after - now + 999, 1000)))\n" \
+"        idiv(after - now + 999, 1000) + 1000)\n" \
 "    end\n" \
 "    local room, rem, ra = cap - (after - now), 0, 0\n" \
 "    if room > 0 then rem = idiv(room, iv) end\n" \

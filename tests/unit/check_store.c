@@ -621,6 +621,37 @@ START_TEST(rate_rollover)
 }
 END_TEST
 
+/* rate_pttl_min - on Redis, the shortest PTTL of the rate buckets (ms) */
+static long long rate_pttl_min(void);
+
+/*
+ * 100 a second, no burst: 60 events, then 100 more while filterd's clock
+ * still reads the same second, let 40 of the 100 through, on either
+ * backend. On Redis a bucket's key also has a real TTL, which runs on
+ * Redis's clock, and real time may be anywhere in filterd's second: the
+ * key must outlive the rest of that second, or charges made early in it
+ * are forgotten before it ends and the 100 all pass. No test can move
+ * Redis's clock, so the PTTL says it: at least a whole second.
+ */
+START_TEST(rate_within_a_second)
+{
+	struct fd_rate_req q = rreq("client", 100, 1, 0, 1);
+	int	 i, n = 0;
+
+	for (i = 0; i < 60; i++)
+		ck_assert_int_eq(rate1(&q).allowed, 1);
+	if (backend == FD_STORE_REDIS)
+		ck_assert_int_ge(rate_pttl_min(), 1000);
+	for (i = 0; i < 100; i++)
+		n += rate1(&q).allowed;
+	ck_assert_int_eq(n, 40);
+	fd_clock_advance(&clk, 1);
+	for (n = i = 0; i < 200; i++)
+		n += rate1(&q).allowed;
+	ck_assert_int_eq(n, 100);
+}
+END_TEST
+
 START_TEST(rate_all_or_nothing)
 {
 	struct fd_rate_req q[2] = { rreq("ip", 5, 60, 0, 1),
@@ -1936,6 +1967,26 @@ START_TEST(redis_keys_have_ttls)
 }
 END_TEST
 
+static long long
+rate_pttl_min(void)
+{
+	redisReply *r, *t;
+	long long min = -1;
+	size_t	 i;
+
+	r = rcmd(NULL, "KEYS %sr:*", prefix);
+	ck_assert_uint_gt(r->elements, 0);
+	for (i = 0; i < r->elements; i++) {
+		t = rcmd(NULL, "PTTL %s", r->element[i]->str);
+		ck_assert_int_eq(t->type, REDIS_REPLY_INTEGER);
+		if (min < 0 || t->integer < min)
+			min = t->integer;
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	return min;
+}
+
 /* rkey_get - the string at the one key matching PREFIX pat */
 static void
 rkey_get(const char *pat, const char *field, char *out, size_t outlen)
@@ -2117,6 +2168,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, rate_burst);
 	tcase_add_test(tc, rate_clock_back);
 	tcase_add_test(tc, rate_rollover);
+	tcase_add_test(tc, rate_within_a_second);
 	tcase_add_test(tc, rate_all_or_nothing);
 	tcase_add_test(tc, rate_many_limits);
 	tcase_add_test(tc, rate_peek_and_cost);
