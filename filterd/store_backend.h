@@ -180,5 +180,11 @@ void	 fd_redis_url_clear(struct fd_redis_url *u);
 void	 fd_store_set_mono(struct fd_store *, int64_t (*fn)(void *), void *arg);
 /* fd_store_backend - the backend's handle, for backend-specific tests */
 void	*fd_store_backend(struct fd_store *);
+/* fd_lmdb_test_flush - LMDB, sync no: the background thread flushes no
+ * more; each call runs its once-a-second flush step instead */
+void	 fd_lmdb_test_flush(void *lmdb);
+/* fd_lmdb_test_commit_hook - LMDB: call fn(arg) in each write just
+ * before its commit, as the write leader (fn NULL: none) */
+void	 fd_lmdb_test_commit_hook(void *lmdb, void (*fn)(void *), void *arg);
 
 #endif

@@ -160,6 +160,11 @@ struct lm {
 	pthread_cond_t	 scv;
 	int		 stop;
 	int64_t		 sweep_logged;
+
+	/* test hooks: see fd_lmdb_test_flush, fd_lmdb_test_commit_hook */
+	int		 test_flush;	/* atomic: the sweeper does not flush */
+	void		(*commit_hook)(void *);
+	void		*hook_arg;
 };
 
 /*
@@ -469,7 +474,7 @@ lm_reserve_lock(struct lm *lm, char *err, size_t errlen)
 	return 0;
 }
 
-/* lm_will_write - the leader is about to commit: with sync no, make sure
+/* lm_will_write - the leader is about to write: with sync no, make sure
  * the disk has room and the marker is down first; 0 or -1 with err */
 static int
 lm_will_write(struct lm *lm, char *err, size_t errlen)
@@ -480,8 +485,22 @@ lm_will_write(struct lm *lm, char *err, size_t errlen)
 		return -1;
 	if (!lm->marked && lm_mark(lm, err, errlen) < 0)
 		return -1;
-	__atomic_store_n(&lm->written, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * lm_wrote - the leader's commit returned (failed or not, it may have
+ * written into the map): with sync no, the next flush must cover it.
+ * Said after the commit, never before: a flush that took the flag
+ * between the two would not cover the commit, and the tick after it,
+ * finding the flag clear, would take the marker down over an unflushed
+ * commit (see lm_flush).
+ */
+static void
+lm_wrote(struct lm *lm)
+{
+	if (!lm->sync)
+		__atomic_store_n(&lm->written, 1, __ATOMIC_RELEASE);
 }
 
 /* lm_batch_fail - every op of a failed batch gets the reason */
@@ -525,7 +544,11 @@ lm_batch(struct lm *lm, struct lm_op *batch)
 			return;
 		}
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
+	if (lm->commit_hook != NULL)
+		lm->commit_hook(lm->hook_arg);
+	rc = mdb_txn_commit(txn);
+	lm_wrote(lm);
+	if (rc != 0) {
 		lm_fail(lm, rc, "commit", why, sizeof(why));
 		lm_batch_fail(batch, why);
 	}
@@ -1048,6 +1071,7 @@ lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
 		n++;
 	}
 	rc = mdb_txn_commit(txn);
+	lm_wrote(lm);
 	lm_unlead(lm);
 	if (rc != 0)
 		return lm_fail(lm, rc, "sweep", err, errlen);
@@ -1086,8 +1110,16 @@ mono_ms(void)
 
 /*
  * lm_flush - sync no, once a second: flush what was committed since the
- * last flush; after a second without commits, take the marker down (as
- * the write leader, so that no commit slips in between)
+ * last flush; after a second without commits, take the marker down.
+ *
+ * Why no commit is left unflushed under a removed marker: a writer sets
+ * `written` after its commit (lm_wrote), so the flush that takes the
+ * flag starts after every commit that set it, and covers them. The
+ * marker comes down only as the write leader, with the flag clear: no
+ * write is in progress then, and every commit before has been covered by
+ * a flush. A writer holding the leader mutex will set the flag when it
+ * is done, so the marker could not come down anyway: this tick leaves it
+ * up rather than wait.
  */
 static void
 lm_flush(struct lm *lm)
@@ -1096,9 +1128,9 @@ lm_flush(struct lm *lm)
 		mdb_env_sync(lm->env, 1);
 		return;
 	}
-	if (!__atomic_load_n(&lm->marked, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&lm->marked, __ATOMIC_RELAXED) ||
+	    pthread_mutex_trylock(&lm->wmu) != 0)
 		return;
-	lm_lead(lm);
 	if (!__atomic_load_n(&lm->written, __ATOMIC_ACQUIRE))
 		lm_unmark(lm);
 	lm_unlead(lm);
@@ -1125,7 +1157,8 @@ sweeper(void *arg)
 		if (lm->stop)
 			break;
 		pthread_mutex_unlock(&lm->smu);
-		if (!lm->sync)
+		if (!lm->sync && !__atomic_load_n(&lm->test_flush,
+		    __ATOMIC_RELAXED))
 			lm_flush(lm);
 		if (mono_ms() >= next) {
 			if (lm_sweep(lm, fd_clock_now(lm->clock), err,
@@ -1366,6 +1399,34 @@ lm_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
 	*bytes = (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages +
 	    st.ms_overflow_pages) * st.ms_psize;
 	return 0;
+}
+
+/*
+ * Test hooks
+ */
+
+/* fd_lmdb_test_flush - sync no: the sweeper thread stops flushing, and
+ * each call runs one of its once-a-second flushes here instead */
+void
+fd_lmdb_test_flush(void *h)
+{
+	struct lm	*lm = h;
+
+	__atomic_store_n(&lm->test_flush, 1, __ATOMIC_RELAXED);
+	lm_flush(lm);
+}
+
+/* fd_lmdb_test_commit_hook - call fn(arg) in every write transaction,
+ * as the write leader, just before its commit; fn NULL: no more */
+void
+fd_lmdb_test_commit_hook(void *h, void (*fn)(void *), void *arg)
+{
+	struct lm	*lm = h;
+
+	lm_lead(lm);
+	lm->commit_hook = fn;
+	lm->hook_arg = arg;
+	lm_unlead(lm);
 }
 
 const struct fd_store_ops fd_store_lmdb_ops = {

@@ -1587,6 +1587,40 @@ START_TEST(lmdb_crash_marker)
 }
 END_TEST
 
+static int	 flushes_in_commit;
+
+/* flush_in_commit - the flusher's tick, just before a commit */
+static void
+flush_in_commit(void *h)
+{
+	fd_lmdb_test_flush(h);
+	flushes_in_commit++;
+}
+
+/*
+ * sync no: the flusher's tick may fall between a writer's marking the
+ * crash marker and its commit. The commit is then not flushed by that
+ * tick, so the next one must flush it and leave the marker up; only a
+ * tick after it, with nothing new committed, takes the marker down.
+ */
+START_TEST(lmdb_marker_flush_race)
+{
+	void	*h = fd_store_backend(st);
+
+	fd_lmdb_test_flush(h);
+	ck_assert(!exists("unflushed"));
+	fd_lmdb_test_commit_hook(h, flush_in_commit, h);
+	flushes_in_commit = 0;
+	ck_assert_int_eq(fd_store_set(st, "k", 1, "v", 1, 60), FD_STORE_OK);
+	fd_lmdb_test_commit_hook(h, NULL, NULL);
+	ck_assert_int_eq(flushes_in_commit, 1);
+	fd_lmdb_test_flush(h);
+	ck_assert(exists("unflushed"));
+	fd_lmdb_test_flush(h);
+	ck_assert(!exists("unflushed"));
+}
+END_TEST
+
 /*
  * A data file LMDB finds damaged at open (pages overwritten, or not an
  * LMDB file at all) is set aside as data.mdb.damaged and the store
@@ -2201,6 +2235,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_kill9);
 		tcase_add_test(tc, lmdb_kill9_sync);
 		tcase_add_test(tc, lmdb_crash_marker);
+		tcase_add_test(tc, lmdb_marker_flush_race);
 		tcase_add_test(tc, lmdb_fork);
 		tcase_add_test(tc, lmdb_disk_reserved);
 		tcase_add_test(tc, lmdb_damaged);
