@@ -1368,8 +1368,15 @@ rd_kdel(void *h, const struct fd_skey *k, int64_t now, char *err,
 	if ((rc = rd_eval(rd, S_DEL, 1, 5, argv, lens, &r, err, errlen)) !=
 	    FD_SB_OK)
 		return rc;
-	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FD_SB_OK :
-	    FD_SB_NOTFOUND;
+	/* the script answers 1 or 0: anything else is no "not found" */
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+		rc = FD_SB_OK;
+	else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+		rc = FD_SB_NOTFOUND;
+	else {
+		snprintf(err, errlen, "unexpected reply from the script");
+		rc = FD_SB_FAIL;
+	}
 	freeReplyObject(r);
 	return rc;
 }

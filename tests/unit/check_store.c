@@ -6,7 +6,8 @@
  * redis-server started here, a fresh key prefix per test), then the
  * cases only one backend has: LMDB persistence across a restart and a
  * kill -9, a full map, the sweeper; Redis outage and recovery, a slow
- * server, NOSCRIPT, URL forms, TTLs on every key, round trips.
+ * server, NOSCRIPT, a malformed reply (from a fake server), URL forms,
+ * TTLs on every key, round trips.
  *
  * FD_TEST_STORE=lmdb or =redis runs one backend only. Time comes from a
  * fixed fd_clock moved by the tests; the breaker's monotonic clock is a
@@ -14,8 +15,12 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -2021,6 +2026,142 @@ rate_pttl_min(void)
 	return min;
 }
 
+/*
+ * A fake Redis, for replies a real one never gives: it serves one
+ * connection, answers SCRIPT LOAD with a SHA and every other command with
+ * the bytes in fake_reply.
+ */
+struct fake {
+	int		 lfd;
+	int		 port;
+	pthread_t	 t;
+};
+
+static const char *fake_reply;
+
+/* resp_command - the length of the whole command at the start of b (its
+ * name into name), 0 if it is not all there yet */
+static size_t
+resp_command(const char *b, size_t len, char *name, size_t namelen)
+{
+	const char	*p = b, *end = b + len, *nl;
+	long		 n, l, i;
+
+	if (len == 0 || *p != '*' || (nl = memchr(p, '\n', len)) == NULL)
+		return 0;
+	n = strtol(p + 1, NULL, 10);
+	p = nl + 1;
+	for (i = 0; i < n; i++) {
+		if (p >= end || *p != '$' ||
+		    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return 0;
+		l = strtol(p + 1, NULL, 10);
+		p = nl + 1;
+		if (end - p < l + 2)
+			return 0;
+		if (i == 0)
+			snprintf(name, namelen, "%.*s", (int)l, p);
+		p += l + 2;
+	}
+	return (size_t)(p - b);
+}
+
+/* fake_serve - the fake's thread: one connection, until it closes */
+static void *
+fake_serve(void *arg)
+{
+	static char	 buf[65536];
+	static const char sha[] = "$40\r\n"
+	    "0123456789abcdef0123456789abcdef01234567\r\n";
+	struct fake	*f = arg;
+	struct pollfd	 pfd = { f->lfd, POLLIN, 0 };
+	const char	*reply;
+	char		 name[16];
+	size_t		 len = 0, used;
+	ssize_t		 n;
+	int		 c;
+
+	if (poll(&pfd, 1, 10000) != 1 || (c = accept(f->lfd, NULL, NULL)) < 0)
+		return NULL;
+	while ((n = read(c, buf + len, sizeof(buf) - len)) > 0) {
+		len += (size_t)n;
+		while ((used = resp_command(buf, len, name, sizeof(name))) > 0) {
+			reply = strcmp(name, "SCRIPT") == 0 ? sha :
+			    __atomic_load_n(&fake_reply, __ATOMIC_ACQUIRE);
+			if (write(c, reply, strlen(reply)) < 0)
+				break;
+			memmove(buf, buf + used, len - used);
+			len -= used;
+		}
+	}
+	close(c);
+	return NULL;
+}
+
+/* fake_start - listen on a free loopback port, serve in a thread */
+static void
+fake_start(struct fake *f)
+{
+	struct sockaddr_in sin;
+	socklen_t	 slen = sizeof(sin);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(f->lfd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(f->lfd, 1), 0);
+	ck_assert_int_eq(getsockname(f->lfd, (struct sockaddr *)&sin, &slen),
+	    0);
+	f->port = ntohs(sin.sin_port);
+	ck_assert_int_eq(pthread_create(&f->t, NULL, fake_serve, f), 0);
+}
+
+/* fake_stop - after the store let go of its connection */
+static void
+fake_stop(struct fake *f)
+{
+	pthread_join(f->t, NULL);
+	close(f->lfd);
+}
+
+/* del_with - fd_store_del on a fake Redis that answers with reply */
+static int
+del_with(const char *reply)
+{
+	__atomic_store_n(&fake_reply, reply, __ATOMIC_RELEASE);
+	return fd_store_del(st, "k", 1);
+}
+
+/* kv_del answers 1 (a live entry went) or 0 (none): any other reply is
+ * a store error, as a malformed reply is to every other call, not a
+ * "not found" the caller would take for an answer */
+START_TEST(redis_del_bad_reply)
+{
+	struct fake	 f;
+
+	st = fd_store_free(st);
+	opts_free();
+	fake_start(&f);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", f.port);
+	conf.store_path = url;
+	opt("breaker-failures", "0");
+	st = open_store();
+	ck_assert_int_eq(del_with(":1\r\n"), FD_STORE_OK);
+	ck_assert_int_eq(del_with(":0\r\n"), FD_STORE_NOTFOUND);
+	ck_assert_int_eq(del_with("*2\r\n:1\r\n:1\r\n"), FD_STORE_ERR);
+	ck_assert_int_eq(del_with(":7\r\n"), FD_STORE_ERR);
+	ck_assert_int_eq(del_with("$1\r\n1\r\n"), FD_STORE_ERR);
+	ck_assert_int_eq(del_with("$-1\r\n"), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable: unexpected reply from the "
+	    "script"), 1);
+	ck_assert_int_eq(del_with(":0\r\n"), FD_STORE_NOTFOUND);
+	ck_assert_int_eq(logged("available again after 4 failed calls"), 1);
+	st = fd_store_free(st);
+	fake_stop(&f);
+}
+END_TEST
+
 /* rkey_get - the string at the one key matching PREFIX pat */
 static void
 rkey_get(const char *pat, const char *field, char *out, size_t outlen)
@@ -2251,6 +2392,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_restart_between_calls);
 		tcase_add_test(tc, redis_slow);
 		tcase_add_test(tc, redis_noscript);
+		tcase_add_test(tc, redis_del_bad_reply);
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
 		tcase_add_test(tc, redis_numbers_in_full);
