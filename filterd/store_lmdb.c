@@ -103,6 +103,7 @@
 #define LM_HDR		8	/* the expiry in front of each value */
 #define LM_RESERVE	(16 << 20) /* disk kept allocated past the last page */
 #define LM_RESERVE_OPEN	(1 << 20)  /* the same at open, for its one write */
+#define LM_FILL_MAX	90	/* percent of the map new entries may fill */
 
 /* the meta key: tag 0, then a name */
 static const unsigned char lm_meta[FD_SK_LEN] = "\0filterd-format";
@@ -225,6 +226,36 @@ lm_get(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t now,
 	return 0;
 }
 
+/*
+ * lm_room - may a value go under key? An entry already there may always
+ * be rewritten; a new one only while the database fills no more than
+ * LM_FILL_MAX percent of the map. Every write transaction copies the
+ * pages it changes into free ones, deletes included, so a map filled to
+ * the last page could not even be swept, and would stay full for good:
+ * the rest is kept for updates and for the sweeper. 0, or FD_SB_FAIL
+ * with err.
+ */
+static int
+lm_room(struct lm *lm, MDB_txn *txn, MDB_val *key, char *err, size_t errlen)
+{
+	MDB_stat	 st;
+	MDB_val		 v;
+	uint64_t	 used;
+
+	if (mdb_stat(txn, lm->dbi, &st) != 0)
+		return 0;	/* the write itself will say what is wrong */
+	used = (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages +
+	    st.ms_overflow_pages) * st.ms_psize;
+	if (used * 100 <= lm->map_size * LM_FILL_MAX ||
+	    mdb_get(txn, lm->dbi, key, &v) == 0)
+		return 0;
+	snprintf(err, errlen, "write: the map is full (map-size %" PRIu64
+	    " bytes; new entries stop at %d%% of it, the rest is kept for "
+	    "updates and the sweeper): raise map-size or shorten the TTLs",
+	    lm->map_size, LM_FILL_MAX);
+	return FD_SB_FAIL;
+}
+
 /* lm_put - store expiry + body under k */
 static int
 lm_put(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t expires,
@@ -233,6 +264,8 @@ lm_put(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t expires,
 	MDB_val	 key = { FD_SK_LEN, (void *)k->b }, v;
 	int	 rc;
 
+	if (lm_room(lm, txn, &key, err, errlen) != 0)
+		return FD_SB_FAIL;
 	v.mv_size = LM_HDR + len;
 	v.mv_data = NULL;
 	/* MDB_RESERVE: write the value in place, no staging copy */
@@ -997,20 +1030,79 @@ lm_kdel(void *h, const struct fd_skey *k, int64_t now, char *err,
  * Sweeping
  */
 
+/*
+ * lm_sweep_del - delete those of the n keys at dead that are still
+ * expired, in one write transaction; add the number deleted to *total.
+ * 0, or -1 with err. A transaction that finds no free page for its
+ * copies (a map full to the last page) is tried again as two halves,
+ * down to one key, which needs only the pages on its path.
+ */
+static int
+lm_sweep_del(struct lm *lm, unsigned char (*dead)[FD_SK_LEN], size_t n,
+    int64_t now, long *total, char *err, size_t errlen)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	size_t		 i;
+	long		 gone = 0;
+	int		 rc = 0, a, b;
+
+	/* the sweeper writes as a leader too: one writer at a time, and
+	 * the crash marker up first */
+	lm_lead(lm);
+	if (lm_will_write(lm, err, errlen) < 0) {
+		lm_unlead(lm);
+		return -1;
+	}
+	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
+		lm_unlead(lm);
+		lm_fail(lm, rc, "sweep", err, errlen);
+		return -1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		k.mv_size = FD_SK_LEN;
+		k.mv_data = dead[i];
+		/* it may have been written again since the scan */
+		if (mdb_get(txn, lm->dbi, &k, &v) != 0 || v.mv_size < LM_HDR ||
+		    rd64(v.mv_data) > now)
+			continue;
+		if ((rc = mdb_del(txn, lm->dbi, &k, NULL)) == 0)
+			gone++;
+	}
+	if (rc == 0) {
+		rc = mdb_txn_commit(txn);
+		lm_wrote(lm);
+	} else
+		mdb_txn_abort(txn);
+	lm_unlead(lm);
+	if (rc == MDB_MAP_FULL && n > 1) {
+		a = lm_sweep_del(lm, dead, n / 2, now, total, err, errlen);
+		b = lm_sweep_del(lm, dead + n / 2, n - n / 2, now, total, err,
+		    errlen);
+		return a < 0 || b < 0 ? -1 : 0;
+	}
+	if (rc != 0) {
+		lm_fail(lm, rc, "sweep", err, errlen);
+		return -1;
+	}
+	*total += gone;
+	return 0;
+}
+
 /* lm_sweep_step - from key `from` (NULL: the start), look at up to
  * LM_CHUNK entries and delete the expired ones in one small write txn.
- * Returns the number deleted, -1 on error; *more is 0 at the end, and
- * `from` then holds the key to go on from. */
-static long
+ * Adds the number deleted to *total; 0, or -1 with err. *more is 0 at
+ * the end, and otherwise `from` holds the key to go on from, also when
+ * the deletes failed. */
+static int
 lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
-    int *more, char *err, size_t errlen)
+    int *more, long *total, char *err, size_t errlen)
 {
 	unsigned char	 dead[LM_CHUNK][FD_SK_LEN];
 	MDB_txn		*txn;
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
-	size_t		 ndead = 0, seen, i;
-	long		 n = 0;
+	size_t		 ndead = 0, seen;
 	int		 rc;
 
 	*more = 0;
@@ -1040,62 +1132,36 @@ lm_sweep_step(struct lm *lm, unsigned char *from, int *first, int64_t now,
 	*more = rc == 0;
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return lm_fail(lm, rc, "sweep", err, errlen);
-	if (ndead == 0)
-		return 0;
-
-	/* the sweeper writes as a leader too: one writer at a time, and
-	 * the crash marker up first */
-	lm_lead(lm);
-	if (lm_will_write(lm, err, errlen) < 0) {
-		lm_unlead(lm);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		lm_fail(lm, rc, "sweep", err, errlen);
 		return -1;
 	}
-	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
-		lm_unlead(lm);
-		return lm_fail(lm, rc, "sweep", err, errlen);
-	}
-	for (i = 0; i < ndead; i++) {
-		k.mv_size = FD_SK_LEN;
-		k.mv_data = dead[i];
-		/* it may have been written again since the scan */
-		if (mdb_get(txn, lm->dbi, &k, &v) != 0 || v.mv_size < LM_HDR ||
-		    rd64(v.mv_data) > now)
-			continue;
-		if ((rc = mdb_del(txn, lm->dbi, &k, NULL)) != 0) {
-			mdb_txn_abort(txn);
-			lm_unlead(lm);
-			return lm_fail(lm, rc, "sweep", err, errlen);
-		}
-		n++;
-	}
-	rc = mdb_txn_commit(txn);
-	lm_wrote(lm);
-	lm_unlead(lm);
-	if (rc != 0)
-		return lm_fail(lm, rc, "sweep", err, errlen);
-	return n;
+	if (ndead == 0)
+		return 0;
+	return lm_sweep_del(lm, dead, ndead, now, total, err, errlen);
 }
 
-/* lm_sweep - one pass over the whole database, chunk by chunk */
+/* lm_sweep - one pass over the whole database, chunk by chunk. A chunk
+ * whose deletes fail does not end the pass: the next pass would start
+ * from the first key again, and never reach what lies past it. The
+ * number deleted, or -1 with the first failure in err. */
 static long
 lm_sweep(void *h, int64_t now, char *err, size_t errlen)
 {
 	struct lm	*lm = h;
 	unsigned char	 from[FD_SK_LEN];
-	long		 n, total = 0;
-	int		 first = 1, more;
+	char		 later[256] = "";
+	long		 total = 0;
+	int		 first = 1, more, failed = 0;
 
 	if (lm_forked(lm, err, errlen))
 		return -1;
 	do {
-		if ((n = lm_sweep_step(lm, from, &first, now, &more, err,
-		    errlen)) < 0)
-			return -1;
-		total += n;
+		if (lm_sweep_step(lm, from, &first, now, &more, &total,
+		    failed ? later : err, failed ? sizeof(later) : errlen) < 0)
+			failed = 1;
 	} while (more);
-	return total;
+	return failed ? -1 : total;
 }
 
 /* mono_ms - CLOCK_MONOTONIC, ms */

@@ -1751,6 +1751,48 @@ START_TEST(lmdb_full)
 }
 END_TEST
 
+/*
+ * A map filled with greylist entries recovers by itself: deletes need
+ * free pages too (copy-on-write), so new entries are refused while room
+ * is left for updates and the sweeper; once the entries expire, a sweep
+ * removes every one and new entries go in again.
+ */
+START_TEST(lmdb_full_recovers)
+{
+	struct fd_grey_req q = greq("", NULL), first = greq("t0", NULL);
+	uint64_t entries, bytes;
+	char	 key[32];
+	int	 i, n, rc = FD_STORE_OK;
+
+	st = fd_store_free(st);
+	snprintf(path, sizeof(path), "%s/full", dir);
+	opt("map-size", "1M");
+	st = open_store();
+	q.key = key;
+	for (n = 0; rc == FD_STORE_OK && n < 100000; n++) {
+		q.keylen = (size_t)snprintf(key, sizeof(key), "t%d", n);
+		rc = fd_store_grey(st, &q, &(struct fd_grey_res){ 0 });
+	}
+	ck_assert_int_eq(rc, FD_STORE_ERR);
+	n--;		/* the last one failed */
+	ck_assert_int_gt(n, 1000);
+	ck_assert_int_eq(logged("the map is full (map-size 1048576 bytes"), 1);
+	/* entries already there still take updates */
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(grey(&first).state, FD_GREY_PASSED);
+	/* every other entry expires, and the sweep removes them all */
+	fd_clock_advance(&clk, 2 * DAY);
+	ck_assert_int_eq(fd_store_sweep(st), n - 1);
+	ck_assert_int_eq(fd_store_stats(st, &entries, &bytes), 0);
+	ck_assert_uint_eq(entries, 1);
+	for (i = 0; i < n / 2; i++) {
+		q.keylen = (size_t)snprintf(key, sizeof(key), "u%d", i);
+		ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	}
+	ck_assert_int_eq(logged("available again"), 1);
+}
+END_TEST
+
 START_TEST(lmdb_sweep)
 {
 	uint64_t entries, bytes;
@@ -2381,6 +2423,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_disk_reserved);
 		tcase_add_test(tc, lmdb_damaged);
 		tcase_add_test(tc, lmdb_full);
+		tcase_add_test(tc, lmdb_full_recovers);
 		tcase_add_test(tc, lmdb_sweep);
 		tc = tcase(s, "conf");
 		tcase_add_test(tc, check_options);
