@@ -13,6 +13,8 @@
 #include "grey_suffix.h"
 
 #define IS_DIGIT(c)	((c) >= '0' && (c) <= '9')
+#define IS_ALNUM(c)	(IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'z'))
+#define HEX		"0123456789abcdef"
 
 /*
  * The network is written by hand, not with inet_ntop and snprintf: it is
@@ -182,14 +184,14 @@ grey_net_format(char *out, size_t outlen, const unsigned char *ip,
 	put_trunc(out, outlen, "", text, net_text(text, ip, iplen, plen));
 }
 
-int
-grey_name_dynamic(const char *name, const unsigned char *ip, size_t iplen)
+/* v4_octets - the last two octets appear as separate numbers
+ * (dsl-198-51-100-7.example.net) */
+static int
+v4_octets(const char *name, const unsigned char *ip)
 {
 	const char	*p;
 	int		 third = 0, fourth = 0;
 
-	if (iplen != 4 || name == NULL)
-		return 0;
 	for (p = name; *p != '\0';) {
 		unsigned v = 0, n = 0;
 
@@ -206,6 +208,47 @@ grey_name_dynamic(const char *name, const unsigned char *ip, size_t iplen)
 		fourth |= v == ip[3];
 	}
 	return third && fourth;
+}
+
+/* v6_groups - two of the address's non-zero 16-bit groups appear as
+ * labels' hex words (2001-db8-1-2-a1b2-c3d4.dyn.example): ISPs name
+ * their customers' addresses, by prefix or in full, this way */
+static int
+v6_groups(const char *name, const unsigned char *ip)
+{
+	unsigned	 seen = 0, g, i, n, v;
+	const char	*p = name;
+	int		 hits = 0;
+
+	while (*p != '\0') {
+		for (n = 0, v = 0; p[n] != '\0' && strchr(HEX, p[n]) != NULL;
+		    n++)
+			if (n < 4)
+				v = v * 16 + (unsigned)(strchr(HEX, p[n]) - HEX);
+		if (n >= 1 && n <= 4 && (p[n] == '\0' || !IS_ALNUM(p[n])) &&
+		    (p == name || !IS_ALNUM(p[-1]))) {
+			for (i = 0; i < 8; i++) {
+				g = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+				if (g != 0 && g == v && !(seen & 1u << i)) {
+					seen |= 1u << i;
+					hits++;
+					break;
+				}
+			}
+		}
+		p += n > 0 ? n : 1;
+	}
+	return hits >= 2;
+}
+
+int
+grey_name_dynamic(const char *name, const unsigned char *ip, size_t iplen)
+{
+	if (name == NULL)
+		return 0;
+	if (iplen == 4)
+		return v4_octets(name, ip);
+	return iplen == 16 && v6_groups(name, ip);
 }
 
 /* name_fold - a verified host name, lowercased, no trailing dot; -1 if

@@ -71,8 +71,11 @@ enum grey_ck grey_client_key(const struct grey_client_conf *,
 void	 grey_net_format(char *out, size_t outlen, const unsigned char *ip,
 	    size_t iplen, int plen);
 
-/* grey_name_dynamic - 1 when the IPv4 address's last two octets appear
- * as separate numbers in name (dsl-198-51-100-7.example.net) */
+/* grey_name_dynamic - 1 when the lowercased name looks made of the
+ * address: an IPv4 address's last two octets as separate numbers
+ * (dsl-198-51-100-7.example.net; the address as one long number, as
+ * large senders name their outbound hosts, is not), two of an IPv6
+ * address's non-zero groups as hex words (2001-db8-1-2--5.dyn.example) */
 int	 grey_name_dynamic(const char *name, const unsigned char *ip,
 	    size_t iplen);
 

@@ -450,6 +450,29 @@ START_TEST(test_client_rdns)
 }
 END_TEST
 
+/* IPv6 names made of the address, as ISPs write them */
+START_TEST(test_client_dynamic_forms)
+{
+	unsigned char	 v4[4] = { 192, 0, 2, 1 };
+	unsigned char	 v6[16];
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:2::a1b2:c3d4", v6), 1);
+	ck_assert_int_eq(grey_name_dynamic("dsl-2-1.isp.example", v4, 4), 1);
+	ck_assert_int_eq(grey_name_dynamic("mail.c0ffee.example", v4, 4), 0);
+	ck_assert_int_eq(grey_name_dynamic("2001-db8-1-2--a1b2-c3d4.dyn.example",
+	    v6, 16), 1);
+	ck_assert_int_eq(grey_name_dynamic("cust-a1b2-c3d4.isp.example", v6,
+	    16), 1);
+	ck_assert_int_eq(grey_name_dynamic("dynamic-2001-db8.isp.example", v6,
+	    16), 1);
+	/* one group, or hex inside words, is not enough */
+	ck_assert_int_eq(grey_name_dynamic("mx-a1b2.example", v6, 16), 0);
+	ck_assert_int_eq(grey_name_dynamic("mail.example.com", v6, 16), 0);
+	ck_assert_int_eq(grey_name_dynamic("xa1b2.c3d4x.example", v6, 16), 0);
+	ck_assert_int_eq(grey_name_dynamic("mx1.db8s.example", v6, 16), 0);
+}
+END_TEST
+
 START_TEST(test_client_pools)
 {
 	struct grey_pools	 p;
@@ -2365,6 +2388,7 @@ greylist_suite(void)
 	    (int)(sizeof(prefix_cases) / sizeof(prefix_cases[0])));
 	tcase_add_test(tc, test_client_ipv6_same);
 	tcase_add_test(tc, test_client_rdns);
+	tcase_add_test(tc, test_client_dynamic_forms);
 	tcase_add_test(tc, test_client_pools);
 	tcase_add_test(tc, test_client_key_trunc);
 	suite_add_tcase(s, tc);
