@@ -30,9 +30,15 @@
  * connection or opens one (connect-timeout; then AUTH and SELECT) and
  * gives it back, so libmilter threads may come and go freely. A command
  * waits at most `timeout` (socket timeouts); a connection that failed is
- * dropped. A pooled connection that turns out closed by the server (a
- * Redis restart) is replaced and the command sent once more; a command
- * that timed out is never repeated. The backoff between reconnects is the
+ * dropped. A pooled connection is looked at before it is used: one the
+ * server closed while it sat idle (a Redis restart, its `timeout`) is
+ * dropped for another. A command is sent once more, on a fresh
+ * connection, only when it cannot have reached the server: the write
+ * itself found the connection closed. Once it was written, a lost
+ * connection is an error of the call, never a repeat: a server or proxy
+ * that read the EVALSHA and then closed may have run it, and a second run
+ * would charge a rate limit or count a pass twice. A command that timed
+ * out is never repeated either. The backoff between reconnects is the
  * front's circuit breaker (store.c).
  *
  * Every argument is sent with its length (a RESP multi-bulk, rd_command
@@ -50,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -273,6 +280,8 @@ static const char *const rd_scripts[S_COUNT] = {
 struct rconn {
 	redisContext	*c;
 	struct rconn	*next;
+	int		 unsent;	/* the last command failed before all
+					 * of it was written */
 	char		 rbuf[RD_RBUF];	/* see rd_reply */
 };
 
@@ -655,13 +664,38 @@ rd_give(struct rd *rd, struct rconn *rc)
 	rd_drop(rc);
 }
 
-/* closed_by_peer - did the command fail because the server had closed the
- * connection before it (so it was never run)? */
+/* closed_by_peer - did the command fail because the server closed the
+ * connection? (Whether it ran depends on when: see rd_eval.) */
 static int
 closed_by_peer(redisContext *c, int saved_errno)
 {
 	return c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO &&
 	    (saved_errno == ECONNRESET || saved_errno == EPIPE));
+}
+
+/* rd_idle_ok - may an idle connection carry a command? A peek that does
+ * not wait: nothing to read is the only good answer. An end of stream
+ * or a reset is a server that closed it while it sat in the pool; bytes
+ * nobody asked for leave the replies out of step. */
+static int
+rd_idle_ok(struct rconn *rc)
+{
+	char	 b;
+
+	return recv(rc->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* rd_pooled - an idle connection fit for a command, or NULL; the dead
+ * ones found on the way are dropped (after a restart, all of them) */
+static struct rconn *
+rd_pooled(struct rd *rd)
+{
+	struct rconn	*rc;
+
+	while ((rc = rd_take(rd)) != NULL && !rd_idle_ok(rc))
+		rd_drop(rc);
+	return rc;
 }
 
 /* rd_load - SCRIPT LOAD script s, remember its SHA: 1; 0 on an error
@@ -771,8 +805,10 @@ rd_reply(struct rconn *rc)
 	int		 done = 0;
 
 	do {
-		if (redisBufferWrite(c, &done) == REDIS_ERR)
+		if (redisBufferWrite(c, &done) == REDIS_ERR) {
+			rc->unsent = 1;
 			return NULL;
+		}
 	} while (!done);
 	for (;;) {
 		if (redisReaderGetReply(c->reader, &reply) == REDIS_ERR) {
@@ -828,9 +864,12 @@ rd_command(struct rconn *rc, int argc, const char **argv,
 		*p++ = '\r';
 		*p++ = '\n';
 	}
+	rc->unsent = 1;
 	if (redisAppendFormattedCommand(rc->c, buf, (size_t)(p - buf)) ==
-	    REDIS_OK)
+	    REDIS_OK) {
+		rc->unsent = 0;
 		reply = rd_reply(rc);
+	}
 	e = errno;
 	if (buf != stack)
 		free(buf);
@@ -844,7 +883,8 @@ rd_command(struct rconn *rc, int argc, const char **argv,
  * caller, or FD_SB_FAIL / FD_SB_INVAL with err.
  *
  * The loop covers what a Redis restart leaves behind: a pooled
- * connection the server closed (replaced once by a fresh one) and a
+ * connection the server closed (rd_pooled skips it; one closed as the
+ * command was being written is replaced once by a fresh one) and a
  * script cache that forgot our scripts (NOSCRIPT: load, send again).
  */
 static int
@@ -857,7 +897,7 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 	int		 fresh = 0, tries, e = 0, rv;
 
 	*reply = NULL;
-	if ((rc = rd_take(rd)) == NULL) {
+	if ((rc = rd_pooled(rd)) == NULL) {
 		if ((rc = rd_connect(rd, err, errlen)) == NULL)
 			return FD_SB_FAIL;
 		fresh = 1;
@@ -895,8 +935,12 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 				return rd_result(r, reply, err, errlen);
 			}
 		}
-		/* an I/O error: retry only what never reached the server */
-		if (fresh || !closed_by_peer(rc->c, e)) {
+		/* an I/O error: retry only what cannot have run. SCRIPT LOAD
+		 * changes nothing; an EVALSHA not all written never reached
+		 * the server whole; one written may have run, and a reply
+		 * lost after it is this call's error */
+		if (fresh || !closed_by_peer(rc->c, e) ||
+		    (sha[0] != '\0' && !rc->unsent)) {
 			errno = e;
 			rd_errstr(rd, rc->c, sha[0] ? "EVALSHA" : "SCRIPT LOAD",
 			    err, errlen);
@@ -1403,7 +1447,7 @@ rd_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
 	const char	*p;
 	int		 ok = -1;
 
-	if ((rc = rd_take(rd)) == NULL &&
+	if ((rc = rd_pooled(rd)) == NULL &&
 	    (rc = rd_connect(rd, err, errlen)) == NULL)
 		return -1;
 	redisAppendCommand(rc->c, "DBSIZE");

@@ -2070,16 +2070,21 @@ rate_pttl_min(void)
 
 /*
  * A fake Redis, for replies a real one never gives: it serves one
- * connection, answers SCRIPT LOAD with a SHA and every other command with
- * the bytes in fake_reply.
+ * connection after the other until fake_stop, answers SCRIPT LOAD with a
+ * SHA and every other command with the bytes in fake_reply; with
+ * fake_reply NULL it reads the command and closes the connection, as a
+ * server or a proxy that dies after the command reached it. fake_calls
+ * counts the commands other than SCRIPT it received.
  */
 struct fake {
 	int		 lfd;
 	int		 port;
+	int		 stop;
 	pthread_t	 t;
 };
 
 static const char *fake_reply;
+static int fake_calls;
 
 /* resp_command - the length of the whole command at the start of b (its
  * name into name), 0 if it is not all there yet */
@@ -2108,35 +2113,52 @@ resp_command(const char *b, size_t len, char *name, size_t namelen)
 	return (size_t)(p - b);
 }
 
-/* fake_serve - the fake's thread: one connection, until it closes */
-static void *
-fake_serve(void *arg)
+/* fake_conn - serve connection c until either side closes it */
+static void
+fake_conn(int c)
 {
 	static char	 buf[65536];
 	static const char sha[] = "$40\r\n"
 	    "0123456789abcdef0123456789abcdef01234567\r\n";
-	struct fake	*f = arg;
-	struct pollfd	 pfd = { f->lfd, POLLIN, 0 };
 	const char	*reply;
 	char		 name[16];
 	size_t		 len = 0, used;
 	ssize_t		 n;
-	int		 c;
 
-	if (poll(&pfd, 1, 10000) != 1 || (c = accept(f->lfd, NULL, NULL)) < 0)
-		return NULL;
 	while ((n = read(c, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)n;
 		while ((used = resp_command(buf, len, name, sizeof(name))) > 0) {
-			reply = strcmp(name, "SCRIPT") == 0 ? sha :
-			    __atomic_load_n(&fake_reply, __ATOMIC_ACQUIRE);
-			if (write(c, reply, strlen(reply)) < 0)
-				break;
+			reply = sha;
+			if (strcmp(name, "SCRIPT") != 0) {
+				__atomic_add_fetch(&fake_calls, 1,
+				    __ATOMIC_ACQ_REL);
+				reply = __atomic_load_n(&fake_reply,
+				    __ATOMIC_ACQUIRE);
+			}
+			if (reply == NULL || write(c, reply, strlen(reply)) < 0)
+				return;
 			memmove(buf, buf + used, len - used);
 			len -= used;
 		}
 	}
-	close(c);
+}
+
+/* fake_serve - the fake's thread: one connection at a time, until
+ * fake_stop */
+static void *
+fake_serve(void *arg)
+{
+	struct fake	*f = arg;
+	struct pollfd	 pfd = { f->lfd, POLLIN, 0 };
+	int		 c;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		if (poll(&pfd, 1, 50) != 1 ||
+		    (c = accept(f->lfd, NULL, NULL)) < 0)
+			continue;
+		fake_conn(c);
+		close(c);
+	}
 	return NULL;
 }
 
@@ -2156,6 +2178,8 @@ fake_start(struct fake *f)
 	ck_assert_int_eq(getsockname(f->lfd, (struct sockaddr *)&sin, &slen),
 	    0);
 	f->port = ntohs(sin.sin_port);
+	f->stop = 0;
+	__atomic_store_n(&fake_calls, 0, __ATOMIC_RELEASE);
 	ck_assert_int_eq(pthread_create(&f->t, NULL, fake_serve, f), 0);
 }
 
@@ -2163,8 +2187,22 @@ fake_start(struct fake *f)
 static void
 fake_stop(struct fake *f)
 {
+	__atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(f->t, NULL);
 	close(f->lfd);
+}
+
+/* fake_store - a store on fake f, no breaker */
+static void
+fake_store(struct fake *f)
+{
+	st = fd_store_free(st);
+	opts_free();
+	fake_start(f);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", f->port);
+	conf.store_path = url;
+	opt("breaker-failures", "0");
+	st = open_store();
 }
 
 /* del_with - fd_store_del on a fake Redis that answers with reply */
@@ -2182,13 +2220,7 @@ START_TEST(redis_del_bad_reply)
 {
 	struct fake	 f;
 
-	st = fd_store_free(st);
-	opts_free();
-	fake_start(&f);
-	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", f.port);
-	conf.store_path = url;
-	opt("breaker-failures", "0");
-	st = open_store();
+	fake_store(&f);
 	ck_assert_int_eq(del_with(":1\r\n"), FD_STORE_OK);
 	ck_assert_int_eq(del_with(":0\r\n"), FD_STORE_NOTFOUND);
 	ck_assert_int_eq(del_with("*2\r\n:1\r\n:1\r\n"), FD_STORE_ERR);
@@ -2201,6 +2233,54 @@ START_TEST(redis_del_bad_reply)
 	ck_assert_int_eq(logged("available again after 4 failed calls"), 1);
 	st = fd_store_free(st);
 	fake_stop(&f);
+}
+END_TEST
+
+/* A server (or a proxy in front of it) that takes the EVALSHA and closes
+ * the connection may have run it: the call fails, and the command is not
+ * sent again on a new connection, where it would charge its counts a
+ * second time. The pooled connection it came on was a live one. */
+START_TEST(redis_closed_after_command)
+{
+	struct fake	 f;
+	int64_t		 v;
+
+	fake_store(&f);
+	__atomic_store_n(&fake_reply, ":1\r\n", __ATOMIC_RELEASE);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	__atomic_store_n(&fake_calls, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&fake_reply, NULL, __ATOMIC_RELEASE);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(__atomic_load_n(&fake_calls, __ATOMIC_ACQUIRE), 1);
+	/* and the next call opens a new connection that works */
+	__atomic_store_n(&fake_reply, ":2\r\n", __ATOMIC_RELEASE);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(__atomic_load_n(&fake_calls, __ATOMIC_ACQUIRE), 2);
+	st = fd_store_free(st);
+	fake_stop(&f);
+}
+END_TEST
+
+/* Redis closing a pooled connection while it sits idle (its `timeout`,
+ * CLIENT KILL) costs no call: the next one takes a new connection, and
+ * the command runs once. */
+START_TEST(redis_idle_close)
+{
+	redisReply *r;
+	long	 before;
+	int64_t	 v;
+
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	r = rcmd(NULL, "CLIENT KILL TYPE normal");
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	ck_assert_int_ge(r->integer, 1);
+	freeReplyObject(r);
+	before = evalsha_calls();
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(evalsha_calls() - before, 1);
+	ck_assert_int_eq(logged("unavailable"), 0);
 }
 END_TEST
 
@@ -2436,6 +2516,8 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_slow);
 		tcase_add_test(tc, redis_noscript);
 		tcase_add_test(tc, redis_del_bad_reply);
+		tcase_add_test(tc, redis_closed_after_command);
+		tcase_add_test(tc, redis_idle_close);
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
 		tcase_add_test(tc, redis_numbers_in_full);
