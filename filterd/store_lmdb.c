@@ -734,7 +734,9 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	if (lm_put(lm, txn, &a->g->key, now + q->pass_ttl, body, 12, err,
 	    errlen) < 0)
 		return FD_SB_FAIL;
-	if (a->g->has_awl) {
+	/* the awl counts passed triplets: one correspondent writing again
+	 * and again must not whitelist its client */
+	if (a->g->has_awl && passes == 1) {
 		awl++;
 		if (lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl, 4, err,
 		    errlen) < 0)

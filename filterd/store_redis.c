@@ -89,7 +89,8 @@
 /* grey(out, kg, ka, now, a): the greylist step of fd_store_grey on
  * triplet kg and awl counter ka (nil without an awl), with delay
  * retry_window pass_ttl awl_after awl_ttl at ARGV[a ..]; a whitelisted
- * hit rewrites ka only past FD_AWL_SLACK (store_backend.h). Appends
+ * hit rewrites ka only past FD_AWL_SLACK (store_backend.h). ka counts
+ * passed triplets: it goes up on a triplet's first pass only. Appends
  * {state, first_seen, passes, awl_count, retry_after} to out. */
 #define LUA_GREY \
 "local function grey(out, kg, ka, now, a)\n" \
@@ -133,7 +134,7 @@
 "  passes = passes + 1\n" \
 "  redis.call('HSET', kg, 'x', now + ttl, 'p', passes)\n" \
 "  redis.call('EXPIRE', kg, ttl)\n" \
-"  if ka then\n" \
+"  if ka and passes == 1 then\n" \
 "    ttl = ARGV[a + 4] + 0\n" \
 "    awl = awl + 1\n" \
 "    redis.call('HSET', ka, 'x', now + ttl, 'c', awl)\n" \

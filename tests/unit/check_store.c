@@ -437,6 +437,39 @@ START_TEST(grey_awl)
 }
 END_TEST
 
+/* the awl counts passed triplets, not passes: one correspondent writing
+ * three times does not whitelist its client, three correspondents do */
+START_TEST(grey_awl_counts_triplets)
+{
+	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req b = greq("net|s@x|r2", "net|x");
+	struct fd_grey_req c = greq("net|s@x|r3", "net|x");
+	struct fd_grey_req d = greq("net|s@x|r4", "net|x");
+	struct fd_grey_res r;
+
+	a.awl_after = b.awl_after = c.awl_after = d.awl_after = 3;
+	ck_assert_int_eq(pass(&a).awl_count, 1);
+	fd_clock_advance(&clk, 60);
+	r = grey(&a);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.passes, 2);
+	ck_assert_int_eq(r.awl_count, 1);
+	r = grey(&a);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.passes, 3);
+	ck_assert_int_eq(r.awl_count, 1);
+	r = grey(&d);
+	ck_assert_int_eq(r.state, FD_GREY_NEW);
+	ck_assert_int_eq(r.awl_count, 1);
+
+	ck_assert_int_eq(pass(&b).awl_count, 2);
+	ck_assert_int_eq(pass(&c).awl_count, 3);
+	r = grey(&d);
+	ck_assert_int_eq(r.state, FD_GREY_WHITELISTED);
+	ck_assert_int_eq(r.awl_count, 3);
+}
+END_TEST
+
 START_TEST(grey_awl_expiry)
 {
 	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
@@ -2455,6 +2488,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, grey_retry_window);
 	tcase_add_test(tc, grey_pass_ttl);
 	tcase_add_test(tc, grey_awl);
+	tcase_add_test(tc, grey_awl_counts_triplets);
 	tcase_add_test(tc, grey_awl_expiry);
 	tcase_add_test(tc, grey_awl_refresh_slack);
 	tcase_add_test(tc, grey_awl_off);

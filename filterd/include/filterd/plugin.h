@@ -140,7 +140,7 @@ struct fd_grey_req {
 	int64_t		 delay;		/* seconds before a retry passes */
 	int64_t		 retry_window;	/* unconfirmed entry lifetime, s */
 	int64_t		 pass_ttl;	/* lifetime of a passed entry, s */
-	uint32_t	 awl_after;	/* passes before auto-whitelist; 0 off */
+	uint32_t	 awl_after;	/* passed triplets before awl; 0 off */
 	int64_t		 awl_ttl;	/* auto-whitelist lifetime, s */
 };
 
@@ -148,7 +148,7 @@ struct fd_grey_res {
 	enum fd_grey_state state;
 	int64_t		 first_seen;	/* unix time the triplet was first seen */
 	uint32_t	 passes;	/* passes recorded for the triplet */
-	uint32_t	 awl_count;	/* passes recorded for the awl key */
+	uint32_t	 awl_count;	/* triplets passed for the awl key */
 	int64_t		 retry_after;	/* FD_GREY_NEW/EARLY: seconds to wait */
 };
 
