@@ -28,21 +28,24 @@
  *
  * Connections: a small pool, not one per thread: a call takes an idle
  * connection or opens one (connect-timeout; then AUTH and SELECT) and
- * gives it back, so libmilter threads may come and go freely. A command
- * waits at most `timeout` (socket timeouts); a connection that failed is
- * dropped. A pooled connection is looked at before it is used: one the
- * server closed while it sat idle (a Redis restart, its `timeout`) is
- * dropped for another. A command is sent once more, on a fresh
- * connection, only when it cannot have reached the server: the write
- * itself found the connection closed. Once it was written, a lost
- * connection is an error of the call, never a repeat: a server or proxy
- * that read the EVALSHA and then closed may have run it, and a second run
- * would charge a rate limit or count a pass twice. A command that timed
- * out is never repeated either. The backoff between reconnects is the
- * front's circuit breaker (store.c).
+ * gives it back, so libmilter threads may come and go freely. A call
+ * waits at most `timeout` in all, connect-timeout more if it opens a
+ * connection: before each blocking step the socket's timeouts are set to
+ * what it has left. The host name is looked up once, when the store is
+ * opened (rd_lookup), and connections go to the address it gave; a
+ * connection that failed is dropped. A pooled connection is looked at
+ * before it is used: one the server closed while it sat idle (a Redis
+ * restart, its `timeout`) is dropped for another. A command is sent
+ * once more, on a fresh connection, only when it cannot have reached the
+ * server: the write itself found the connection closed. Once it was
+ * written, a lost connection is an error of the call, never a repeat: a
+ * server or proxy that read the EVALSHA and then closed may have run it,
+ * and a second run would charge a rate limit or count a pass twice. A
+ * command that timed out is never repeated either. The backoff between
+ * reconnects is the front's circuit breaker (store.c).
  *
- * Every argument is sent with its length (a RESP multi-bulk, rd_command
- * or redisCommandArgv): keys and values are binary-safe.
+ * Every argument is sent with its length (a RESP multi-bulk, rd_command):
+ * keys and values are binary-safe.
  *
  * Writing to a connection the server closed raises SIGPIPE; the process
  * must ignore it (libmilter's smfi_main does).
@@ -52,12 +55,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -67,6 +72,8 @@
 #include "xalloc.h"
 
 #define RD_IDLE_MAX	256	/* idle connections kept */
+#define RD_ADDRS	4	/* addresses of the host name kept */
+#define RD_ADDRLEN	64	/* one in numeric form, with a %scope */
 #define RD_KEYMAX	(64 + 96)
 #define RD_NUM		24
 
@@ -283,6 +290,7 @@ struct rconn {
 	struct rconn	*next;
 	int		 unsent;	/* the last command failed before all
 					 * of it was written */
+	int64_t		 tv_ms;		/* the socket's timeouts; -1 unset */
 	char		 rbuf[RD_RBUF];	/* see rd_reply */
 };
 
@@ -290,14 +298,25 @@ struct rd {
 	struct fd_redis_url url;
 	char		*prefix;
 	size_t		 plen;
-	struct timeval	 ctv;		/* connect timeout */
-	struct timeval	 tv;		/* command timeout */
+	int64_t		 connect_ms;
 	int64_t		 timeout_ms;
+	int64_t		 retry_ms;	/* between lookups of the host */
 
-	pthread_mutex_t	 mu;		/* idle, nidle, sha */
+	pthread_mutex_t	 mu;		/* idle, nidle, sha, the addresses */
 	struct rconn	*idle;
 	unsigned	 nidle;
 	char		 sha[S_COUNT][41];
+	char		 addr[RD_ADDRS][RD_ADDRLEN];
+	int		 naddr;		/* 0: the host did not resolve */
+	int64_t		 looked_up;	/* when, monotonic ms */
+	char		 why[128];	/* why it did not */
+};
+
+/* One call's time: every blocking step of it (connect, AUTH, SELECT,
+ * SCRIPT LOAD, EVALSHA, one reconnect) waits only for what is left. */
+struct rd_call {
+	int64_t		 deadline;	/* monotonic microseconds */
+	int		 connected;	/* connect_ms was added */
 };
 
 /*
@@ -554,29 +573,218 @@ rd_errstr(struct rd *rd, redisContext *c, const char *what, char *err,
 		snprintf(err, errlen, "%s: %s", what, c->errstr);
 }
 
+/* mono_us - CLOCK_MONOTONIC in microseconds */
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ms_tv - milliseconds as a struct timeval */
+static struct timeval
+ms_tv(int64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* rd_call_start - a call's deadline: `timeout` from now */
+static void
+rd_call_start(struct rd *rd, struct rd_call *k)
+{
+	k->deadline = mono_us() + rd->timeout_ms * 1000;
+	k->connected = 0;
+}
+
+/* rd_left - whole milliseconds the call has left, rounded up; <= 0 if
+ * none */
+static int64_t
+rd_left(const struct rd_call *k)
+{
+	return (k->deadline - mono_us() + 999) / 1000;
+}
+
+/* rd_seterr - fail c as hiredis does: err, and errstr as text */
+static void
+rd_seterr(redisContext *c, int type, const char *str)
+{
+	int	 e = errno;
+
+	c->err = type;
+	snprintf(c->errstr, sizeof(c->errstr), "%s", str);
+	errno = e;
+}
+
+/*
+ * rd_step - before a blocking step on rc: the socket's timeouts cut to
+ * what the call has left, so that a reply trickled byte by byte cannot
+ * keep it past its deadline; -1 with c->err and errno (EAGAIN, "no
+ * answer") when there is nothing left. The timeouts are set only when
+ * they change: on a call that gets its answer at once, never.
+ */
+static int
+rd_step(struct rconn *rc, const struct rd_call *k)
+{
+	int64_t	 left = rd_left(k);
+
+	if (left <= 0) {
+		errno = EAGAIN;
+		rd_seterr(rc->c, REDIS_ERR_IO, "deadline passed");
+		return -1;
+	}
+	if (left != rc->tv_ms) {
+		if (redisSetTimeout(rc->c, ms_tv(left)) != REDIS_OK) {
+			rc->tv_ms = -1;
+			return -1;
+		}
+		rc->tv_ms = left;
+	}
+	return 0;
+}
+
+static redisReply *rd_command(struct rconn *, const struct rd_call *, int,
+    const char **, const size_t *);
+static void rd_drop(struct rconn *);
+
 /* rd_simple - run a command that must answer +OK */
 static int
-rd_simple(struct rd *rd, redisContext *c, int argc, const char **argv,
-    char *err, size_t errlen)
+rd_simple(struct rd *rd, struct rconn *rc, const struct rd_call *k,
+    int argc, const char **argv, char *err, size_t errlen)
 {
 	redisReply	*r;
-	int		 rc = 0;
+	size_t		 lens[3];
+	int		 i, rv = 0;
 
-	if ((r = redisCommandArgv(c, argc, argv, NULL)) == NULL) {
-		rd_errstr(rd, c, argv[0], err, errlen);
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((r = rd_command(rc, k, argc, argv, lens)) == NULL) {
+		rd_errstr(rd, rc->c, argv[0], err, errlen);
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(err, errlen, "%s: %s", argv[0], r->str);
-		rc = -1;
+		rv = -1;
 	}
 	freeReplyObject(r);
-	return rc;
+	return rv;
 }
 
-/* rd_connect - a fresh, authenticated connection on the right db */
+/*
+ * rd_lookup - the host's addresses, in numeric form, into rd. Done when
+ * the store is opened, not on each connect: getaddrinfo has no time
+ * limit, and a slow resolver would hold a milter thread for seconds
+ * against a connect-timeout of 200ms. IPv4 first, or failing that IPv6,
+ * as hiredis looks them up. -1 with rd->why if there are none.
+ */
+static int
+rd_lookup(struct rd *rd)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 a[RD_ADDRS][RD_ADDRLEN];
+	int		 e, n = 0;
+
+	memset(a, 0, sizeof(a));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(rd->url.host, NULL, &hints, &res)) != 0) {
+		hints.ai_family = AF_INET6;
+		e = getaddrinfo(rd->url.host, NULL, &hints, &res);
+	}
+	if (e == 0) {
+		for (ai = res; ai != NULL && n < RD_ADDRS; ai = ai->ai_next)
+			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a[n],
+			    RD_ADDRLEN, NULL, 0, NI_NUMERICHOST) == 0)
+				n++;
+		freeaddrinfo(res);
+	}
+	pthread_mutex_lock(&rd->mu);
+	memcpy(rd->addr, a, sizeof(a));
+	rd->naddr = n;
+	rd->looked_up = mono_us() / 1000;
+	if (e != 0)
+		snprintf(rd->why, sizeof(rd->why), "%s", gai_strerror(e));
+	else if (n == 0)
+		snprintf(rd->why, sizeof(rd->why), "no address");
+	pthread_mutex_unlock(&rd->mu);
+	return n > 0 ? 0 : -1;
+}
+
+/* rd_addrs - the host's addresses into a; how many, 0 with err if none.
+ * A host that did not resolve is looked up again at most once per
+ * breaker-cooldown, by the call that finds it due. */
+static int
+rd_addrs(struct rd *rd, char (*a)[RD_ADDRLEN], char *err, size_t errlen)
+{
+	int	 n, due;
+
+	pthread_mutex_lock(&rd->mu);
+	n = rd->naddr;
+	memcpy(a, rd->addr, sizeof(rd->addr));
+	due = n == 0 && mono_us() / 1000 - rd->looked_up >= rd->retry_ms;
+	if (due)
+		rd->looked_up = mono_us() / 1000;	/* one thread tries */
+	pthread_mutex_unlock(&rd->mu);
+	if (due && rd_lookup(rd) == 0)
+		return rd_addrs(rd, a, err, errlen);
+	if (n == 0) {
+		pthread_mutex_lock(&rd->mu);
+		snprintf(err, errlen, "resolve %s: %s", rd->url.host, rd->why);
+		pthread_mutex_unlock(&rd->mu);
+	}
+	return n;
+}
+
+/* rd_dial - a TCP or unix socket connection within connect-timeout and
+ * what the call has left; NULL with err */
+static redisContext *
+rd_dial(struct rd *rd, const struct rd_call *k, char *err, size_t errlen)
+{
+	char		 a[RD_ADDRS][RD_ADDRLEN];
+	redisContext	*c = NULL;
+	int64_t		 ms;
+	int		 i, n = 1;
+
+	if (rd->url.sock == NULL && (n = rd_addrs(rd, a, err, errlen)) == 0)
+		return NULL;
+	/* the next address when one refuses, as hiredis does */
+	for (i = 0; i < n; i++) {
+		if (c != NULL)
+			redisFree(c);
+		if ((ms = rd_left(k)) <= 0) {
+			snprintf(err, errlen, "connect: timed out");
+			return NULL;
+		}
+		if (ms > rd->connect_ms)
+			ms = rd->connect_ms;
+		if (rd->url.sock != NULL)
+			c = redisConnectUnixWithTimeout(rd->url.sock, ms_tv(ms));
+		else
+			c = redisConnectWithTimeout(a[i], rd->url.port,
+			    ms_tv(ms));
+		if (c != NULL && c->err == 0)
+			return c;
+	}
+	if (c != NULL && c->err == REDIS_ERR_IO && errno == EINPROGRESS)
+		snprintf(err, errlen, "connect: timed out");
+	else
+		rd_errstr(rd, c, "connect", err, errlen);
+	if (c != NULL)
+		redisFree(c);
+	return NULL;
+}
+
+/* rd_connect - a fresh, authenticated connection on the right db. The
+ * first connect of a call adds connect-timeout to its deadline: a call
+ * that must connect may take that much longer, once. */
 static struct rconn *
-rd_connect(struct rd *rd, char *err, size_t errlen)
+rd_connect(struct rd *rd, struct rd_call *k, char *err, size_t errlen)
 {
 	struct rconn	*rc;
 	redisContext	*c;
@@ -584,44 +792,34 @@ rd_connect(struct rd *rd, char *err, size_t errlen)
 	char		 db[16];
 	int		 argc;
 
-	if (rd->url.sock != NULL)
-		c = redisConnectUnixWithTimeout(rd->url.sock, rd->ctv);
-	else
-		c = redisConnectWithTimeout(rd->url.host, rd->url.port, rd->ctv);
-	if (c == NULL || c->err) {
-		if (c != NULL && c->err == REDIS_ERR_IO && errno == EINPROGRESS)
-			snprintf(err, errlen, "connect: timed out");
-		else
-			rd_errstr(rd, c, "connect", err, errlen);
-		if (c != NULL)
-			redisFree(c);
+	if (!k->connected) {
+		k->deadline += rd->connect_ms * 1000;
+		k->connected = 1;
+	}
+	if ((c = rd_dial(rd, k, err, errlen)) == NULL)
 		return NULL;
-	}
-	if (redisSetTimeout(c, rd->tv) != REDIS_OK) {
-		rd_errstr(rd, c, "timeout", err, errlen);
-		goto fail;
-	}
+	rc = fd_calloc(1, sizeof(*rc));
+	rc->c = c;
+	rc->tv_ms = -1;
 	if (rd->url.pass != NULL) {
 		argc = 0;
 		argv[argc++] = "AUTH";
 		if (rd->url.user != NULL)
 			argv[argc++] = rd->url.user;
 		argv[argc++] = rd->url.pass;
-		if (rd_simple(rd, c, argc, argv, err, errlen) < 0)
+		if (rd_simple(rd, rc, k, argc, argv, err, errlen) < 0)
 			goto fail;
 	}
 	if (rd->url.db != 0) {
 		snprintf(db, sizeof(db), "%d", rd->url.db);
 		argv[0] = "SELECT";
 		argv[1] = db;
-		if (rd_simple(rd, c, 2, argv, err, errlen) < 0)
+		if (rd_simple(rd, rc, k, 2, argv, err, errlen) < 0)
 			goto fail;
 	}
-	rc = fd_calloc(1, sizeof(*rc));
-	rc->c = c;
 	return rc;
 fail:
-	redisFree(c);
+	rd_drop(rc);
 	return NULL;
 }
 
@@ -702,13 +900,14 @@ rd_pooled(struct rd *rd)
 /* rd_load - SCRIPT LOAD script s, remember its SHA: 1; 0 on an error
  * reply (err says which); -1 on an I/O error (*e: its errno) */
 static int
-rd_load(struct rd *rd, redisContext *c, int s, int *e, char *err,
-    size_t errlen)
+rd_load(struct rd *rd, struct rconn *rc, const struct rd_call *k, int s,
+    int *e, char *err, size_t errlen)
 {
 	const char	*argv[3] = { "SCRIPT", "LOAD", rd_scripts[s] };
+	size_t		 lens[3] = { 6, 4, strlen(rd_scripts[s]) };
 	redisReply	*r;
 
-	if ((r = redisCommandArgv(c, 3, argv, NULL)) == NULL) {
+	if ((r = rd_command(rc, k, 3, argv, lens)) == NULL) {
 		*e = errno;
 		return -1;
 	}
@@ -777,28 +976,17 @@ put_len(char *p, char c, size_t n)
 	return p;
 }
 
-/* rd_seterr - fail c as hiredis does: err, and errstr as text */
-static void
-rd_seterr(redisContext *c, int type, const char *str)
-{
-	int	 e = errno;
-
-	c->err = type;
-	snprintf(c->errstr, sizeof(c->errstr), "%s", str);
-	errno = e;
-}
-
 /*
  * rd_reply - send what is appended on rc and read its reply, as
  * redisGetReply does on a blocking context, but through rc's own buffer:
  * hiredis reads into 16 KiB on the caller's stack, the deepest point of a
  * session on Redis, which the next libmilter thread on that stack faults
- * in again (docs/PERFORMANCE.md, Round 7). The socket's timeouts
- * (redisSetTimeout) bound each read and write. NULL with errno and c->err
- * set on failure, as hiredis leaves them.
+ * in again (docs/PERFORMANCE.md, Round 7). The socket's timeouts bound
+ * each read and write, cut to what the call has left (rd_step). NULL
+ * with errno and c->err set on failure, as hiredis leaves them.
  */
 static void *
-rd_reply(struct rconn *rc)
+rd_reply(struct rconn *rc, const struct rd_call *k)
 {
 	redisContext	*c = rc->c;
 	void		*reply = NULL;
@@ -806,7 +994,8 @@ rd_reply(struct rconn *rc)
 	int		 done = 0;
 
 	do {
-		if (redisBufferWrite(c, &done) == REDIS_ERR) {
+		if (rd_step(rc, k) < 0 || redisBufferWrite(c, &done) ==
+		    REDIS_ERR) {
 			rc->unsent = 1;
 			return NULL;
 		}
@@ -818,6 +1007,8 @@ rd_reply(struct rconn *rc)
 		}
 		if (reply != NULL)
 			return reply;
+		if (rd_step(rc, k) < 0)
+			return NULL;
 		if ((n = read(c->fd, rc->rbuf, sizeof(rc->rbuf))) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -845,8 +1036,8 @@ rd_reply(struct rconn *rc)
  * limits) and gets fd_malloc, which does not fail.
  */
 static redisReply *
-rd_command(struct rconn *rc, int argc, const char **argv,
-    const size_t *lens)
+rd_command(struct rconn *rc, const struct rd_call *k, int argc,
+    const char **argv, const size_t *lens)
 {
 	char	 stack[2048], *buf = stack, *p;
 	size_t	 need = 32;
@@ -869,7 +1060,7 @@ rd_command(struct rconn *rc, int argc, const char **argv,
 	if (redisAppendFormattedCommand(rc->c, buf, (size_t)(p - buf)) ==
 	    REDIS_OK) {
 		rc->unsent = 0;
-		reply = rd_reply(rc);
+		reply = rd_reply(rc, k);
 	}
 	e = errno;
 	if (buf != stack)
@@ -892,14 +1083,16 @@ static int
 rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
     size_t *lens, redisReply **reply, char *err, size_t errlen)
 {
+	struct rd_call	 k;
 	struct rconn	*rc;
 	redisReply	*r;
 	char		 sha[41], nk[3][RD_NUM];
 	int		 fresh = 0, tries, e = 0, rv;
 
 	*reply = NULL;
+	rd_call_start(rd, &k);
 	if ((rc = rd_pooled(rd)) == NULL) {
-		if ((rc = rd_connect(rd, err, errlen)) == NULL)
+		if ((rc = rd_connect(rd, &k, err, errlen)) == NULL)
 			return FD_SB_FAIL;
 		fresh = 1;
 	}
@@ -909,7 +1102,7 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 		memcpy(sha, rd->sha[s], sizeof(sha));
 		pthread_mutex_unlock(&rd->mu);
 		if (sha[0] == '\0') {
-			if ((rv = rd_load(rd, rc->c, s, &e, err, errlen)) > 0)
+			if ((rv = rd_load(rd, rc, &k, s, &e, err, errlen)) > 0)
 				continue;
 			if (rv == 0) {
 				rd_give(rd, rc);
@@ -920,7 +1113,7 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 			argv[1] = sha;
 			lens[0] = 7;
 			lens[1] = 40;
-			r = rd_command(rc, argc, argv, lens);
+			r = rd_command(rc, &k, argc, argv, lens);
 			e = errno;
 			if (r != NULL && r->type == REDIS_REPLY_ERROR &&
 			    strncmp(r->str, "NOSCRIPT", 8) == 0) {
@@ -949,7 +1142,7 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 			return FD_SB_FAIL;
 		}
 		rd_drop(rc);
-		if ((rc = rd_connect(rd, err, errlen)) == NULL)
+		if ((rc = rd_connect(rd, &k, err, errlen)) == NULL)
 			return FD_SB_FAIL;
 		fresh = 1;
 	}
@@ -1443,18 +1636,20 @@ rd_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
     size_t errlen)
 {
 	struct rd	*rd = h;
+	struct rd_call	 k;
 	struct rconn	*rc;
 	redisReply	*r1 = NULL, *r2 = NULL;
 	const char	*p;
 	int		 ok = -1;
 
+	rd_call_start(rd, &k);
 	if ((rc = rd_pooled(rd)) == NULL &&
-	    (rc = rd_connect(rd, err, errlen)) == NULL)
+	    (rc = rd_connect(rd, &k, err, errlen)) == NULL)
 		return -1;
 	redisAppendCommand(rc->c, "DBSIZE");
 	redisAppendCommand(rc->c, "INFO memory");
-	if (redisGetReply(rc->c, (void **)&r1) != REDIS_OK ||
-	    redisGetReply(rc->c, (void **)&r2) != REDIS_OK) {
+	if ((r1 = rd_reply(rc, &k)) == NULL ||
+	    (r2 = rd_reply(rc, &k)) == NULL) {
 		rd_errstr(rd, rc->c, "stats", err, errlen);
 		rd_drop(rc);
 		goto out;
@@ -1480,17 +1675,6 @@ out:
  * Open and close
  */
 
-/* ms_tv - milliseconds as a struct timeval */
-static struct timeval
-ms_tv(int64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return tv;
-}
-
 /* rd_dup_url - a deep copy */
 static void
 rd_dup_url(struct fd_redis_url *d, const struct fd_redis_url *s)
@@ -1503,7 +1687,9 @@ rd_dup_url(struct fd_redis_url *d, const struct fd_redis_url *s)
 	d->db = s->db;
 }
 
-/* rd_open - no connection yet: an unreachable Redis is a per-call error */
+/* rd_open - no connection yet: an unreachable Redis is a per-call error,
+ * and so is a host name that does not resolve (a filterd that refused to
+ * start would hold up the mail; rd_addrs tries the name again) */
 static void *
 rd_open(const struct fd_store_opts *o, const struct fd_clock *clock,
     char *err, size_t errlen)
@@ -1517,10 +1703,12 @@ rd_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	rd_dup_url(&rd->url, &o->url);
 	rd->prefix = fd_strdup(o->prefix ? o->prefix : "");
 	rd->plen = strlen(rd->prefix);
-	rd->ctv = ms_tv(o->connect_ms);
-	rd->tv = ms_tv(o->timeout_ms);
+	rd->connect_ms = o->connect_ms;
 	rd->timeout_ms = o->timeout_ms;
+	rd->retry_ms = o->breaker_ms;
 	pthread_mutex_init(&rd->mu, NULL);
+	if (rd->url.sock == NULL)
+		rd_lookup(rd);
 	return rd;
 }
 

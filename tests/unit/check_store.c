@@ -41,6 +41,7 @@
 #include "store_backend.h"
 #include "store_plan.h"
 #include "redis.h"
+#include "lookups.h"
 
 #define T0	1700000000
 #define DAY	86400
@@ -2106,8 +2107,9 @@ rate_pttl_min(void)
  * connection after the other until fake_stop, answers SCRIPT LOAD with a
  * SHA and every other command with the bytes in fake_reply; with
  * fake_reply NULL it reads the command and closes the connection, as a
- * server or a proxy that dies after the command reached it. fake_calls
- * counts the commands other than SCRIPT it received.
+ * server or a proxy that dies after the command reached it; with
+ * fake_trickle_ms it sends the reply a byte at a time, that far apart.
+ * fake_calls counts the commands other than SCRIPT it received.
  */
 struct fake {
 	int		 lfd;
@@ -2118,6 +2120,23 @@ struct fake {
 
 static const char *fake_reply;
 static int fake_calls;
+static int fake_trickle_ms;
+
+/* fake_write - reply on c, all at once or trickled; -1 on an error */
+static int
+fake_write(int c, const char *reply, int trickle)
+{
+	size_t	 i, n = strlen(reply);
+
+	if (!trickle)
+		return write(c, reply, n) < 0 ? -1 : 0;
+	for (i = 0; i < n; i++) {
+		if (write(c, reply + i, 1) < 0)
+			return -1;
+		usleep((useconds_t)fake_trickle_ms * 1000);
+	}
+	return 0;
+}
 
 /* resp_command - the length of the whole command at the start of b (its
  * name into name), 0 if it is not all there yet */
@@ -2157,18 +2176,22 @@ fake_conn(int c)
 	char		 name[16];
 	size_t		 len = 0, used;
 	ssize_t		 n;
+	int		 trickle;
 
 	while ((n = read(c, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)n;
 		while ((used = resp_command(buf, len, name, sizeof(name))) > 0) {
 			reply = sha;
+			trickle = 0;
 			if (strcmp(name, "SCRIPT") != 0) {
 				__atomic_add_fetch(&fake_calls, 1,
 				    __ATOMIC_ACQ_REL);
 				reply = __atomic_load_n(&fake_reply,
 				    __ATOMIC_ACQUIRE);
+				trickle = __atomic_load_n(&fake_trickle_ms,
+				    __ATOMIC_ACQUIRE) > 0;
 			}
-			if (reply == NULL || write(c, reply, strlen(reply)) < 0)
+			if (reply == NULL || fake_write(c, reply, trickle) < 0)
 				return;
 			memmove(buf, buf + used, len - used);
 			len -= used;
@@ -2213,6 +2236,7 @@ fake_start(struct fake *f)
 	f->port = ntohs(sin.sin_port);
 	f->stop = 0;
 	__atomic_store_n(&fake_calls, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&fake_trickle_ms, 0, __ATOMIC_RELEASE);
 	ck_assert_int_eq(pthread_create(&f->t, NULL, fake_serve, f), 0);
 }
 
@@ -2314,6 +2338,79 @@ START_TEST(redis_idle_close)
 	ck_assert_int_eq(v, 2);
 	ck_assert_int_eq(evalsha_calls() - before, 1);
 	ck_assert_int_eq(logged("unavailable"), 0);
+}
+END_TEST
+
+/* `timeout` bounds the whole call, not each read: a reply that comes a
+ * byte every 100ms never makes one read wait 250ms, and still fails the
+ * call, which must not take it for an answer */
+START_TEST(redis_trickled_reply)
+{
+	struct fake	 f;
+	int64_t		 v = 0;
+
+	fake_store(&f);
+	__atomic_store_n(&fake_reply, ":12345\r\n", __ATOMIC_RELEASE);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 12345);
+	st = fd_store_free(st);
+	opts_free();
+	conf.store_path = url;
+	opt("breaker-failures", "0");
+	opt("timeout", "250ms");
+	st = open_store();
+	__atomic_store_n(&fake_trickle_ms, 100, __ATOMIC_RELEASE);
+	v = 0;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(logged("no answer within 250ms"), 1);
+	st = fd_store_free(st);
+	fake_stop(&f);
+}
+END_TEST
+
+/* redis_named - a store on the shared Redis by host name */
+static void
+redis_named(const char *host)
+{
+	st = fd_store_free(st);
+	opts_free();
+	lookups_reset();
+	snprintf(url, sizeof(url), "redis://%s:%d", host,
+	    fd_test_redis_port(redis));
+	conf.store_path = url;
+	opt("prefix", prefix);
+	opt("breaker-failures", "0");
+	opt("breaker-cooldown", "1h");
+	st = open_store();
+}
+
+/* The host name is looked up when the store opens, not on each connect
+ * (a resolver has no time limit); one that does not resolve makes calls
+ * fail, and is not looked up on every call either */
+START_TEST(redis_lookup_once)
+{
+	redisReply *r;
+	int64_t	 v;
+	int	 i;
+
+	redis_named("redis.fd-test");
+	for (i = 1; i <= 3; i++) {
+		ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v),
+		    FD_STORE_OK);
+		ck_assert_int_eq(v, i);
+		/* the next call needs a new connection */
+		r = rcmd(NULL, "CLIENT KILL TYPE normal");
+		freeReplyObject(r);
+	}
+	ck_assert_int_eq(lookups_count(), 1);
+
+	redis_named("nowhere.fd-test");
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("resolve nowhere.fd-test"), 1);
+	/* at open: IPv4, then IPv6 */
+	ck_assert_int_eq(lookups_count(), 2);
 }
 END_TEST
 
@@ -2552,6 +2649,8 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_del_bad_reply);
 		tcase_add_test(tc, redis_closed_after_command);
 		tcase_add_test(tc, redis_idle_close);
+		tcase_add_test(tc, redis_trickled_reply);
+		tcase_add_test(tc, redis_lookup_once);
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
 		tcase_add_test(tc, redis_numbers_in_full);
