@@ -815,7 +815,8 @@ fd_store_set(struct fd_store *s, const void *key, size_t keylen,
 
 /* fd_store_incr - add `by` to the decimal integer under key; an absent or
  * expired key starts at 0 and gets ttl (> 0); an existing one keeps its
- * expiry, so a counter counts over a fixed window. *out: the new value. */
+ * expiry, so a counter counts over a fixed window. *out: the new value.
+ * A counter stays within +-FD_COUNTER_MAX (2^53 - 1) on every back end. */
 int
 fd_store_incr(struct fd_store *s, const void *key, size_t keylen,
     int64_t by, int64_t ttl, int64_t *out)
@@ -827,6 +828,8 @@ fd_store_incr(struct fd_store *s, const void *key, size_t keylen,
 
 	if (!ttl_ok(ttl))
 		return invalid(s, "kv: TTL out of range");
+	if (by > FD_COUNTER_MAX || by < -FD_COUNTER_MAX)
+		return invalid(s, "incr: step out of range");
 	skey(&k, FD_SK_KV, FD_SK_KV, key, keylen);
 	if ((trial = admit(s)) == 0)
 		return FD_STORE_ERR;

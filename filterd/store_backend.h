@@ -69,6 +69,10 @@ struct fd_sgrey {
  */
 #define FD_AWL_SLACK(ttl)	((ttl) / 100)
 
+/* The range of a kv counter: the integers a Lua number (a double) holds
+ * exactly, so that both back ends count alike and refuse alike. */
+#define FD_COUNTER_MAX	((int64_t)9007199254740991)	/* 2^53 - 1 */
+
 /*
  * One rate limit turned into GCRA numbers (see fd_store_rate in store.c):
  * interval is the time one event costs, cap the most the theoretical

@@ -978,7 +978,8 @@ incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		expires = rd64(v.mv_data);
 	} else if (rc != MDB_NOTFOUND)
 		return lm_fail(lm, rc, "read", err, errlen);
-	if (__builtin_add_overflow(cur, a->by, &cur)) {
+	if (__builtin_add_overflow(cur, a->by, &cur) || cur > FD_COUNTER_MAX ||
+	    cur < -FD_COUNTER_MAX) {
 		snprintf(err, errlen, "incr: overflow");
 		return FD_SB_INVAL;
 	}

@@ -1199,6 +1199,29 @@ START_TEST(kv_incr)
 }
 END_TEST
 
+/* both back ends count to 2^53 - 1 and refuse past it alike */
+START_TEST(kv_incr_range)
+{
+	const int64_t	 max = 9007199254740991;	/* 2^53 - 1 */
+	int64_t		 v;
+
+	ck_assert_int_eq(fd_store_incr(st, "m", 1, max - 1, 60, &v),
+	    FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "m", 1, 1, 60, &v), FD_STORE_OK);
+	ck_assert(v == max);
+	ck_assert_int_eq(fd_store_incr(st, "m", 1, 1, 60, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, max + 1, 60, &v),
+	    FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, -max, 60, &v), FD_STORE_OK);
+	ck_assert(v == -max);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, -1, 60, &v), FD_STORE_ERR);
+	/* the counter is as it was */
+	ck_assert_int_eq(fd_store_incr(st, "m", 1, 0, 60, &v), FD_STORE_OK);
+	ck_assert(v == max);
+	ck_assert_int_eq(logged("unavailable"), 0);
+}
+END_TEST
+
 START_TEST(binary_keys)
 {
 	static char big[10240], big2[10240];
@@ -2615,6 +2638,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, kv_large_value);
 	tcase_add_test(tc, kv_ttl);
 	tcase_add_test(tc, kv_incr);
+	tcase_add_test(tc, kv_incr_range);
 	tcase_add_test(tc, binary_keys);
 
 	tc = tcase(s, "threads");
