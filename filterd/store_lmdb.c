@@ -161,6 +161,7 @@ struct lm {
 	pthread_cond_t	 scv;
 	int		 stop;
 	int64_t		 sweep_logged;
+	int64_t		 flush_logged;	/* the last flush failure logged */
 
 	/* test hooks: see fd_lmdb_test_flush, fd_lmdb_test_commit_hook */
 	int		 test_flush;	/* atomic: the sweeper does not flush */
@@ -1193,8 +1194,18 @@ mono_ms(void)
 static void
 lm_flush(struct lm *lm)
 {
+	int	 rc;
+
 	if (__atomic_exchange_n(&lm->written, 0, __ATOMIC_ACQ_REL)) {
-		mdb_env_sync(lm->env, 1);
+		/* a flush that failed (EIO, a full disk) leaves the writes
+		 * unflushed: keep saying so, so the marker stays up */
+		if ((rc = mdb_env_sync(lm->env, 1)) != 0) {
+			__atomic_store_n(&lm->written, 1, __ATOMIC_RELEASE);
+			if (fd_log_ratelimited(&lm->flush_logged,
+			    fd_clock_now(lm->clock), 600))
+				fd_log_warnx("store lmdb %s: flush: %s",
+				    lm->path, mdb_strerror(rc));
+		}
 		return;
 	}
 	if (!__atomic_load_n(&lm->marked, __ATOMIC_RELAXED) ||
