@@ -104,6 +104,7 @@
 #define LM_RESERVE	(16 << 20) /* disk kept allocated past the last page */
 #define LM_RESERVE_OPEN	(1 << 20)  /* the same at open, for its one write */
 #define LM_FILL_MAX	90	/* percent of the map new entries may fill */
+#define LM_FILL_AUX	95	/* the same for a client's counters */
 
 /* the meta key: tag 0, then a name */
 static const unsigned char lm_meta[FD_SK_LEN] = "\0filterd-format";
@@ -233,8 +234,15 @@ lm_get(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t now,
  * LM_FILL_MAX percent of the map. Every write transaction copies the
  * pages it changes into free ones, deletes included, so a map filled to
  * the last page could not even be swept, and would stay full for good:
- * the rest is kept for updates and for the sweeper. 0, or FD_SB_FAIL
- * with err.
+ * the rest is kept for updates and for the sweeper. A client's
+ * auto-whitelist counter and rate buckets may go on to LM_FILL_AUX: they
+ * are written in the same transaction as a triplet's update (its first
+ * pass, a message's greylist and rate checks at once), and refusing them
+ * would refuse the update with them, so that no sender greylisted before
+ * the map filled could pass. New triplets and kv entries, what a flood
+ * of new senders adds, stop first. 0, or FD_SB_INVAL with err: the
+ * request fails, the store stays healthy (no breaker trip), and the other
+ * writes of the batch go on.
  */
 static int
 lm_room(struct lm *lm, MDB_txn *txn, MDB_val *key, char *err, size_t errlen)
@@ -242,19 +250,22 @@ lm_room(struct lm *lm, MDB_txn *txn, MDB_val *key, char *err, size_t errlen)
 	MDB_stat	 st;
 	MDB_val		 v;
 	uint64_t	 used;
+	unsigned char	 tag = ((const unsigned char *)key->mv_data)[0];
+	int		 max = tag == FD_SK_AWL || tag == FD_SK_RATE ? LM_FILL_AUX :
+			    LM_FILL_MAX;
 
 	if (mdb_stat(txn, lm->dbi, &st) != 0)
 		return 0;	/* the write itself will say what is wrong */
 	used = (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages +
 	    st.ms_overflow_pages) * st.ms_psize;
-	if (used * 100 <= lm->map_size * LM_FILL_MAX ||
+	if (used * 100 <= lm->map_size * (uint64_t)max ||
 	    mdb_get(txn, lm->dbi, key, &v) == 0)
 		return 0;
 	snprintf(err, errlen, "write: the map is full (map-size %" PRIu64
 	    " bytes; new entries stop at %d%% of it, the rest is kept for "
 	    "updates and the sweeper): raise map-size or shorten the TTLs",
-	    lm->map_size, LM_FILL_MAX);
-	return FD_SB_FAIL;
+	    lm->map_size, max);
+	return FD_SB_INVAL;
 }
 
 /* lm_put - store expiry + body under k */
@@ -265,8 +276,8 @@ lm_put(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t expires,
 	MDB_val	 key = { FD_SK_LEN, (void *)k->b }, v;
 	int	 rc;
 
-	if (lm_room(lm, txn, &key, err, errlen) != 0)
-		return FD_SB_FAIL;
+	if ((rc = lm_room(lm, txn, &key, err, errlen)) != 0)
+		return rc;
 	v.mv_size = LM_HDR + len;
 	v.mv_data = NULL;
 	/* MDB_RESERVE: write the value in place, no staging copy */
@@ -676,7 +687,7 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	MDB_val		 v;
 	uint32_t	 awl = 0, passes;
 	int64_t		 first, now = a->now;
-	int		 rc;
+	int		 rc, prc;
 
 	if (a->g->has_awl) {
 		rc = lm_get(lm, txn, &a->g->awl, now, 4, &v);
@@ -688,9 +699,9 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		if (awl >= q->awl_after) {
 			if (rd64(v.mv_data) < now + q->awl_ttl -
 			    FD_AWL_SLACK(q->awl_ttl) &&
-			    lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl,
-			    4, err, errlen) < 0)
-				return FD_SB_FAIL;
+			    (prc = lm_put(lm, txn, &a->g->awl, now + q->awl_ttl,
+			    &awl, 4, err, errlen)) < 0)
+				return prc;
 			res->state = FD_GREY_WHITELISTED;
 			res->awl_count = awl;
 			return FD_SB_OK;
@@ -701,9 +712,9 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	if (rc == MDB_NOTFOUND) {
 		memcpy(body, &now, 8);
 		memset(body + 8, 0, 4);
-		if (lm_put(lm, txn, &a->g->key, now + q->retry_window, body, 12,
-		    err, errlen) < 0)
-			return FD_SB_FAIL;
+		if ((prc = lm_put(lm, txn, &a->g->key, now + q->retry_window,
+		    body, 12, err, errlen)) < 0)
+			return prc;
 		res->state = FD_GREY_NEW;
 		res->first_seen = now;
 		res->retry_after = q->delay;
@@ -718,9 +729,9 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		first = now;
 		memcpy(body, &first, 8);
 		memcpy(body + 8, &passes, 4);
-		if (lm_put(lm, txn, &a->g->key, rd64(v.mv_data), body, 12, err,
-		    errlen) < 0)
-			return FD_SB_FAIL;
+		if ((prc = lm_put(lm, txn, &a->g->key, rd64(v.mv_data), body,
+		    12, err, errlen)) < 0)
+			return prc;
 	}
 	res->first_seen = first;
 	res->passes = passes;
@@ -732,16 +743,16 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	passes++;
 	memcpy(body, &first, 8);
 	memcpy(body + 8, &passes, 4);
-	if (lm_put(lm, txn, &a->g->key, now + q->pass_ttl, body, 12, err,
-	    errlen) < 0)
-		return FD_SB_FAIL;
+	if ((prc = lm_put(lm, txn, &a->g->key, now + q->pass_ttl, body, 12, err,
+	    errlen)) < 0)
+		return prc;
 	/* the awl counts passed triplets: one correspondent writing again
 	 * and again must not whitelist its client */
 	if (a->g->has_awl && passes == 1) {
 		awl++;
-		if (lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl, 4, err,
-		    errlen) < 0)
-			return FD_SB_FAIL;
+		if ((prc = lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl,
+		    4, err, errlen)) < 0)
+			return prc;
 	}
 	res->state = FD_GREY_PASSED;
 	res->passes = passes;
@@ -775,7 +786,7 @@ rate_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	int64_t		 tat[FD_STORE_RATE_MAX], now = a->now * 1000000, nt;
 	MDB_val		 v;
 	size_t		 i;
-	int		 ok = 1, rc;
+	int		 ok = 1, rc, prc;
 
 	for (i = 0; i < a->n; i++) {
 		rc = lm_get(lm, txn, &a->r[i].key, a->now, 8, &v);
@@ -794,9 +805,9 @@ rate_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		if (!ok || a->r[i].cost == 0)
 			continue;
 		/* the bucket is full again once TAT has passed */
-		if (lm_put(lm, txn, &a->r[i].key, (nt + 999999) / 1000000, &nt,
-		    8, err, errlen) < 0)
-			return FD_SB_FAIL;
+		if ((prc = lm_put(lm, txn, &a->r[i].key, (nt + 999999) /
+		    1000000, &nt, 8, err, errlen)) < 0)
+			return prc;
 	}
 	return FD_SB_OK;
 }
@@ -923,10 +934,11 @@ static int
 set_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 {
 	struct kv_arg	*a = arg;
+	int		 prc;
 
-	if (lm_put(lm, txn, a->k, a->now + a->ttl, a->val, a->vallen, err,
-	    errlen) < 0)
-		return FD_SB_FAIL;
+	if ((prc = lm_put(lm, txn, a->k, a->now + a->ttl, a->val, a->vallen, err,
+	    errlen)) < 0)
+		return prc;
 	return FD_SB_OK;
 }
 
@@ -967,7 +979,7 @@ incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	MDB_val		 v;
 	int64_t		 cur = 0, expires = a->now + a->ttl;
 	char		 num[24];
-	int		 rc, len;
+	int		 rc, len, prc;
 
 	rc = lm_get(lm, txn, a->k, a->now, 0, &v);
 	if (rc == 0) {
@@ -985,8 +997,9 @@ incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		return FD_SB_INVAL;
 	}
 	len = snprintf(num, sizeof(num), "%" PRId64, cur);
-	if (lm_put(lm, txn, a->k, expires, num, (size_t)len, err, errlen) < 0)
-		return FD_SB_FAIL;
+	if ((prc = lm_put(lm, txn, a->k, expires, num, (size_t)len, err,
+	    errlen)) < 0)
+		return prc;
 	*a->out = cur;
 	return FD_SB_OK;
 }
