@@ -686,14 +686,15 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	unsigned char	 body[12];
 	MDB_val		 v;
 	uint32_t	 awl = 0, passes;
-	int64_t		 first, now = a->now;
+	int64_t		 first, now = a->now, awl_exp = 0;
 	int		 rc, prc;
 
 	if (a->g->has_awl) {
 		rc = lm_get(lm, txn, &a->g->awl, now, 4, &v);
-		if (rc == 0)
+		if (rc == 0) {
 			awl = rd32((unsigned char *)v.mv_data + LM_HDR);
-		else if (rc != MDB_NOTFOUND)
+			awl_exp = rd64(v.mv_data);
+		} else if (rc != MDB_NOTFOUND)
 			return lm_fail(lm, rc, "read", err, errlen);
 		/* awl >= awl_after > 0: v holds the entry */
 		if (awl >= q->awl_after) {
@@ -746,10 +747,16 @@ grey_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 	if ((prc = lm_put(lm, txn, &a->g->key, now + q->pass_ttl, body, 12, err,
 	    errlen)) < 0)
 		return prc;
-	/* the awl counts passed triplets: one correspondent writing again
-	 * and again must not whitelist its client */
-	if (a->g->has_awl && passes == 1) {
-		awl++;
+	/*
+	 * The awl counts passed triplets: one correspondent writing again
+	 * and again must not whitelist its client. Its later passes keep a
+	 * live count alive, as a whitelisted hit does (past the slack only:
+	 * no write per message).
+	 */
+	if (a->g->has_awl && (passes == 1 || (awl > 0 && awl_exp < now +
+	    q->awl_ttl - FD_AWL_SLACK(q->awl_ttl)))) {
+		if (passes == 1)
+			awl++;
 		if ((prc = lm_put(lm, txn, &a->g->awl, now + q->awl_ttl, &awl,
 		    4, err, errlen)) < 0)
 			return prc;

@@ -97,15 +97,16 @@
  * triplet kg and awl counter ka (nil without an awl), with delay
  * retry_window pass_ttl awl_after awl_ttl at ARGV[a ..]; a whitelisted
  * hit rewrites ka only past FD_AWL_SLACK (store_backend.h). ka counts
- * passed triplets: it goes up on a triplet's first pass only. Appends
+ * passed triplets: it goes up on a triplet's first pass only; a later
+ * pass keeps a live count alive (past FD_AWL_SLACK, as above). Appends
  * {state, first_seen, passes, awl_count, retry_after} to out. */
 #define LUA_GREY \
 "local function grey(out, kg, ka, now, a)\n" \
-"  local o, awl = #out, 0\n" \
+"  local o, awl, ax = #out, 0, 0\n" \
 "  if ka then\n" \
 "    local h = redis.call('HMGET', ka, 'x', 'c')\n" \
 "    local x = tonumber(h[1])\n" \
-"    if x and x > now then awl = tonumber(h[2]) or 0 end\n" \
+"    if x and x > now then awl, ax = tonumber(h[2]) or 0, x end\n" \
 "    if awl >= ARGV[a + 3] + 0 then\n" \
 "      local ttl = ARGV[a + 4] + 0\n" \
 "      if x < now + ttl - math.floor(ttl / 100) then\n" \
@@ -141,9 +142,10 @@
 "  passes = passes + 1\n" \
 "  redis.call('HSET', kg, 'x', now + ttl, 'p', passes)\n" \
 "  redis.call('EXPIRE', kg, ttl)\n" \
-"  if ka and passes == 1 then\n" \
-"    ttl = ARGV[a + 4] + 0\n" \
-"    awl = awl + 1\n" \
+"  ttl = ka and ARGV[a + 4] + 0\n" \
+"  if ka and (passes == 1 or (awl > 0 and\n" \
+"      ax < now + ttl - math.floor(ttl / 100))) then\n" \
+"    if passes == 1 then awl = awl + 1 end\n" \
 "    redis.call('HSET', ka, 'x', now + ttl, 'c', awl)\n" \
 "    redis.call('EXPIRE', ka, ttl)\n" \
 "  end\n" \

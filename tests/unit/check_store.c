@@ -471,6 +471,26 @@ START_TEST(grey_awl_counts_triplets)
 }
 END_TEST
 
+/* a client still counting keeps its count while its known triplets
+ * keep passing: a later pass refreshes the counter it does not raise */
+START_TEST(grey_awl_count_kept_alive)
+{
+	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req b = greq("net|s@x|r2", "net|x");
+	struct fd_grey_res r;
+
+	a.awl_after = b.awl_after = 3;
+	ck_assert_int_eq(pass(&a).awl_count, 1);
+	fd_clock_advance(&clk, 9 * DAY);
+	r = grey(&a);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.awl_count, 1);
+	/* past the counter's first ten days */
+	fd_clock_advance(&clk, 2 * DAY);
+	ck_assert_int_eq(pass(&b).awl_count, 2);
+}
+END_TEST
+
 START_TEST(grey_awl_expiry)
 {
 	struct fd_grey_req a = greq("net|s@x|r1", "net|x");
@@ -2619,6 +2639,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, grey_pass_ttl);
 	tcase_add_test(tc, grey_awl);
 	tcase_add_test(tc, grey_awl_counts_triplets);
+	tcase_add_test(tc, grey_awl_count_kept_alive);
 	tcase_add_test(tc, grey_awl_expiry);
 	tcase_add_test(tc, grey_awl_refresh_slack);
 	tcase_add_test(tc, grey_awl_off);
