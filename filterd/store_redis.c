@@ -67,6 +67,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "store_backend.h"
 #include "units.h"
 #include "xalloc.h"
@@ -303,6 +304,7 @@ struct rd {
 	int64_t		 connect_ms;
 	int64_t		 timeout_ms;
 	int64_t		 retry_ms;	/* between lookups of the host */
+	const struct fd_clock *clock;	/* the store's, for those lookups */
 
 	pthread_mutex_t	 mu;		/* idle, nidle, sha, the addresses */
 	struct rconn	*idle;
@@ -310,7 +312,8 @@ struct rd {
 	char		 sha[S_COUNT][41];
 	char		 addr[RD_ADDRS][RD_ADDRLEN];
 	int		 naddr;		/* 0: the host did not resolve */
-	int64_t		 looked_up;	/* when, monotonic ms */
+	int		 stale;		/* every address refused: look again */
+	int64_t		 looked_up;	/* when, the store's clock */
 	char		 why[128];	/* why it did not */
 };
 
@@ -682,7 +685,8 @@ rd_simple(struct rd *rd, struct rconn *rc, const struct rd_call *k,
  * the store is opened, not on each connect: getaddrinfo has no time
  * limit, and a slow resolver would hold a milter thread for seconds
  * against a connect-timeout of 200ms. IPv4 first, or failing that IPv6,
- * as hiredis looks them up. -1 with rd->why if there are none.
+ * as hiredis looks them up. -1 with rd->why if there are none; the
+ * addresses found before are kept then.
  */
 static int
 rd_lookup(struct rd *rd)
@@ -707,9 +711,12 @@ rd_lookup(struct rd *rd)
 		freeaddrinfo(res);
 	}
 	pthread_mutex_lock(&rd->mu);
-	memcpy(rd->addr, a, sizeof(a));
-	rd->naddr = n;
-	rd->looked_up = mono_us() / 1000;
+	if (n > 0) {
+		memcpy(rd->addr, a, sizeof(a));
+		rd->naddr = n;
+		rd->stale = 0;
+	}
+	rd->looked_up = fd_clock_now(rd->clock);
 	if (e != 0)
 		snprintf(rd->why, sizeof(rd->why), "%s", gai_strerror(e));
 	else if (n == 0)
@@ -719,22 +726,32 @@ rd_lookup(struct rd *rd)
 }
 
 /* rd_addrs - the host's addresses into a; how many, 0 with err if none.
- * A host that did not resolve is looked up again at most once per
- * breaker-cooldown, by the call that finds it due. */
+ * A host that did not resolve, or whose every address refused (a managed
+ * Redis whose name moved to another address on failover), is looked up
+ * again at most once per breaker-cooldown, by the call that finds it
+ * due; that call waits for the resolver. */
 static int
 rd_addrs(struct rd *rd, char (*a)[RD_ADDRLEN], char *err, size_t errlen)
 {
+	int64_t	 now = fd_clock_now(rd->clock);
+	int64_t	 every = (rd->retry_ms + 999) / 1000;
 	int	 n, due;
 
 	pthread_mutex_lock(&rd->mu);
 	n = rd->naddr;
 	memcpy(a, rd->addr, sizeof(rd->addr));
-	due = n == 0 && mono_us() / 1000 - rd->looked_up >= rd->retry_ms;
+	due = (n == 0 || rd->stale) && (now - rd->looked_up >= every ||
+	    now < rd->looked_up);
 	if (due)
-		rd->looked_up = mono_us() / 1000;	/* one thread tries */
+		rd->looked_up = now;	/* one thread tries */
 	pthread_mutex_unlock(&rd->mu);
-	if (due && rd_lookup(rd) == 0)
-		return rd_addrs(rd, a, err, errlen);
+	if (due && rd_lookup(rd) == 0) {
+		pthread_mutex_lock(&rd->mu);
+		n = rd->naddr;
+		memcpy(a, rd->addr, sizeof(rd->addr));
+		pthread_mutex_unlock(&rd->mu);
+		return n;
+	}
 	if (n == 0) {
 		pthread_mutex_lock(&rd->mu);
 		snprintf(err, errlen, "resolve %s: %s", rd->url.host, rd->why);
@@ -772,6 +789,11 @@ rd_dial(struct rd *rd, const struct rd_call *k, char *err, size_t errlen)
 			    ms_tv(ms));
 		if (c != NULL && c->err == 0)
 			return c;
+	}
+	if (rd->url.sock == NULL) {
+		pthread_mutex_lock(&rd->mu);
+		rd->stale = 1;
+		pthread_mutex_unlock(&rd->mu);
 	}
 	if (c != NULL && c->err == REDIS_ERR_IO && errno == EINPROGRESS)
 		snprintf(err, errlen, "connect: timed out");
@@ -1698,10 +1720,10 @@ rd_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 {
 	struct rd	*rd;
 
-	(void)clock;
 	(void)err;
 	(void)errlen;
 	rd = fd_calloc(1, sizeof(*rd));
+	rd->clock = clock;
 	rd_dup_url(&rd->url, &o->url);
 	rd->prefix = fd_strdup(o->prefix ? o->prefix : "");
 	rd->plen = strlen(rd->prefix);

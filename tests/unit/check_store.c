@@ -2467,6 +2467,32 @@ START_TEST(redis_lookup_once)
 }
 END_TEST
 
+/* A name whose every address refuses is looked up again once the
+ * breaker's cooldown has passed: a managed Redis moves its name to
+ * another address on failover */
+START_TEST(redis_lookup_after_failover)
+{
+	int64_t	 v;
+
+	lookups_point("192.0.2.1");	/* TEST-NET-1: nothing answers */
+	redis_named("redis.fd-test");
+	ck_assert_int_eq(lookups_count(), 1);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	lookups_point("127.0.0.1");
+	/* not before the cooldown (1h here) */
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(lookups_count(), 1);
+	fd_clock_advance(&clk, 3600);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(lookups_count(), 2);
+	/* and not again while the new address answers */
+	fd_clock_advance(&clk, 3600);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(lookups_count(), 2);
+}
+END_TEST
+
 /* rkey_get - the string at the one key matching PREFIX pat */
 static void
 rkey_get(const char *pat, const char *field, char *out, size_t outlen)
@@ -2706,6 +2732,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_idle_close);
 		tcase_add_test(tc, redis_trickled_reply);
 		tcase_add_test(tc, redis_lookup_once);
+		tcase_add_test(tc, redis_lookup_after_failover);
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
 		tcase_add_test(tc, redis_numbers_in_full);

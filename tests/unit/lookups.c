@@ -18,6 +18,7 @@ typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *,
     struct addrinfo **);
 
 static int	 lookups;
+static const char *target = "127.0.0.1";	/* of redis.fd-test */
 
 int
 getaddrinfo(const char *node, const char *service,
@@ -31,7 +32,7 @@ getaddrinfo(const char *node, const char *service,
 		__atomic_add_fetch(&lookups, 1, __ATOMIC_ACQ_REL);
 		if (strcmp(node, "redis.fd-test") != 0)
 			return EAI_NONAME;
-		node = "127.0.0.1";
+		node = __atomic_load_n(&target, __ATOMIC_ACQUIRE);
 	}
 	if ((f = __atomic_load_n(&real, __ATOMIC_ACQUIRE)) == NULL) {
 		*(void **)&f = dlsym(RTLD_NEXT, "getaddrinfo");
@@ -50,4 +51,10 @@ void
 lookups_reset(void)
 {
 	__atomic_store_n(&lookups, 0, __ATOMIC_RELEASE);
+}
+
+void
+lookups_point(const char *addr)
+{
+	__atomic_store_n(&target, addr, __ATOMIC_RELEASE);
 }
