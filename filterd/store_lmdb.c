@@ -105,6 +105,7 @@
 #define LM_RESERVE_OPEN	(1 << 20)  /* the same at open, for its one write */
 #define LM_FILL_MAX	90	/* percent of the map new entries may fill */
 #define LM_FILL_AUX	95	/* the same for a client's counters */
+#define LM_FULL		(-3)	/* lm_room's refusal, within the backend */
 
 /* the meta key: tag 0, then a name */
 static const unsigned char lm_meta[FD_SK_LEN] = "\0filterd-format";
@@ -120,6 +121,7 @@ struct lm_op {
 	char		*err;
 	size_t		 errlen;
 	int		 done;
+	int		 full;		/* refused for room: not run again */
 	struct lm_op	*next;
 };
 
@@ -240,9 +242,11 @@ lm_get(struct lm *lm, MDB_txn *txn, const struct fd_skey *k, int64_t now,
  * pass, a message's greylist and rate checks at once), and refusing them
  * would refuse the update with them, so that no sender greylisted before
  * the map filled could pass. New triplets and kv entries, what a flood
- * of new senders adds, stop first. 0, or FD_SB_INVAL with err: the
- * request fails, the store stays healthy (no breaker trip), and the other
- * writes of the batch go on.
+ * of new senders adds, stop first. 0, or LM_FULL with err: lm_batch
+ * then drops the transaction, so that nothing the refused request wrote
+ * before stays, and runs the batch's other writes again; the request
+ * fails as invalid (FD_SB_INVAL), and the store stays healthy (no
+ * breaker trip).
  */
 static int
 lm_room(struct lm *lm, MDB_txn *txn, MDB_val *key, char *err, size_t errlen)
@@ -265,7 +269,7 @@ lm_room(struct lm *lm, MDB_txn *txn, MDB_val *key, char *err, size_t errlen)
 	    " bytes; new entries stop at %d%% of it, the rest is kept for "
 	    "updates and the sweeper): raise map-size or shorten the TTLs",
 	    lm->map_size, max);
-	return FD_SB_INVAL;
+	return LM_FULL;
 }
 
 /* lm_put - store expiry + body under k */
@@ -563,6 +567,16 @@ lm_batch_fail(struct lm_op *batch, const char *why)
 	}
 }
 
+/* lm_batch_left - some op of the batch is still to run */
+static int
+lm_batch_left(const struct lm_op *batch)
+{
+	for (; batch != NULL; batch = batch->next)
+		if (!batch->full)
+			return 1;
+	return 0;
+}
+
 /* lm_batch - run a batch in one write transaction, commit once */
 static void
 lm_batch(struct lm *lm, struct lm_op *batch)
@@ -576,13 +590,26 @@ lm_batch(struct lm *lm, struct lm_op *batch)
 		lm_batch_fail(batch, why);
 		return;
 	}
+again:
 	if ((rc = mdb_txn_begin(lm->env, NULL, 0, &txn)) != 0) {
 		lm_fail(lm, rc, "begin", why, sizeof(why));
 		lm_batch_fail(batch, why);
 		return;
 	}
 	for (o = batch; o != NULL; o = o->next) {
+		if (o->full)
+			continue;
 		o->rc = o->fn(lm, txn, o->arg, o->err, o->errlen);
+		if (o->rc == LM_FULL) {
+			/* what it wrote before the refusal must not stay: drop
+			 * the transaction, refuse it alone, run the rest again */
+			mdb_txn_abort(txn);
+			o->rc = FD_SB_INVAL;
+			o->full = 1;
+			if (lm_batch_left(batch))
+				goto again;
+			return;
+		}
 		if (o->rc == FD_SB_FAIL) {
 			mdb_txn_abort(txn);
 			lm_batch_fail(batch, o->err);
@@ -615,6 +642,7 @@ lm_write(struct lm *lm, int (*fn)(struct lm *, MDB_txn *, void *, char *,
 	op.err = err;
 	op.errlen = errlen;
 	op.done = 0;
+	op.full = 0;
 	op.next = NULL;
 
 	/*
@@ -876,8 +904,8 @@ multi_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 
 			o->rc = rate_fn(lm, txn, &ra, err, errlen);
 		}
-		if (o->rc == FD_SB_FAIL)
-			return FD_SB_FAIL;
+		if (o->rc == FD_SB_FAIL || o->rc == LM_FULL)
+			return o->rc;
 	}
 	return FD_SB_OK;
 }
@@ -888,8 +916,14 @@ lm_multi(void *h, struct fd_sop *ops, size_t n, int64_t now, char *err,
     size_t errlen)
 {
 	struct multi_arg a = { ops, n, now };
+	size_t		 i;
+	int		 rc;
 
-	return lm_write(h, multi_fn, &a, err, errlen);
+	/* refused for room as a whole: what its parts said went with it */
+	if ((rc = lm_write(h, multi_fn, &a, err, errlen)) == FD_SB_INVAL)
+		for (i = 0; i < n; i++)
+			ops[i].rc = FD_SB_INVAL;
+	return rc;
 }
 
 struct kv_arg {
@@ -998,7 +1032,8 @@ incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		expires = rd64(v.mv_data);
 	} else if (rc != MDB_NOTFOUND)
 		return lm_fail(lm, rc, "read", err, errlen);
-	if (__builtin_add_overflow(cur, a->by, &cur) || cur > FD_COUNTER_MAX ||
+	if (cur > FD_COUNTER_MAX || cur < -FD_COUNTER_MAX ||
+	    __builtin_add_overflow(cur, a->by, &cur) || cur > FD_COUNTER_MAX ||
 	    cur < -FD_COUNTER_MAX) {
 		snprintf(err, errlen, "incr: overflow");
 		return FD_SB_INVAL;

@@ -260,7 +260,11 @@ static const char rd_incr_lua[] =
 "  if not v[2] or not string.match(v[2], '^-?%d+$') then\n"
 "    return redis.error_reply('FDINVAL incr: value is not an integer')\n"
 "  end\n"
-"  cur = tonumber(v[2]) + by\n"
+"  cur = tonumber(v[2])\n"
+"  if math.abs(cur) > 9007199254740991 then\n"
+"    return redis.error_reply('FDINVAL incr: overflow')\n"
+"  end\n"
+"  cur = cur + by\n"
 "  if math.abs(cur) >= 9007199254740992 then\n"
 "    return redis.error_reply('FDINVAL incr: overflow')\n"
 "  end\n"
@@ -793,8 +797,14 @@ rd_dial(struct rd *rd, const struct rd_call *k, char *err, size_t errlen)
 		else
 			c = redisConnectWithTimeout(a[i], rd->url.port,
 			    ms_tv(ms));
-		if (c != NULL && c->err == 0)
+		if (c != NULL && c->err == 0) {
+			if (rd->url.sock == NULL) {
+				pthread_mutex_lock(&rd->mu);
+				rd->stale = 0;
+				pthread_mutex_unlock(&rd->mu);
+			}
 			return c;
+		}
 	}
 	if (rd->url.sock == NULL) {
 		pthread_mutex_lock(&rd->mu);

@@ -1238,6 +1238,10 @@ START_TEST(kv_incr_range)
 	/* the counter is as it was */
 	ck_assert_int_eq(fd_store_incr(st, "m", 1, 0, 60, &v), FD_STORE_OK);
 	ck_assert(v == max);
+	/* a value set out of range is not counted on, whichever way */
+	ck_assert_int_eq(fd_store_set(st, "b", 1, "9007199254740993", 16, 60),
+	    FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "b", 1, -2, 60, &v), FD_STORE_ERR);
 	ck_assert_int_eq(logged("unavailable"), 0);
 }
 END_TEST
@@ -1876,6 +1880,48 @@ START_TEST(lmdb_full_recovers)
 	}
 	/* a full map refuses new entries, it is not an outage: the breaker
 	 * never opened, so nothing else was refused meanwhile */
+	ck_assert_int_eq(logged("unavailable"), 0);
+}
+END_TEST
+
+/* a write refused for room leaves nothing of itself behind: a first
+ * pass whose client counter does not fit is not half recorded, and of
+ * two limits the one that fits is not charged alone */
+START_TEST(lmdb_full_all_or_nothing)
+{
+	struct fd_grey_req counted = greq("w0", "client-w");
+	struct fd_rate_req old = rreq("old", 10, 60, 0, 1), two[2], q;
+	struct fd_rate_res r[2];
+	struct fd_grey_res g;
+	char	 key[32];
+	int	 n, rc = FD_STORE_OK;
+
+	st = fd_store_free(st);
+	snprintf(path, sizeof(path), "%s/full2", dir);
+	opt("map-size", "1M");
+	st = open_store();
+	ck_assert_int_eq(grey(&counted).state, FD_GREY_NEW);
+	ck_assert_int_eq(rate1(&old).remaining, 9);
+	/* rate buckets of new clients, up to where they stop too */
+	q = rreq("", 10, 60, 0, 1);
+	q.key = key;
+	for (n = 0; rc == FD_STORE_OK && n < 100000; n++) {
+		q.keylen = (size_t)snprintf(key, sizeof(key), "f%d", n);
+		rc = fd_store_rate(st, &q, 1, r);
+	}
+	ck_assert_int_eq(rc, FD_STORE_ERR);
+	two[0] = old;
+	two[1] = rreq("brand-new", 10, 60, 0, 1);
+	ck_assert_int_eq(fd_store_rate(st, two, 2, r), FD_STORE_ERR);
+	ck_assert_int_eq(rate1(&old).remaining, 8);
+	fd_clock_advance(&clk, 300);
+	ck_assert_int_eq(fd_store_grey(st, &counted, &g), FD_STORE_ERR);
+	/* the buckets expire, the sweep makes room: the pass is a first */
+	ck_assert_int_gt(fd_store_sweep(st), 1000);
+	g = grey(&counted);
+	ck_assert_int_eq(g.state, FD_GREY_PASSED);
+	ck_assert_int_eq(g.passes, 1);
+	ck_assert_int_eq(g.awl_count, 1);
 	ck_assert_int_eq(logged("unavailable"), 0);
 }
 END_TEST
@@ -2716,6 +2762,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_damaged);
 		tcase_add_test(tc, lmdb_full);
 		tcase_add_test(tc, lmdb_full_recovers);
+		tcase_add_test(tc, lmdb_full_all_or_nothing);
 		tcase_add_test(tc, lmdb_sweep);
 		tc = tcase(s, "conf");
 		tcase_add_test(tc, check_options);
