@@ -104,14 +104,18 @@ fd_milter_symnames(const char *list)
 }
 
 /* read_macros - copy the macros the MTA sent with the command of stage
- * (SMFIM_ index st) into the txn */
+ * st (an SMFIM_ index) into the txn */
 static void
-read_macros(SMFICTX *ctx, struct fd_txn *t, int st, uint32_t stage)
+read_macros(SMFICTX *ctx, struct fd_txn *t, int st)
 {
+	/* SMFIM_ indexes: CONNECT HELO ENVFROM ENVRCPT DATA EOM EOH */
+	static const uint32_t stage[SMFIM_LAST + 1] = { FD_ST_CONNECT,
+	    FD_ST_HELO, FD_ST_MAIL, FD_ST_RCPT, FD_ST_DATA, FD_ST_EOM,
+	    FD_ST_EOH };
 	char		*name;	/* smfi_getsymval takes a char * */
 	const char	*v;
 
-	fd_txn_macro_stage(t, stage);
+	fd_txn_macro_stage(t, stage[st]);
 	for (name = t->gen->symnames[st]; *name != '\0';
 	    name += strlen(name) + 1)
 		if ((v = smfi_getsymval(ctx, name)) != NULL)
@@ -319,7 +323,7 @@ m_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_addr(t, sa);
 	fd_txn_set_client_name(t, hostname);
-	read_macros(ctx, t, SMFIM_CONNECT, FD_ST_CONNECT);
+	read_macros(ctx, t, SMFIM_CONNECT);
 	return decide(ctx, t, FD_ST_CONNECT, NULL, 0);
 }
 
@@ -331,7 +335,7 @@ m_helo(SMFICTX *ctx, char *helo)
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_helo(t, helo);
-	read_macros(ctx, t, SMFIM_HELO, FD_ST_HELO);
+	read_macros(ctx, t, SMFIM_HELO);
 	return decide(ctx, t, FD_ST_HELO, NULL, 0);
 }
 
@@ -343,7 +347,7 @@ m_envfrom(SMFICTX *ctx, char **argv)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_ENVFROM, FD_ST_MAIL);
+	read_macros(ctx, t, SMFIM_ENVFROM);
 	fd_txn_msg_begin(t, argv[0]);
 	for (i = 1; argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
@@ -359,7 +363,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_ENVRCPT, FD_ST_RCPT);
+	read_macros(ctx, t, SMFIM_ENVRCPT);
 	/* Postfix names the queue only once a recipient is valid */
 	fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
 	fd_txn_rcpt_begin(t, argv[0]);
@@ -378,7 +382,7 @@ m_data(SMFICTX *ctx)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_DATA, FD_ST_DATA);
+	read_macros(ctx, t, SMFIM_DATA);
 	return decide(ctx, t, FD_ST_DATA, NULL, 0);
 }
 
@@ -405,7 +409,7 @@ m_eoh(SMFICTX *ctx)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_EOH, FD_ST_EOH);
+	read_macros(ctx, t, SMFIM_EOH);
 	return decide(ctx, t, FD_ST_EOH, NULL, 0);
 }
 
@@ -440,7 +444,7 @@ m_eom(SMFICTX *ctx)
 
 	if ((t = txn_of(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	read_macros(ctx, t, SMFIM_EOM, FD_ST_EOM);
+	read_macros(ctx, t, SMFIM_EOM);
 	/* Postfix names the queue only once a recipient is valid */
 	fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));
 	rc = decide(ctx, t, FD_ST_EOM, NULL, 0);

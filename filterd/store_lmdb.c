@@ -1011,6 +1011,13 @@ decimal(const unsigned char *p, size_t len, int64_t *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
+/* counter_ok - v within what a kv counter may hold on every back end */
+static int
+counter_ok(int64_t v)
+{
+	return v <= FD_COUNTER_MAX && v >= -FD_COUNTER_MAX;
+}
+
 /* incr_fn - add to a counter; a new one gets the TTL, an old one keeps
  * its expiry */
 static int
@@ -1032,9 +1039,8 @@ incr_fn(struct lm *lm, MDB_txn *txn, void *arg, char *err, size_t errlen)
 		expires = rd64(v.mv_data);
 	} else if (rc != MDB_NOTFOUND)
 		return lm_fail(lm, rc, "read", err, errlen);
-	if (cur > FD_COUNTER_MAX || cur < -FD_COUNTER_MAX ||
-	    __builtin_add_overflow(cur, a->by, &cur) || cur > FD_COUNTER_MAX ||
-	    cur < -FD_COUNTER_MAX) {
+	/* the step is in range (fd_store_incr): the sum cannot overflow */
+	if (!counter_ok(cur) || !counter_ok(cur += a->by)) {
 		snprintf(err, errlen, "incr: overflow");
 		return FD_SB_INVAL;
 	}

@@ -265,7 +265,7 @@ static const char rd_incr_lua[] =
 "    return redis.error_reply('FDINVAL incr: overflow')\n"
 "  end\n"
 "  cur = cur + by\n"
-"  if math.abs(cur) >= 9007199254740992 then\n"
+"  if math.abs(cur) > 9007199254740991 then\n"
 "    return redis.error_reply('FDINVAL incr: overflow')\n"
 "  end\n"
 "  redis.call('HSET', KEYS[1], 'v', cur)\n"
