@@ -7,7 +7,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,36 +19,80 @@ struct fd_plugin_lib {
 	struct fd_plugin	 desc;	/* our copy, zero past desc.size */
 };
 
-/* safe_path - owned by root or us, not writable by group or others */
+/*
+ * safe_node - one step of the path: owned by root or us, and writable by
+ * nobody else. A directory others may write passes only when sticky (as
+ * /tmp): there they cannot rename or remove an entry of root's or ours,
+ * which the step below it checks.
+ */
 static int
-safe_path(const char *path, int want_reg, const struct fd_loc *loc,
-    struct fd_errs *errs)
+safe_node(const char *path, const struct stat *st, int is_dir,
+    const struct fd_loc *loc, struct fd_errs *errs)
 {
-	struct stat	 st;
+	const char	*what = is_dir ? "directory" : "file";
 
-	if (stat(path, &st) < 0) {
-		fd_errs_add(errs, loc, "plugin file %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (want_reg && !S_ISREG(st.st_mode)) {
-		fd_errs_add(errs, loc, "plugin file %s: not a regular file", path);
-		return -1;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		fd_errs_add(errs, loc, "plugin %s %s: refused: owned by uid %u, "
-		    "expected root or uid %u", want_reg ? "file" : "directory",
-		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		    "expected root or uid %u", what, path, (unsigned)st->st_uid,
+		    (unsigned)geteuid());
 		return -1;
 	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(is_dir && (st->st_mode & S_ISVTX))) {
 		fd_errs_add(errs, loc, "plugin %s %s: refused: writable by %s "
-		    "(mode %04o)", want_reg ? "file" : "directory", path,
-		    (st.st_mode & S_IWOTH) ? "others" : "group",
-		    (unsigned)(st.st_mode & 07777));
+		    "(mode %04o)", what, path,
+		    (st->st_mode & S_IWOTH) ? "others" : "group",
+		    (unsigned)(st->st_mode & 07777));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * safe_path - the file the path really names (symlinks resolved, so a
+ * link cannot lead out of the checked directories) and every directory
+ * above it up to /; the real path, owned, or NULL with a message
+ */
+static char *
+safe_path(const char *path, const struct fd_loc *loc, struct fd_errs *errs)
+{
+	struct stat	 st;
+	char		*real, *dir, *slash;
+
+	if ((real = realpath(path, NULL)) == NULL || stat(real, &st) < 0) {
+		fd_errs_add(errs, loc, "plugin file %s: %s", path,
+		    strerror(errno));
+		free(real);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fd_errs_add(errs, loc, "plugin file %s: not a regular file", path);
+		free(real);
+		return NULL;
+	}
+	if (safe_node(real, &st, 0, loc, errs) < 0) {
+		free(real);
+		return NULL;
+	}
+	dir = fd_strdup(real);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		/* "/a/b" -> "/a", "/a" -> "/" */
+		slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &st) < 0) {
+			fd_errs_add(errs, loc, "plugin directory %s: %s", dir,
+			    strerror(errno));
+			break;
+		}
+		if (safe_node(dir, &st, 1, loc, errs) < 0)
+			break;
+		if (strcmp(dir, "/") == 0) {
+			free(dir);
+			return real;
+		}
+	}
+	free(dir);
+	free(real);
+	return NULL;
 }
 
 /* check_desc - the plugin struct is one we can use */
@@ -95,19 +138,16 @@ fd_plugin_lib_open(const char *path, const struct fd_loc *loc,
 {
 	struct fd_plugin_lib	*lib;
 	const struct fd_plugin	*p;
-	char			*dir;
+	char			*real;
 	void			*h;
 	size_t			 n;
 
-	if (safe_path(path, 1, loc, errs) < 0)
+	if ((real = safe_path(path, loc, errs)) == NULL)
 		return NULL;
-	dir = fd_strdup(path);
-	if (safe_path(dirname(dir), 0, loc, errs) < 0) {
-		free(dir);
-		return NULL;
-	}
-	free(dir);
-	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* the checked file, not whatever a link names by now */
+	h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+	free(real);
+	if (h == NULL) {
 		fd_errs_add(errs, loc, "plugin file %s: %s", path, dlerror());
 		return NULL;
 	}

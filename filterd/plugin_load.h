@@ -3,8 +3,9 @@
  *
  * The checks run in this order, each failure a located message naming
  * what was expected and what was found:
- *   1. the file exists, is a regular file owned by root or by us, and
- *      neither it nor its directory is writable by group or others;
+ *   1. the file, symlinks resolved, is a regular file; it and every
+ *      directory above it are owned by root or by us and not writable
+ *      by group or others (a directory may be if sticky, as /tmp);
  *   2. dlopen(RTLD_NOW | RTLD_LOCAL) succeeds (dlerror's text otherwise);
  *   3. the entry symbol `filterd_plugin` exists;
  *   4. magic, ABI major equal, ABI minor not newer than ours, size sane.

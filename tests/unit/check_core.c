@@ -180,6 +180,52 @@ START_TEST(load_dir_writable)
 }
 END_TEST
 
+/*
+ * A symlink in a safe directory may point into an unsafe one, and a
+ * safe directory may sit in one that others can write: either way
+ * someone else can swap the code loaded. Every directory from the real
+ * file up to / counts; one that others may write is safe only when
+ * sticky (as /tmp, which holds tmpdir), where they cannot replace
+ * what is below it.
+ */
+START_TEST(load_symlink_unsafe_dir)
+{
+	char	 dir[128], real[160], link[160], want[256];
+
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(real, sizeof(real), "%s/example.so", dir);
+	copy(EXAMPLE_SO, real, 0644);
+	snprintf(link, sizeof(link), "%s/example.so", tmpdir);
+	ck_assert_int_eq(symlink(real, link), 0);
+	snprintf(want, sizeof(want), "t.conf:3:1: plugin directory %s: "
+	    "refused: writable by others (mode 0777)", dir);
+	ck_assert_str_eq(load(link, NULL), want);
+	/* sticky, it is safe again */
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_str_eq(load(link, NULL), "");
+}
+END_TEST
+
+START_TEST(load_ancestor_writable)
+{
+	char	 top[128], sub[160], path[192], want[256];
+
+	snprintf(top, sizeof(top), "%s/top", tmpdir);
+	ck_assert_int_eq(mkdir(top, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/lib", top);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	snprintf(path, sizeof(path), "%s/example.so", sub);
+	copy(EXAMPLE_SO, path, 0644);
+	ck_assert_str_eq(load(path, NULL), "");
+	ck_assert_int_eq(chmod(top, 0775), 0);
+	snprintf(want, sizeof(want), "t.conf:3:1: plugin directory %s: "
+	    "refused: writable by group (mode 0775)", top);
+	ck_assert_str_eq(load(path, NULL), want);
+}
+END_TEST
+
 /* the MTA may call abort, close and MAIL in any order */
 START_TEST(txn_orders)
 {
@@ -842,6 +888,8 @@ core_suite(void)
 	tcase_add_test(tc, load_bad_abi);
 	tcase_add_test(tc, load_group_writable);
 	tcase_add_test(tc, load_dir_writable);
+	tcase_add_test(tc, load_symlink_unsafe_dir);
+	tcase_add_test(tc, load_ancestor_writable);
 	tcase_add_test(tc, symlist);
 	tcase_add_test(tc, milter_stack);
 	suite_add_tcase(s, tc);
