@@ -101,13 +101,16 @@ check_only(struct fd_daemon *d)
 	return 0;
 }
 
-/* chown_store - hand an LMDB directory we created to the run user */
+/*
+ * chown_store - hand an LMDB directory we created to the run user. The
+ * directory is the configuration's; its entries are the run user's to
+ * make, so a link among them is changed itself, never what it names.
+ */
 static void
 chown_store(const struct fd_conf *conf, uid_t uid, gid_t gid)
 {
 	struct dirent	*de;
 	DIR		*dir;
-	char		 path[4096];
 
 	if (conf->store_kind != FD_STORE_LMDB || conf->store_path == NULL)
 		return;
@@ -117,9 +120,8 @@ chown_store(const struct fd_conf *conf, uid_t uid, gid_t gid)
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", conf->store_path,
-		    de->d_name);
-		(void)!chown(path, uid, gid);
+		(void)!fchownat(dirfd(dir), de->d_name, uid, gid,
+		    AT_SYMLINK_NOFOLLOW);
 	}
 	closedir(dir);
 }
@@ -152,10 +154,13 @@ drop_privileges(const struct fd_conf *conf)
 		    "become user %s: not running as root", conf->user), -1);
 	/* what we created as root and the run user must reach or remove */
 	chown_store(conf, pw->pw_uid, gid);
+	/* in directories the run user may write: a link there is changed
+	 * itself, not what it names */
 	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
-	    chown(path, pw->pw_uid, gid) < 0)
+	    lchown(path, pw->pw_uid, gid) < 0)
 		fd_log_warn("socket %s: chown", path);
-	if (conf->pidfile != NULL && chown(conf->pidfile, pw->pw_uid, gid) < 0)
+	if (conf->pidfile != NULL && lchown(conf->pidfile, pw->pw_uid,
+	    gid) < 0)
 		fd_log_warn("pidfile %s: chown", conf->pidfile);
 	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
@@ -198,19 +203,35 @@ daemonize(void)
 	return 0;
 }
 
+/*
+ * write_pidfile - our pid in path. Its directory may belong
+ * to the run user (/run/filterd), who could have left a symlink there to
+ * a file of root's: refuse one rather than write through it.
+ */
 static int
 write_pidfile(const char *path)
 {
-	FILE	*fp;
+	char	 buf[32];
+	int	 fd, n;
 
 	if (path == NULL)
 		return 0;
-	if ((fp = fopen(path, "w")) == NULL) {
-		fd_log_warn("pidfile %s", path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0666)) < 0) {
+		if (errno == ELOOP)
+			fd_log_warnx("pidfile %s: refused: a symbolic link",
+			    path);
+		else
+			fd_log_warn("pidfile %s", path);
 		return -1;
 	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	return fclose(fp);
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		fd_log_warn("pidfile %s: write", path);
+		close(fd);
+		return -1;
+	}
+	return close(fd);
 }
 
 struct reloader {

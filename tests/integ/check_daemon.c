@@ -523,6 +523,76 @@ run(const char *name, char *const argv[], struct th_proc **pp)
 	return th_proc_wait_exit(*pp, 10000);
 }
 
+/* owned_by - the file path leads to belongs to uid */
+static int
+owned_by(const char *path, uid_t uid)
+{
+	struct stat	 st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_uid == uid;
+}
+
+/*
+ * Started as root with `user`, filterd writes and hands over files in
+ * directories the run user owns, who may have left a symlink there to a
+ * file of root's: the pidfile is refused rather than written through
+ * it, and handing the store's entries over leaves what they point to
+ * alone.
+ */
+START_TEST(privileges_links)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	struct passwd	*pw = getpwnam("nobody");
+	char		*rundir = th_path(E.dir, "run"), *state = th_path(E.dir,
+			    "state"), *victim = th_path(E.dir, "victim"), *body,
+			 link[256], want[512];
+	struct th_proc	*p;
+	int		 st;
+
+	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+		return;
+	ck_assert_msg(geteuid() == 0, "this test must run as root");
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	ck_assert_int_eq(th_write_file(victim, "keep\n"), 0);
+	ck_assert_int_eq(chmod(victim, 0600), 0);
+	ck_assert_int_eq(mkdir(rundir, 0755), 0);
+	ck_assert_int_eq(chown(rundir, pw->pw_uid, pw->pw_gid), 0);
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	ck_assert_int_eq(chown(state, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(link, sizeof(link), "%s/filterd.pid", rundir);
+	ck_assert_int_eq(symlink(victim, link), 0);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
+	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s\"\n"
+	    "plugin-dir \"%s\"\nplugin example\n", E.spec, link, state,
+	    EXAMPLE_DIR), 0);
+	st = run("links", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x", st);
+	snprintf(want, sizeof(want), "pidfile %s: refused: a symbolic link",
+	    link);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	body = th_read_file(victim, NULL);
+	ck_assert_str_eq(body, "keep\n");
+	free(body);
+	ck_assert(owned_by(victim, 0));
+
+	/* the pidfile in order, a link among the store's entries */
+	ck_assert_int_eq(unlink(link), 0);
+	snprintf(link, sizeof(link), "%s/stray", state);
+	ck_assert_int_eq(symlink(victim, link), 0);
+	start();
+	ck_assert(owned_by(state, pw->pw_uid));
+	ck_assert(owned_by(victim, 0));
+	free(rundir);
+	free(state);
+	free(victim);
+}
+END_TEST
+
 /* filterd -t: 0 and "OK", or 78 and file:line:col for each problem */
 START_TEST(check_mode)
 {
@@ -645,6 +715,7 @@ daemon_suite(void)
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
+	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_usage);
 	suite_add_tcase(s, tc);
