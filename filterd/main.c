@@ -204,7 +204,7 @@ daemonize(void)
 }
 
 /*
- * write_pidfile - our pid in path. Its directory may belong
+ * write_pidfile - our pid in path, mode 0644. Its directory may belong
  * to the run user (/run/filterd), who could have left a symlink there to
  * a file of root's: refuse one rather than write through it.
  */
@@ -217,7 +217,7 @@ write_pidfile(const char *path)
 	if (path == NULL)
 		return 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0666)) < 0) {
+	    O_CLOEXEC, 0644)) < 0) {
 		if (errno == ELOOP)
 			fd_log_warnx("pidfile %s: refused: a symbolic link",
 			    path);

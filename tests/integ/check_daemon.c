@@ -444,18 +444,23 @@ START_TEST(thread_stack)
 }
 END_TEST
 
-/* SIGTERM: clean stop, pidfile removed */
+/* SIGTERM: clean stop, pidfile removed; the pidfile is 0644 whatever
+ * the umask filterd was started with */
 START_TEST(stop)
 {
 	char	*pidfile = th_path(E.dir, "filterd.pid");
 	struct stat st;
+	mode_t	 mask;
 	int	 status;
 
+	mask = umask(0);
 	start();
+	umask(mask);
 	/* the socket listens a moment before the pidfile is written */
 	for (int i = 0; i < 100 && stat(pidfile, &st) < 0; i++)
 		usleep(50000);
 	ck_assert_int_eq(stat(pidfile, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
 	status = th_proc_stop(E.p, STOP_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "wait status %#x", status);
