@@ -11,6 +11,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -542,12 +543,44 @@ fd_milter_socket_path(const char *spec)
 	return spec[0] == '/' ? spec : NULL;
 }
 
+/*
+ * socket_in_use - something accepts connections on the unix socket at
+ * path. libmilter removes any socket it finds there before binding: right
+ * for one a crash left behind, which refuses connections, but a second
+ * filterd started by mistake would take the first one's socket and leave
+ * it serving nobody.
+ */
+static int
+socket_in_use(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, rc, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return 0;	/* libmilter refuses it itself */
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	err = errno;
+	close(fd);
+	/* a full backlog still means a listener */
+	return rc == 0 || err == EAGAIN;
+}
+
 int
 fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 {
-	const char	*path = NULL;
+	const char	*path = fd_milter_socket_path(conf->socket);
 
 	daemon_ptr = d;
+	if (path != NULL && socket_in_use(path)) {
+		fd_log_warnx("socket %s: in use: something is listening on it",
+		    path);
+		return -1;
+	}
 	if (smfi_register(desc) != MI_SUCCESS) {
 		fd_log_warnx("smfi_register failed");
 		return -1;
@@ -565,7 +598,6 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 		return -1;
 	}
 	nodelay_listeners();
-	path = fd_milter_socket_path(conf->socket);
 	if (path != NULL && conf->socket_mode >= 0 &&
 	    chmod(path, (mode_t)conf->socket_mode) < 0) {
 		fd_log_warn("socket %s: chmod %04o", path, conf->socket_mode);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -598,6 +599,49 @@ START_TEST(privileges_links)
 }
 END_TEST
 
+/*
+ * A second filterd on the unix socket of a running one refuses to start:
+ * libmilter removes any socket it finds, which would leave the first
+ * running but cut off from the MTA. A socket file nobody listens on,
+ * left by a crash, is still replaced.
+ */
+START_TEST(socket_in_use)
+{
+	const char		*fd = th_require("FILTERD", NULL);
+	char			*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	char			*sock = th_path(E.dir, "filterd.sock"), want[512];
+	struct sockaddr_un	 sun;
+	struct th_proc		*p;
+	int			 s, st;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
+	strcpy(sun.sun_path, sock);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(s);
+	snprintf(E.spec, sizeof(E.spec), "unix:%s", sock);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
+	    "pidfile \"%s/filterd.pid\"\nstore lmdb \"%s/state\"\n"
+	    "plugin-dir \"%s\"\nplugin example {\n\treject-rcpt \"t@x.org\"\n}\n",
+	    E.spec, E.dir, E.dir, EXAMPLE_DIR), 0);
+	start();
+	st = run("second", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x", st);
+	snprintf(want, sizeof(want), "socket %s: in use: something is "
+	    "listening on it", sock);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	ck_assert(th_proc_running(E.p));
+	rcpt_session("192.0.2.16", 40008, "<t@x.org>", MC_REJECT,
+	    "550", "5.1.1", "Recipient refused by policy");
+	free(sock);
+}
+END_TEST
+
 /* filterd -t: 0 and "OK", or 78 and file:line:col for each problem */
 START_TEST(check_mode)
 {
@@ -721,6 +765,7 @@ daemon_suite(void)
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
+	tcase_add_test(tc, socket_in_use);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_usage);
 	suite_add_tcase(s, tc);
