@@ -175,32 +175,66 @@ drop_privileges(const struct fd_conf *conf)
 	return 0;
 }
 
-/* daemonize - detach from the terminal */
+/*
+ * daemonize - detach from the terminal. The store, the pidfile and the
+ * privileges are dealt with after the fork, so the parent waits for the
+ * child to say how that ended (detach_done) and exits with its status:
+ * whoever started filterd learns of a failure. *report is the child's
+ * end of that pipe, -1 when there is none (the fork failed).
+ */
 static int
-daemonize(void)
+daemonize(int *report)
 {
-	int	 fd;
+	unsigned char	 rc;
+	ssize_t		 n;
+	int		 p[2];
 
+	*report = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
 	switch (fork()) {
 	case -1:
+		close(p[0]);
+		close(p[1]);
 		return -1;
 	case 0:
+		close(p[0]);
+		*report = p[1];
 		break;
 	default:
-		_exit(0);
+		close(p[1]);
+		while ((n = read(p[0], &rc, 1)) < 0 && errno == EINTR)
+			;
+		/* no answer: the child died before it could give one */
+		_exit(n == 1 ? rc : EX_UNAVAILABLE);
 	}
-	if (setsid() < 0)
+	if (setsid() < 0 || chdir("/") < 0)
 		return -1;
-	if (chdir("/") < 0)
-		return -1;
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+	return 0;
+}
+
+/*
+ * detach_done - tell the waiting parent how startup ended. Until now the
+ * terminal kept our stdio, so that a failure after the fork is seen
+ * there; a daemon that serves lets go of it.
+ */
+static void
+detach_done(int report, int rc)
+{
+	unsigned char	 c = (unsigned char)rc;
+	int		 fd;
+
+	if (report < 0)
+		return;
+	if (rc == 0 && (fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
-	return 0;
+	(void)!write(report, &c, 1);
+	close(report);
 }
 
 /*
@@ -375,9 +409,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* start - everything up to serving; an exit code, 0 to serve */
+/* start - everything up to serving; an exit code, 0 to serve. Detached,
+ * *report is where the parent waits for that code. */
 static int
-start(struct fd_daemon *d, const struct opts *o)
+start(struct fd_daemon *d, const struct opts *o, int *report)
 {
 	struct fd_errs		 errs = { 0 };
 	const struct fd_conf	*conf;
@@ -392,7 +427,7 @@ start(struct fd_daemon *d, const struct opts *o)
 	    conf->log_facility, conf->log_level);
 	if (fd_milter_setup(d, conf) < 0)
 		return EX_UNAVAILABLE;
-	if (!o->foreground && daemonize() < 0) {
+	if (!o->foreground && daemonize(report) < 0) {
 		fd_log_warn("cannot detach");
 		return EX_UNAVAILABLE;
 	}
@@ -418,7 +453,7 @@ main(int argc, char **argv)
 	struct reloader		 r = { 0 };
 	sigset_t		 set;
 	char			*pidfile = NULL;
-	int			 rc, live;
+	int			 rc, live, report = -1;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return EX_USAGE;
@@ -445,7 +480,9 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((rc = start(d, &o)) != 0) {
+	rc = start(d, &o, &report);
+	detach_done(report, rc);
+	if (rc != 0) {
 		fd_daemon_free(d);
 		return rc;
 	}

@@ -642,6 +642,34 @@ START_TEST(socket_in_use)
 }
 END_TEST
 
+/*
+ * Without -f, filterd detaches before it opens the store, writes the
+ * pidfile and drops privileges; a failure there must still reach whoever
+ * started it: the command exits with the failure's status (69), and the
+ * message goes to the terminal's stderr (`log stderr` here).
+ */
+START_TEST(detached_failure)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-c", E.conf, NULL };
+	char		*file = th_path(E.dir, "file");
+	struct th_proc	*p;
+	int		 st;
+
+	ck_assert_int_eq(th_write_file(file, "not a directory\n"), 0);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
+	    "store lmdb \"%s/state\"\nplugin-dir \"%s\"\nplugin example\n",
+	    E.spec, file, EXAMPLE_DIR), 0);
+	st = run("detached", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x", st);
+	ck_assert_msg(th_log_has(p, "mkdir: Not a directory"), "%s",
+	    th_log_tail(p, 5));
+	p = th_proc_free(p);
+	free(file);
+}
+END_TEST
+
 /* filterd -t: 0 and "OK", or 78 and file:line:col for each problem */
 START_TEST(check_mode)
 {
@@ -766,6 +794,7 @@ daemon_suite(void)
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, socket_in_use);
+	tcase_add_test(tc, detached_failure);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_usage);
 	suite_add_tcase(s, tc);
