@@ -84,6 +84,8 @@ struct fd_conf {
 	char			*socket;	/* libmilter spec */
 	char			*user;		/* NULL: stay as we are */
 	char			*group;
+	struct fd_loc		 user_loc;	/* of the names, for errors */
+	struct fd_loc		 group_loc;
 	int			 socket_mode;	/* -1: leave libmilter's */
 	char			*pidfile;	/* NULL: none */
 	enum fd_log_target	 log_target;

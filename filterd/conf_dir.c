@@ -169,17 +169,19 @@ ok:
 	set_str(&cp->conf->socket, fd_strdup(s));
 }
 
-/* d_user, d_group - names; resolved when the daemon drops privileges */
+/* d_user, d_group - names; main.c looks them up (filterd -t too) */
 static void
 d_user(struct cparse *cp, struct fd_directive *d)
 {
 	set_str(&cp->conf->user, fd_strdup(d->argv[0]));
+	cp->conf->user_loc = d->argloc[0];
 }
 
 static void
 d_group(struct cparse *cp, struct fd_directive *d)
 {
 	set_str(&cp->conf->group, fd_strdup(d->argv[0]));
+	cp->conf->group_loc = d->argloc[0];
 }
 
 /* d_socket_mode - octal, at most 0777 */

@@ -43,6 +43,13 @@
 #define FD_SYSCONFDIR	"/etc"
 #endif
 
+/* who to become: `user` and `group` looked up */
+struct run_ids {
+	int		 set;		/* 0: no `user`, stay as started */
+	uid_t		 uid;
+	gid_t		 gid;
+};
+
 struct opts {
 	const char	*conf;
 	const char	*clock_file;
@@ -76,6 +83,43 @@ print_errs(const struct fd_errs *errs)
 		fprintf(stderr, "%s\n", errs->msg[i]);
 }
 
+/*
+ * run_ids_get - look up `user` and `group` (the user's own group without
+ * one); -1 with a located message for a name that does not exist. Done
+ * at the start, not at the drop, so that -t sees it and a daemon reports
+ * it before it binds or detaches.
+ */
+static int
+run_ids_get(const struct fd_conf *conf, struct run_ids *ids,
+    struct fd_errs *errs)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	int		 rc = 0;
+
+	memset(ids, 0, sizeof(*ids));
+	if (conf->user == NULL)
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		fd_errs_add(errs, &conf->user_loc, "user %s: no such user",
+		    conf->user);
+		rc = -1;
+	} else {
+		ids->uid = pw->pw_uid;
+		ids->gid = pw->pw_gid;
+	}
+	if (conf->group != NULL) {
+		if ((gr = getgrnam(conf->group)) == NULL) {
+			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
+			    "group", conf->group);
+			rc = -1;
+		} else
+			ids->gid = gr->gr_gid;
+	}
+	ids->set = rc == 0;
+	return rc;
+}
+
 /* check_only - filterd -t: the whole load path, nothing opened */
 static int
 check_only(struct fd_daemon *d)
@@ -83,12 +127,15 @@ check_only(struct fd_daemon *d)
 	struct fd_errs	 errs = { 0 };
 	struct fd_conf	*conf;
 	struct fd_gen	*gen = NULL;
+	struct run_ids	 ids;
 
 	if ((conf = fd_conf_load(d->conf_path, &errs)) != NULL &&
 	    fd_store_check(conf, &errs) == 0)
 		gen = fd_gen_new(d, conf, 1, &errs);
 	else
 		fd_conf_free(conf);
+	if (gen != NULL)
+		(void)run_ids_get(gen->conf, &ids, &errs);
 	if (gen == NULL || errs.n > 0) {
 		print_errs(&errs);
 		fd_errs_clear(&errs);
@@ -128,42 +175,27 @@ chown_store(const struct fd_conf *conf, uid_t uid, gid_t gid)
 
 /* drop_privileges - become user:group for good; -1 with a log line */
 static int
-drop_privileges(const struct fd_conf *conf)
+drop_privileges(const struct fd_conf *conf, const struct run_ids *ids)
 {
-	struct passwd	*pw = NULL;
-	struct group	*gr;
 	const char	*path;
-	gid_t		 gid;
 
-	if (conf->user == NULL)
+	if (!ids->set)
 		return 0;
-	if ((pw = getpwnam(conf->user)) == NULL) {
-		fd_log_warnx("user %s: no such user", conf->user);
-		return -1;
-	}
-	gid = pw->pw_gid;
-	if (conf->group != NULL) {
-		if ((gr = getgrnam(conf->group)) == NULL) {
-			fd_log_warnx("group %s: no such group", conf->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
 	if (geteuid() != 0)
-		return geteuid() == pw->pw_uid ? 0 : (fd_log_warnx("cannot "
+		return geteuid() == ids->uid ? 0 : (fd_log_warnx("cannot "
 		    "become user %s: not running as root", conf->user), -1);
-	/* what we created as root and the run user must reach or remove */
-	chown_store(conf, pw->pw_uid, gid);
-	/* in directories the run user may write: a link there is changed
+	/* what we created as root and the run user must reach or remove;
+	 * in directories the run user may write: a link there is changed
 	 * itself, not what it names */
+	chown_store(conf, ids->uid, ids->gid);
 	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
-	    lchown(path, pw->pw_uid, gid) < 0)
+	    lchown(path, ids->uid, ids->gid) < 0)
 		fd_log_warn("socket %s: chown", path);
-	if (conf->pidfile != NULL && lchown(conf->pidfile, pw->pw_uid,
-	    gid) < 0)
+	if (conf->pidfile != NULL && lchown(conf->pidfile, ids->uid,
+	    ids->gid) < 0)
 		fd_log_warn("pidfile %s: chown", conf->pidfile);
-	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
+	if (initgroups(conf->user, ids->gid) < 0 || setgid(ids->gid) < 0 ||
+	    setuid(ids->uid) < 0) {
 		fd_log_warn("cannot become user %s", conf->user);
 		return -1;
 	}
@@ -416,8 +448,10 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 {
 	struct fd_errs		 errs = { 0 };
 	const struct fd_conf	*conf;
+	struct run_ids		 ids;
 
-	if (fd_daemon_load(d, &errs) < 0) {
+	if (fd_daemon_load(d, &errs) < 0 ||
+	    run_ids_get(d->current->conf, &ids, &errs) < 0) {
 		print_errs(&errs);
 		fd_errs_clear(&errs);
 		return EX_CONFIG;
@@ -439,7 +473,7 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 		fd_errs_clear(&errs);
 		return EX_UNAVAILABLE;
 	}
-	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf) < 0)
+	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf, &ids) < 0)
 		return EX_UNAVAILABLE;
 	return 0;
 }

@@ -693,6 +693,27 @@ START_TEST(check_mode)
 	ck_assert(th_log_has(p, "filterd.conf:5:1: plugin file "));
 	ck_assert(th_log_has(p, "/nosuch.so: No such file or directory"));
 	p = th_proc_free(p);
+
+	/* a user or group that does not exist is a configuration error, for
+	 * -t and, before anything is bound, for the daemon */
+	ck_assert_int_eq(th_write_file(E.conf, "user  nosuch-fd-user\n"
+	    "group nosuch-fd-group\nsocket \"%s\"\nplugin-dir \"%s\"\n"
+	    "plugin example\n", E.spec, EXAMPLE_DIR), 0);
+	st = run("t-user", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 78,
+	    "wait status %#x", st);
+	ck_assert(th_log_has(p, "filterd.conf:1:7: user nosuch-fd-user: no "
+	    "such user"));
+	ck_assert(th_log_has(p, "filterd.conf:2:7: group nosuch-fd-group: no "
+	    "such group"));
+	p = th_proc_free(p);
+	argv[1] = "-f";
+	st = run("f-user", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 78,
+	    "wait status %#x", st);
+	ck_assert(th_log_has(p, "filterd.conf:1:7: user nosuch-fd-user: no "
+	    "such user"));
+	p = th_proc_free(p);
 }
 END_TEST
 
