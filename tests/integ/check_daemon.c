@@ -670,6 +670,65 @@ START_TEST(detached_failure)
 }
 END_TEST
 
+/* unit_has - the shipped systemd unit sets this line */
+static int
+unit_has(const char *line)
+{
+	char	*unit, *p;
+	size_t	 n = strlen(line);
+	int	 found = 0;
+
+	unit = th_read_file(FD_SRCDIR "/contrib/systemd/filterd.service", NULL);
+	ck_assert_ptr_nonnull(unit);
+	for (p = unit; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL)
+		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+			found = 1;
+	free(unit);
+	return found;
+}
+
+/*
+ * Under the shipped systemd unit, the LMDB store must still tell a
+ * filterd that died (kill -9, a crash: systemd restarts it) from a
+ * system that went down. It reads this boot's id in /proc/sys for that;
+ * a /proc mounted as the unit's ProtectProc and ProcSubset make it
+ * (here in a mount namespace of its own) must leave that file visible,
+ * or every restart after an unclean stop throws the store away.
+ */
+START_TEST(unit_proc_view)
+{
+	char		*state = th_path(E.dir, "state"), *marker, *boot, opts[64],
+			 cmd[2048], err[1024];
+	char		*argv[] = { "/usr/bin/unshare", "-m", "--propagation",
+			    "private", "sh", "-c", cmd, NULL };
+	struct th_proc	*p;
+
+	boot = th_read_file("/proc/sys/kernel/random/boot_id", NULL);
+	ck_assert_ptr_nonnull(boot);
+	boot[strcspn(boot, "\n")] = '\0';
+	/* what a filterd killed with writes unflushed leaves behind */
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	marker = th_path(state, "unflushed");
+	ck_assert_int_eq(th_write_file(marker, "%s", boot), 0);
+	snprintf(opts, sizeof(opts), "rw%s%s",
+	    unit_has("ProtectProc=invisible") ? ",hidepid=invisible" : "",
+	    unit_has("ProcSubset=pid") ? ",subset=pid" : "");
+	snprintf(cmd, sizeof(cmd), "mount -t proc -o '%s' proc /proc && "
+	    "exec '%s' -f -c '%s'", opts, th_require("FILTERD", NULL), E.conf);
+	p = th_proc_start(E.dir, "unit", argv, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_msg(th_proc_wait_ready(p, E.spec, 10000, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(!th_log_has(p, "the system went down"), "%s",
+	    th_log_tail(p, 5));
+	p = th_proc_free(p);
+	free(marker);
+	free(boot);
+	free(state);
+}
+END_TEST
+
 /* filterd -t: 0 and "OK", or 78 and file:line:col for each problem */
 START_TEST(check_mode)
 {
@@ -816,6 +875,7 @@ daemon_suite(void)
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, socket_in_use);
 	tcase_add_test(tc, detached_failure);
+	tcase_add_test(tc, unit_proc_view);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_usage);
 	suite_add_tcase(s, tc);
