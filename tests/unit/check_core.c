@@ -19,6 +19,7 @@
 #include "errs.h"
 #include "conf.h"
 #include "gen.h"
+#include "host.h"
 #include "log.h"
 #include "milter.h"
 #include "plugin_load.h"
@@ -667,6 +668,49 @@ START_TEST(txn_plugin_slots)
 }
 END_TEST
 
+/* one_line - the host's log capture: the last line */
+static char last_line[2048];
+
+static void
+one_line(int level, const char *line, void *arg)
+{
+	(void)level;
+	(void)arg;
+	snprintf(last_line, sizeof(last_line), "%s", line);
+}
+
+/*
+ * A plugin's log line stays one line whatever it formats into it:
+ * control bytes come out as C escapes, so raw client text a plugin
+ * forgot to escape() cannot forge a line of its own; text escape()
+ * already made passes unchanged.
+ */
+START_TEST(host_log_one_line)
+{
+	struct fd_plugin_conf	 pc;
+	struct fd_loaded	 l;
+	struct fd_gen		 gen;
+	char			 esc[64];
+
+	memset(&pc, 0, sizeof(pc));
+	memset(&l, 0, sizeof(l));
+	memset(&gen, 0, sizeof(gen));
+	pc.name = "demo";
+	l.conf = &pc;
+	l.gen = &gen;
+	fd_host_init(&l.host, &l);
+	fd_log_capture(one_line, NULL);
+	l.host.log(&l.host, FD_LOG_WARN, "helo=\"%s\"",
+	    "x.org\" ok\nfilterd[1]: notice: forged\r\x1b[0m\x7f");
+	ck_assert_str_eq(last_line, "plugin demo: helo=\"x.org\" ok\\nfilterd"
+	    "[1]: notice: forged\\r\\x1b[0m\\x7f\"");
+	l.host.log(&l.host, FD_LOG_WARN, "helo=\"%s\"", l.host.escape(esc,
+	    sizeof(esc), "a\nb\\c", 5));
+	ck_assert_str_eq(last_line, "plugin demo: helo=\"a\\nb\\\\c\"");
+	fd_log_capture(NULL, NULL);
+}
+END_TEST
+
 START_TEST(units)
 {
 	int64_t		 s;
@@ -912,6 +956,7 @@ core_suite(void)
 	tcase_add_test(tc, units_dec);
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
+	tcase_add_test(tc, host_log_one_line);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smtp codes");
 	tcase_add_test(tc, smtp_codes);

@@ -183,7 +183,8 @@ struct fd_host {
 	uint32_t	 size;		/* sizeof(struct fd_host) in the host */
 	void		*priv;		/* the host's own; plugins don't touch */
 
-	/* Logging: one line, escaped by the host, prefixed with the plugin. */
+	/* Logging: one line, prefixed with the plugin; escape() client text,
+	 * the host writes control bytes left in the line as C escapes. */
 	void	 (*log)(const struct fd_host *, enum fd_level, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 
