@@ -149,28 +149,79 @@ check_only(struct fd_daemon *d)
 }
 
 /*
- * chown_store - hand an LMDB directory we created to the run user. The
+ * chown_store - hand the LMDB directory dir to the run user. The
  * directory is the configuration's; its entries are the run user's to
  * make, so a link among them is changed itself, never what it names.
  */
-static void
-chown_store(const struct fd_conf *conf, uid_t uid, gid_t gid)
+static int
+chown_store(const char *dir, uid_t uid, gid_t gid)
 {
 	struct dirent	*de;
-	DIR		*dir;
+	DIR		*dp;
 
-	if (conf->store_kind != FD_STORE_LMDB || conf->store_path == NULL)
-		return;
-	if (chown(conf->store_path, uid, gid) < 0 ||
-	    (dir = opendir(conf->store_path)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
+	if (chown(dir, uid, gid) < 0 || (dp = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(dp)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		(void)!fchownat(dirfd(dir), de->d_name, uid, gid,
+		(void)!fchownat(dirfd(dp), de->d_name, uid, gid,
 		    AT_SYMLINK_NOFOLLOW);
 	}
-	closedir(dir);
+	closedir(dp);
+	return 0;
+}
+
+/* become_user - take the run user's ids as effective ones (0), or back
+ * root's (1); -1 when the kernel refused */
+static int
+become_user(const struct fd_conf *conf, const struct run_ids *ids, int back)
+{
+	if (back)
+		return seteuid(0) < 0 || setegid(0) < 0 ||
+		    setgroups(0, NULL) < 0 ? -1 : 0;
+	return initgroups(conf->user, ids->gid) < 0 ||
+	    setegid(ids->gid) < 0 || seteuid(ids->uid) < 0 ? -1 : 0;
+}
+
+/*
+ * store_open - the store, after the fork (an LMDB environment must not
+ * cross one). Started as root with a `user`, the LMDB directory is made
+ * and handed over as root, and its files opened as the run user: they
+ * live where that user may write, and a link left there in place of one
+ * would otherwise have root write through it (LMDB resizes its lock
+ * file). As the run user, the kernel refuses what that user could not
+ * open. NULL with a log line.
+ */
+static struct fd_store *
+store_open(struct fd_daemon *d, const struct fd_conf *conf,
+    const struct run_ids *ids)
+{
+	struct fd_errs	 errs = { 0 };
+	struct fd_store	*st = NULL;
+	char		*dir;
+	int		 as_user;
+
+	dir = fd_store_dir(conf);
+	as_user = dir != NULL && ids->set && geteuid() == 0;
+	if (as_user && ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    chown_store(dir, ids->uid, ids->gid) < 0)) {
+		fd_log_warn("store lmdb %s: cannot hand it to user %s", dir,
+		    conf->user);
+		free(dir);
+		return NULL;
+	}
+	free(dir);
+	if (as_user && become_user(conf, ids, 0) < 0)
+		fd_log_warn("cannot act as user %s", conf->user);
+	else
+		st = fd_store_new(conf, &d->clock, &errs);
+	/* not root again is not safe to go on from */
+	if (as_user && become_user(conf, ids, 1) < 0)
+		fd_fatal("cannot take root's ids back: %s", strerror(errno));
+	for (size_t i = 0; i < errs.n; i++)
+		fd_log(FD_LOG_ERR, "%s", errs.msg[i]);
+	fd_errs_clear(&errs);
+	return st;
 }
 
 /* drop_privileges - become user:group for good; -1 with a log line */
@@ -186,8 +237,8 @@ drop_privileges(const struct fd_conf *conf, const struct run_ids *ids)
 		    "become user %s: not running as root", conf->user), -1);
 	/* what we created as root and the run user must reach or remove;
 	 * in directories the run user may write: a link there is changed
-	 * itself, not what it names */
-	chown_store(conf, ids->uid, ids->gid);
+	 * itself, not what it names (the store's were handed over when it
+	 * was opened) */
 	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
 	    lchown(path, ids->uid, ids->gid) < 0)
 		fd_log_warn("socket %s: chown", path);
@@ -465,14 +516,8 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 		fd_log_warn("cannot detach");
 		return EX_UNAVAILABLE;
 	}
-	/* after the fork (an LMDB environment must not cross one), before
-	 * dropping privileges (root may create the directory) */
-	if ((d->store = fd_store_new(conf, &d->clock, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			fd_log(FD_LOG_ERR, "%s", errs.msg[i]);
-		fd_errs_clear(&errs);
+	if ((d->store = store_open(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
-	}
 	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf, &ids) < 0)
 		return EX_UNAVAILABLE;
 	return 0;

@@ -212,6 +212,17 @@ opt_value(const struct store_opt *so, const struct fd_directive *d,
 	return -1;
 }
 
+char *
+fd_store_dir(const struct fd_conf *conf)
+{
+	if (conf->store_kind != FD_STORE_LMDB || conf->store_path == NULL ||
+	    conf->store_path[0] == '\0')
+		return NULL;
+	if (conf->store_path[0] != '/' && conf->dir != NULL)
+		return fd_asprintf("%s/%s", conf->dir, conf->store_path);
+	return fd_strdup(conf->store_path);
+}
+
 /* opts_parse - defaults, then conf's store line and options; 0 or -1 */
 static int
 opts_parse(const struct fd_conf *conf, struct fd_store_opts *o,
@@ -236,10 +247,8 @@ opts_parse(const struct fd_conf *conf, struct fd_store_opts *o,
 			    conf->store_path, why);
 			rc = -1;
 		}
-	} else if (conf->store_path[0] != '/' && conf->dir != NULL)
-		o->path = fd_asprintf("%s/%s", conf->dir, conf->store_path);
-	else
-		o->path = fd_strdup(conf->store_path);
+	} else
+		o->path = fd_store_dir(conf);
 
 	for (d = conf->store_opts ? conf->store_opts->head : NULL; d != NULL;
 	    d = d->next) {

@@ -42,6 +42,10 @@ struct fd_store	*fd_store_new(const struct fd_conf *, const struct fd_clock *,
 /* fd_store_check - validate the store part of a conf without opening it
  * (filterd -t); 0 or -1 with messages in errs */
 int		 fd_store_check(const struct fd_conf *, struct fd_errs *errs);
+/* fd_store_dir - the LMDB directory the conf names, relative to the
+ * configuration file's directory when not absolute; owned. NULL when the
+ * store is not LMDB or names no directory. */
+char		*fd_store_dir(const struct fd_conf *);
 /* fd_store_free - close, stop the sweeper; returns NULL */
 struct fd_store	*fd_store_free(struct fd_store *);
 

@@ -600,6 +600,63 @@ START_TEST(privileges_links)
 END_TEST
 
 /*
+ * Started as root with `user`, filterd opens the LMDB store as the run
+ * user, who owns the directory and may have left a link there in place
+ * of a file LMDB opens for writing: the open is refused, and the file
+ * the link names is left as it was. LMDB resizes its lock file, so as
+ * root a link at lock.mdb would have damaged a file of root's.
+ */
+START_TEST(store_opened_as_user)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	struct passwd	*pw = getpwnam("nobody");
+	char		*state = th_path(E.dir, "state"), *victim =
+			    th_path(E.dir, "victim"), *lock, *body, want[512];
+	struct th_proc	*p;
+	struct stat	 st;
+	int		 rc;
+
+	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+		return;
+	ck_assert_msg(geteuid() == 0, "this test must run as root");
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	ck_assert_int_eq(th_write_file(victim, "keep\n"), 0);
+	ck_assert_int_eq(chmod(victim, 0600), 0);
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	ck_assert_int_eq(chown(state, pw->pw_uid, pw->pw_gid), 0);
+	lock = th_path(state, "lock.mdb");
+	ck_assert_int_eq(symlink(victim, lock), 0);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
+	    "log stderr\nstore lmdb \"%s\"\nplugin-dir \"%s\"\n"
+	    "plugin example\n", E.spec, state, EXAMPLE_DIR), 0);
+	rc = run("lock-link", argv, &p);
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 69,
+	    "wait status %#x", rc);
+	snprintf(want, sizeof(want), "Permission denied");
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	body = th_read_file(victim, NULL);
+	ck_assert_str_eq(body, "keep\n");
+	free(body);
+	ck_assert(owned_by(victim, 0));
+
+	/* without the link, what the store creates is the run user's */
+	ck_assert_int_eq(unlink(lock), 0);
+	start();
+	ck_assert_int_eq(lstat(lock, &st), 0);
+	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	free(lock);
+	lock = th_path(state, "data.mdb");
+	ck_assert(owned_by(lock, pw->pw_uid));
+	free(lock);
+	free(state);
+	free(victim);
+}
+END_TEST
+
+/*
  * A second filterd on the unix socket of a running one refuses to start:
  * libmilter removes any socket it finds, which would leave the first
  * running but cut off from the MTA. A socket file nobody listens on,
@@ -873,6 +930,7 @@ daemon_suite(void)
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
+	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, socket_in_use);
 	tcase_add_test(tc, detached_failure);
 	tcase_add_test(tc, unit_proc_view);
