@@ -540,6 +540,46 @@ owned_by(const char *path, uid_t uid)
 }
 
 /*
+ * victim_new - a file of root's, mode 0600, that a link the run user
+ * plants may name; the path, owned. The test directory is opened to all
+ * so the run user can reach what is made in it.
+ */
+static char *
+victim_new(void)
+{
+	char	*victim = th_path(E.dir, "victim");
+
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	ck_assert_int_eq(th_write_file(victim, "keep\n"), 0);
+	ck_assert_int_eq(chmod(victim, 0600), 0);
+	return victim;
+}
+
+/* victim_intact - the victim's content and owner are as victim_new
+ * left them */
+static void
+victim_intact(const char *victim)
+{
+	char	*body = th_read_file(victim, NULL);
+
+	ck_assert_ptr_nonnull(body);
+	ck_assert_str_eq(body, "keep\n");
+	free(body);
+	ck_assert(owned_by(victim, 0));
+}
+
+/* user_dir_new - E.dir/name, made with mode and given to pw; owned path */
+static char *
+user_dir_new(const char *name, mode_t mode, const struct passwd *pw)
+{
+	char	*dir = th_path(E.dir, name);
+
+	ck_assert_int_eq(mkdir(dir, mode), 0);
+	ck_assert_int_eq(chown(dir, pw->pw_uid, pw->pw_gid), 0);
+	return dir;
+}
+
+/*
  * Started as root with `user`, filterd writes and hands over files in
  * directories the run user owns, who may have left a symlink there to a
  * file of root's: the pidfile is refused rather than written through
@@ -551,9 +591,7 @@ START_TEST(privileges_links)
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
 	struct passwd	*pw = getpwnam("nobody");
-	char		*rundir = th_path(E.dir, "run"), *state = th_path(E.dir,
-			    "state"), *victim = th_path(E.dir, "victim"), *body,
-			 link[256], want[512];
+	char		*rundir, *state, *victim, link[256], want[512];
 	struct th_proc	*p;
 	int		 st;
 
@@ -561,13 +599,9 @@ START_TEST(privileges_links)
 		return;
 	ck_assert_msg(geteuid() == 0, "this test must run as root");
 	ck_assert_ptr_nonnull(pw);
-	ck_assert_int_eq(chmod(E.dir, 0755), 0);
-	ck_assert_int_eq(th_write_file(victim, "keep\n"), 0);
-	ck_assert_int_eq(chmod(victim, 0600), 0);
-	ck_assert_int_eq(mkdir(rundir, 0755), 0);
-	ck_assert_int_eq(chown(rundir, pw->pw_uid, pw->pw_gid), 0);
-	ck_assert_int_eq(mkdir(state, 0700), 0);
-	ck_assert_int_eq(chown(state, pw->pw_uid, pw->pw_gid), 0);
+	victim = victim_new();
+	rundir = user_dir_new("run", 0755, pw);
+	state = user_dir_new("state", 0700, pw);
 	snprintf(link, sizeof(link), "%s/filterd.pid", rundir);
 	ck_assert_int_eq(symlink(victim, link), 0);
 	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
@@ -581,10 +615,7 @@ START_TEST(privileges_links)
 	    link);
 	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
 	p = th_proc_free(p);
-	body = th_read_file(victim, NULL);
-	ck_assert_str_eq(body, "keep\n");
-	free(body);
-	ck_assert(owned_by(victim, 0));
+	victim_intact(victim);
 
 	/* the pidfile in order, a link among the store's entries */
 	ck_assert_int_eq(unlink(link), 0);
@@ -611,8 +642,7 @@ START_TEST(store_opened_as_user)
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
 	struct passwd	*pw = getpwnam("nobody");
-	char		*state = th_path(E.dir, "state"), *victim =
-			    th_path(E.dir, "victim"), *lock, *body, want[512];
+	char		*state, *victim, *lock;
 	struct th_proc	*p;
 	struct stat	 st;
 	int		 rc;
@@ -621,11 +651,8 @@ START_TEST(store_opened_as_user)
 		return;
 	ck_assert_msg(geteuid() == 0, "this test must run as root");
 	ck_assert_ptr_nonnull(pw);
-	ck_assert_int_eq(chmod(E.dir, 0755), 0);
-	ck_assert_int_eq(th_write_file(victim, "keep\n"), 0);
-	ck_assert_int_eq(chmod(victim, 0600), 0);
-	ck_assert_int_eq(mkdir(state, 0700), 0);
-	ck_assert_int_eq(chown(state, pw->pw_uid, pw->pw_gid), 0);
+	victim = victim_new();
+	state = user_dir_new("state", 0700, pw);
 	lock = th_path(state, "lock.mdb");
 	ck_assert_int_eq(symlink(victim, lock), 0);
 	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
@@ -634,13 +661,10 @@ START_TEST(store_opened_as_user)
 	rc = run("lock-link", argv, &p);
 	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 69,
 	    "wait status %#x", rc);
-	snprintf(want, sizeof(want), "Permission denied");
-	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	ck_assert_msg(th_log_has(p, "Permission denied"), "%s",
+	    th_log_tail(p, 5));
 	p = th_proc_free(p);
-	body = th_read_file(victim, NULL);
-	ck_assert_str_eq(body, "keep\n");
-	free(body);
-	ck_assert(owned_by(victim, 0));
+	victim_intact(victim);
 
 	/* without the link, what the store creates is the run user's */
 	ck_assert_int_eq(unlink(lock), 0);
