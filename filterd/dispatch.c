@@ -166,7 +166,13 @@ rule_action(struct fd_txn *t, const struct fd_rule_hit *hit)
 		t->accepted = 1;
 		return FD_ACCEPT;
 	case FD_RA_ACCEPT:
-		t->msg.accepted = 1;
+		/* before MAIL it is the connection's, as for a plugin: the
+		 * message slot is cleared at MAIL, and with delay-reject the
+		 * MTA is not told at the stage that decided */
+		if (t->stage & MSG_STAGES)
+			t->msg.accepted = 1;
+		else
+			t->accepted = 1;
 		return FD_ACCEPT;
 	case FD_RA_REJECT:
 	case FD_RA_TEMPFAIL:

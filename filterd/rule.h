@@ -22,7 +22,7 @@ struct fd_ruleset;
 
 enum fd_rule_action {
 	FD_RA_NONE = 0,		/* no rule matched */
-	FD_RA_ACCEPT,		/* accept the message */
+	FD_RA_ACCEPT,		/* accept the message; before MAIL the connection */
 	FD_RA_ACCEPT_CONN,	/* accept the whole connection */
 	FD_RA_REJECT,
 	FD_RA_TEMPFAIL,

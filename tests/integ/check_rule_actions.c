@@ -678,6 +678,37 @@ START_TEST(plugin_accept_connect_delayed)
 }
 END_TEST
 
+/* a rule's plain `accept` at CONNECT is the connection's (filterd.conf(5):
+ * the MTA stops consulting filterd for it): with delay-reject CONNECT is
+ * not answered, and the accept must still hold at MAIL and RCPT */
+START_TEST(rule_accept_connect_delayed)
+{
+	struct mc_conn	*mc;
+
+	start("delay-reject rcpt\n"
+	    "rule welcome on connect if client-ip == 192.0.2.50 accept\n"
+	    "rule all on rcpt if rcpt-domain == example.com reject\n");
+	mc = conn();
+	ck_assert_int_eq(mc_connect_cmd(mc, "w.example", "192.0.2.50", 40000),
+	    MC_NOREPLY);
+	passed(mc, mc_helo(mc, "w.example"), "helo");
+	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
+	ck_assert_int_eq(mc_rcpt(mc, "<a@example.com>", NULL), MC_ACCEPT);
+	ck_assert_int_eq(mc_mail(mc, "<t@sender.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<b@example.com>", NULL), MC_ACCEPT);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=welcome "
+	    "action=accept", 5000), 0);
+	ck_assert(!th_log_has(E.p, "decider=all"));
+
+	/* another client is refused by the rule */
+	mc = envelope("o.example", "192.0.2.51", "<s@sender.example>");
+	expect(mc, mc_rcpt(mc, "<a@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "Message rejected by policy");
+	done(mc);
+}
+END_TEST
+
 /* a plugin's reply code the MTA would misread is replaced by the
  * action's default, and its text reaches the MTA as ASCII */
 START_TEST(plugin_reply_checked)
@@ -744,6 +775,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, eom_rcpt_answers);
 	tcase_add_test(tc, per_message_state);
 	tcase_add_test(tc, plugin_accept_connect_delayed);
+	tcase_add_test(tc, rule_accept_connect_delayed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");
