@@ -116,8 +116,17 @@ cond_macros(struct fd_ruleset *rs, const struct fd_cond *c)
 	cond_macros(rs, c->r);
 	if (c->kind != C_TEST)
 		return;
-	if (c->field->id == RF_MACRO && (m = rule_macro_lookup(c->arg)) != NULL)
+	if (c->field->id == RF_MACRO && (m = rule_macro_lookup(c->arg)) != NULL) {
 		macro_want(rs, rule_stage_smfim(m->first), m->name);
+		/*
+		 * The MTA sends a stage's macros even when that step is
+		 * turned off, but libmilter then calls nobody to read them:
+		 * DATA, the one such step whose macros a rule may read, must
+		 * stay on (no reply is awaited there unless a rule answers).
+		 */
+		if (m->first == FD_ST_DATA)
+			rs->stages |= FD_ST_DATA;
+	}
 	if (c->op == OP_VERIFIED)
 		macro_want(rs, 0, "{client_resolve}");
 	if (c->field->id == RF_AUTH_USER)

@@ -53,7 +53,8 @@ struct fd_rule_hit {
 int	 fd_rules_eval(const struct fd_ruleset *, uint32_t stage,
 	    struct fd_txn *, struct fd_rule_hit *hit);
 
-/* fd_rules_stages - FD_ST_* bits of the stages that have rules */
+/* fd_rules_stages - FD_ST_* bits of the stages that have rules, and DATA
+ * when a rule reads a macro the MTA sends with it */
 uint32_t fd_rules_stages(const struct fd_ruleset *);
 /* fd_rules_decides - of those, the stages with a rule that may answer the
  * MTA (accept, reject, tempfail, discard; not dry-run): where the MTA

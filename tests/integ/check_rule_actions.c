@@ -709,6 +709,27 @@ START_TEST(rule_accept_connect_delayed)
 }
 END_TEST
 
+/* a macro the MTA sends with DATA ({nrcpts}) reaches a rule at a later
+ * stage even when nothing else needs the DATA step */
+START_TEST(data_macro_later)
+{
+	struct mc_conn	*mc;
+
+	start("rule many on eoh if {nrcpts} == 2 "
+	    "reject 550 5.7.1 \"too many\"\n");
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	ck_assert_ptr_nonnull(mc_symlist(mc, MC_ST_DATA));
+	ck_assert_ptr_nonnull(strstr(mc_symlist(mc, MC_ST_DATA), "{nrcpts}"));
+	passed(mc, mc_rcpt(mc, "<a@example.com>", NULL), "rcpt a");
+	passed(mc, mc_rcpt(mc, "<b@example.com>", NULL), "rcpt b");
+	mc_macro(mc, "{nrcpts}", "2");
+	passed(mc, mc_data(mc), "data");
+	passed(mc, mc_header(mc, "Subject", "hello"), "header");
+	expect(mc, mc_eoh(mc), MC_REJECT, "550", "5.7.1", "too many");
+	done(mc);
+}
+END_TEST
+
 /* a plugin's reply code the MTA would misread is replaced by the
  * action's default, and its text reaches the MTA as ASCII */
 START_TEST(plugin_reply_checked)
@@ -776,6 +797,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, per_message_state);
 	tcase_add_test(tc, plugin_accept_connect_delayed);
 	tcase_add_test(tc, rule_accept_connect_delayed);
+	tcase_add_test(tc, data_macro_later);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");

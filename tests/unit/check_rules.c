@@ -554,9 +554,12 @@ START_TEST(stages_and_macros)
 	    "rule c on rcpt if {rcpt_addr} set and {daemon_name} set accept\n"
 	    "rule d on mail if auth-user set accept\n"
 	    "rule e on header if {tls_version} set accept\n"
-	    "rule f on eom if {msg_size} set accept\n");
+	    "rule f on eom if {msg_size} set accept\n"
+	    "rule g on eoh if {nrcpts} set accept\n");
+	/* DATA has no rule, but {nrcpts} comes with it: it must be sent */
 	ck_assert_uint_eq(fd_rules_stages(conf->rules), FD_ST_CONNECT |
-	    FD_ST_MAIL | FD_ST_RCPT | FD_ST_HEADER | FD_ST_EOM);
+	    FD_ST_MAIL | FD_ST_RCPT | FD_ST_DATA | FD_ST_HEADER | FD_ST_EOH |
+	    FD_ST_EOM);
 	/* each macro is asked for at the stage the MTA sends it */
 	m = fd_rules_macros(conf->rules, 0);
 	ck_assert_str_eq(m[0], "{daemon_name}");
@@ -573,7 +576,9 @@ START_TEST(stages_and_macros)
 	m = fd_rules_macros(conf->rules, 3);
 	ck_assert_str_eq(m[0], "{rcpt_addr}");
 	ck_assert_ptr_null(m[1]);
-	ck_assert_ptr_null(fd_rules_macros(conf->rules, 4)[0]);
+	m = fd_rules_macros(conf->rules, 4);
+	ck_assert_str_eq(m[0], "{nrcpts}");
+	ck_assert_ptr_null(m[1]);
 	m = fd_rules_macros(conf->rules, 5);
 	ck_assert_str_eq(m[0], "{msg_size}");
 	ck_assert_ptr_null(fd_rules_macros(conf->rules, 6)[0]);
