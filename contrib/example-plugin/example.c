@@ -131,6 +131,7 @@ ex_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 	const char		*rcpt = h->get(t, FD_F_RCPT);
 	int			 i;
 
+	(void)msg;		/* no per-message slot: msg_priv_size is 0 */
 	c->seen++;
 	for (i = 0; rcpt != NULL && i < st->nrcpts; i++) {
 		if (strcasecmp(rcpt, st->rcpts[i]) == 0) {

@@ -904,8 +904,9 @@ sh(const char *fmt, ...)
  */
 START_TEST(out_of_tree)
 {
-	char		 pcdir[1024], *nl;
+	char		 pcdir[1024], *nl, *log;
 	FILE		*fp;
+	size_t		 len;
 
 	ck_assert_int_eq(sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s "
 	    "-C %s install DESTDIR=%s/dest >%s/install.log 2>&1",
@@ -921,8 +922,15 @@ START_TEST(out_of_tree)
 	    "example.c %s/contrib/example-plugin/Makefile %s/src/", E.dir,
 	    FD_SRCDIR, FD_SRCDIR, E.dir), 0);
 	ck_assert_int_eq(sh("cd %s/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "
-	    "PKG_CONFIG_PATH=%s PKG_CONFIG_SYSROOT_DIR=%s/dest make -s "
+	    "-u CFLAGS PKG_CONFIG_PATH=%s PKG_CONFIG_SYSROOT_DIR=%s/dest make -s "
 	    ">%s/build.log 2>&1", E.dir, pcdir, E.dir, E.dir), 0);
+	/* its Makefile's -Wall -Wextra find nothing to say: the starting
+	 * point for a plugin builds clean */
+	snprintf(pcdir, sizeof(pcdir), "%s/build.log", E.dir);
+	log = th_read_file(pcdir, &len);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(len == 0, "example plugin build: %s", log);
+	free(log);
 	ck_assert_int_eq(th_write_file(E.conf,
 	    "socket \"inet:%d@127.0.0.1\"\nlog stderr\n"
 	    "store lmdb \"%s/state\"\n"
