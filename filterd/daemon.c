@@ -3,7 +3,9 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "daemon.h"
@@ -12,12 +14,27 @@
 #include "store.h"
 #include "xalloc.h"
 
+/*
+ * abs_path - p against the current directory: the daemon detaches and
+ * changes directory to /, and a reload must still read the file it
+ * started from
+ */
+static char *
+abs_path(const char *p)
+{
+	char	 cwd[PATH_MAX];
+
+	if (p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return fd_strdup(p);
+	return fd_asprintf("%s/%s", cwd, p);
+}
+
 struct fd_daemon *
 fd_daemon_new(const char *conf_path)
 {
 	struct fd_daemon	*d = fd_calloc(1, sizeof(*d));
 
-	d->conf_path = fd_strdup(conf_path);
+	d->conf_path = abs_path(conf_path);
 	pthread_mutex_init(&d->lock, NULL);
 	return d;
 }

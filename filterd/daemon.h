@@ -30,7 +30,7 @@ struct fd_daemon {
 	int			 live;		/* open connections, atomic */
 };
 
-/* fd_daemon_new - an empty daemon for conf_path (copied) */
+/* fd_daemon_new - an empty daemon for conf_path (copied, made absolute) */
 struct fd_daemon	*fd_daemon_new(const char *conf_path);
 /* fd_daemon_free - drop the current generation, close the store */
 struct fd_daemon	*fd_daemon_free(struct fd_daemon *);

@@ -18,6 +18,7 @@
 
 #include "errs.h"
 #include "conf.h"
+#include "daemon.h"
 #include "gen.h"
 #include "host.h"
 #include "log.h"
@@ -228,6 +229,43 @@ START_TEST(load_ancestor_writable)
 END_TEST
 
 /* the MTA may call abort, close and MAIL in any order */
+/*
+ * filterd -c with a relative path: the daemon detaches and changes
+ * directory to /, and SIGUSR1 must still reload the same file (and the
+ * files it names relative to itself)
+ */
+START_TEST(reload_after_chdir)
+{
+	struct fd_errs		 errs = { 0 };
+	struct fd_daemon	*d;
+	struct fd_gen		*gen;
+	char			 cwd[1024], path[256];
+	FILE			*fp;
+
+	snprintf(path, sizeof(path), "%s/filterd.conf", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fprintf(fp, "include \"rules.inc\"\n");
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/rules.inc", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fprintf(fp, "rule r on connect reject\n");
+	fclose(fp);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	d = fd_daemon_new("filterd.conf");
+	ck_assert_int_eq(fd_daemon_load(d, &errs), 0);
+	ck_assert_int_eq(chdir("/"), 0);
+	if (fd_daemon_load(d, &errs) < 0)
+		ck_abort_msg("reload after chdir: %s", errs.msg[0]);
+	gen = fd_daemon_acquire(d);
+	ck_assert_uint_eq(gen->serial, 2);
+	fd_gen_unref(gen);
+	ck_assert_int_eq(chdir(cwd), 0);
+	fd_errs_clear(&errs);
+	fd_daemon_free(d);
+}
+END_TEST
+
 START_TEST(txn_orders)
 {
 	struct fd_txn	*t = fd_txn_new(NULL, 1);
@@ -936,6 +974,7 @@ core_suite(void)
 	tcase_add_test(tc, load_ancestor_writable);
 	tcase_add_test(tc, symlist);
 	tcase_add_test(tc, milter_stack);
+	tcase_add_test(tc, reload_after_chdir);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("txn");
