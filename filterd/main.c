@@ -356,17 +356,75 @@ struct reloader {
 	pthread_t		 tid;
 	pthread_barrier_t	 started;	/* the first stack is set */
 	int			 stopping;
+	int			 foreground;	/* -f: logging to stderr */
 };
 
-/* store_changed - a reload cannot switch stores under live threads */
-static void
-warn_store_change(const struct fd_conf *a, const struct fd_conf *b)
+/* str_differ - two optional strings differ */
+static int
+str_differ(const char *a, const char *b)
 {
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
+}
+
+/* block_differ - two store option blocks say different things */
+static int
+block_differ(const struct fd_block *a, const struct fd_block *b)
+{
+	const struct fd_directive	*x, *y;
+	int				 i;
+
+	for (x = a->head, y = b->head; x != NULL && y != NULL;
+	    x = x->next, y = y->next) {
+		if (strcmp(x->name, y->name) != 0 || x->argc != y->argc)
+			return 1;
+		for (i = 0; i < x->argc; i++)
+			if (strcmp(x->argv[i], y->argv[i]) != 0)
+				return 1;
+	}
+	return x != NULL || y != NULL;
+}
+
+/* add_name - append name to the list being built in buf */
+static void
+add_name(char *buf, size_t len, const char *name)
+{
+	size_t	 n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s", n > 0 ? ", " : "", name);
+}
+
+/*
+ * warn_start_only - what the new configuration changes of the settings
+ * a reload cannot apply: the socket is bound, privileges are dropped,
+ * libmilter is set up and the store is open under live sessions.
+ * Logged so that an operator does not believe them in force.
+ */
+static void
+warn_start_only(const struct fd_conf *a, const struct fd_conf *b,
+    int foreground)
+{
+	char	 names[256] = "";
+
+	if (!foreground && (a->log_target != b->log_target ||
+	    a->log_facility != b->log_facility))
+		add_name(names, sizeof(names), "log");
+	if (a->milter_timeout != b->milter_timeout)
+		add_name(names, sizeof(names), "milter-timeout");
+	if (str_differ(a->pidfile, b->pidfile))
+		add_name(names, sizeof(names), "pidfile");
+	if (str_differ(a->socket, b->socket))
+		add_name(names, sizeof(names), "socket");
+	if (a->socket_mode != b->socket_mode)
+		add_name(names, sizeof(names), "socket-mode");
 	if (a->store_kind != b->store_kind ||
-	    strcmp(a->store_path ? a->store_path : "",
-	    b->store_path ? b->store_path : "") != 0)
-		fd_log_warnx("store settings changed; they take effect at the "
-		    "next restart");
+	    str_differ(a->store_path, b->store_path) ||
+	    block_differ(a->store_opts, b->store_opts))
+		add_name(names, sizeof(names), "store");
+	if (str_differ(a->user, b->user) || str_differ(a->group, b->group))
+		add_name(names, sizeof(names), "user, group");
+	if (names[0] != '\0')
+		fd_log_warnx("settings read only at start changed (%s); they "
+		    "take effect at the next restart", names);
 }
 
 /* set_stack - the stack of sessions started from now on; not fatal, the
@@ -415,7 +473,7 @@ reload_main(void *arg)
 			    "stays in force", (unsigned long long)old->serial);
 		} else {
 			cur = fd_daemon_acquire(r->d);
-			warn_store_change(old->conf, cur->conf);
+			warn_start_only(old->conf, cur->conf, r->foreground);
 			fd_log_set_level(cur->conf->log_level);
 			set_stack(cur->conf);
 			fd_log(FD_LOG_NOTICE, "reloaded %s: generation %llu",
@@ -570,6 +628,7 @@ main(int argc, char **argv)
 	if (gen->conf->pidfile != NULL)
 		pidfile = strdup(gen->conf->pidfile);
 	r.d = d;
+	r.foreground = o.foreground;
 	pthread_barrier_init(&r.started, NULL, 2);
 	pthread_create(&r.tid, NULL, reload_main, &r);
 	/* libmilter's threads, started below, get the configured stack */

@@ -405,6 +405,37 @@ START_TEST(reload)
 }
 END_TEST
 
+/*
+ * Settings read only at start (the store and its options, the socket,
+ * milter-timeout, ...) do not change at a reload: a reload that changes
+ * one says so and names it, one that changes none says nothing of it.
+ */
+START_TEST(reload_start_only)
+{
+	size_t		 mark;
+
+	start();
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\nlog-level debug\nmilter-timeout 60s\n"
+	    "pidfile \"%s/filterd.pid\"\n"
+	    "store lmdb \"%s/state\" { sweep-interval 5s }\n"
+	    "plugin-dir \"%s\"\nplugin example {\n"
+	    "\treject-rcpt \"trap@example.com\"\n}\n", E.port, E.dir, E.dir,
+	    EXAMPLE_DIR), 0);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	ck_assert(th_log_has_since(E.p, mark, "settings read only at start "
+	    "changed (milter-timeout, store); they take effect at the next "
+	    "restart"));
+	/* the same file again: nothing to say */
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	ck_assert(!th_log_has_since(E.p, mark, "read only at start"));
+}
+END_TEST
+
 /* stacks_of - how many mappings of filterd are exactly kib KiB large */
 static int
 stacks_of(unsigned kib)
@@ -958,6 +989,7 @@ daemon_suite(void)
 	tcase_add_test(tc, malformed_packets);
 	tcase_add_test(tc, reload_unreadable_include);
 	tcase_add_test(tc, reload);
+	tcase_add_test(tc, reload_start_only);
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
