@@ -566,14 +566,16 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 		return EX_CONFIG;
 	}
 	conf = d->current->conf;
-	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
-	    conf->log_facility, conf->log_level);
+	/* until it detaches, what goes wrong goes to the terminal, whatever
+	 * the configured log target */
 	if (fd_milter_setup(d, conf) < 0)
 		return EX_UNAVAILABLE;
 	if (!o->foreground && daemonize(report) < 0) {
 		fd_log_warn("cannot detach");
 		return EX_UNAVAILABLE;
 	}
+	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
+	    conf->log_facility, conf->log_level);
 	if ((d->store = store_open(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
 	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf, &ids) < 0)

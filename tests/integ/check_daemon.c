@@ -888,6 +888,42 @@ START_TEST(check_mode)
 }
 END_TEST
 
+/*
+ * filterd without -f: a mistake found before it detaches is printed on
+ * the terminal and ends it with 69, whatever the log target (filterd(8),
+ * STARTING): here a socket in use. A user that does not exist is a
+ * configuration error (check_mode).
+ */
+START_TEST(start_errors)
+{
+	const char		*fd = th_require("FILTERD", NULL);
+	char			*argv[] = { (char *)fd, "-c", E.conf, NULL };
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct th_proc		*p;
+	int			 s, st;
+
+	/* a port another process listens on */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(s, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(s, 1), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log syslog\nstore lmdb \"%s/state\"\n", ntohs(sin.sin_port),
+	    E.dir), 0);
+	st = run("busy", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69, "status %d", st);
+	ck_assert_msg(th_log_has(p, "cannot open (in use, or no permission)"),
+	    "not on the terminal: %s", th_log_read(p));
+	p = th_proc_free(p);
+	close(s);
+}
+END_TEST
+
 START_TEST(version_usage)
 {
 	const char	*fd = th_require("FILTERD", NULL);
@@ -999,6 +1035,7 @@ daemon_suite(void)
 	tcase_add_test(tc, detached_failure);
 	tcase_add_test(tc, unit_proc_view);
 	tcase_add_test(tc, check_mode);
+	tcase_add_test(tc, start_errors);
 	tcase_add_test(tc, version_usage);
 	suite_add_tcase(s, tc);
 
