@@ -251,6 +251,46 @@ trim(char *s)
 	return s;
 }
 
+/* what slashed() found */
+enum { SL_OK = 0, SL_OPEN, SL_JUNK, SL_LONG };
+
+/*
+ * slashed - "/pattern/flags [# comment]" into buf as a rule's regex table
+ * reads it (so the list shipped in rules/ serves both): the pattern ends
+ * at the first unescaped slash, the flags are the letters after it, and
+ * only blanks and a comment may follow. SL_OK, or why not: no closing
+ * slash, something else after the flags (*rest), or too long for buf.
+ */
+static int
+slashed(const char *line, char *buf, size_t buflen, const char **flags,
+    const char **rest)
+{
+	const char	*p, *end;
+	size_t		 n, nf;
+
+	for (p = line + 1; *p != '\0' && *p != '/'; p++)
+		if (p[0] == '\\' && p[1] != '\0')
+			p++;
+	if (*p != '/')
+		return SL_OPEN;
+	for (end = p + 1; (*end >= 'a' && *end <= 'z') ||
+	    (*end >= 'A' && *end <= 'Z'); end++)
+		;
+	*rest = end + strspn(end, " \t");
+	n = (size_t)(p - line - 1);
+	nf = (size_t)(end - p - 1);
+	if (**rest != '\0' && **rest != '#')
+		return SL_JUNK;
+	if (n + nf + 2 > buflen)
+		return SL_LONG;
+	memcpy(buf, line + 1, n);
+	buf[n] = '\0';
+	memcpy(buf + n + 1, p + 1, nf);
+	buf[n + 1 + nf] = '\0';
+	*flags = buf + n + 1;
+	return SL_OK;
+}
+
 /* add_pattern - compile one line of the patterns file */
 static int
 add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
@@ -258,21 +298,27 @@ add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
 {
 	struct helo_conf *c = p->conf;
 	struct fd_regex	**v, *rx;
-	char		 err[256];
+	char		 err[256], buf[1024];
+	const char	*flags = "i", *rest;
 
-	char		 buf[1024];
-	const char	*flags = "i", *close;
-
-	/*
-	 * "/pattern/flags" as in the rules' regex tables (so the list shipped
-	 * in rules/ serves both), else the whole line, case-insensitive.
-	 */
-	if (re[0] == '/' && (close = strrchr(re + 1, '/')) != NULL &&
-	    strspn(close + 1, "imsxu") == strlen(close + 1) &&
-	    (size_t)(close - re) < sizeof(buf)) {
-		memcpy(buf, re + 1, (size_t)(close - re - 1));
-		buf[close - re - 1] = '\0';
-		flags = close + 1;
+	/* "/pattern/flags", else the whole line, case-insensitive */
+	if (re[0] == '/') {
+		switch (slashed(re, buf, sizeof(buf), &flags, &rest)) {
+		case SL_OK:
+			break;
+		case SL_OPEN:
+			ERR(p, d, 0, "%s:%zu: no closing / after the pattern",
+			    c->generic_path, lineno);
+			return -1;
+		case SL_JUNK:
+			ERR(p, d, 0, "%s:%zu: unexpected \"%.40s\" after the "
+			    "pattern", c->generic_path, lineno, rest);
+			return -1;
+		default:
+			ERR(p, d, 0, "%s:%zu: pattern too long",
+			    c->generic_path, lineno);
+			return -1;
+		}
 		re = buf;
 	}
 	err[0] = '\0';

@@ -666,7 +666,7 @@ START_TEST(t_conf_all)
 	ck_assert_str_eq(c->pol.local_names[1], "b.example");
 	ck_assert_uint_eq(c->pol.nlocal_addrs, 2);
 	ck_assert_uint_eq(c->pol.ntrusted, 2);
-	ck_assert_uint_eq(c->ngeneric, 3);
+	ck_assert_uint_eq(c->ngeneric, 4);
 	ck_assert_int_eq(c->pol.act[HELO_C_GENERIC], HELO_A_REJECT);
 	ck_assert_int_eq(c->pol.exempt_auth, 0);
 	ck_assert_int_eq(c->pol.exempt_local, 0);
@@ -684,6 +684,9 @@ START_TEST(t_conf_all)
 	    "dsl-1-2-3-4.example", 19), 1);
 	ck_assert_int_eq(c->pol.generic_match(c->pol.generic_arg,
 	    "mx.example", 10), 0);
+	/* "/pattern/flags # comment", as a rule's regex table reads it */
+	ck_assert_int_eq(c->pol.generic_match(c->pol.generic_arg,
+	    "vps12.example", 13), 1);
 	helo_conf_free(c);
 	fake_block_free(&Blk);
 
@@ -695,7 +698,7 @@ START_TEST(t_conf_all)
 	c = helo_conf_new(&F.host, &Blk);
 	ck_assert_msg(c != NULL, "%s", F.errors);
 	ck_assert_int_eq(c->pol.dns_timeout_ms, 2000);
-	ck_assert_uint_eq(c->ngeneric, 3);
+	ck_assert_uint_eq(c->ngeneric, 4);
 	helo_conf_free(c);
 	fake_block_free(&Blk);
 
@@ -783,6 +786,9 @@ static const struct {
 	  "test.conf:1:18: cannot open \"" },
 	{ "generic-patterns bad-generic.pcre;\n",
 	  "/tests/helo/bad-generic.pcre:3: " },
+	{ "generic-patterns junk-generic.pcre;\n",
+	  "/tests/helo/junk-generic.pcre:3: unexpected \"junk\" after the "
+	  "pattern" },
 };
 
 START_TEST(t_conf_errors)
