@@ -153,7 +153,7 @@ d_auto_whitelist(struct grey_conf *c, const struct fd_directive *d)
 	return 0;
 }
 
-/* `whitelist-after N`: DESIGN.md's name for the auto-whitelist count */
+/* `whitelist-after N`: another name for the auto-whitelist count */
 static int
 d_whitelist_after(struct grey_conf *c, const struct fd_directive *d)
 {

@@ -4,10 +4,11 @@
  * The checks run at HELO, where the name is new, and the verdict is kept
  * in the connection slot. By default it is enforced at MAIL: that is
  * where {auth_authen} is known, so a mail client that says "EHLO laptop"
- * and then authenticates is not refused (Mailu#115 in PEERS.md), and it
- * is where Postfix would apply a HELO-stage milter reject anyway (a
- * milter reject at HELO is answered 250 and "persists" into MAIL, AUTH
- * and STARTTLS, which would lock such a client out of AUTH).
+ * and then authenticates is not refused (a known complaint against HELO
+ * checks that run before AUTH), and it is where Postfix would apply a
+ * HELO-stage milter reject anyway (a milter reject at HELO is answered
+ * 250 and "persists" into MAIL, AUTH and STARTTLS, which would lock such
+ * a client out of AUTH).
  * `enforce-at helo` answers at HELO instead, for ports without AUTH.
  * require-helo can only be seen at MAIL.
  *

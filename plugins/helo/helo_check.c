@@ -7,8 +7,8 @@
  * first in enum helo_check, so the client reads the most specific reason
  * ("localhost" rather than "not fully qualified" for HELO localhost).
  *
- * The defaults follow RFC 5321 and what breaks real mail (PEERS.md, pain
- * point 12): only clear violations of the protocol reject (no HELO, bad
+ * The defaults follow RFC 5321 and what breaks real mail (strict HELO
+ * checks are a common cause of lost legitimate mail): only clear violations of the protocol reject (no HELO, bad
  * syntax, a bare IP, our own name, localhost from afar); a literal that is
  * not the client's address only logs (RFC 5321 4.1.4 forbids refusing mail
  * for it), and names that do not resolve never reject by default.

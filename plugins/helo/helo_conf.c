@@ -39,6 +39,7 @@ struct parse {
 	uint64_t		 seen;	/* bit per directive row */
 	int			 bad;
 	const struct fd_directive *generic_dir;	/* `generic ACTION` */
+	const struct fd_directive *unresolved_dir; /* `unresolvable ACTION` */
 };
 
 struct dirspec {
@@ -89,6 +90,8 @@ parse_check(struct parse *p, const struct fd_directive *d)
 
 	if (c == HELO_C_GENERIC)
 		p->generic_dir = d;
+	if (c == HELO_C_UNRESOLVED)
+		p->unresolved_dir = d;
 	return arg_action(p, d, 0, &p->conf->pol.act[c]);
 }
 
@@ -642,6 +645,13 @@ helo_conf_new(const struct fd_host *host, const struct fd_block *block)
 	    p.conf->pol.act[HELO_C_GENERIC] != HELO_A_OFF)
 		ERR(&p, p.generic_dir, -1, "generic needs a pattern file: "
 		    "add generic-patterns \"FILE\"");
+	/* the name is looked up for forward-confirm alone: without it, an
+	 * unresolvable action written out would never be taken */
+	if (p.unresolved_dir != NULL &&
+	    p.conf->pol.act[HELO_C_UNRESOLVED] != HELO_A_OFF &&
+	    p.conf->pol.act[HELO_C_FORWARD] == HELO_A_OFF)
+		ERR(&p, p.unresolved_dir, -1, "unresolvable needs the name "
+		    "looked up: set forward-confirm to log, tempfail or reject");
 	if (p.bad)
 		return helo_conf_free(p.conf);
 	p.conf->pol.generic_match = generic_match;

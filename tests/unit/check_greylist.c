@@ -1585,7 +1585,7 @@ START_TEST(test_conf_all)
 	ck_assert_uint_eq(c->wl_senders.n, 1);
 	ck_assert_uint_eq(c->wl_rcpts.n, 2);
 	filterd_plugin.fini(c);
-	/* auto-whitelist off and the DESIGN.md alias */
+	/* auto-whitelist off and the whitelist-after alias */
 	ck_assert_ptr_nonnull(c = plugin_new("auto-whitelist off"));
 	ck_assert_uint_eq(c->awl_after, 0);
 	filterd_plugin.fini(c);
