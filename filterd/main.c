@@ -299,10 +299,11 @@ daemonize(int *report)
 /*
  * detach_done - tell the waiting parent how startup ended. Until now the
  * terminal kept our stdio, so that a failure after the fork is seen
- * there; a daemon that serves lets go of it.
+ * there; a daemon that serves lets go of it, but for a standard error
+ * that `log stderr` keeps writing to (`filterd 2>>file`).
  */
 static void
-detach_done(int report, int rc)
+detach_done(int report, int rc, int keep_stderr)
 {
 	unsigned char	 c = (unsigned char)rc;
 	int		 fd;
@@ -312,7 +313,8 @@ detach_done(int report, int rc)
 	if (rc == 0 && (fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		dup2(fd, 2);
+		if (!keep_stderr)
+			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
@@ -620,7 +622,8 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	rc = start(d, &o, &report);
-	detach_done(report, rc);
+	detach_done(report, rc, rc == 0 &&
+	    d->current->conf->log_target == FD_LOGT_STDERR);
 	if (rc != 0) {
 		fd_daemon_free(d);
 		return rc;

@@ -782,6 +782,46 @@ START_TEST(detached_failure)
 }
 END_TEST
 
+/*
+ * Without -f and with `log stderr`, the detached daemon keeps writing to
+ * the standard error it was started with (a file here, as with
+ * `filterd 2>>log`), rather than to /dev/null.
+ */
+START_TEST(detached_stderr)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-c", E.conf, NULL };
+	char		*pidfile = th_path(E.dir, "filterd.pid"), *body;
+	struct th_proc	*p;
+	long		 pid;
+	int		 st, i, logged;
+
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
+	    "pidfile \"%s\"\nstore lmdb \"%s/state\"\nplugin-dir \"%s\"\n"
+	    "plugin example {\n\treject-rcpt \"t@x.org\"\n}\n", E.spec,
+	    pidfile, E.dir, EXAMPLE_DIR), 0);
+	st = run("detached", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "wait status %#x: %s", st, th_log_tail(p, 5));
+	body = th_read_file(pidfile, NULL);
+	ck_assert_ptr_nonnull(body);
+	pid = strtol(body, NULL, 10);
+	free(body);
+	ck_assert_int_gt(pid, 1);
+	rcpt_session("192.0.2.17", 40009, "<t@x.org>", MC_REJECT,
+	    "550", "5.1.1", "Recipient refused by policy");
+	logged = th_log_wait(p, 0, "action=reject", 5000) == 0;
+	/* stopped before asserting, so a failure leaves no daemon behind */
+	ck_assert_int_eq(kill((pid_t)pid, SIGTERM), 0);
+	for (i = 0; i < STOP_MS / 10 && kill((pid_t)pid, 0) == 0; i++)
+		usleep(10000);
+	ck_assert_msg(kill((pid_t)pid, 0) < 0, "filterd %ld still runs", pid);
+	ck_assert_msg(logged, "no decision line: %s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	free(pidfile);
+}
+END_TEST
+
 /* unit_has - the shipped systemd unit sets this line */
 static int
 unit_has(const char *line)
@@ -1033,6 +1073,7 @@ daemon_suite(void)
 	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, socket_in_use);
 	tcase_add_test(tc, detached_failure);
+	tcase_add_test(tc, detached_stderr);
 	tcase_add_test(tc, unit_proc_view);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, start_errors);
