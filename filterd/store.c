@@ -16,8 +16,9 @@
  *     flaps says so at most once a minute); after
  *     breaker-failures consecutive failures a circuit breaker makes calls
  *     fail at once for breaker-cooldown, then lets one trial call through
- *     (the cooldown doubles while trials fail, up to 30s), so a dead Redis
- *     does not cost every message a timeout. The breaker reads a
+ *     (the cooldown doubles while trials fail, up to 30s or the cooldown
+ *     itself if longer), so a dead Redis does not cost every message a
+ *     timeout. The breaker reads a
  *     monotonic clock, which tests may replace (fd_store_set_mono).
  *
  * Decision time (entry ages, TTLs, rate windows) comes only from the
