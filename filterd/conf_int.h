@@ -119,7 +119,8 @@ struct fd_cond	*rb_test_list(struct cparse *, struct fref *,
 		    struct fd_directive *, const struct fd_loc *);
 struct fd_cond	*rb_test_unary(struct cparse *, struct fref *, enum fd_rop,
 		    const struct fd_loc *);
-struct fd_cond	*rb_join(enum fd_ckind, struct fd_cond *, struct fd_cond *);
+struct fd_cond	*rb_join(struct cparse *, enum fd_ckind, struct fd_cond *,
+		    struct fd_cond *, const struct fd_loc *);
 struct raction	*rb_action(enum fd_rule_action, struct fd_directive *,
 		    const struct fd_loc *);
 void		 rb_rule(struct cparse *, size_t errmark, char *name,

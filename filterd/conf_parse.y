@@ -336,9 +336,9 @@ optcond	: %empty			{ $$ = NULL; }
 	| K_IF cond			{ $$ = $2; }
 	;
 
-cond	: cond K_OR cond		{ $$ = rb_join(C_OR, $1, $3); }
-	| cond K_AND cond		{ $$ = rb_join(C_AND, $1, $3); }
-	| K_NOT cond			{ $$ = rb_join(C_NOT, $2, NULL); }
+cond	: cond K_OR cond	{ $$ = rb_join(cp, C_OR, $1, $3, LOCP(@2)); }
+	| cond K_AND cond	{ $$ = rb_join(cp, C_AND, $1, $3, LOCP(@2)); }
+	| K_NOT cond		{ $$ = rb_join(cp, C_NOT, $2, NULL, LOCP(@1)); }
 	| '(' cond ')'			{ $$ = $2; }
 	| test
 	;

@@ -109,11 +109,12 @@ static void
 cond_macros(struct fd_ruleset *rs, const struct fd_cond *c)
 {
 	const struct fd_macro_def	*m;
+	unsigned			 i;
 
 	if (c == NULL)
 		return;
-	cond_macros(rs, c->l);
-	cond_macros(rs, c->r);
+	for (i = 0; i < c->nkids; i++)
+		cond_macros(rs, c->kids[i]);
 	if (c->kind != C_TEST)
 		return;
 	if (c->field->id == RF_MACRO && (m = rule_macro_lookup(c->arg)) != NULL) {

@@ -27,6 +27,9 @@
 #include "xalloc.h"
 
 #define MAX_TEXT	400	/* reply text, leaves room in a 512-byte line */
+/* and/or/not levels of a condition: a session's thread evaluates them
+ * one stack frame a level, on a stack as small as 128k */
+#define MAX_COND_DEPTH	100
 
 static const struct fd_field_def macro_field = {
 	"{macro}", RF_MACRO, FD_ST_CONNECT, FD_ST_EOM, 0
@@ -244,9 +247,42 @@ rb_test_unary(struct cparse *cp, struct fref *f, enum fd_rop op,
 	return c;
 }
 
-/* rb_join - and, or, not; NULL if a part is (it was reported) */
+/* cond_kid - append k to c's operands, taking it */
+static void
+cond_kid(struct fd_cond *c, struct fd_cond *k)
+{
+	if (c->nkids == c->capkids) {
+		c->capkids = c->capkids ? c->capkids * 2 : 2;
+		c->kids = fd_reallocarray(c->kids, c->capkids,
+		    sizeof(*c->kids));
+	}
+	c->kids[c->nkids++] = k;
+	if (k->depth + 1 > c->depth)
+		c->depth = k->depth + 1;
+}
+
+/* cond_operand - k as an operand of c; an and (or) joined by and (or)
+ * gives c its operands instead, as `a or b or c` is one chain */
+static void
+cond_operand(struct fd_cond *c, struct fd_cond *k)
+{
+	unsigned	 i;
+
+	if (c->kind == C_NOT || k->kind != c->kind) {
+		cond_kid(c, k);
+		return;
+	}
+	for (i = 0; i < k->nkids; i++)
+		cond_kid(c, k->kids[i]);
+	k->nkids = 0;
+	fd_cond_free(k);
+}
+
+/* rb_join - and, or, not at loc; NULL if a part is (it was reported) or
+ * the result nests too deep */
 struct fd_cond *
-rb_join(enum fd_ckind kind, struct fd_cond *l, struct fd_cond *r)
+rb_join(struct cparse *cp, enum fd_ckind kind, struct fd_cond *l,
+    struct fd_cond *r, const struct fd_loc *loc)
 {
 	struct fd_cond	*c;
 
@@ -255,10 +291,20 @@ rb_join(enum fd_ckind kind, struct fd_cond *l, struct fd_cond *r)
 		fd_cond_free(r);
 		return NULL;
 	}
-	c = fd_calloc(1, sizeof(*c));
-	c->kind = kind;
-	c->l = l;
-	c->r = r;
+	if (kind != C_NOT && l->kind == kind)
+		c = l;
+	else {
+		c = fd_calloc(1, sizeof(*c));
+		c->kind = kind;
+		cond_operand(c, l);
+	}
+	if (r != NULL)
+		cond_operand(c, r);
+	if (c->depth > MAX_COND_DEPTH) {
+		fd_errs_add(cp->errs, loc, "condition nested more than %d "
+		    "levels deep", MAX_COND_DEPTH);
+		return fd_cond_free(c);
+	}
 	return c;
 }
 
@@ -295,11 +341,12 @@ cond_stage(struct cparse *cp, const struct fd_cond *c, uint32_t stage)
 	const struct fd_macro_def	*m;
 	uint32_t			 first, last;
 	char				 name[96];
+	unsigned			 i;
 
 	if (c == NULL)
 		return;
-	cond_stage(cp, c->l, stage);
-	cond_stage(cp, c->r, stage);
+	for (i = 0; i < c->nkids; i++)
+		cond_stage(cp, c->kids[i], stage);
 	if (c->kind != C_TEST)
 		return;
 	first = c->field->first;
@@ -610,12 +657,13 @@ rb_rule(struct cparse *cp, size_t errmark, char *name,
 static void
 cond_tables(struct cparse *cp, struct fd_cond *c, const char *const *names)
 {
-	char	 h[64];
+	char		 h[64];
+	unsigned	 i;
 
 	if (c == NULL)
 		return;
-	cond_tables(cp, c->l, names);
-	cond_tables(cp, c->r, names);
+	for (i = 0; i < c->nkids; i++)
+		cond_tables(cp, c->kids[i], names);
 	if (c->tname == NULL)
 		return;
 	if ((c->table = fd_ruleset_table(cp->rs, c->tname, NULL)) == NULL)

@@ -389,19 +389,25 @@ test_eval(const struct fd_cond *c, uint32_t stage, const struct fd_txn *t)
 	return neg ? !hit : hit;
 }
 
-/* rule_cond_eval - the tree, short-circuit */
+/* rule_cond_eval - the tree, short-circuit, operands in order */
 int
 rule_cond_eval(const struct fd_cond *c, uint32_t stage, const struct fd_txn *t)
 {
+	unsigned	 i;
+
 	switch (c->kind) {
 	case C_AND:
-		return rule_cond_eval(c->l, stage, t) &&
-		    rule_cond_eval(c->r, stage, t);
+		for (i = 0; i < c->nkids; i++)
+			if (!rule_cond_eval(c->kids[i], stage, t))
+				return 0;
+		return 1;
 	case C_OR:
-		return rule_cond_eval(c->l, stage, t) ||
-		    rule_cond_eval(c->r, stage, t);
+		for (i = 0; i < c->nkids; i++)
+			if (rule_cond_eval(c->kids[i], stage, t))
+				return 1;
+		return 0;
 	case C_NOT:
-		return !rule_cond_eval(c->l, stage, t);
+		return !rule_cond_eval(c->kids[0], stage, t);
 	case C_TEST:
 		return test_eval(c, stage, t);
 	}
@@ -412,10 +418,13 @@ rule_cond_eval(const struct fd_cond *c, uint32_t stage, const struct fd_txn *t)
 struct fd_cond *
 fd_cond_free(struct fd_cond *c)
 {
+	unsigned	 i;
+
 	if (c == NULL)
 		return NULL;
-	fd_cond_free(c->l);
-	fd_cond_free(c->r);
+	for (i = 0; i < c->nkids; i++)
+		fd_cond_free(c->kids[i]);
+	free(c->kids);
 	fd_re_free(c->re);
 	free(c->arg);
 	free(c->str);

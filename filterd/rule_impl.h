@@ -66,9 +66,18 @@ struct fd_macro_def {
 
 enum fd_ckind { C_TEST = 0, C_AND, C_OR, C_NOT };
 
+/*
+ * A chain of one operator, `a or b or c ...`, is one node holding its
+ * operands in order, so that the stack a walk takes grows with the
+ * nesting of a condition, which the parser limits, and never with its
+ * length.
+ */
 struct fd_cond {
 	enum fd_ckind		 kind;
-	struct fd_cond		*l, *r;		/* C_AND, C_OR; C_NOT uses l */
+	struct fd_cond		**kids;		/* C_AND, C_OR; C_NOT has one */
+	unsigned		 nkids, capkids;
+	unsigned		 depth;		/* and/or/not levels, this one's
+						 * included */
 
 	/* C_TEST */
 	const struct fd_field_def *field;

@@ -617,6 +617,46 @@ START_TEST(error_operators)
 }
 END_TEST
 
+/* nested - a rule whose condition nests `levels` deep: with not, or with
+ * and and or in turn inside parentheses */
+static const char *
+nested(int levels, int with_not)
+{
+	static char	 text[8192];
+	size_t		 o;
+	int		 i;
+
+	o = (size_t)snprintf(text, sizeof(text), "rule r on helo if ");
+	for (i = 0; i < levels; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, with_not ?
+		    "not " : "helo == a%d %s (", i, i % 2 ? "or" : "and");
+	o += (size_t)snprintf(text + o, sizeof(text) - o, "helo == x");
+	for (i = 0; i < levels && !with_not; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, ")");
+	snprintf(text + o, sizeof(text) - o, " accept\n");
+	return text;
+}
+
+/* the stack that evaluates a condition (a session's thread) grows with
+ * its nesting: 100 levels are allowed, the error is at the outermost */
+START_TEST(error_nesting)
+{
+	char	 want[128];
+
+	fd_conf_free(expect_ok(nested(100, 1)));
+	fd_conf_free(expect_ok(nested(100, 0)));
+	expect_error(nested(101, 1), "main.conf:1:19: condition nested more "
+	    "than 100 levels deep");
+	ck_assert_uint_eq(errs.n, 1);
+	fd_errs_clear(&errs);
+	snprintf(want, sizeof(want), "main.conf:1:%d: condition nested more "
+	    "than 100 levels deep", (int)(strstr(nested(101, 0), " and ") -
+	    nested(101, 0)) + 2);
+	expect_error(nested(101, 0), want);
+	ck_assert_uint_eq(errs.n, 1);
+}
+END_TEST
+
 START_TEST(error_actions)
 {
 	expect_error("rule r on mail set greylist 5\nplugin greylist {}\n",
@@ -921,6 +961,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_codes);
 	tcase_add_test(tc, error_stage);
 	tcase_add_test(tc, error_operators);
+	tcase_add_test(tc, error_nesting);
 	tcase_add_test(tc, error_actions);
 	tcase_add_test(tc, error_lexer);
 	tcase_add_test(tc, includes);

@@ -405,6 +405,75 @@ START_TEST(logic)
 }
 END_TEST
 
+/* small_stack_thread - the helo rules on the smallest stack a session's
+ * thread may have (thread-stack-size 128k) */
+static void *
+small_stack_thread(void *arg)
+{
+	struct fd_rule_hit	*h = arg;
+
+	fd_rules_eval(conf->rules, FD_ST_HELO, txn, h);
+	return NULL;
+}
+
+static const char *
+small_stack_decider(void)
+{
+	pthread_attr_t		 attr;
+	pthread_t		 th;
+
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	ck_assert_int_eq(pthread_attr_setstacksize(&attr,
+	    FD_THREAD_STACK_MIN), 0);
+	ck_assert_int_eq(pthread_create(&th, &attr, small_stack_thread, &hit),
+	    0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	pthread_attr_destroy(&attr);
+	return hit.action == FD_RA_NONE ? NULL : hit.rule;
+}
+
+/*
+ * A rule may chain thousands of tests with one operator (generated from
+ * a list): it loads, and its evaluation does not grow with the chain, so
+ * it runs on a session thread's stack. Nesting is what is limited.
+ */
+START_TEST(long_conditions)
+{
+	size_t	 n = 20000, i, o = 0, len = n * 24 + 256;
+	char	*text = malloc(len);
+	const char *d;
+
+	ck_assert_ptr_nonnull(text);
+	o += (size_t)snprintf(text + o, len - o, "rule chain on helo if ");
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(text + o, len - o, "%shelo == h%zu",
+		    i ? " or " : "", i);
+	o += (size_t)snprintf(text + o, len - o, " reject\n"
+	    "rule mixed on helo if (helo ~ /^x/ and client-name == c) or "
+	    "not (helo == y or helo == z or client-name != c) accept\n");
+	rules(text);
+	free(text);
+	fd_txn_set_helo(txn, "h19999");
+	d = small_stack_decider();
+	ck_assert_msg(d != NULL && strcmp(d, "chain") == 0, "got %s", d);
+	fd_txn_set_helo(txn, "h0");
+	DECIDES(FD_ST_HELO, "chain");
+	fd_txn_set_helo(txn, "h20000");
+	ck_assert_ptr_null(small_stack_decider());
+	/* a chain keeps its order and its operators' meaning */
+	fd_txn_set_helo(txn, "xa");
+	NONE(FD_ST_HELO);
+	fd_txn_set_client_name(txn, "c");
+	DECIDES(FD_ST_HELO, "mixed");
+	fd_txn_set_helo(txn, "y");
+	NONE(FD_ST_HELO);
+	fd_txn_set_helo(txn, "w");
+	DECIDES(FD_ST_HELO, "mixed");
+	fd_txn_set_client_name(txn, "d");
+	NONE(FD_ST_HELO);
+}
+END_TEST
+
 /* ---- actions ---- */
 
 START_TEST(reply_actions)
@@ -1629,6 +1698,7 @@ rules_suite(void)
 	tcase_add_test(tc, macros);
 	tcase_add_test(tc, size);
 	tcase_add_test(tc, logic);
+	tcase_add_test(tc, long_conditions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("actions");
