@@ -512,12 +512,19 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	return 0;
 }
 
-/* yyerror - what bison reports itself (memory exhausted) */
+/*
+ * yyerror - bison's only message of its own, "memory exhausted": its
+ * stacks stop at YYMAXDEPTH states, which a statement nested thousands
+ * deep fills, and the parse ends there. Say that, not a shortage of
+ * memory the machine does not have.
+ */
 static void
 yyerror(FD_YYLTYPE *l, void *scanner, struct cparse *cp, const char *msg)
 {
 	struct fd_loc	 loc = LOC(*l);
 
 	(void)scanner;
-	fd_errs_add(cp->errs, &loc, "%s", msg);
+	(void)msg;
+	fd_errs_add(cp->errs, &loc, "nested too deep; the rest of this file "
+	    "is not read");
 }

@@ -657,6 +657,40 @@ START_TEST(error_nesting)
 }
 END_TEST
 
+/*
+ * Nesting past what the parser's stack holds (thousands of parentheses
+ * or blocks) ends the file where it happened, and says so: it is not
+ * memory running out. The includer is read on.
+ */
+START_TEST(error_parser_depth)
+{
+	static char	 text[128 * 1024];
+	size_t		 o;
+	int		 i;
+
+	o = (size_t)snprintf(text, sizeof(text), "# deep\nrule r on helo if ");
+	for (i = 0; i < 20000; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "(");
+	snprintf(text + o, sizeof(text) - o, "\nbogus\n");
+	put("deep.conf", text);
+	expect_error("include \"deep.conf\"\nuser\n", "main.conf:2:1: user: "
+	    "wrong number of arguments; usage: user NAME");
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_msg(strncmp(errs.msg[0], "deep.conf:2:", 12) == 0 &&
+	    strstr(errs.msg[0], ": nested too deep; the rest of this file "
+	    "is not read") != NULL, "got:%s", all_errors());
+	fd_errs_clear(&errs);
+	o = (size_t)snprintf(text, sizeof(text), "plugin p ");
+	for (i = 0; i < 20000; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "{ a ");
+	ck_assert_ptr_null(load(text));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strncmp(errs.msg[0], "main.conf:1:", 12) == 0 &&
+	    strstr(errs.msg[0], ": nested too deep; the rest of this file "
+	    "is not read") != NULL, "got:%s", all_errors());
+}
+END_TEST
+
 START_TEST(error_actions)
 {
 	expect_error("rule r on mail set greylist 5\nplugin greylist {}\n",
@@ -962,6 +996,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_stage);
 	tcase_add_test(tc, error_operators);
 	tcase_add_test(tc, error_nesting);
+	tcase_add_test(tc, error_parser_depth);
 	tcase_add_test(tc, error_actions);
 	tcase_add_test(tc, error_lexer);
 	tcase_add_test(tc, includes);
