@@ -302,14 +302,27 @@ d_dry_run(struct cparse *cp, struct fd_directive *d)
 		arg_err(cp, d, 0, "dry-run: %s", why);
 }
 
-/* d_milter_timeout - seconds */
+/*
+ * d_milter_timeout - seconds. smfi_settimeout() takes an int: a value
+ * past INT_MAX reached libmilter negative, and 0 was quietly left out
+ * (libmilter's default applied). A year is past any timeout an MTA
+ * keeps.
+ */
+#define MILTER_TIMEOUT_MAX	(365 * 86400)
+
 static void
 d_milter_timeout(struct cparse *cp, struct fd_directive *d)
 {
 	const char	*why;
+	int64_t		 v;
 
-	if (fd_units_duration(d->argv[0], &cp->conf->milter_timeout, &why) < 0)
+	if (fd_units_duration(d->argv[0], &v, &why) < 0)
 		arg_err(cp, d, 0, "milter-timeout: %s", why);
+	else if (v < 1 || v > MILTER_TIMEOUT_MAX)
+		arg_err(cp, d, 0, "milter-timeout: %s is outside 1s..365d",
+		    d->argv[0]);
+	else
+		cp->conf->milter_timeout = v;
 }
 
 /* d_thread_stack - bytes, within the bounds conf.h gives */

@@ -30,7 +30,7 @@
  *                            later stage where something decides, end
  *                            of message at the latest (eom); the MTA
  *                            then awaits no reply before that stage [no]
- *   milter-timeout DURATION  libmilter's MTA I/O timeout [7210s]
+ *   milter-timeout DURATION  libmilter's MTA I/O timeout, 1s..365d [7210s]
  *   thread-stack-size SIZE   stack of libmilter's threads, 128k..256M
  *                            [256k]
  *   plugin-dir DIR           where plugin NAME is NAME.so [$pkglibdir]

@@ -895,6 +895,8 @@ END_TEST
 
 START_TEST(duplicates)
 {
+	struct fd_conf	*c;
+
 	expect_error("socket \"inet:1@x\"\nuser a\nsocket \"inet:2@x\"\n",
 	    "main.conf:3:1: socket is already set at main.conf:1:1");
 	fd_errs_clear(&errs);
@@ -907,6 +909,25 @@ START_TEST(duplicates)
 	expect_error("milter-timeout soon\n", "main.conf:1:16: milter-timeout: "
 	    "expected a number");
 	fd_errs_clear(&errs);
+	/* libmilter takes an int of seconds; 0 would be no time at all */
+	expect_error("milter-timeout 10000000000d\n", "main.conf:1:16: "
+	    "milter-timeout: 10000000000d is outside 1s..365d");
+	fd_errs_clear(&errs);
+	expect_error("milter-timeout 3000000000\n", "main.conf:1:16: "
+	    "milter-timeout: 3000000000 is outside 1s..365d");
+	fd_errs_clear(&errs);
+	expect_error("milter-timeout 0\n", "main.conf:1:16: "
+	    "milter-timeout: 0 is outside 1s..365d");
+	fd_errs_clear(&errs);
+	expect_error("milter-timeout 366d\n", "main.conf:1:16: "
+	    "milter-timeout: 366d is outside 1s..365d");
+	fd_errs_clear(&errs);
+	c = expect_ok("milter-timeout 365d\n");
+	ck_assert_int_eq(c->milter_timeout, 365 * 86400);
+	fd_conf_free(c);
+	c = expect_ok("milter-timeout 1\n");
+	ck_assert_int_eq(c->milter_timeout, 1);
+	fd_conf_free(c);
 	expect_error("thread-stack-size 64k\n", "main.conf:1:19: "
 	    "thread-stack-size: 64k is outside 128k..256M");
 	fd_errs_clear(&errs);
