@@ -33,7 +33,7 @@
 #define FD_PKGLIBDIR	"/usr/local/lib/filterd"
 #endif
 
-#define MAX_INCLUDE_DEPTH	16
+#define MAX_INCLUDE_DEPTH	16	/* files below the top one */
 
 /* cp_loc - a location in the file being read */
 struct fd_loc
@@ -177,7 +177,7 @@ cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 			goto out;
 		}
 	}
-	if (cp->file != NULL && cp->file->depth + 1 >= MAX_INCLUDE_DEPTH) {
+	if (cp->file != NULL && cp->file->depth + 1 > MAX_INCLUDE_DEPTH) {
 		fd_errs_add(cp->errs, from, "includes nested deeper than %d",
 		    MAX_INCLUDE_DEPTH);
 		goto out;

@@ -30,7 +30,7 @@ struct cfile {
 	char		*absdir;	/* absolute directory, for relative paths */
 	dev_t		 dev;
 	ino_t		 ino;
-	int		 depth;
+	int		 depth;		/* 0 for the top file */
 	struct cfile	*up;		/* the includer */
 	size_t		 nested_errs;	/* made in the files it included */
 };

@@ -769,6 +769,30 @@ START_TEST(includes)
 }
 END_TEST
 
+/* includes nest 16 deep below the top file, not one more */
+START_TEST(include_depth)
+{
+	char		 name[32], text[64];
+	struct fd_conf	*c;
+	int		 i;
+
+	for (i = 1; i <= 17; i++) {
+		snprintf(name, sizeof(name), "d%d.conf", i);
+		snprintf(text, sizeof(text), i < 17 ? "include \"d%d.conf\"\n" :
+		    "user deepest\n", i + 1);
+		put(name, text);
+	}
+	put("d16.conf", "user deep\n");
+	c = expect_ok("include \"d1.conf\"\n");
+	ck_assert_str_eq(c->user, "deep");
+	fd_conf_free(c);
+	put("d16.conf", "include \"d17.conf\"\n");
+	expect_error("include \"d1.conf\"\n",
+	    "d16.conf:1:9: includes nested deeper than 16");
+	ck_assert_uint_eq(errs.n, 1);
+}
+END_TEST
+
 START_TEST(include_loop_file)
 {
 	ck_assert_int_eq(chdir(confdir()), 0);
@@ -1021,6 +1045,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_actions);
 	tcase_add_test(tc, error_lexer);
 	tcase_add_test(tc, includes);
+	tcase_add_test(tc, include_depth);
 	tcase_add_test(tc, include_loop_file);
 	tcase_add_test(tc, missing_top_file);
 	tcase_add_test(tc, unreadable_files);
