@@ -9,6 +9,7 @@
  *
  * A bad entry is reported at file:line:col of the entry and the rest of
  * the file is still read, so one run shows every mistake (up to a cap).
+ * A UTF-8 byte order mark at the start of the file is skipped.
  */
 #include "config.h"
 
@@ -90,7 +91,7 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
     const struct fd_loc *from, struct fd_errs *errs)
 {
 	FILE		*f;
-	char		*line = NULL;
+	char		*line = NULL, *start;
 	size_t		 cap = 0;
 	int		 nerr = 0;
 	struct fd_loc	 loc = { locname, 0, 1 };
@@ -102,7 +103,12 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
 	}
 	while (getline(&line, &cap, f) != -1) {
 		loc.line++;
-		if (load_line(t, line, &loc, errs) < 0 &&
+		/* a byte order mark some editors write is no part of the
+		 * first entry (nor of its columns), as in a config file */
+		start = line;
+		if (loc.line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+			start += 3;
+		if (load_line(t, start, &loc, errs) < 0 &&
 		    ++nerr == MAX_FILE_ERRORS) {
 			fd_errs_add(errs, &loc, "too many errors, "
 			    "skipping the rest of this file");

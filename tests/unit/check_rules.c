@@ -1004,6 +1004,52 @@ START_TEST(table_regex_file)
 }
 END_TEST
 
+/* file_table - a table of kind loaded from path; 0 or -1 as loaded */
+static int
+file_table(struct fd_table **t, enum fd_table_kind kind, const char *path)
+{
+	*t = fd_table_new(path, kind);
+	return fd_table_load(*t, path, path, NULL, &errs);
+}
+
+/* A UTF-8 byte order mark, which some editors write, is not part of the
+ * first entry of a table file, as it is not part of a config file; a
+ * column on the first line counts from after it. */
+START_TEST(table_file_bom)
+{
+	struct fd_table	*t;
+
+	put("bom.list", "\xef\xbb\xbfPostmaster\nabuse\n");
+	ck_assert_int_eq(file_table(&t, FD_TABLE_LIST, "bom.list"), 0);
+	ck_assert(fd_table_match(t, "postmaster", 10));
+	ck_assert(fd_table_match(t, "abuse", 5));
+	fd_table_free(t);
+	put("bom.txt", "\xef\xbb\xbf.example.com\n");
+	ck_assert_int_eq(file_table(&t, FD_TABLE_DOMAIN, "bom.txt"), 0);
+	ck_assert(fd_table_match(t, "mx.example.com", 14));
+	fd_table_free(t);
+	put("bom.pcre", "\xef\xbb\xbf^dsl-\n");
+	ck_assert_int_eq(file_table(&t, FD_TABLE_REGEX, "bom.pcre"), 0);
+	ck_assert(fd_table_match(t, "dsl-1.example", 13));
+	fd_table_free(t);
+	put("bom.cidr", "\xef\xbb\xbf" "192.0.2.0/24\n");
+	ck_assert_int_eq(file_table(&t, FD_TABLE_CIDR, "bom.cidr"), 0);
+	ck_assert(fd_table_match(t, "192.0.2.9", 9));
+	fd_table_free(t);
+	put("bom.cidr", "\xef\xbb\xbf 192.0.2.1/24\n");
+	ck_assert_int_eq(file_table(&t, FD_TABLE_CIDR, "bom.cidr"), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "bom.cidr:1:2: host bits set in "
+	    "\"192.0.2.1/24\" (the network is 192.0.2.0/24)");
+	fd_table_free(t);
+	/* only at the start of the file */
+	put("bom.list", "abuse\n\xef\xbb\xbfPostmaster\n");
+	ck_assert_int_eq(file_table(&t, FD_TABLE_LIST, "bom.list"), 0);
+	ck_assert(!fd_table_match(t, "postmaster", 10));
+	fd_table_free(t);
+}
+END_TEST
+
 /*
  * Regex tables put their combinable patterns into one program when
  * sealed (table.c). The reference for every answer is the pattern alone:
@@ -1720,6 +1766,7 @@ rules_suite(void)
 	tcase_add_test(tc, table_100k_cidr);
 	tcase_add_test(tc, table_100k_domain);
 	tcase_add_test(tc, table_regex_file);
+	tcase_add_test(tc, table_file_bom);
 	tcase_add_test(tc, table_regex_flags_mixed);
 	tcase_add_test(tc, table_regex_backref);
 	tcase_add_test(tc, table_regex_extended);
