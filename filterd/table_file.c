@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,15 +57,22 @@ entry_end(const struct fd_table *t, const char *s)
 	return s + strcspn(s, " \t#");
 }
 
-/* load_line - one line; 0, or -1 after reporting */
+/* load_line - one line of len bytes; 0, or -1 after reporting */
 static int
-load_line(struct fd_table *t, char *line, struct fd_loc *loc,
+load_line(struct fd_table *t, char *line, size_t len, struct fd_loc *loc,
     struct fd_errs *errs)
 {
 	char		 err[512];
 	char		*s = line, *e, *rest;
-	size_t		 n = strcspn(line, "\r\n");
+	size_t		 n;
 
+	/* the entry would end there, silently: "postmaster\0junk" */
+	if ((e = memchr(line, '\0', len)) != NULL) {
+		loc->col = (int)(e - line) + 1;
+		fd_errs_add(errs, loc, "NUL byte in a table file");
+		return -1;
+	}
+	n = strcspn(line, "\r\n");
 	line[n] = '\0';
 	s += strspn(s, " \t");
 	if (*s == '\0' || *s == '#')
@@ -91,8 +100,9 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
     const struct fd_loc *from, struct fd_errs *errs)
 {
 	FILE		*f;
-	char		*line = NULL, *start;
-	size_t		 cap = 0;
+	char		*line = NULL;
+	size_t		 cap = 0, skip;
+	ssize_t		 len;
 	int		 nerr = 0;
 	struct fd_loc	 loc = { locname, 0, 1 };
 
@@ -101,15 +111,14 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
 		    locname, strerror(errno));
 		return -1;
 	}
-	while (getline(&line, &cap, f) != -1) {
+	while ((len = getline(&line, &cap, f)) != -1) {
 		loc.line++;
 		/* a byte order mark some editors write is no part of the
 		 * first entry (nor of its columns), as in a config file */
-		start = line;
-		if (loc.line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
-			start += 3;
-		if (load_line(t, start, &loc, errs) < 0 &&
-		    ++nerr == MAX_FILE_ERRORS) {
+		skip = loc.line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0 ?
+		    3 : 0;
+		if (load_line(t, line + skip, (size_t)len - skip, &loc,
+		    errs) < 0 && ++nerr == MAX_FILE_ERRORS) {
 			fd_errs_add(errs, &loc, "too many errors, "
 			    "skipping the rest of this file");
 			break;

@@ -1004,6 +1004,17 @@ START_TEST(table_regex_file)
 }
 END_TEST
 
+/* put_bytes - write n bytes, NULs included */
+static void
+put_bytes(const char *name, const char *bytes, size_t n)
+{
+	FILE	*f = fopen(name, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 /* file_table - a table of kind loaded from path; 0 or -1 as loaded */
 static int
 file_table(struct fd_table **t, enum fd_table_kind kind, const char *path)
@@ -1011,6 +1022,33 @@ file_table(struct fd_table **t, enum fd_table_kind kind, const char *path)
 	*t = fd_table_new(path, kind);
 	return fd_table_load(*t, path, path, NULL, &errs);
 }
+
+/* A NUL byte in a table file is an error at its place: the line used to
+ * end there, so that "postmaster\0junk" was the entry postmaster and
+ * "^dsl\0|x" the pattern ^dsl */
+START_TEST(table_file_nul)
+{
+	static const char	 list[] = "abuse\npostmaster\0junk\n";
+	static const char	 pcre[] = "/x/\n^dsl\0|x\n";
+	struct fd_table		*t;
+
+	put_bytes("nul.list", list, sizeof(list) - 1);
+	ck_assert_int_eq(file_table(&t, FD_TABLE_LIST, "nul.list"), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "nul.list:2:11: NUL byte in a table "
+	    "file");
+	ck_assert(!fd_table_match(t, "postmaster", 10));
+	fd_table_free(t);
+	fd_errs_clear(&errs);
+	put_bytes("nul.pcre", pcre, sizeof(pcre) - 1);
+	ck_assert_int_eq(file_table(&t, FD_TABLE_REGEX, "nul.pcre"), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "nul.pcre:2:5: NUL byte in a table "
+	    "file");
+	ck_assert_uint_eq(fd_table_count(t), 1);
+	fd_table_free(t);
+}
+END_TEST
 
 /* A UTF-8 byte order mark, which some editors write, is not part of the
  * first entry of a table file, as it is not part of a config file; a
@@ -1767,6 +1805,7 @@ rules_suite(void)
 	tcase_add_test(tc, table_100k_domain);
 	tcase_add_test(tc, table_regex_file);
 	tcase_add_test(tc, table_file_bom);
+	tcase_add_test(tc, table_file_nul);
 	tcase_add_test(tc, table_regex_flags_mixed);
 	tcase_add_test(tc, table_regex_backref);
 	tcase_add_test(tc, table_regex_extended);
