@@ -24,6 +24,7 @@
 #include "xalloc.h"
 
 #define MAX_FILE_ERRORS	20
+#define MAX_LINE	65536	/* bytes of a line, its newline left out */
 
 /* regex_end - end of "/.../flags" starting at s, or NULL if unclosed */
 static const char *
@@ -94,14 +95,38 @@ load_line(struct fd_table *t, char *line, size_t len, struct fd_loc *loc,
 	return 0;
 }
 
+/*
+ * read_line - the next line of f into buf (MAX_LINE + 1 bytes), its
+ * newline dropped; its length, -1 at the end of the file, or MAX_LINE + 1
+ * for a line that does not fit, which is left unread from there: a file
+ * of one endless line (/dev/zero, a binary file) must not be read into
+ * memory whole.
+ */
+static ssize_t
+read_line(FILE *f, char *buf)
+{
+	size_t	 n = 0;
+	int	 c;
+
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (n == MAX_LINE)
+			return MAX_LINE + 1;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && n == 0)
+		return -1;
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
 /* fd_table_load - every line of path into t */
 int
 fd_table_load(struct fd_table *t, const char *path, const char *locname,
     const struct fd_loc *from, struct fd_errs *errs)
 {
 	FILE		*f;
-	char		*line = NULL;
-	size_t		 cap = 0, skip;
+	char		*line;
+	size_t		 skip;
 	ssize_t		 len;
 	int		 nerr = 0;
 	struct fd_loc	 loc = { locname, 0, 1 };
@@ -111,8 +136,17 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
 		    locname, strerror(errno));
 		return -1;
 	}
-	while ((len = getline(&line, &cap, f)) != -1) {
+	line = fd_malloc(MAX_LINE + 1);
+	flockfile(f);
+	while ((len = read_line(f, line)) != -1) {
 		loc.line++;
+		if (len > MAX_LINE) {
+			loc.col = 1;
+			fd_errs_add(errs, &loc, "line longer than %d bytes; the "
+			    "rest of this file is not read", MAX_LINE);
+			nerr++;
+			break;
+		}
 		/* a byte order mark some editors write is no part of the
 		 * first entry (nor of its columns), as in a config file */
 		skip = loc.line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0 ?
@@ -129,6 +163,7 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
 		    locname, strerror(errno));
 		nerr++;
 	}
+	funlockfile(f);
 	free(line);
 	fclose(f);
 	fd_table_seal(t);

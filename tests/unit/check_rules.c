@@ -1050,6 +1050,43 @@ START_TEST(table_file_nul)
 }
 END_TEST
 
+/* A line longer than a table file's lines may be (64k) is an error and
+ * the end of the file: /dev/zero, one endless line, was read into memory
+ * until that ran out, and the table then loaded empty */
+START_TEST(table_file_long_line)
+{
+	struct fd_table	*t;
+	FILE		*f;
+	int		 i;
+
+	ck_assert_int_eq(file_table(&t, FD_TABLE_LIST, "/dev/zero"), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "/dev/zero:1:1: line longer than 65536 "
+	    "bytes; the rest of this file is not read");
+	fd_table_free(t);
+	fd_errs_clear(&errs);
+	/* 65536 bytes are a line (a comment here), one more is not */
+	f = fopen("long.list", "w");
+	ck_assert_ptr_nonnull(f);
+	fputc('#', f);
+	for (i = 0; i < 65536 - 1; i++)
+		fputc('b', f);
+	fputs("\nx\n#", f);
+	for (i = 0; i < 65536; i++)
+		fputc('c', f);
+	fputs("\ny\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(file_table(&t, FD_TABLE_LIST, "long.list"), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "long.list:3:1: line longer than 65536 "
+	    "bytes; the rest of this file is not read");
+	ck_assert_uint_eq(fd_table_count(t), 1);
+	ck_assert(fd_table_match(t, "x", 1));
+	ck_assert(!fd_table_match(t, "y", 1));
+	fd_table_free(t);
+}
+END_TEST
+
 /* A UTF-8 byte order mark, which some editors write, is not part of the
  * first entry of a table file, as it is not part of a config file; a
  * column on the first line counts from after it. */
@@ -1806,6 +1843,7 @@ rules_suite(void)
 	tcase_add_test(tc, table_regex_file);
 	tcase_add_test(tc, table_file_bom);
 	tcase_add_test(tc, table_file_nul);
+	tcase_add_test(tc, table_file_long_line);
 	tcase_add_test(tc, table_regex_flags_mixed);
 	tcase_add_test(tc, table_regex_backref);
 	tcase_add_test(tc, table_regex_extended);
