@@ -79,6 +79,17 @@ put(const char *name, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* put_bytes - write n bytes, NULs included */
+static void
+put_bytes(const char *name, const char *bytes, size_t n)
+{
+	FILE	*f = fopen(name, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 /* load - main.conf with text; errors land in errs */
 static struct fd_conf *
 load(const char *text)
@@ -735,6 +746,25 @@ START_TEST(error_lexer)
 }
 END_TEST
 
+/* A NUL byte in a string or a regex is an error at its place: the text
+ * used to end there ("a\0b" was "a") and a regex's flags were read from
+ * after it (/a\0i/ was /a/i). */
+START_TEST(error_nul)
+{
+	static const char	 text[] = "user \"ab\0c\"\n"
+	    "rule r on helo if helo ~ /a\0i/ accept\n"
+	    "# a NUL in a comment\0 is fine\n"
+	    "group \"a\tb\0\"\n";
+
+	put_bytes("main.conf", text, sizeof(text) - 1);
+	ck_assert_ptr_null(fd_conf_load("main.conf", &errs));
+	ck_assert_msg(errs.n == 3, "got:%s", all_errors());
+	ck_assert_str_eq(errs.msg[0], "main.conf:1:9: NUL byte in a string");
+	ck_assert_str_eq(errs.msg[1], "main.conf:2:28: NUL byte in a regex");
+	ck_assert_str_eq(errs.msg[2], "main.conf:4:11: NUL byte in a string");
+}
+END_TEST
+
 START_TEST(includes)
 {
 	struct fd_conf	*c;
@@ -1044,6 +1074,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_parser_depth);
 	tcase_add_test(tc, error_actions);
 	tcase_add_test(tc, error_lexer);
+	tcase_add_test(tc, error_nul);
 	tcase_add_test(tc, includes);
 	tcase_add_test(tc, include_depth);
 	tcase_add_test(tc, include_loop_file);
