@@ -27,7 +27,8 @@
  *           as an unsealed table answers.
  *
  * Lookups copy the lower-cased query into a stack buffer, so they
- * allocate nothing; a query longer than any entry can be is a miss.
+ * allocate nothing; a query longer than any entry can be is a miss,
+ * except that a domain's parents short enough are still looked up.
  */
 #include "config.h"
 
@@ -510,18 +511,32 @@ hset_flags(const struct fd_table *t, const char *key, size_t len)
 	return e->off == 0 ? 0 : (unsigned char)t->arena[e->off];
 }
 
-/* domain_match - the name, then each parent suffix with the SUBS flag */
+/*
+ * domain_match - the name, then each parent suffix with the SUBS flag.
+ * A name longer than an entry can be is none of them, but it may lie
+ * under one (a client names what it likes): its lookups start at the
+ * first parent short enough.
+ */
 static int
 domain_match(const struct fd_table *t, const char *s, size_t len)
 {
-	char	 buf[DOMAIN_MAX_LEN + 2];
-	size_t	 i;
+	char		 buf[DOMAIN_MAX_LEN];
+	const char	*dot;
+	uint32_t	 want = HF_EXACT | HF_SUBS;
+	size_t		 i;
 
 	if (len > 0 && s[len - 1] == '.')
 		len--;
+	while (len > DOMAIN_MAX_LEN) {
+		if ((dot = memchr(s, '.', len)) == NULL)
+			return 0;
+		len -= (size_t)(dot + 1 - s);
+		s = dot + 1;
+		want = HF_SUBS;
+	}
 	if (len == 0 || lower(s, len, buf, sizeof(buf)) == 0)
 		return 0;
-	if (hset_flags(t, buf, len) != 0)
+	if (hset_flags(t, buf, len) & want)
 		return 1;
 	for (i = 0; i < len; i++)
 		if (buf[i] == '.' && i + 1 < len &&

@@ -869,6 +869,48 @@ START_TEST(table_domains)
 }
 END_TEST
 
+/*
+ * A name longer than an entry can be (253 bytes) may still lie under a
+ * .domain entry: a client writes what it likes after MAIL FROM's @ or
+ * in HELO, and a longer name is no way around a table of domains to
+ * refuse. It is never one of the names listed exactly.
+ */
+START_TEST(table_domain_long_name)
+{
+	char	 name[400], addr[420];
+	size_t	 o = 0;
+
+	while (o < 300)
+		o += (size_t)snprintf(name + o, sizeof(name) - o, "%s",
+		    "abcdefghijklmnopqrstuvwxyz0123456789.");
+	snprintf(name + o, sizeof(name) - o, "spam.example");
+	rules("rule bad on mail if sender-domain in { .spam.example, "
+	    "exact.example } reject\n"
+	    "rule helo on helo if helo in { .spam.example } reject\n");
+	snprintf(addr, sizeof(addr), "<x@%s>", name);
+	fd_txn_msg_begin(txn, addr);
+	DECIDES(FD_ST_MAIL, "bad");
+	snprintf(addr, sizeof(addr), "<x@%s.>", name);
+	fd_txn_msg_begin(txn, addr);
+	DECIDES(FD_ST_MAIL, "bad");
+	fd_txn_set_helo(txn, name);
+	DECIDES(FD_ST_HELO, "helo");
+	/* under no entry, or under one listed for itself alone */
+	snprintf(name + o, sizeof(name) - o, "spam.example.org");
+	fd_txn_set_helo(txn, name);
+	NONE(FD_ST_HELO);
+	snprintf(name + o, sizeof(name) - o, "exact.example");
+	snprintf(addr, sizeof(addr), "<x@%s>", name);
+	fd_txn_msg_begin(txn, addr);
+	NONE(FD_ST_MAIL);
+	/* one long label: nothing to look up */
+	memset(name, 'a', 300);
+	name[300] = '\0';
+	fd_txn_set_helo(txn, name);
+	NONE(FD_ST_HELO);
+}
+END_TEST
+
 /* big_file - n lines from fmt(i) into path */
 static void
 big_file(const char *path, int n, void (*line)(FILE *, int))
@@ -1838,6 +1880,7 @@ rules_suite(void)
 	tcase_add_test(tc, table_cidr_ranges);
 	tcase_add_test(tc, table_cidr_index);
 	tcase_add_test(tc, table_domains);
+	tcase_add_test(tc, table_domain_long_name);
 	tcase_add_test(tc, table_100k_cidr);
 	tcase_add_test(tc, table_100k_domain);
 	tcase_add_test(tc, table_regex_file);
