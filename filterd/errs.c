@@ -8,18 +8,24 @@
 #include <stdlib.h>
 
 #include "errs.h"
+#include "log.h"
 #include "xalloc.h"
 
-/* fd_errs_add - append one located message */
+/*
+ * fd_errs_add - append one located message. Messages quote what files
+ * hold (a table entry, a string): their control bytes are escaped, so a
+ * stray one cannot clear a terminal or start a line in the log.
+ */
 void
 fd_errs_add(struct fd_errs *e, const struct fd_loc *loc, const char *fmt, ...)
 {
-	char	 text[1024];
+	char	 raw[1024], text[1024];
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	fd_escape_ctl(text, sizeof(text), raw);
 	if (e->n == e->cap) {
 		e->cap = e->cap ? e->cap * 2 : 8;
 		e->msg = fd_reallocarray(e->msg, e->cap, sizeof(*e->msg));

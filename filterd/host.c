@@ -34,36 +34,6 @@ store_of(const struct fd_host *h)
 	return l->gen->daemon != NULL ? l->gen->daemon->store : NULL;
 }
 
-/*
- * one_line - src with its control bytes as C escapes, into dst. A plugin
- * is asked to escape() what came from the client, but one that forgot
- * must not be able to start a forged log line; escape()'s output has no
- * control bytes and passes unchanged.
- */
-static void
-one_line(char *dst, size_t dstlen, const char *src)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 c;
-	size_t			 o = 0;
-
-	for (; (c = (unsigned char)*src) != '\0' && o + 5 < dstlen; src++) {
-		if (c >= 0x20 && c != 0x7f) {
-			dst[o++] = (char)c;
-			continue;
-		}
-		dst[o++] = '\\';
-		if (c == '\n' || c == '\r' || c == '\t')
-			dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-		else {
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = '\0';
-}
-
 static void __attribute__((format(printf, 3, 4)))
 h_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
 {
@@ -75,7 +45,9 @@ h_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	one_line(safe, sizeof(safe), line);
+	/* a plugin is asked to escape() what came from the client, but one
+	 * that forgot must not be able to start a forged log line */
+	fd_escape_ctl(safe, sizeof(safe), line);
 	fd_log((int)level, "plugin %s: %s", LOADED(h)->conf->name, safe);
 }
 

@@ -301,6 +301,33 @@ fd_escape_str(char *dst, size_t dstlen, const char *src)
 	return fd_escape(dst, dstlen, src, strlen(src));
 }
 
+char *
+fd_escape_ctl(char *dst, size_t dstlen, const char *src)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	size_t			 o = 0;
+
+	if (dstlen == 0)
+		return dst;
+	for (; (c = (unsigned char)*src) != '\0' && o + 5 < dstlen; src++) {
+		if (c >= 0x20 && c != 0x7f) {
+			dst[o++] = (char)c;
+			continue;
+		}
+		dst[o++] = '\\';
+		if (c == '\n' || c == '\r' || c == '\t')
+			dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		else {
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
 int
 fd_log_ratelimited(int64_t *last, int64_t now, int64_t interval)
 {

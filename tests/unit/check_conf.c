@@ -1015,6 +1015,11 @@ START_TEST(table_files)
 	expect_error("table a file \"t.cidr\"\n", "t.cidr:1:14: unexpected "
 	    "\"extra\" after the entry (one entry per line)");
 	fd_errs_clear(&errs);
+	/* a file's bytes come back escaped: no terminal control from it */
+	put("t.cidr", "192.0.2.0/24 \033[2Jx\tz\n");
+	expect_error("table a file \"t.cidr\"\n", "t.cidr:1:14: unexpected "
+	    "\"\\x1b[2Jx\\tz\" after the entry (one entry per line)");
+	fd_errs_clear(&errs);
 	put("t.txt", "*.example.com\n");
 	expect_error("table a domain file \"t.txt\"\n", "t.txt:1:1: write "
 	    "\".example.com\" for a domain and its subdomains");
