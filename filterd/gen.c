@@ -88,6 +88,36 @@ load_one(struct fd_gen *gen, struct fd_loaded *l,
 	return 0;
 }
 
+/*
+ * check_set - hand one rule's `set` to its plugin's check_set: a typo in
+ * the parameter or its value is an error at its place, not a setting that
+ * silently never applies
+ */
+static void
+check_set(const struct fd_rule_set *s, void *arg)
+{
+	struct fd_gen		*gen = arg;
+	const struct fd_loaded	*l;
+	char			 why[256];
+	int			 rc;
+
+	if ((unsigned)s->plugin >= gen->nplugins)
+		return;
+	l = &gen->plugins[s->plugin];
+	/* one that failed to load has said so already */
+	if (l->p == NULL || l->p->check_set == NULL)
+		return;
+	why[0] = '\0';
+	rc = l->p->check_set(l->state, s->param, s->value, why, sizeof(why));
+	if (rc == FD_SET_BAD_PARAM)
+		fd_errs_add(gen->errs, s->ploc, "set %s.%s: %s", l->p->name,
+		    s->param, why[0] != '\0' ? why : "no such parameter");
+	else if (rc != FD_SET_OK)
+		fd_errs_add(gen->errs, s->vloc, "set %s.%s \"%s\": %s",
+		    l->p->name, s->param, s->value, why[0] != '\0' ? why :
+		    "bad value");
+}
+
 struct fd_gen *
 fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
     struct fd_errs *errs)
@@ -121,6 +151,7 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 	/* in dry-run nothing is acted on: nobody answers the MTA */
 	if (conf->dry_run)
 		gen->decides = 0;
+	fd_rules_sets(conf->rules, check_set, gen);
 	gen->errs = NULL;
 	for (i = 0; i < 7; i++) {
 		gen->symlist[i] = fd_milter_symlist(conf, (int)i);

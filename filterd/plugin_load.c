@@ -165,6 +165,9 @@ fd_plugin_lib_open(const char *path, const struct fd_loc *loc,
 	lib->handle = h;
 	n = p->size < sizeof(lib->desc) ? p->size : sizeof(lib->desc);
 	memcpy(&lib->desc, p, n);
+	/* what a 1.0 plugin has there is spare room, not a hook */
+	if (p->abi_minor < 1)
+		lib->desc.check_set = NULL;
 	return lib;
 }
 

@@ -185,6 +185,25 @@ fd_rules_decides(const struct fd_ruleset *rs)
 	return rs && !rs->dry_run ? rs->decides : 0;
 }
 
+void
+fd_rules_sets(const struct fd_ruleset *rs,
+    void (*fn)(const struct fd_rule_set *, void *), void *arg)
+{
+	const struct fd_rule	*r;
+	struct fd_rule_set	 s;
+
+	for (r = rs != NULL ? rs->head : NULL; r != NULL; r = r->next) {
+		if (r->action != FD_RA_SET || r->set_plugin < 0)
+			continue;
+		s.plugin = r->set_plugin;
+		s.param = r->set_param;
+		s.value = r->set_value;
+		s.ploc = &r->plocs[0];
+		s.vloc = &r->set_vloc;
+		fn(&s, arg);
+	}
+}
+
 /* fd_rules_macros - the macros to ask for at one SMFIM stage */
 const char *const *
 fd_rules_macros(const struct fd_ruleset *rs, int smfim)

@@ -68,6 +68,19 @@ uint32_t fd_rules_decides(const struct fd_ruleset *);
  */
 const char *const *fd_rules_macros(const struct fd_ruleset *, int smfim_stage);
 
+/* One rule's `set PLUGIN.PARAM VALUE`, for the plugin to check at load. */
+struct fd_rule_set {
+	int			 plugin;	/* index among the conf's plugins */
+	const char		*param;
+	const char		*value;
+	const struct fd_loc	*ploc;		/* of PLUGIN.PARAM */
+	const struct fd_loc	*vloc;		/* of VALUE */
+};
+
+/* fd_rules_sets - fn for every set action, in file order */
+void	 fd_rules_sets(const struct fd_ruleset *,
+	    void (*fn)(const struct fd_rule_set *, void *), void *arg);
+
 /* fd_ruleset_free - returns NULL */
 struct fd_ruleset *fd_ruleset_free(struct fd_ruleset *);
 

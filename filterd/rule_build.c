@@ -492,6 +492,7 @@ act_set(struct cparse *cp, struct fd_rule *r, const struct raction *a)
 	r->npnames = 1;
 	r->set_param = fd_strdup(dot + 1);
 	r->set_value = fd_strdup(d->argv[1]);
+	r->set_vloc = d->argloc[1];
 }
 
 /* act_header - add-header NAME VALUE */

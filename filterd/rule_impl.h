@@ -114,6 +114,7 @@ struct fd_rule {
 	int			 set_plugin;	/* index, resolved at the end */
 	char			*set_param;
 	char			*set_value;
+	struct fd_loc		 set_vloc;	/* where the value is written */
 
 	char			*hdr_name;	/* add-header */
 	char			*hdr_value;

@@ -75,14 +75,108 @@ param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
 		*out = b;
 }
 
+/* awl_value - `auto-whitelist`'s count, 0 for off; 0 or -1 */
+static int
+awl_value(const char *v, uint32_t *n)
+{
+	unsigned long	 u;
+	char		*end;
+
+	if (strcmp(v, "off") == 0) {
+		*n = 0;
+		return 0;
+	}
+	u = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || u > 1000000)
+		return -1;
+	*n = (uint32_t)u;
+	return 0;
+}
+
+/* message_ok - a reply text the MTA can send: known placeholders, one
+ * line */
+static int
+message_ok(const char *v)
+{
+	size_t	 pos;
+
+	return grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL;
+}
+
+/* The parameters a rule may set, as docs/PLUGIN-GREYLIST.md lists them. */
+enum set_kind { SK_DELAY, SK_DURATION, SK_AWL, SK_DECIDE, SK_BOOL, SK_TEXT };
+static const struct {
+	const char	*name;
+	enum set_kind	 kind;
+} set_params[] = {
+	{ "delay",		SK_DELAY },
+	{ "retry-window",	SK_DURATION },
+	{ "whitelist-for",	SK_DURATION },
+	{ "auto-whitelist",	SK_AWL },
+	{ "auto-whitelist-for",	SK_DURATION },
+	{ "decide-at",		SK_DECIDE },
+	{ "header",		SK_BOOL },
+	{ "message",		SK_TEXT },
+};
+#define NSET_PARAMS	(sizeof(set_params) / sizeof(set_params[0]))
+
+int
+grey_set_check(const char *param, const char *v, char *why, size_t len)
+{
+	int64_t		 secs;
+	uint32_t	 n;
+	size_t		 i;
+	int		 b;
+
+	for (i = 0; i < NSET_PARAMS; i++)
+		if (strcmp(param, set_params[i].name) == 0)
+			break;
+	if (i == NSET_PARAMS) {
+		snprintf(why, len, "no such parameter (delay, retry-window, "
+		    "whitelist-for, auto-whitelist, auto-whitelist-for, "
+		    "decide-at, header or message)");
+		return FD_SET_BAD_PARAM;
+	}
+	switch (set_params[i].kind) {
+	case SK_DELAY:
+	case SK_DURATION:
+		if (grey_duration_parse(v, &secs) == 0 &&
+		    secs >= (set_params[i].kind == SK_DELAY ? 0 : 1))
+			return FD_SET_OK;
+		snprintf(why, len, "expected a duration such as 90s, 5m or "
+		    "2h%s", set_params[i].kind == SK_DELAY ? "" : ", at least 1s");
+		break;
+	case SK_AWL:
+		if (awl_value(v, &n) == 0)
+			return FD_SET_OK;
+		snprintf(why, len, "expected a count up to 1000000, or off");
+		break;
+	case SK_DECIDE:
+		if (strcmp(v, "rcpt") == 0 || strcmp(v, "eom") == 0)
+			return FD_SET_OK;
+		snprintf(why, len, "expected rcpt or eom");
+		break;
+	case SK_BOOL:
+		if (grey_bool_parse(v, &b) == 0)
+			return FD_SET_OK;
+		snprintf(why, len, "expected on or off");
+		break;
+	case SK_TEXT:
+		if (message_ok(v))
+			return FD_SET_OK;
+		snprintf(why, len, "expected one line with the placeholders "
+		    "of message");
+		break;
+	}
+	return FD_SET_BAD_VALUE;
+}
+
 void
 grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
     struct grey_eff *e)
 {
 	const char	*v;
-	size_t		 pos;
-	char		*end;
-	unsigned long	 n;
+	uint32_t	 n;
 
 	e->delay = c->delay;
 	e->retry_window = c->retry_window;
@@ -98,13 +192,10 @@ grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
 	param_duration(c, t, "auto-whitelist-for", &e->awl_ttl, 1);
 	param_bool(c, t, "header", &e->header);
 	if ((v = param(c, t, "auto-whitelist")) != NULL) {
-		n = strtoul(v, &end, 10);
-		if (strcmp(v, "off") == 0)
-			e->awl_after = 0;
-		else if (*v < '0' || *v > '9' || *end != '\0' || n > 1000000)
+		if (awl_value(v, &n) < 0)
 			bad_param(c, "auto-whitelist", v);
 		else
-			e->awl_after = (uint32_t)n;
+			e->awl_after = n;
 	}
 	if ((v = param(c, t, "decide-at")) != NULL) {
 		if (strcmp(v, "rcpt") == 0 || strcmp(v, "eom") == 0)
@@ -113,7 +204,7 @@ grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
 			bad_param(c, "decide-at", v);
 	}
 	if ((v = param(c, t, "message")) != NULL) {
-		if (grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL)
+		if (message_ok(v))
 			e->message = v;
 		else
 			bad_param(c, "message", v);

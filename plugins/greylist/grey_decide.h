@@ -79,6 +79,11 @@ struct grey_msg {
 	struct grey_keys plan_keys;
 };
 
+/* grey_set_check - a rule's `set greylist.PARAM VALUE`, at load: one of
+ * FD_SET_OK, FD_SET_BAD_PARAM, FD_SET_BAD_VALUE (why says what is
+ * expected) */
+int	 grey_set_check(const char *param, const char *value, char *why,
+	    size_t len);
 /* grey_eff_get - the configuration with the message's `set greylist.X`
  * values applied; a bad value is logged and ignored */
 void	 grey_eff_get(const struct grey_conf *, struct fd_txn *,

@@ -109,6 +109,14 @@ gl_msg_end(void *state, void *conn, void *msg)
 	grey_msg_clear(msg);
 }
 
+static int
+gl_check_set(void *state, const char *param, const char *value, char *why,
+    size_t whylen)
+{
+	(void)state;
+	return grey_set_check(param, value, why, whylen);
+}
+
 FD_PLUGIN_EXPORT = {
 	FD_PLUGIN_HEADER,
 	.name = "greylist",
@@ -123,4 +131,5 @@ FD_PLUGIN_EXPORT = {
 	.on_eom = gl_eom,
 	.msg_end = gl_msg_end,
 	.plan = gl_plan,
+	.check_set = gl_check_set,
 };

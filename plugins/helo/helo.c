@@ -359,6 +359,19 @@ helo_fini(void *state)
 	free(st);
 }
 
+/* helo_check_set - nothing of the helo checks is set per message: the
+ * verdict is reached at HELO, before any message */
+static int
+helo_check_set(void *state, const char *param, const char *value,
+    char *why, size_t whylen)
+{
+	(void)state;
+	(void)param;
+	(void)value;
+	snprintf(why, whylen, "the helo plugin takes no rule parameters");
+	return FD_SET_BAD_PARAM;
+}
+
 FD_PLUGIN_EXPORT = {
 	FD_PLUGIN_HEADER,
 	.name = "helo",
@@ -369,4 +382,5 @@ FD_PLUGIN_EXPORT = {
 	.fini = helo_fini,
 	.on_helo = helo_on_helo,
 	.on_mail = helo_on_mail,
+	.check_set = helo_check_set,
 };

@@ -2,15 +2,18 @@
  * ratelimit.c -- the ratelimit plugin's glue: the ABI struct and hooks
  *
  * Limits on connections (decided at connect), messages (at MAIL, or RCPT
- * or end of message: decide-messages-at) and recipients (at RCPT), keyed by client address or network, sender,
- * sender domain, SASL user, recipient or HELO name; see
+ * or end of message: decide-messages-at) and recipients (at RCPT), keyed
+ * by client address or network, sender, sender domain, SASL user,
+ * recipient or HELO name; see
  * docs/PLUGIN-RATELIMIT.md. The work is elsewhere: rl_spec.c parses the
  * block, rl_key.c builds keys, rl_stage.c checks a stage's limits in one
  * store call, rl_reply.c words the answer. The counters live in the
  * store; per message the plugin only notes whether the message limits
  * were counted (decide-messages-at rcpt).
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <filterd/plugin.h>
 
@@ -111,6 +114,48 @@ rl_plan(struct fd_txn *t, uint32_t stage, void *state, void *conn, void *msg)
 	rl_stage_plan(state, t, stage, msg);
 }
 
+/*
+ * rl_check_set - `set ratelimit.factor F`, or `set ratelimit.NAME RATE`
+ * for a limit of this block (named, or by the name made up for it); the
+ * list of names says what a typo should have been
+ */
+static int
+rl_check_set(void *state, const char *param, const char *value, char *why,
+    size_t whylen)
+{
+	const struct rl_state	*st = state;
+	const struct rl_conf	*c = &st->conf;
+	const char		*err;
+	struct rl_rate		 r;
+	uint64_t		 f;
+	size_t			 i, o;
+
+	if (strcmp(param, "factor") == 0) {
+		if (rl_factor_parse(value, &f, &err) == 0)
+			return FD_SET_OK;
+		snprintf(why, whylen, "expected a positive number like 10 or "
+		    "0.5");
+		return FD_SET_BAD_VALUE;
+	}
+	for (i = 0; i < c->nlimits; i++)
+		if (strcmp(param, c->limits[i].name) == 0)
+			break;
+	if (i == c->nlimits) {
+		o = (size_t)snprintf(why, whylen, "no limit of that name "
+		    "(factor");
+		for (i = 0; i < c->nlimits && o < whylen; i++)
+			o += (size_t)snprintf(why + o, whylen - o, ", %s",
+			    c->limits[i].name);
+		if (o < whylen)
+			snprintf(why + o, whylen - o, ")");
+		return FD_SET_BAD_PARAM;
+	}
+	if (rl_off(value) || rl_rate_parse(value, &r, &err) == 0)
+		return FD_SET_OK;
+	snprintf(why, whylen, "expected a rate like 500/1h, or off");
+	return FD_SET_BAD_VALUE;
+}
+
 FD_PLUGIN_EXPORT = {
 	FD_PLUGIN_HEADER,
 	.name = RL_PLUGIN_NAME,
@@ -124,4 +169,5 @@ FD_PLUGIN_EXPORT = {
 	.on_rcpt = rl_rcpt,
 	.on_eom = rl_eom,
 	.plan = rl_plan,
+	.check_set = rl_check_set,
 };

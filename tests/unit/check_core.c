@@ -266,6 +266,83 @@ START_TEST(reload_after_chdir)
 }
 END_TEST
 
+/* load_errors - load text as a configuration with the shipped plugins;
+ * its errors, one per line, "" for none; static */
+static const char *
+load_errors(const char *text)
+{
+	static char		 out[4096];
+	struct fd_errs		 errs = { 0 };
+	struct fd_daemon	*d;
+	char			 path[256];
+	size_t			 i, o = 0;
+	FILE			*fp;
+
+	snprintf(path, sizeof(path), "%s/sets.conf", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fprintf(fp, "plugin-dir \"%s\"\n%s", FD_BUILDDIR "/plugins/.libs",
+	    text);
+	fclose(fp);
+	d = fd_daemon_new(path);
+	out[0] = '\0';
+	if (fd_daemon_load(d, &errs) < 0)
+		for (i = 0; i < errs.n && o < sizeof(out); i++)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s",
+			    i ? "\n" : "", errs.msg[i] + strlen(tmpdir) + 1);
+	fd_errs_clear(&errs);
+	fd_daemon_free(d);
+	return out;
+}
+
+/*
+ * A rule's `set PLUGIN.PARAM VALUE` is checked by the plugin at load: a
+ * mistyped parameter or value is an error at its place, where it used to
+ * be a setting that never applied
+ */
+START_TEST(set_checked)
+{
+	static const char plugins[] =
+	    "plugin greylist\nplugin helo\n"
+	    "plugin ratelimit {\n\tlimit client-ip 10/1m name ip\n"
+	    "\tlimit sender 100/1d\n}\n";
+	char	 text[2048];
+
+	snprintf(text, sizeof(text), "%s"
+	    "rule a on mail set greylist.delay 1m\n"
+	    "rule b on mail set greylist.decide-at eom\n"
+	    "rule c on mail set greylist.auto-whitelist off\n"
+	    "rule d on mail set ratelimit.ip off\n"
+	    "rule e on mail set ratelimit.sender-messages-1d 5/1h\n"
+	    "rule f on mail set ratelimit.factor 0.5\n", plugins);
+	ck_assert_str_eq(load_errors(text), "");
+
+	snprintf(text, sizeof(text), "%s"
+	    "rule a on mail set greylist.dealy 1m\n"
+	    "rule b on mail set greylist.delay soon\n"
+	    "rule c on mail set greylist.decide-at data\n"
+	    "rule d on mail set ratelimit.ipp off\n"
+	    "rule e on mail set ratelimit.ip lots\n"
+	    "rule f on mail set ratelimit.factor -1\n"
+	    "rule g on mail set helo.fqdn off\n", plugins);
+	ck_assert_str_eq(load_errors(text),
+	    "sets.conf:8:20: set greylist.dealy: no such parameter (delay, "
+	    "retry-window, whitelist-for, auto-whitelist, auto-whitelist-for, "
+	    "decide-at, header or message)\n"
+	    "sets.conf:9:35: set greylist.delay \"soon\": expected a duration "
+	    "such as 90s, 5m or 2h\n"
+	    "sets.conf:10:39: set greylist.decide-at \"data\": expected rcpt or "
+	    "eom\n"
+	    "sets.conf:11:20: set ratelimit.ipp: no limit of that name (factor, "
+	    "ip, sender-messages-1d)\n"
+	    "sets.conf:12:33: set ratelimit.ip \"lots\": expected a rate like "
+	    "500/1h, or off\n"
+	    "sets.conf:13:37: set ratelimit.factor \"-1\": expected a positive "
+	    "number like 10 or 0.5\n"
+	    "sets.conf:14:20: set helo.fqdn: the helo plugin takes no rule "
+	    "parameters");
+}
+END_TEST
+
 START_TEST(txn_orders)
 {
 	struct fd_txn	*t = fd_txn_new(NULL, 1);
@@ -975,6 +1052,7 @@ core_suite(void)
 	tcase_add_test(tc, symlist);
 	tcase_add_test(tc, milter_stack);
 	tcase_add_test(tc, reload_after_chdir);
+	tcase_add_test(tc, set_checked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("txn");

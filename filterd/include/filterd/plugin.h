@@ -53,7 +53,7 @@ extern "C" {
 
 #define FD_PLUGIN_MAGIC		0x46445031u	/* "FDP1" */
 #define FD_PLUGIN_ABI_MAJOR	1
-#define FD_PLUGIN_ABI_MINOR	0
+#define FD_PLUGIN_ABI_MINOR	1
 #define FD_PLUGIN_SYMBOL	"filterd_plugin"
 
 /* One bit per SMTP stage; a plugin's `stages` drives milter negotiation. */
@@ -382,8 +382,25 @@ struct fd_plugin {
 	void	 (*plan)(struct fd_txn *, uint32_t stage, void *state,
 		    void *conn, void *msg);
 
-	void	*spare[7];	/* room to grow within one major */
+	/*
+	 * check_set (ABI 1.1): at load, after init, once for each rule's
+	 * `set NAME.PARAM VALUE` that names this plugin, so that a mistyped
+	 * parameter or value is a configuration error at its place rather
+	 * than a setting that never applies. Return FD_SET_OK, or
+	 * FD_SET_BAD_PARAM / FD_SET_BAD_VALUE with a short phrase in why
+	 * ("not a duration: 90s, 5m, 2h"). Without it every set is taken
+	 * as written, and host->param() hands the value over as it is.
+	 */
+	int	 (*check_set)(void *state, const char *param, const char *value,
+		    char *why, size_t whylen);
+
+	void	*spare[6];	/* room to grow within one major */
 };
+
+/* What check_set found. */
+#define FD_SET_OK		0
+#define FD_SET_BAD_PARAM	1	/* no such parameter */
+#define FD_SET_BAD_VALUE	2	/* a value the parameter cannot take */
 
 /* Plugin flags. */
 #define FD_PF_ADDHDR	0x1u	/* may add headers: ask the MTA for SMFIF_ADDHDRS */
