@@ -569,7 +569,14 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	}
 	conf = d->current->conf;
 	/* until it detaches, what goes wrong goes to the terminal, whatever
-	 * the configured log target */
+	 * the configured log target; one that cannot become `user` says so
+	 * before it binds or writes a pidfile (filterd -t, which an admin
+	 * may run as anyone, does not ask) */
+	if (ids.set && geteuid() != 0 && geteuid() != ids.uid) {
+		fd_log_warnx("cannot become user %s: not running as root",
+		    conf->user);
+		return EX_UNAVAILABLE;
+	}
 	if (fd_milter_setup(d, conf) < 0)
 		return EX_UNAVAILABLE;
 	if (!o->foreground && daemonize(report) < 0) {
@@ -580,8 +587,14 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	    conf->log_facility, conf->log_level);
 	if ((d->store = store_open(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
-	if (write_pidfile(conf->pidfile) < 0 || drop_privileges(conf, &ids) < 0)
+	if (write_pidfile(conf->pidfile) < 0)
 		return EX_UNAVAILABLE;
+	if (drop_privileges(conf, &ids) < 0) {
+		/* no daemon runs: no pidfile says one does */
+		if (conf->pidfile != NULL)
+			(void)unlink(conf->pidfile);
+		return EX_UNAVAILABLE;
+	}
 	return 0;
 }
 

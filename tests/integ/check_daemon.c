@@ -502,22 +502,38 @@ START_TEST(stop)
 END_TEST
 
 /*
+ * root_and_nobody - what tests of the privilege drop need: root, and the
+ * user nobody to become; nobody's entry, or NULL to skip the test where
+ * FD_ALLOW_SKIP allows it (never under CI)
+ */
+static const struct passwd *
+root_and_nobody(void)
+{
+	const struct passwd *pw;
+
+	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+		return NULL;
+	ck_assert_msg(geteuid() == 0, "this test must run as root");
+	pw = getpwnam("nobody");
+	ck_assert_ptr_nonnull(pw);
+	return pw;
+}
+
+/*
  * Started as root with `user`: the socket is bound first, then the unix
  * socket and pidfile are handed to the run user, whose process then
  * serves and, at stop, can remove them.
  */
 START_TEST(privileges)
 {
-	struct passwd	*pw = getpwnam("nobody");
+	const struct passwd *pw = root_and_nobody();
 	char		*run = th_path(E.dir, "run"), line[256];
 	struct stat	 st;
 	FILE		*fp;
 	int		 uid = -1;
 
-	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+	if (pw == NULL)
 		return;
-	ck_assert_msg(geteuid() == 0, "this test must run as root");
-	ck_assert_ptr_nonnull(pw);
 	ck_assert_int_eq(chmod(E.dir, 0755), 0);
 	ck_assert_int_eq(mkdir(run, 0755), 0);
 	ck_assert_int_eq(chown(run, pw->pw_uid, pw->pw_gid), 0);
@@ -621,15 +637,13 @@ START_TEST(privileges_links)
 {
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
-	struct passwd	*pw = getpwnam("nobody");
+	const struct passwd *pw = root_and_nobody();
 	char		*rundir, *state, *victim, link[256], want[512];
 	struct th_proc	*p;
 	int		 st;
 
-	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+	if (pw == NULL)
 		return;
-	ck_assert_msg(geteuid() == 0, "this test must run as root");
-	ck_assert_ptr_nonnull(pw);
 	victim = victim_new();
 	rundir = user_dir_new("run", 0755, pw);
 	state = user_dir_new("state", 0700, pw);
@@ -662,6 +676,44 @@ START_TEST(privileges_links)
 END_TEST
 
 /*
+ * Started as another user than root or `user`, filterd cannot become
+ * `user`: it says so before it binds or writes anything, and leaves no
+ * pidfile behind for a daemon that never ran.
+ */
+START_TEST(wrong_user)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { "/usr/bin/setpriv", "--reuid=nobody",
+			    "--regid=nogroup", "--clear-groups", (char *)fd, "-f",
+			    "-c", E.conf, NULL };
+	const struct passwd *pw = root_and_nobody();
+	char		*rundir, *pidfile;
+	struct th_proc	*p;
+	struct stat	 st;
+	int		 rc;
+
+	if (pw == NULL)
+		return;
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	rundir = user_dir_new("run", 0755, pw);
+	pidfile = th_path(rundir, "filterd.pid");
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser daemon\n"
+	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s/state\"\n",
+	    E.spec, pidfile, rundir), 0);
+	ck_assert_int_eq(chmod(E.conf, 0644), 0);
+	rc = run("wrong-user", argv, &p);
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 69,
+	    "wait status %#x: %s", rc, th_log_tail(p, 5));
+	ck_assert_msg(th_log_has(p, "cannot become user daemon: not running "
+	    "as root"), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	ck_assert_int_eq(stat(pidfile, &st), -1);
+	free(pidfile);
+	free(rundir);
+}
+END_TEST
+
+/*
  * Started as root with `user`, filterd opens the LMDB store as the run
  * user, who owns the directory and may have left a link there in place
  * of a file LMDB opens for writing: the open is refused, and the file
@@ -672,16 +724,14 @@ START_TEST(store_opened_as_user)
 {
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
-	struct passwd	*pw = getpwnam("nobody");
+	const struct passwd *pw = root_and_nobody();
 	char		*state, *victim, *lock;
 	struct th_proc	*p;
 	struct stat	 st;
 	int		 rc;
 
-	if (geteuid() != 0 && getenv("FD_ALLOW_SKIP") != NULL)
+	if (pw == NULL)
 		return;
-	ck_assert_msg(geteuid() == 0, "this test must run as root");
-	ck_assert_ptr_nonnull(pw);
 	victim = victim_new();
 	state = user_dir_new("state", 0700, pw);
 	lock = th_path(state, "lock.mdb");
@@ -1071,6 +1121,7 @@ daemon_suite(void)
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, store_opened_as_user);
+	tcase_add_test(tc, wrong_user);
 	tcase_add_test(tc, socket_in_use);
 	tcase_add_test(tc, detached_failure);
 	tcase_add_test(tc, detached_stderr);
