@@ -436,6 +436,42 @@ START_TEST(reload_start_only)
 }
 END_TEST
 
+/*
+ * log-level is not read only at start: a reload sets it. At notice the
+ * decisions (info) are no longer logged; back at debug they are again.
+ * A decision is logged before its reply goes out, so once the reply is
+ * in, a line that is not there will not come.
+ */
+START_TEST(reload_log_level)
+{
+	size_t		 mark;
+
+	start();
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\nlog-level notice\npidfile \"%s/filterd.pid\"\n"
+	    "store lmdb \"%s/state\"\nplugin-dir \"%s\"\nplugin example {\n"
+	    "\treject-rcpt \"trap@example.com\"\n}\n", E.port, E.dir, E.dir,
+	    EXAMPLE_DIR), 0);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	mark = th_log_size(E.p);
+	rcpt_session("192.0.2.18", 40010, "<trap@example.com>", MC_REJECT,
+	    "550", "5.1.1", "Recipient refused by policy");
+	ck_assert_msg(!th_log_has_since(E.p, mark, "action=reject"), "%s",
+	    th_log_tail(E.p, 3));
+
+	mark = th_log_size(E.p);
+	write_conf("", "550 5.1.1 \"No such user here\"");
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	rcpt_session("192.0.2.18", 40011, "<trap@example.com>", MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	ck_assert_int_eq(th_log_wait(E.p, mark, "stage=rcpt decider=example "
+	    "action=reject", 5000), 0);
+}
+END_TEST
+
 /* stacks_of - how many mappings of filterd are exactly kib KiB large */
 static int
 stacks_of(unsigned kib)
@@ -922,6 +958,10 @@ START_TEST(unit_proc_view)
 	ck_assert_msg(p != NULL, "%s", err);
 	ck_assert_msg(th_proc_wait_ready(p, E.spec, 10000, err,
 	    sizeof(err)) == 0, "%s", err);
+	/* the socket listens before the store is opened: only once filterd
+	 * says it started has the marker been read */
+	ck_assert_msg(th_log_wait(p, 0, "started on", 10000) == 0, "%s",
+	    th_log_tail(p, 5));
 	ck_assert_msg(!th_log_has(p, "the system went down"), "%s",
 	    th_log_tail(p, 5));
 	p = th_proc_free(p);
@@ -1116,6 +1156,7 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_unreadable_include);
 	tcase_add_test(tc, reload);
 	tcase_add_test(tc, reload_start_only);
+	tcase_add_test(tc, reload_log_level);
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
