@@ -81,7 +81,7 @@ setup_with(const char *global)
 	E.port = th_free_port();
 	snprintf(E.spec, sizeof(E.spec), "inet:%d@127.0.0.1", E.port);
 	snprintf(text, sizeof(text), "%splugin example path \"%s/example.so\" {\n"
-	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treject-rcpt \"trap@example.com\" \"logme@trap.example\"\n"
 	    "\treply 550 5.1.1 \"No such user here\"\n"
 	    "}\n%s", global, EXAMPLE_DIR, rules);
 	start(text);
@@ -298,10 +298,17 @@ START_TEST(log_and_dry_run)
 	struct mc_conn	*mc = envelope("a.example", "192.0.2.4",
 	    "<s@sender.example>");
 
-	/* log goes on: the plugin still rejects trap@ ... */
+	/* log goes on: the later rules and the plugin still decide ... */
 	ok(mc, mc_rcpt(mc, "<logme@example.com>", NULL), "rcpt logme");
-	/* ... and a dry-run rule only says what it would have done */
+	expect(mc, mc_rcpt(mc, "<logme@blocked.example>", NULL), MC_REJECT,
+	    "550", "5.7.1", "Message rejected by policy");
+	expect(mc, mc_rcpt(mc, "<logme@trap.example>", NULL), MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	/* ... and a dry-run rule only says what it would have done, the
+	 * rules after it deciding as if it had not matched */
 	ok(mc, mc_rcpt(mc, "<dry@example.com>", NULL), "rcpt dry");
+	expect(mc, mc_rcpt(mc, "<dry@blocked.example>", NULL), MC_REJECT,
+	    "550", "5.7.1", "Message rejected by policy");
 	done(mc);
 	ck_assert_int_eq(th_log_wait(E.p, 0, "rule=log-it matched: log "
 	    "\"saw logme\"", 5000), 0);
@@ -612,17 +619,32 @@ START_TEST(eom_rcpt_answers)
 END_TEST
 
 /*
- * What the MTA sent for one recipient is not kept for the next: a macro
- * not sent again is unknown (Sendmail leaves {rcpt_host} out for local
- * mailers), and a refused recipient is not the one later stages name.
+ * What the MTA sent for one recipient is not kept for the next, nor
+ * what it sent with one MAIL for the next message: a macro not sent
+ * again is unknown (Sendmail leaves {rcpt_host} and {mail_host} out for
+ * local mailers), and a refused recipient is not the one later stages
+ * name.
  */
 START_TEST(per_message_state)
 {
 	struct mc_conn	*mc;
 
-	start("rule evil on rcpt if {rcpt_host} == evil.example "
+	start("rule relay on mail if {mail_host} == evil.example "
+	    "reject 550 5.7.1 \"evil relay\"\n"
+	    "rule evil on rcpt if {rcpt_host} == evil.example "
 	    "reject 550 5.7.1 \"evil host\"\n"
 	    "rule late on eom if sender-domain == late.example tempfail\n");
+	/* nor what it sent with one MAIL for the next message */
+	mc = conn();
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	mc_macro(mc, "{mail_host}", "evil.example");
+	expect(mc, mc_mail(mc, "<s@relay.example>", NULL), MC_REJECT, "550",
+	    "5.7.1", "evil relay");
+	ck_assert_int_eq(mc_abort(mc), 0);
+	mc_macro(mc, "{mail_host}", NULL);
+	ok(mc, mc_mail(mc, "<s2@relay.example>", NULL), "mail, no mail_host");
+	done(mc);
+
 	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
 	mc_macro(mc, "{rcpt_host}", "evil.example");
 	expect(mc, mc_rcpt(mc, "<x@evil.example>", NULL), MC_REJECT, "550",
@@ -731,7 +753,8 @@ START_TEST(data_macro_later)
 END_TEST
 
 /* a plugin's reply code the MTA would misread is replaced by the
- * action's default, and its text reaches the MTA as ASCII */
+ * action's default, for a reject and for a tempfail, and its text
+ * reaches the MTA as ASCII, a '%' doubled as the milter protocol wants */
 START_TEST(plugin_reply_checked)
 {
 	struct mc_conn	*mc;
@@ -748,6 +771,53 @@ START_TEST(plugin_reply_checked)
 	expect(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT, "550",
 	    "5.7.1", "Unbekannter Empf??nger");
 	done(mc);
+	E.p = th_proc_free(E.p);
+
+	snprintf(text, sizeof(text),
+	    "plugin example path \"%s/contrib/example-plugin/.libs/"
+	    "example.so\" {\n"
+	    "\treject-rcpt \"full@example.com\"\n"
+	    "\treply 4x2 4.2.2 \"Mailbox 100%% full\"\n}\n",
+	    FD_BUILDDIR);
+	start(text);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	expect(mc, mc_rcpt(mc, "<full@example.com>", NULL), MC_TEMPFAIL, "451",
+	    "4.7.1", "Mailbox 100% full");
+	ck_assert_str_eq(mc_last(mc)->raw, "451 4.7.1 Mailbox 100%% full");
+	done(mc);
+}
+END_TEST
+
+/* dry-run yes: what the plugins decide is logged as what they would do
+ * and nothing of it is applied, so no refusal reaches the MTA, not even
+ * at the end of the message, and an accept at CONNECT does not spare the
+ * client the later plugins */
+START_TEST(dry_run_plugins)
+{
+	struct mc_conn	*mc;
+	char		 text[1024];
+
+	snprintf(text, sizeof(text), "dry-run yes\n"
+	    "plugin welcome path \"%s/tests/plugins/.libs/welcome.so\" {\n"
+	    "\tclient 192.0.2.50\n}\n"
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treply 550 5.1.1 \"No such user here\"\n}\n",
+	    FD_BUILDDIR, EXAMPLE_DIR);
+	start(text);
+	mc = conn();
+	passed(mc, mc_connect_cmd(mc, "w.example", "192.0.2.50", 40000),
+	    "connect");
+	passed(mc, mc_helo(mc, "w.example"), "helo");
+	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
+	passed(mc, mc_rcpt(mc, "<trap@example.com>", NULL), "rcpt trap");
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=welcome "
+	    "action=would-accept", 5000), 0);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=rcpt decider=example "
+	    "action=would-reject reply=\"550 5.1.1 No such user here\"",
+	    5000), 0);
 }
 END_TEST
 
@@ -805,6 +875,7 @@ rule_actions_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, set_param);
 	tcase_add_test(tc, plugin_reply_checked);
+	tcase_add_test(tc, dry_run_plugins);
 	suite_add_tcase(s, tc);
 	return s;
 }
