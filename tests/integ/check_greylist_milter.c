@@ -1010,6 +1010,16 @@ START_TEST(store_failure)
 	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "plugin greylist: could not "
 	    "decide (greylist store unavailable); on-store-error tempfail "
 	    "applies", 5000), 0);
+	/* said once a minute, not once a message: the line comes before
+	 * the reply, so a second one would be there by now */
+	at(59);
+	o = one_to("192.0.2.10", "s@src.example", "a@dest.example");
+	ck_assert_str_eq(o.xcode[0], "4.3.0");
+	ck_assert_uint_eq(th_log_count(E.d[0].p, "could not decide"), 1);
+	at(60);
+	o = one_to("192.0.2.10", "s@src.example", "a@dest.example");
+	ck_assert_str_eq(o.xcode[0], "4.3.0");
+	ck_assert_uint_eq(th_log_count(E.d[0].p, "could not decide"), 2);
 	E.d[0].p = th_proc_free(E.d[0].p);
 	start(ONLY "on-store-error continue", NULL);
 	o = one_to("192.0.2.10", "s@src.example", "b@dest.example");
