@@ -21,8 +21,9 @@
  * Programs come from the environment make check sets (FILTERD,
  * REDIS_SERVER, ...). A missing program is a hard failure: th_require()
  * (call it from main(), before the suite runs) exits 99, or 77 (skip) when
- * FD_ALLOW_SKIP=1; inside a test, th_program() returns NULL and the test
- * calls ck_abort_msg.
+ * FD_ALLOW_SKIP=1, which make check does not pass on under CI=true;
+ * inside a test, th_program() returns NULL and the test calls
+ * ck_abort_msg.
  *
  * Started programs get stdin from /dev/null and stdout and stderr appended
  * to DIR/NAME.log; on Linux they also get SIGTERM if the test process dies
