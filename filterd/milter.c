@@ -561,7 +561,11 @@ socket_in_use(const char *path)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return 0;	/* libmilter refuses it itself */
 	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	/* non-blocking: a blocking connect to a listener whose backlog is
+	 * full waits for a free slot, forever if it accepts nothing (a
+	 * stopped filterd); this one fails with EAGAIN instead */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
 		return 0;
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	err = errno;

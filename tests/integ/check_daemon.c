@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include <check.h>
+#include <errno.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -851,6 +852,55 @@ START_TEST(socket_in_use)
 END_TEST
 
 /*
+ * A listener that accepts nothing and whose backlog is full (a stopped
+ * filterd, a hung one) is still in use: filterd says so and exits at
+ * once, rather than wait in connect() for a slot that may never free.
+ */
+START_TEST(socket_backlog_full)
+{
+	const char		*fd = th_require("FILTERD", NULL);
+	char			*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	char			*sock = th_path(E.dir, "filterd.sock"), want[512];
+	struct sockaddr_un	 sun;
+	struct th_proc		*p;
+	int			 l, c[8], n, st;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
+	strcpy(sun.sun_path, sock);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(l, 0), 0);
+	/* queue connections until the listener takes no more */
+	for (n = 0; n < 8; n++) {
+		c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ck_assert_int_ge(c[n], 0);
+		if (connect(c[n], (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+			ck_assert_int_eq(errno, EAGAIN);
+			break;
+		}
+	}
+	ck_assert_int_lt(n, 8);
+	snprintf(E.spec, sizeof(E.spec), "unix:%s", sock);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
+	    "store lmdb \"%s/state\"\n", E.spec, E.dir), 0);
+	st = run("full", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x: %s", st, th_log_tail(p, 5));
+	snprintf(want, sizeof(want), "socket %s: in use: something is "
+	    "listening on it", sock);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	while (n >= 0)
+		close(c[n--]);
+	close(l);
+	free(sock);
+}
+END_TEST
+
+/*
  * Without -f, filterd detaches before it opens the store, writes the
  * pidfile and drops privileges; a failure there must still reach whoever
  * started it: the command exits with the failure's status (69), and the
@@ -1174,6 +1224,7 @@ daemon_suite(void)
 	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, wrong_user);
 	tcase_add_test(tc, socket_in_use);
+	tcase_add_test(tc, socket_backlog_full);
 	tcase_add_test(tc, detached_failure);
 	tcase_add_test(tc, detached_stderr);
 	tcase_add_test(tc, unit_proc_view);
