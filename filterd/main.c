@@ -238,13 +238,10 @@ drop_privileges(const struct fd_conf *conf, const struct run_ids *ids)
 	/* what we created as root and the run user must reach or remove;
 	 * in directories the run user may write: a link there is changed
 	 * itself, not what it names (the store's were handed over when it
-	 * was opened) */
+	 * was opened, the pidfile when it was written) */
 	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
 	    lchown(path, ids->uid, ids->gid) < 0)
 		fd_log_warn("socket %s: chown", path);
-	if (conf->pidfile != NULL && lchown(conf->pidfile, ids->uid,
-	    ids->gid) < 0)
-		fd_log_warn("pidfile %s: chown", conf->pidfile);
 	if (initgroups(conf->user, ids->gid) < 0 || setgid(ids->gid) < 0 ||
 	    setuid(ids->uid) < 0) {
 		fd_log_warn("cannot become user %s", conf->user);
@@ -323,20 +320,26 @@ detach_done(int report, int rc, int keep_stderr)
 }
 
 /*
- * write_pidfile - our pid in path, mode 0644. Its directory may belong
- * to the run user (/run/filterd), who could have left a symlink there to
- * a file of root's: refuse one rather than write through it.
+ * write_pidfile - our pid in path, mode 0644, handed to the run user when
+ * started as root. Its directory may belong to that user (/run/filterd),
+ * who could have left a link there to a file of root's, symbolic or hard
+ * (where fs.protected_hardlinks allows one): refuse either rather than
+ * write through it, and look before truncating. Handed over through the
+ * descriptor: the name may point elsewhere by then.
  */
 static int
-write_pidfile(const char *path)
+write_pidfile(const char *path, const struct run_ids *ids)
 {
-	char	 buf[32];
-	int	 fd, n;
+	struct stat	 st;
+	const char	*why = NULL;
+	char		 buf[32];
+	int		 fd, n;
 
 	if (path == NULL)
 		return 0;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) < 0) {
+	/* O_NONBLOCK: a FIFO in its place must not hold the start */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC, 0644)) < 0) {
 		if (errno == ELOOP)
 			fd_log_warnx("pidfile %s: refused: a symbolic link",
 			    path);
@@ -344,13 +347,33 @@ write_pidfile(const char *path)
 			fd_log_warn("pidfile %s", path);
 		return -1;
 	}
+	if (fstat(fd, &st) < 0) {
+		fd_log_warn("pidfile %s: fstat", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_nlink > 1)
+		why = "a hard link";
+	if (why != NULL) {
+		fd_log_warnx("pidfile %s: refused: %s", path, why);
+		close(fd);
+		return -1;
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
 		fd_log_warn("pidfile %s: write", path);
 		close(fd);
 		return -1;
 	}
-	return close(fd);
+	if (ids->set && geteuid() == 0 && fchown(fd, ids->uid, ids->gid) < 0)
+		fd_log_warn("pidfile %s: chown", path);
+	if (close(fd) < 0) {
+		fd_log_warn("pidfile %s: close", path);
+		return -1;
+	}
+	return 0;
 }
 
 struct reloader {
@@ -587,7 +610,7 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	    conf->log_facility, conf->log_level);
 	if ((d->store = store_open(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
-	if (write_pidfile(conf->pidfile) < 0)
+	if (write_pidfile(conf->pidfile, &ids) < 0)
 		return EX_UNAVAILABLE;
 	if (drop_privileges(conf, &ids) < 0) {
 		/* no daemon runs: no pidfile says one does */

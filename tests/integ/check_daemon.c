@@ -723,6 +723,44 @@ START_TEST(privileges_links)
 END_TEST
 
 /*
+ * A hard link is no safer than a symbolic one: where the kernel lets a
+ * user link to a file it does not own (fs.protected_hardlinks=0), the
+ * run user may leave one to a file of root's in its directories. The
+ * pidfile is refused rather than truncated and given away through it.
+ */
+START_TEST(privileges_hard_links)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	const struct passwd *pw = root_and_nobody();
+	char		*rundir, *pidfile, *victim, want[512];
+	struct th_proc	*p;
+	int		 st;
+
+	if (pw == NULL)
+		return;
+	victim = victim_new();
+	rundir = user_dir_new("run", 0755, pw);
+	pidfile = th_path(rundir, "filterd.pid");
+	ck_assert_int_eq(link(victim, pidfile), 0);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
+	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s/state\"\n",
+	    E.spec, pidfile, rundir), 0);
+	st = run("hard-pid", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x: %s", st, th_log_tail(p, 5));
+	snprintf(want, sizeof(want), "pidfile %s: refused: a hard link",
+	    pidfile);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	victim_intact(victim);
+	free(pidfile);
+	free(rundir);
+	free(victim);
+}
+END_TEST
+
+/*
  * Started as another user than root or `user`, filterd cannot become
  * `user`: it says so before it binds or writes anything, and leaves no
  * pidfile behind for a daemon that never ran.
@@ -1221,6 +1259,7 @@ daemon_suite(void)
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
+	tcase_add_test(tc, privileges_hard_links);
 	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, wrong_user);
 	tcase_add_test(tc, socket_in_use);
