@@ -149,9 +149,39 @@ check_only(struct fd_daemon *d)
 }
 
 /*
- * chown_store - hand the LMDB directory dir to the run user. The
- * directory is the configuration's; its entries are the run user's to
- * make, so a link among them is changed itself, never what it names.
+ * chown_entry - hand over one entry of the store directory dfd. It is
+ * the run user's to make, so it may be a link to a file of root's: a
+ * symbolic one is not followed (nor changed: LMDB makes none), and a
+ * file with another hard link is left as it is. Done through a
+ * descriptor, so the name cannot be swapped between the look and the
+ * chown.
+ */
+static void
+chown_entry(int dfd, const char *dir, const char *name, uid_t uid,
+    gid_t gid)
+{
+	struct stat	 st;
+	char		 esc[256];
+	int		 fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+			fd_log_warnx("store lmdb %s: %s not handed to the run "
+			    "user: it has other hard links", dir,
+			    fd_escape_str(esc, sizeof(esc), name));
+		else
+			(void)!fchown(fd, uid, gid);
+	}
+	close(fd);
+}
+
+/*
+ * chown_store - hand the LMDB directory dir and its entries to the run
+ * user. The directory is the configuration's; its entries are the run
+ * user's to make (chown_entry).
  */
 static int
 chown_store(const char *dir, uid_t uid, gid_t gid)
@@ -164,8 +194,7 @@ chown_store(const char *dir, uid_t uid, gid_t gid)
 	while ((de = readdir(dp)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		(void)!fchownat(dirfd(dp), de->d_name, uid, gid,
-		    AT_SYMLINK_NOFOLLOW);
+		chown_entry(dirfd(dp), dir, de->d_name, uid, gid);
 	}
 	closedir(dp);
 	return 0;

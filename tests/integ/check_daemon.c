@@ -726,14 +726,15 @@ END_TEST
  * A hard link is no safer than a symbolic one: where the kernel lets a
  * user link to a file it does not own (fs.protected_hardlinks=0), the
  * run user may leave one to a file of root's in its directories. The
- * pidfile is refused rather than truncated and given away through it.
+ * pidfile is refused rather than truncated and given away through it,
+ * and handing the store's entries over passes one by.
  */
 START_TEST(privileges_hard_links)
 {
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
 	const struct passwd *pw = root_and_nobody();
-	char		*rundir, *pidfile, *victim, want[512];
+	char		*rundir, *pidfile, *state, *stray, *victim, want[512];
 	struct th_proc	*p;
 	int		 st;
 
@@ -741,11 +742,12 @@ START_TEST(privileges_hard_links)
 		return;
 	victim = victim_new();
 	rundir = user_dir_new("run", 0755, pw);
+	state = user_dir_new("state", 0700, pw);
 	pidfile = th_path(rundir, "filterd.pid");
 	ck_assert_int_eq(link(victim, pidfile), 0);
 	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
-	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s/state\"\n",
-	    E.spec, pidfile, rundir), 0);
+	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s\"\n",
+	    E.spec, pidfile, state), 0);
 	st = run("hard-pid", argv, &p);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
 	    "wait status %#x: %s", st, th_log_tail(p, 5));
@@ -754,6 +756,21 @@ START_TEST(privileges_hard_links)
 	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
 	p = th_proc_free(p);
 	victim_intact(victim);
+
+	/* the pidfile in order, a hard link among the store's entries */
+	ck_assert_int_eq(unlink(pidfile), 0);
+	stray = th_path(state, "stray");
+	ck_assert_int_eq(link(victim, stray), 0);
+	start();
+	/* the socket listens before the store is handed over and the
+	 * pidfile written; "started on" comes after both */
+	ck_assert_msg(th_log_wait(E.p, 0, "started on", 10000) == 0, "%s",
+	    th_log_tail(E.p, 5));
+	ck_assert(owned_by(state, pw->pw_uid));
+	ck_assert(owned_by(pidfile, pw->pw_uid));
+	victim_intact(victim);
+	free(stray);
+	free(state);
 	free(pidfile);
 	free(rundir);
 	free(victim);
