@@ -87,7 +87,9 @@ print_errs(const struct fd_errs *errs)
  * run_ids_get - look up `user` and `group` (the user's own group without
  * one); -1 with a located message for a name that does not exist. Done
  * at the start, not at the drop, so that -t sees it and a daemon reports
- * it before it binds or detaches.
+ * it before it binds or detaches. A group is looked up without a user
+ * too: it is not applied then, but a name that does not exist is no less
+ * a mistake.
  */
 static int
 run_ids_get(const struct fd_conf *conf, struct run_ids *ids,
@@ -98,8 +100,14 @@ run_ids_get(const struct fd_conf *conf, struct run_ids *ids,
 	int		 rc = 0;
 
 	memset(ids, 0, sizeof(*ids));
-	if (conf->user == NULL)
+	if (conf->user == NULL) {
+		if (conf->group != NULL && getgrnam(conf->group) == NULL) {
+			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
+			    "group", conf->group);
+			return -1;
+		}
 		return 0;
+	}
 	if ((pw = getpwnam(conf->user)) == NULL) {
 		fd_errs_add(errs, &conf->user_loc, "user %s: no such user",
 		    conf->user);

@@ -1130,6 +1130,18 @@ START_TEST(check_mode)
 	ck_assert(th_log_has(p, "filterd.conf:1:7: user nosuch-fd-user: no "
 	    "such user"));
 	p = th_proc_free(p);
+
+	/* a group is looked up without a user too */
+	ck_assert_int_eq(th_write_file(E.conf, "group nosuch-fd-group\n"
+	    "socket \"%s\"\nplugin-dir \"%s\"\nplugin example\n", E.spec,
+	    EXAMPLE_DIR), 0);
+	argv[1] = "-t";
+	st = run("t-group", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 78,
+	    "wait status %#x", st);
+	ck_assert(th_log_has(p, "filterd.conf:1:7: group nosuch-fd-group: no "
+	    "such group"));
+	p = th_proc_free(p);
 }
 END_TEST
 
