@@ -362,7 +362,12 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 	}
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
-		s = trim(line);
+		s = line;
+		/* a byte order mark some editors write is no part of the
+		 * first pattern, as in a rule's table of the same file */
+		if (lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+			s += 3;
+		s = trim(s);
 		if (*s == '\0' || *s == '#')
 			continue;
 		add_pattern(p, d, s, lineno);

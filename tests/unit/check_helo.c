@@ -807,6 +807,58 @@ START_TEST(t_conf_errors)
 }
 END_TEST
 
+/*
+ * gen_file - a patterns file of len bytes in a fresh directory, and the
+ * block naming it; the directory is removed by gen_file_free
+ */
+static char	 gen_dir[64], gen_path[96];
+
+static struct helo_conf *
+gen_file(const void *bytes, size_t len)
+{
+	char	 text[160];
+	FILE	*fp;
+
+	strcpy(gen_dir, "/tmp/check_helo.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(gen_dir));
+	snprintf(gen_path, sizeof(gen_path), "%s/generic.pcre", gen_dir);
+	ck_assert_ptr_nonnull(fp = fopen(gen_path, "w"));
+	ck_assert_uint_eq(fwrite(bytes, 1, len, fp), len);
+	ck_assert_int_eq(fclose(fp), 0);
+	snprintf(text, sizeof(text), "generic-patterns \"%s\";\n", gen_path);
+	return conf_of(text);
+}
+
+static void
+gen_file_free(void)
+{
+	ck_assert_int_eq(unlink(gen_path), 0);
+	ck_assert_int_eq(rmdir(gen_dir), 0);
+	fake_block_free(&Blk);
+}
+
+/*
+ * The patterns file is read as a rule's regex table reads the same file:
+ * a byte order mark before the first line is no part of its pattern.
+ */
+START_TEST(t_conf_generic_bytes)
+{
+	static const char bom[] = "\xef\xbb\xbf/(^|[.-])vps[0-9]+([.-]|$)/i"
+	    "\t# virtual servers\n\\bdsl\\b\n";
+	struct helo_conf *c;
+
+	c = gen_file(bom, sizeof(bom) - 1);
+	ck_assert_msg(c != NULL, "%s", F.errors);
+	ck_assert_uint_eq(c->ngeneric, 2);
+	ck_assert_int_eq(c->pol.generic_match(c->pol.generic_arg,
+	    "vps12.example", 13), 1);
+	ck_assert_int_eq(c->pol.generic_match(c->pol.generic_arg,
+	    "a.dsl.example", 13), 1);
+	helo_conf_free(c);
+	gen_file_free();
+}
+END_TEST
+
 START_TEST(t_conf_many_errors)
 {
 	void	*state = NULL;
@@ -1261,6 +1313,7 @@ helo_suite(void)
 	tcase_add_test(tc, t_conf_all);
 	tcase_add_loop_test(tc, t_conf_errors, 0, nbad);
 	tcase_add_test(tc, t_conf_many_errors);
+	tcase_add_test(tc, t_conf_generic_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hooks");
