@@ -341,27 +341,68 @@ add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
 	return 0;
 }
 
-/* parse_generic - `generic-patterns FILE`: read and compile it */
+#define GENERIC_LINE_MAX	65536	/* bytes of a line, as in a table file */
+
+/*
+ * read_line - the next line of fp into buf (GENERIC_LINE_MAX + 1 bytes),
+ * its newline dropped; its length, -1 at the end of the file, or
+ * GENERIC_LINE_MAX + 1 for a line that does not fit, left unread from
+ * there: a file that is not text must not be read into memory whole.
+ */
+static long
+read_line(FILE *fp, char *buf)
+{
+	size_t	 n = 0;
+	int	 ch;
+
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (n == GENERIC_LINE_MAX)
+			return GENERIC_LINE_MAX + 1;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && n == 0)
+		return -1;
+	buf[n] = '\0';
+	return (long)n;
+}
+
+/* parse_generic - `generic-patterns FILE`: read and compile it, its
+ * lines as a rule's regex table reads them */
 static int
 parse_generic(struct parse *p, const struct fd_directive *d)
 {
 	struct helo_conf *c = p->conf;
 	FILE	*fp;
-	char	*line = NULL, *s;
-	size_t	 cap = 0, lineno = 0;
+	char	*line, *s;
+	size_t	 lineno = 0;
+	long	 len;
 
 	c->generic_path = resolve_path(p->host, p->host->dir_arg(d, 0));
-	if (c->generic_path == NULL) {
+	if (c->generic_path == NULL || (line = malloc(GENERIC_LINE_MAX +
+	    1)) == NULL) {
 		ERR(p, d, 0, "out of memory");
 		return -1;
 	}
 	if ((fp = fopen(c->generic_path, "r")) == NULL) {
 		ERR(p, d, 0, "cannot open \"%s\": %s", c->generic_path,
 		    strerror(errno));
+		free(line);
 		return -1;
 	}
-	while (getline(&line, &cap, fp) != -1) {
+	while ((len = read_line(fp, line)) != -1) {
 		lineno++;
+		if (len > GENERIC_LINE_MAX) {
+			ERR(p, d, 0, "%s:%zu: line longer than %d bytes; the "
+			    "rest of this file is not read", c->generic_path,
+			    lineno, GENERIC_LINE_MAX);
+			break;
+		}
+		/* it would end the pattern there, unseen */
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			ERR(p, d, 0, "%s:%zu: NUL byte in the line",
+			    c->generic_path, lineno);
+			continue;
+		}
 		s = line;
 		/* a byte order mark some editors write is no part of the
 		 * first pattern, as in a rule's table of the same file */

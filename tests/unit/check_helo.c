@@ -859,6 +859,51 @@ START_TEST(t_conf_generic_bytes)
 }
 END_TEST
 
+/*
+ * Nor does a NUL byte end a pattern where it stands, unseen ("\bdsl\b"
+ * loaded from "\bdsl\b\0|x"); and a line is at most 64 KiB, so that a
+ * file that is not text (/dev/zero) is not read into memory whole.
+ */
+START_TEST(t_conf_generic_nul_long)
+{
+	static const char nul[] = "\\bpool\\b\n\\bdsl\\b\0|x\n";
+	struct helo_conf *c;
+	char		 want[256], *big;
+	size_t		 n;
+
+	c = gen_file(nul, sizeof(nul) - 1);
+	ck_assert_msg(c == NULL, "a NUL byte went unseen");
+	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", gen_path);
+	ck_assert_msg(strstr(F.errors, want) != NULL, "%s", F.errors);
+	ck_assert_int_eq(F.nerrors, 1);
+	gen_file_free();
+
+	/* a comment line of 65536 bytes is read past; one byte more stops
+	 * the file */
+	for (n = 65536; n <= 65537; n++) {
+		ck_assert_ptr_nonnull(big = malloc(n + 9));
+		big[0] = '#';
+		memset(big + 1, 'a', n - 1);
+		memcpy(big + n, "\n\\bdsl\\b\n", 9);
+		c = gen_file(big, n + 9);
+		free(big);
+		if (n == 65536) {
+			ck_assert_msg(c != NULL, "%s", F.errors);
+			ck_assert_uint_eq(c->ngeneric, 1);
+			helo_conf_free(c);
+		} else {
+			ck_assert_msg(c == NULL, "a 65537-byte line loaded");
+			snprintf(want, sizeof(want), "%s:1: line longer than "
+			    "65536 bytes; the rest of this file is not read",
+			    gen_path);
+			ck_assert_msg(strstr(F.errors, want) != NULL, "%s",
+			    F.errors);
+		}
+		gen_file_free();
+	}
+}
+END_TEST
+
 START_TEST(t_conf_many_errors)
 {
 	void	*state = NULL;
@@ -1314,6 +1359,7 @@ helo_suite(void)
 	tcase_add_loop_test(tc, t_conf_errors, 0, nbad);
 	tcase_add_test(tc, t_conf_many_errors);
 	tcase_add_test(tc, t_conf_generic_bytes);
+	tcase_add_test(tc, t_conf_generic_nul_long);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hooks");
