@@ -34,6 +34,7 @@
 #include "log.h"
 #include "milter.h"
 #include "store.h"
+#include "xalloc.h"
 
 #define EX_USAGE	64
 #define EX_UNAVAILABLE	69
@@ -413,37 +414,81 @@ write_pidfile(const char *path, const struct run_ids *ids)
 	return 0;
 }
 
+/*
+ * The settings a reload cannot apply: the socket is bound, privileges
+ * are dropped, libmilter is set up and the store is open under live
+ * sessions. Each is kept as text to compare, so that what the running
+ * daemon started with outlives the generation that had it.
+ */
+enum { SO_LOG, SO_TIMEOUT, SO_PIDFILE, SO_SOCKET, SO_SOCKET_MODE, SO_STORE,
+    SO_USER, SO_N };
+
+static const char *const so_names[SO_N] = { "log", "milter-timeout",
+    "pidfile", "socket", "socket-mode", "store", "user, group" };
+
+struct start_only {
+	char		*v[SO_N];
+};
+
 struct reloader {
 	struct fd_daemon	*d;
 	pthread_t		 tid;
 	pthread_barrier_t	 started;	/* the first stack is set */
 	int			 stopping;
 	int			 foreground;	/* -f: logging to stderr */
+	struct start_only	 in_force;	/* as started */
 };
 
-/* str_differ - two optional strings differ */
-static int
-str_differ(const char *a, const char *b)
+/* so_cat - acc with s appended, its length first, so that the pieces of
+ * one setting cannot run into each other; acc is taken */
+static char *
+so_cat(char *acc, const char *s)
 {
-	return strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
+	char	*n;
+
+	s = s != NULL ? s : "";
+	n = fd_asprintf("%s%zu:%s", acc, strlen(s), s);
+	free(acc);
+	return n;
 }
 
-/* block_differ - two store option blocks say different things */
-static int
-block_differ(const struct fd_block *a, const struct fd_block *b)
+/* start_only_get - conf's settings read only at start, as text */
+static void
+start_only_get(const struct fd_conf *conf, struct start_only *so)
 {
-	const struct fd_directive	*x, *y;
+	const struct fd_directive	*d;
+	char				*st;
 	int				 i;
 
-	for (x = a->head, y = b->head; x != NULL && y != NULL;
-	    x = x->next, y = y->next) {
-		if (strcmp(x->name, y->name) != 0 || x->argc != y->argc)
-			return 1;
-		for (i = 0; i < x->argc; i++)
-			if (strcmp(x->argv[i], y->argv[i]) != 0)
-				return 1;
+	so->v[SO_LOG] = fd_asprintf("%d %d", (int)conf->log_target,
+	    conf->log_facility);
+	so->v[SO_TIMEOUT] = fd_asprintf("%lld",
+	    (long long)conf->milter_timeout);
+	so->v[SO_PIDFILE] = so_cat(fd_strdup(""), conf->pidfile);
+	so->v[SO_SOCKET] = so_cat(fd_strdup(""), conf->socket);
+	so->v[SO_SOCKET_MODE] = fd_asprintf("%d", conf->socket_mode);
+	st = so_cat(fd_asprintf("%d ", (int)conf->store_kind),
+	    conf->store_path);
+	for (d = conf->store_opts->head; d != NULL; d = d->next) {
+		st = so_cat(st, d->name);
+		for (i = 0; i < d->argc; i++)
+			st = so_cat(st, d->argv[i]);
+		st = so_cat(st, NULL);	/* its end */
 	}
-	return x != NULL || y != NULL;
+	so->v[SO_STORE] = st;
+	so->v[SO_USER] = so_cat(so_cat(fd_strdup(""), conf->user),
+	    conf->group);
+}
+
+static void
+start_only_clear(struct start_only *so)
+{
+	int	 i;
+
+	for (i = 0; i < SO_N; i++) {
+		free(so->v[i]);
+		so->v[i] = NULL;
+	}
 }
 
 /* add_name - append name to the list being built in buf */
@@ -456,34 +501,32 @@ add_name(char *buf, size_t len, const char *name)
 }
 
 /*
- * warn_start_only - what the new configuration changes of the settings
- * a reload cannot apply: the socket is bound, privileges are dropped,
- * libmilter is set up and the store is open under live sessions.
- * Logged so that an operator does not believe them in force.
+ * warn_start_only - the settings read only at start that a reload from
+ * old to new changed and that are not as the daemon started: logged so
+ * that an operator does not believe them in force. One changed back to
+ * its value at start is in force, and one a reload before already named
+ * is not named again.
  */
 static void
-warn_start_only(const struct fd_conf *a, const struct fd_conf *b,
-    int foreground)
+warn_start_only(const struct start_only *in_force,
+    const struct fd_conf *old, const struct fd_conf *new, int foreground)
 {
-	char	 names[256] = "";
+	struct start_only	 a = { { 0 } }, b = { { 0 } };
+	char			 names[256] = "";
+	int			 i;
 
-	if (!foreground && (a->log_target != b->log_target ||
-	    a->log_facility != b->log_facility))
-		add_name(names, sizeof(names), "log");
-	if (a->milter_timeout != b->milter_timeout)
-		add_name(names, sizeof(names), "milter-timeout");
-	if (str_differ(a->pidfile, b->pidfile))
-		add_name(names, sizeof(names), "pidfile");
-	if (str_differ(a->socket, b->socket))
-		add_name(names, sizeof(names), "socket");
-	if (a->socket_mode != b->socket_mode)
-		add_name(names, sizeof(names), "socket-mode");
-	if (a->store_kind != b->store_kind ||
-	    str_differ(a->store_path, b->store_path) ||
-	    block_differ(a->store_opts, b->store_opts))
-		add_name(names, sizeof(names), "store");
-	if (str_differ(a->user, b->user) || str_differ(a->group, b->group))
-		add_name(names, sizeof(names), "user, group");
+	start_only_get(old, &a);
+	start_only_get(new, &b);
+	for (i = 0; i < SO_N; i++) {
+		/* -f logs to stderr whatever `log` says */
+		if (i == SO_LOG && foreground)
+			continue;
+		if (strcmp(b.v[i], a.v[i]) != 0 &&
+		    strcmp(b.v[i], in_force->v[i]) != 0)
+			add_name(names, sizeof(names), so_names[i]);
+	}
+	start_only_clear(&a);
+	start_only_clear(&b);
 	if (names[0] != '\0')
 		fd_log_warnx("settings read only at start changed (%s); they "
 		    "take effect at the next restart", names);
@@ -535,7 +578,8 @@ reload_main(void *arg)
 			    "stays in force", (unsigned long long)old->serial);
 		} else {
 			cur = fd_daemon_acquire(r->d);
-			warn_start_only(old->conf, cur->conf, r->foreground);
+			warn_start_only(&r->in_force, old->conf, cur->conf,
+			    r->foreground);
 			fd_log_set_level(cur->conf->log_level);
 			set_stack(cur->conf);
 			fd_log(FD_LOG_NOTICE, "reloaded %s: generation %llu",
@@ -707,6 +751,7 @@ main(int argc, char **argv)
 		pidfile = strdup(gen->conf->pidfile);
 	r.d = d;
 	r.foreground = o.foreground;
+	start_only_get(gen->conf, &r.in_force);
 	pthread_barrier_init(&r.started, NULL, 2);
 	pthread_create(&r.tid, NULL, reload_main, &r);
 	/* libmilter's threads, started below, get the configured stack */
@@ -721,6 +766,7 @@ main(int argc, char **argv)
 	pthread_kill(r.tid, SIGUSR1);
 	pthread_join(r.tid, NULL);
 	pthread_barrier_destroy(&r.started);
+	start_only_clear(&r.in_force);
 	live = wait_sessions(d);
 	if (pidfile != NULL && unlink(pidfile) < 0 && errno != ENOENT)
 		fd_log_warn("pidfile %s", pidfile);

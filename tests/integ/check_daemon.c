@@ -444,6 +444,28 @@ START_TEST(reload_start_only)
 	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
 	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
 	ck_assert(!th_log_has_since(E.p, mark, "read only at start"));
+	/* changed again: only what this reload changed is named */
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\nlog-level debug\nmilter-timeout 90s\n"
+	    "pidfile \"%s/filterd.pid\"\n"
+	    "store lmdb \"%s/state\" { sweep-interval 5s }\n"
+	    "plugin-dir \"%s\"\nplugin example {\n"
+	    "\treject-rcpt \"trap@example.com\"\n}\n", E.port, E.dir, E.dir,
+	    EXAMPLE_DIR), 0);
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	ck_assert_msg(th_log_has_since(E.p, mark, "settings read only at "
+	    "start changed (milter-timeout); they take effect at the next "
+	    "restart"), "%s", th_log_tail(E.p, 3));
+	/* back to the file filterd started with: what is in force is what
+	 * it says, nothing waits for a restart */
+	write_conf("", "550 5.1.1 \"No such user here\"");
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	ck_assert_msg(!th_log_has_since(E.p, mark, "read only at start"),
+	    "%s", th_log_tail(E.p, 3));
 }
 END_TEST
 
