@@ -84,6 +84,17 @@ start(void)
 	ck_assert_msg(E.p != NULL, "filterd: %s", err);
 }
 
+/* start_served - start(), and wait until startup is over: the socket
+ * listens before the store is opened and handed over and the pidfile
+ * written, and "started on" is logged after all of them */
+static void
+start_served(void)
+{
+	start();
+	ck_assert_msg(th_log_wait(E.p, 0, "started on", 10000) == 0, "%s",
+	    th_log_tail(E.p, 5));
+}
+
 static void
 setup(void)
 {
@@ -735,9 +746,10 @@ START_TEST(privileges_links)
 	ck_assert_int_eq(unlink(link), 0);
 	snprintf(link, sizeof(link), "%s/stray", state);
 	ck_assert_int_eq(symlink(victim, link), 0);
-	start();
-	ck_assert(owned_by(state, pw->pw_uid));
-	ck_assert(owned_by(victim, 0));
+	start_served();
+	snprintf(link, sizeof(link), "%s/filterd.pid", rundir);
+	ck_assert(owned_by(link, pw->pw_uid));
+	victim_intact(victim);
 	free(rundir);
 	free(state);
 	free(victim);
@@ -783,11 +795,7 @@ START_TEST(privileges_hard_links)
 	ck_assert_int_eq(unlink(pidfile), 0);
 	stray = th_path(state, "stray");
 	ck_assert_int_eq(link(victim, stray), 0);
-	start();
-	/* the socket listens before the store is handed over and the
-	 * pidfile written; "started on" comes after both */
-	ck_assert_msg(th_log_wait(E.p, 0, "started on", 10000) == 0, "%s",
-	    th_log_tail(E.p, 5));
+	start_served();
 	ck_assert(owned_by(state, pw->pw_uid));
 	ck_assert(owned_by(pidfile, pw->pw_uid));
 	victim_intact(victim);
@@ -873,7 +881,7 @@ START_TEST(store_opened_as_user)
 
 	/* without the link, what the store creates is the run user's */
 	ck_assert_int_eq(unlink(lock), 0);
-	start();
+	start_served();
 	ck_assert_int_eq(lstat(lock, &st), 0);
 	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
 	free(lock);
