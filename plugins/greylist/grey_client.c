@@ -190,7 +190,7 @@ static int
 v4_octets(const char *name, const unsigned char *ip)
 {
 	const char	*p;
-	int		 third = 0, fourth = 0;
+	int		 third = 0, fourth = 0, both = 0;
 
 	for (p = name; *p != '\0';) {
 		unsigned v = 0, n = 0;
@@ -206,7 +206,12 @@ v4_octets(const char *name, const unsigned char *ip)
 			continue;
 		third |= v == ip[2];
 		fourth |= v == ip[3];
+		both += v == ip[2] && v == ip[3];
 	}
+	/* with equal octets one number is not both: mta7 at x.y.7.7 is a
+	 * sender's host, dsl-7-7 a dynamic name */
+	if (ip[2] == ip[3])
+		return both >= 2;
 	return third && fourth;
 }
 

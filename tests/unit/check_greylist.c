@@ -473,6 +473,20 @@ START_TEST(test_client_dynamic_forms)
 }
 END_TEST
 
+/* equal third and fourth octets: one number in the name is not two */
+START_TEST(test_client_dynamic_equal_octets)
+{
+	unsigned char	 v4[4] = { 198, 51, 7, 7 };
+
+	ck_assert_int_eq(grey_name_dynamic("mta7.bigmail.example", v4, 4), 0);
+	ck_assert_int_eq(grey_name_dynamic("smtp-7.out.bigmail.example", v4,
+	    4), 0);
+	ck_assert_int_eq(grey_name_dynamic("dsl-7-7.isp.example", v4, 4), 1);
+	ck_assert_int_eq(grey_name_dynamic("dsl-198-51-7-7.isp.example", v4,
+	    4), 1);
+}
+END_TEST
+
 START_TEST(test_client_pools)
 {
 	struct grey_pools	 p;
@@ -2406,6 +2420,7 @@ greylist_suite(void)
 	tcase_add_test(tc, test_client_ipv6_same);
 	tcase_add_test(tc, test_client_rdns);
 	tcase_add_test(tc, test_client_dynamic_forms);
+	tcase_add_test(tc, test_client_dynamic_equal_octets);
 	tcase_add_test(tc, test_client_pools);
 	tcase_add_test(tc, test_client_key_trunc);
 	suite_add_tcase(s, tc);
