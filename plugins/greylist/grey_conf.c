@@ -266,9 +266,10 @@ d_message(struct grey_conf *c, const struct fd_directive *d)
 		    "offset %zu (use %%d, %%s, %%m or %%%%)", pos);
 		return -1;
 	}
-	if (strpbrk(text, "\r\n") != NULL || strlen(text) > 400) {
-		h->conf_error(h, d, 0, "message: one line of at most 400 "
-		    "characters");
+	if (strpbrk(text, "\r\n") != NULL ||
+	    strlen(text) > GREY_MESSAGE_MAX) {
+		h->conf_error(h, d, 0, "message: one line of at most %d "
+		    "characters", GREY_MESSAGE_MAX);
 		return -1;
 	}
 	if ((dup = strdup(text)) == NULL)

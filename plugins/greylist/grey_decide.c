@@ -94,13 +94,14 @@ awl_value(const char *v, uint32_t *n)
 }
 
 /* message_ok - a reply text the MTA can send: known placeholders, one
- * line */
+ * line, no longer than the message directive allows */
 static int
 message_ok(const char *v)
 {
 	size_t	 pos;
 
-	return grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL;
+	return grey_text_check(v, &pos) == 0 && strpbrk(v, "\r\n") == NULL &&
+	    strlen(v) <= GREY_MESSAGE_MAX;
 }
 
 /* The parameters a rule may set, as docs/PLUGIN-GREYLIST.md lists them. */
@@ -164,8 +165,9 @@ grey_set_check(const char *param, const char *v, char *why, size_t len)
 	case SK_TEXT:
 		if (message_ok(v))
 			return FD_SET_OK;
-		snprintf(why, len, "expected one line with the placeholders "
-		    "of message");
+		snprintf(why, len, "expected one line of at most %d "
+		    "characters with the placeholders of message",
+		    GREY_MESSAGE_MAX);
 		break;
 	}
 	return FD_SET_BAD_VALUE;

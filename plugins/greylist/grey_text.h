@@ -25,6 +25,9 @@
 
 #define GREY_MESSAGE_DEFAULT \
 	"Greylisted: your server must retry in %d seconds; see RFC 6647"
+/* the longest reply text written: it leaves room in the 512-byte reply
+ * line (RFC 5321 4.5.3.1.5) for the codes and the numbers filled in */
+#define GREY_MESSAGE_MAX	400
 
 /* grey_text_check - 0 if tmpl has only known placeholders, else -1 with
  * the offset of the bad one in *pos */

@@ -1892,6 +1892,38 @@ START_TEST(test_params)
 }
 END_TEST
 
+/* `set greylist.message` takes what the message directive takes: one line
+ * of at most 400 characters, at load and per message */
+START_TEST(test_set_message_length)
+{
+	static const char *const one[] = { "a@dest.example" };
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	char		 text[402], why[256];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new(""));
+	memset(text, 'x', 400);
+	text[400] = '\0';
+	ck_assert_int_eq(filterd_plugin.check_set(st, "message", text, why,
+	    sizeof(why)), FD_SET_OK);
+	text[400] = 'x';
+	text[401] = '\0';
+	ck_assert_int_eq(filterd_plugin.check_set(st, "message", text, why,
+	    sizeof(why)), FD_SET_BAD_VALUE);
+	ck_assert_ptr_nonnull(strstr(why, "400"));
+	txn_init(&t, "192.0.2.10", "s@src.example");
+	t.params[0][0] = "message";
+	t.params[0][1] = text;
+	ck_assert_int_eq(message(st, &t, one, 1, acts, NULL), FD_CONTINUE);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	ck_assert_str_eq(t.text, "Greylisted: your server must retry in 300 "
+	    "seconds; see RFC 6647");
+	filterd_plugin.fini(st);
+}
+END_TEST
+
 /* the null sender is decided at EOM for all recipients by default */
 START_TEST(test_null_sender)
 {
@@ -2453,6 +2485,7 @@ greylist_suite(void)
 	tcase_add_test(tc, test_rcpt_partial);
 	tcase_add_test(tc, test_eom_mode);
 	tcase_add_test(tc, test_params);
+	tcase_add_test(tc, test_set_message_length);
 	tcase_add_test(tc, test_null_sender);
 	tcase_add_test(tc, test_body_hash);
 	tcase_add_test(tc, test_awl);
