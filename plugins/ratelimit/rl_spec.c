@@ -510,6 +510,12 @@ limit_fits(const struct fd_host *h, const struct fd_directive *d,
 		    "recipients (one per RCPT)");
 		return -1;
 	}
+	if (l->count == RL_C_CONNECTIONS && l->only == RL_O_AUTH) {
+		h->conf_error(h, d, counted, "limit: connections are decided "
+		    "at connect, before any login: only authenticated would "
+		    "never apply");
+		return -1;
+	}
 	if (l->key == RL_K_AUTH_USER && l->only == RL_O_UNAUTH) {
 		h->conf_error(h, d, 0, "limit: an auth-user limit never "
 		    "applies to unauthenticated sessions");

@@ -587,6 +587,12 @@ START_TEST(conf_errors)
 	parse_err("limit auth-user 60/1m only unauthenticated;",
 	    "t.conf:1:7: limit: an auth-user limit never applies to "
 	    "unauthenticated sessions");
+	parse_err("limit client-ip 20/1m connections only authenticated;",
+	    "t.conf:1:23: limit: connections are decided at connect, before "
+	    "any login: only authenticated would never apply");
+	parse_err("limit client-ip 20/1m only authenticated per connections;",
+	    "t.conf:1:46: limit: connections are decided at connect, before "
+	    "any login: only authenticated would never apply");
 	parse_err("limit sender 60/1m ipv4-prefix 24;",
 	    "t.conf:1:7: limit: ipv4-prefix and ipv6-prefix apply to "
 	    "client-ip limits only");
