@@ -150,6 +150,12 @@ rl_check_set(void *state, const char *param, const char *value, char *why,
 			snprintf(why + o, whylen - o, ")");
 		return FD_SET_BAD_PARAM;
 	}
+	/* counted at connect, before any rule can set anything */
+	if (c->limits[i].count == RL_C_CONNECTIONS) {
+		snprintf(why, whylen, "a connections limit is decided at "
+		    "connect, before any set; skip it with a rule on connect");
+		return FD_SET_BAD_PARAM;
+	}
 	if (rl_off(value) || rl_rate_parse(value, &r, &err) == 0)
 		return FD_SET_OK;
 	snprintf(why, whylen, "expected a rate like 500/1h, or off");

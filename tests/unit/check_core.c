@@ -304,7 +304,8 @@ START_TEST(set_checked)
 	static const char plugins[] =
 	    "plugin greylist\nplugin helo\n"
 	    "plugin ratelimit {\n\tlimit client-ip 10/1m name ip\n"
-	    "\tlimit sender 100/1d\n}\n";
+	    "\tlimit sender 100/1d\n\tlimit client-ip 5/1m per connections "
+	    "name conns\n}\n";
 	char	 text[2048];
 
 	snprintf(text, sizeof(text), "%s"
@@ -323,23 +324,27 @@ START_TEST(set_checked)
 	    "rule d on mail set ratelimit.ipp off\n"
 	    "rule e on mail set ratelimit.ip lots\n"
 	    "rule f on mail set ratelimit.factor -1\n"
-	    "rule g on mail set helo.fqdn off\n", plugins);
+	    "rule g on mail set helo.fqdn off\n"
+	    "rule h on mail set ratelimit.conns 5/1m\n", plugins);
 	ck_assert_str_eq(load_errors(text),
-	    "sets.conf:8:20: set greylist.dealy: no such parameter (delay, "
+	    "sets.conf:9:20: set greylist.dealy: no such parameter (delay, "
 	    "retry-window, whitelist-for, auto-whitelist, auto-whitelist-for, "
 	    "decide-at, header or message)\n"
-	    "sets.conf:9:35: set greylist.delay \"soon\": expected a duration "
+	    "sets.conf:10:35: set greylist.delay \"soon\": expected a duration "
 	    "such as 90s, 5m or 2h\n"
-	    "sets.conf:10:39: set greylist.decide-at \"data\": expected rcpt or "
+	    "sets.conf:11:39: set greylist.decide-at \"data\": expected rcpt or "
 	    "eom\n"
-	    "sets.conf:11:20: set ratelimit.ipp: no limit of that name (factor, "
-	    "ip, sender-messages-1d)\n"
-	    "sets.conf:12:33: set ratelimit.ip \"lots\": expected a rate like "
+	    "sets.conf:12:20: set ratelimit.ipp: no limit of that name (factor, "
+	    "ip, sender-messages-1d, conns)\n"
+	    "sets.conf:13:33: set ratelimit.ip \"lots\": expected a rate like "
 	    "500/1h, or off\n"
-	    "sets.conf:13:37: set ratelimit.factor \"-1\": expected a positive "
+	    "sets.conf:14:37: set ratelimit.factor \"-1\": expected a positive "
 	    "number like 10 or 0.5\n"
-	    "sets.conf:14:20: set helo.fqdn: the helo plugin takes no rule "
-	    "parameters");
+	    "sets.conf:15:20: set helo.fqdn: the helo plugin takes no rule "
+	    "parameters\n"
+	    "sets.conf:16:20: set ratelimit.conns: a connections limit is "
+	    "decided at connect, before any set; skip it with a rule on "
+	    "connect");
 }
 END_TEST
 
