@@ -35,7 +35,10 @@
  * opened (rd_lookup), and connections go to the address it gave; a
  * connection that failed is dropped. A pooled connection is looked at
  * before it is used: one the server closed while it sat idle (a Redis
- * restart, its `timeout`) is dropped for another. A command is sent
+ * restart, its `timeout`) is dropped for another; a server that says
+ * it is a replica now (READONLY, MASTERDOWN: the old master after a
+ * failover) costs the pool all its idle connections, and the host name
+ * is looked up again (rd_demoted). A command is sent
  * once more, on a fresh connection, only when it cannot have reached the
  * server: the write itself found the connection closed. Once it was
  * written, a lost connection is an error of the call, never a repeat: a
@@ -937,6 +940,36 @@ rd_pooled(struct rd *rd)
 	return rc;
 }
 
+/*
+ * rd_demoted - r says the server is a replica now. After a failover the
+ * old master is demoted and stays up: its connections answer, so nothing
+ * else would make filterd let go of them, and every call would fail
+ * until a restart. The idle ones go with the one that said it, and the
+ * host name is looked up again (once per cooldown, see rd_addrs), as
+ * when every address refused.
+ */
+static int
+rd_demoted(struct rd *rd, const redisReply *r)
+{
+	struct rconn	*idle, *next;
+
+	if (r->type != REDIS_REPLY_ERROR || (strncmp(r->str, "READONLY ",
+	    9) != 0 && strncmp(r->str, "MASTERDOWN ", 11) != 0))
+		return 0;
+	pthread_mutex_lock(&rd->mu);
+	idle = rd->idle;
+	rd->idle = NULL;
+	rd->nidle = 0;
+	if (rd->url.sock == NULL)
+		rd->stale = 1;
+	pthread_mutex_unlock(&rd->mu);
+	for (; idle != NULL; idle = next) {
+		next = idle->next;
+		rd_drop(idle);
+	}
+	return 1;
+}
+
 /* rd_load - SCRIPT LOAD script s, remember its SHA: 1; 0 on an error
  * reply (err says which); -1 on an I/O error (*e: its errno) */
 static int
@@ -1165,7 +1198,10 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 				continue;
 			}
 			if (r != NULL) {
-				rd_give(rd, rc);
+				if (rd_demoted(rd, r))
+					rd_drop(rc);
+				else
+					rd_give(rd, rc);
 				return rd_result(r, reply, err, errlen);
 			}
 		}

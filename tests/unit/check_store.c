@@ -2468,6 +2468,26 @@ START_TEST(redis_trickled_reply)
 }
 END_TEST
 
+/* ucmd - run a command on test server t through its unix socket */
+static void
+ucmd(struct fd_test_redis *t, const char *fmt, ...)
+{
+	redisContext	*c;
+	redisReply	*r;
+	va_list		 ap;
+
+	c = redisConnectUnix(fd_test_redis_socket(t));
+	ck_assert_msg(c != NULL && c->err == 0, "connect to test redis");
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->type == REDIS_REPLY_STATUS, "%s: %s", fmt,
+	    r->type == REDIS_REPLY_ERROR ? r->str : "not +OK");
+	freeReplyObject(r);
+	redisFree(c);
+}
+
 /* redis_named - a store on the shared Redis by host name */
 static void
 redis_named(const char *host)
@@ -2536,6 +2556,40 @@ START_TEST(redis_lookup_after_failover)
 	fd_clock_advance(&clk, 3600);
 	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
 	ck_assert_int_eq(lookups_count(), 2);
+}
+END_TEST
+
+/* After a failover the old master, demoted to a replica, stays up and
+ * answers every write with READONLY. Its connections are let go and
+ * the name is looked up again once the cooldown has passed, so the
+ * calls reach the new master instead of failing until a restart. */
+START_TEST(redis_readonly_failover)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+	int64_t	 v;
+
+	/* the old master: the shared server's port, on 127.0.0.2 */
+	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
+	ucmd(t, "CONFIG SET bind 127.0.0.2 port %d",
+	    fd_test_redis_port(redis));
+	lookups_point("127.0.0.2");
+	redis_named("redis.fd-test");
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 5, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 5);
+
+	/* demoted; the name moves to the new master (the shared server) */
+	ucmd(t, "REPLICAOF 127.0.0.1 1");
+	lookups_point("127.0.0.1");
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable: READONLY"), 1);
+	fd_clock_advance(&clk, 3600);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(lookups_count(), 2);
+	ck_assert_int_eq(logged("available again"), 1);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
 }
 END_TEST
 
@@ -2780,6 +2834,7 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_trickled_reply);
 		tcase_add_test(tc, redis_lookup_once);
 		tcase_add_test(tc, redis_lookup_after_failover);
+		tcase_add_test(tc, redis_readonly_failover);
 		tcase_add_test(tc, redis_url_forms);
 		tcase_add_test(tc, redis_keys_have_ttls);
 		tcase_add_test(tc, redis_numbers_in_full);
