@@ -67,7 +67,7 @@ struct fd_store {
 	uint64_t		 failed_calls;	/* since it went down */
 	int			 said_down;	/* "unavailable" was logged */
 	int64_t			 down_logged;	/* mono ms of that line */
-	int64_t			 inval_logged;	/* fd_log_ratelimited stamp */
+	int64_t			 inval_logged;	/* mono ms of that line */
 
 	int64_t			(*mono)(void *);
 	void			*mono_arg;
@@ -472,12 +472,14 @@ recovered(struct fd_store *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* invalid - a request no backend can serve: a caller's bug, logged at
- * most once a minute */
+/* invalid - a request no backend can serve (a caller's bug, a full LMDB
+ * map), logged at most once a minute of the monotonic clock: by the wall
+ * clock, a step back would silence it for as long as the step */
 static int
 invalid(struct fd_store *s, const char *what)
 {
-	if (fd_log_ratelimited(&s->inval_logged, fd_clock_now(s->clock), 60))
+	if (fd_log_ratelimited(&s->inval_logged, s->mono(s->mono_arg),
+	    LOG_FLAP_MS))
 		fd_log_warnx("store %s: invalid request: %s", s->label, what);
 	return FD_STORE_ERR;
 }

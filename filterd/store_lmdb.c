@@ -163,8 +163,8 @@ struct lm {
 	pthread_mutex_t	 smu;
 	pthread_cond_t	 scv;
 	int		 stop;
-	int64_t		 sweep_logged;
-	int64_t		 flush_logged;	/* the last flush failure logged */
+	int64_t		 sweep_logged;	/* monotonic ms: a clock step back */
+	int64_t		 flush_logged;	/* must not silence these lines */
 
 	/* test hooks: see fd_lmdb_test_flush, fd_lmdb_test_commit_hook */
 	int		 test_flush;	/* atomic: the sweeper does not flush */
@@ -1262,8 +1262,8 @@ lm_flush(struct lm *lm)
 		 * unflushed: keep saying so, so the marker stays up */
 		if ((rc = mdb_env_sync(lm->env, 1)) != 0) {
 			__atomic_store_n(&lm->written, 1, __ATOMIC_RELEASE);
-			if (fd_log_ratelimited(&lm->flush_logged,
-			    fd_clock_now(lm->clock), 600))
+			if (fd_log_ratelimited(&lm->flush_logged, mono_ms(),
+			    600000))
 				fd_log_warnx("store lmdb %s: flush: %s",
 				    lm->path, mdb_strerror(rc));
 		}
@@ -1304,7 +1304,7 @@ sweeper(void *arg)
 		if (mono_ms() >= next) {
 			if (lm_sweep(lm, fd_clock_now(lm->clock), err,
 			    sizeof(err)) < 0 && fd_log_ratelimited(
-			    &lm->sweep_logged, fd_clock_now(lm->clock), 600))
+			    &lm->sweep_logged, mono_ms(), 600000))
 				fd_log_warnx("store lmdb %s: sweep: %s",
 				    lm->path, err);
 			next = mono_ms() + lm->sweep_ms;

@@ -574,6 +574,25 @@ START_TEST(grey_invalid)
 }
 END_TEST
 
+/* A refused request is logged at most once a minute of the monotonic
+ * clock: a wall clock stepped back a day must not silence it (a full
+ * LMDB map is reported this way) for that day */
+START_TEST(invalid_log_clock_back)
+{
+	struct fd_grey_req q = greq("k", NULL);
+	struct fd_grey_res r;
+
+	q.retry_window = 0;
+	ck_assert_int_eq(fd_store_grey(st, &q, &r), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_grey(st, &q, &r), FD_STORE_ERR);
+	ck_assert_int_eq(logged("invalid request"), 1);
+	fd_clock_set(&clk, T0 - DAY);
+	mono_now += 60000;
+	ck_assert_int_eq(fd_store_grey(st, &q, &r), FD_STORE_ERR);
+	ck_assert_int_eq(logged("invalid request"), 2);
+}
+END_TEST
+
 /*
  * Rate limits
  */
@@ -2770,6 +2789,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, grey_awl_refresh_slack);
 	tcase_add_test(tc, grey_awl_off);
 	tcase_add_test(tc, grey_invalid);
+	tcase_add_test(tc, invalid_log_clock_back);
 
 	tc = tcase(s, "rate");
 	tcase_add_test(tc, rate_window);
