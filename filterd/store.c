@@ -13,7 +13,8 @@
  *     holds no address in clear;
  *   - health: a failure is logged once when the backend goes bad and once
  *     when it answers again, never once per message (and a store that
- *     flaps says so at most once a minute); after
+ *     flaps says so at most once a minute, and once more if it is still
+ *     down when that minute is over); after
  *     breaker-failures consecutive failures a circuit breaker makes calls
  *     fail at once for breaker-cooldown, then lets one trial call through
  *     (the cooldown doubles while trials fail, up to 30s or the cooldown
@@ -418,17 +419,18 @@ failed(struct fd_store *s, int trial, const char *why)
 	pthread_mutex_lock(&s->mu);
 	s->failures++;
 	s->failed_calls++;
-	if (!s->down) {
+	if (!s->down)
 		__atomic_store_n(&s->down, 1, __ATOMIC_RELEASE);
-		/* a store that flaps (a full map still serves reads) says
-		 * so at most once a minute */
-		if (fd_log_ratelimited(&s->down_logged, s->mono(s->mono_arg),
-		    LOG_FLAP_MS)) {
-			s->said_down = 1;
-			fd_log(FD_LOG_ERR, "store %s: unavailable: %s; store "
-			    "calls fail (on-store-error applies) until it "
-			    "recovers", s->label, why[0] ? why : "unknown error");
-		}
+	/* a store that flaps (a full map still serves reads) says so at
+	 * most once a minute; one that went down within that minute and
+	 * stays down says so once it is over, or the last line would
+	 * still say "available again" */
+	if (!s->said_down && fd_log_ratelimited(&s->down_logged,
+	    s->mono(s->mono_arg), LOG_FLAP_MS)) {
+		s->said_down = 1;
+		fd_log(FD_LOG_ERR, "store %s: unavailable: %s; store calls "
+		    "fail (on-store-error applies) until it recovers",
+		    s->label, why[0] ? why : "unknown error");
 	}
 	if (s->ops->breaker && n > 0) {
 		if (trial && s->open) {

@@ -2059,6 +2059,50 @@ START_TEST(redis_outage)
 }
 END_TEST
 
+/* A store that went down within a minute of its last line stays quiet
+ * then, but not for good: if it is still down a minute on, that is
+ * logged, else the last line would say it is available while every
+ * call fails */
+START_TEST(redis_flap_then_down)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+	int64_t	 v;
+
+	st = fd_store_free(st);
+	opts_free();
+	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
+	conf.store_path = (char *)fd_test_redis_url(t);
+	opt("breaker-failures", "0");
+	st = open_store();
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	ck_assert_int_eq(logged("available again"), 1);
+
+	/* down again at once: not said yet */
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	mono_now += 10000;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	/* still down a minute after the first line: said, once */
+	mono_now += 50000;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable"), 2);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("available again after 3 failed calls"), 1);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
+}
+END_TEST
+
 START_TEST(redis_restart_between_calls)
 {
 	struct fd_test_redis *t;
@@ -2845,6 +2889,7 @@ store_suite(enum fd_store_kind kind)
 	} else {
 		tc = tcase(s, "redis");
 		tcase_add_test(tc, redis_outage);
+		tcase_add_test(tc, redis_flap_then_down);
 		tcase_add_test(tc, redis_restart_between_calls);
 		tcase_add_test(tc, redis_slow);
 		tcase_add_test(tc, redis_noscript);
