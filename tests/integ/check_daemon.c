@@ -707,63 +707,15 @@ user_dir_new(const char *name, mode_t mode, const struct passwd *pw)
 }
 
 /*
- * Started as root with `user`, filterd writes and hands over files in
- * directories the run user owns, who may have left a symlink there to a
- * file of root's: the pidfile is refused rather than written through
- * it, and handing the store's entries over leaves what they point to
- * alone.
+ * links_planted - started as root with `user`, filterd writes and hands
+ * over files in directories the run user owns, who may have left a link
+ * there (made by mk: symlink, or link where fs.protected_hardlinks=0
+ * lets a user link a file it does not own) to a file of root's: the
+ * pidfile is refused rather than written through it, and handing the
+ * store's entries over leaves the file a link names alone.
  */
-START_TEST(privileges_links)
-{
-	const char	*fd = th_require("FILTERD", NULL);
-	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
-	const struct passwd *pw = root_and_nobody();
-	char		*rundir, *state, *victim, link[256], want[512];
-	struct th_proc	*p;
-	int		 st;
-
-	if (pw == NULL)
-		return;
-	victim = victim_new();
-	rundir = user_dir_new("run", 0755, pw);
-	state = user_dir_new("state", 0700, pw);
-	snprintf(link, sizeof(link), "%s/filterd.pid", rundir);
-	ck_assert_int_eq(symlink(victim, link), 0);
-	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
-	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s\"\n"
-	    "plugin-dir \"%s\"\nplugin example\n", E.spec, link, state,
-	    EXAMPLE_DIR), 0);
-	st = run("links", argv, &p);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
-	    "wait status %#x", st);
-	snprintf(want, sizeof(want), "pidfile %s: refused: a symbolic link",
-	    link);
-	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
-	p = th_proc_free(p);
-	victim_intact(victim);
-
-	/* the pidfile in order, a link among the store's entries */
-	ck_assert_int_eq(unlink(link), 0);
-	snprintf(link, sizeof(link), "%s/stray", state);
-	ck_assert_int_eq(symlink(victim, link), 0);
-	start_served();
-	snprintf(link, sizeof(link), "%s/filterd.pid", rundir);
-	ck_assert(owned_by(link, pw->pw_uid));
-	victim_intact(victim);
-	free(rundir);
-	free(state);
-	free(victim);
-}
-END_TEST
-
-/*
- * A hard link is no safer than a symbolic one: where the kernel lets a
- * user link to a file it does not own (fs.protected_hardlinks=0), the
- * run user may leave one to a file of root's in its directories. The
- * pidfile is refused rather than truncated and given away through it,
- * and handing the store's entries over passes one by.
- */
-START_TEST(privileges_hard_links)
+static void
+links_planted(int (*mk)(const char *, const char *), const char *kind)
 {
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
@@ -778,32 +730,43 @@ START_TEST(privileges_hard_links)
 	rundir = user_dir_new("run", 0755, pw);
 	state = user_dir_new("state", 0700, pw);
 	pidfile = th_path(rundir, "filterd.pid");
-	ck_assert_int_eq(link(victim, pidfile), 0);
+	ck_assert_int_eq(mk(victim, pidfile), 0);
 	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
-	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s\"\n",
-	    E.spec, pidfile, state), 0);
-	st = run("hard-pid", argv, &p);
+	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s\"\n"
+	    "plugin-dir \"%s\"\nplugin example\n", E.spec, pidfile, state,
+	    EXAMPLE_DIR), 0);
+	st = run("links", argv, &p);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
 	    "wait status %#x: %s", st, th_log_tail(p, 5));
-	snprintf(want, sizeof(want), "pidfile %s: refused: a hard link",
-	    pidfile);
+	snprintf(want, sizeof(want), "pidfile %s: refused: a %s link",
+	    pidfile, kind);
 	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
 	p = th_proc_free(p);
 	victim_intact(victim);
 
-	/* the pidfile in order, a hard link among the store's entries */
+	/* the pidfile in order, a link among the store's entries */
 	ck_assert_int_eq(unlink(pidfile), 0);
 	stray = th_path(state, "stray");
-	ck_assert_int_eq(link(victim, stray), 0);
+	ck_assert_int_eq(mk(victim, stray), 0);
 	start_served();
-	ck_assert(owned_by(state, pw->pw_uid));
 	ck_assert(owned_by(pidfile, pw->pw_uid));
 	victim_intact(victim);
 	free(stray);
-	free(state);
 	free(pidfile);
 	free(rundir);
+	free(state);
 	free(victim);
+}
+
+START_TEST(privileges_links)
+{
+	links_planted(symlink, "symbolic");
+}
+END_TEST
+
+START_TEST(privileges_hard_links)
+{
+	links_planted(link, "hard");
 }
 END_TEST
 
