@@ -169,7 +169,7 @@ ok:
 	set_str(&cp->conf->socket, fd_strdup(s));
 }
 
-/* d_user, d_group - names; main.c looks them up (filterd -t too) */
+/* d_user, d_group - names; privs.c looks them up (filterd -t too) */
 static void
 d_user(struct cparse *cp, struct fd_directive *d)
 {

@@ -1,10 +1,11 @@
 /*
- * main.c -- filterd: command line, startup, privileges, signals
+ * main.c -- filterd: command line, startup, signals
  *
  * Startup order matters: parse and check everything (config, plugins)
  * while errors can still go to the terminal; bind the milter socket
  * while we may still be root; detach; open the store (LMDB must not
- * cross a fork); write the pidfile and drop privileges; only then serve.
+ * cross a fork); write the pidfile and drop privileges (privs.c); only
+ * then serve.
  *
  * Signals. libmilter runs its own signal thread, which treats SIGHUP,
  * SIGTERM and SIGINT as "stop". filterd therefore reloads on SIGUSR1
@@ -16,12 +17,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +31,7 @@
 #include "gen.h"
 #include "log.h"
 #include "milter.h"
+#include "privs.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -43,13 +42,6 @@
 #ifndef FD_SYSCONFDIR
 #define FD_SYSCONFDIR	"/etc"
 #endif
-
-/* who to become: `user` and `group` looked up */
-struct run_ids {
-	int		 set;		/* 0: no `user`, stay as started */
-	uid_t		 uid;
-	gid_t		 gid;
-};
 
 struct opts {
 	const char	*conf;
@@ -84,59 +76,14 @@ print_errs(const struct fd_errs *errs)
 		fprintf(stderr, "%s\n", errs->msg[i]);
 }
 
-/*
- * run_ids_get - look up `user` and `group` (the user's own group without
- * one); -1 with a located message for a name that does not exist. Done
- * at the start, not at the drop, so that -t sees it and a daemon reports
- * it before it binds or detaches. A group is looked up without a user
- * too: it is not applied then, but a name that does not exist is no less
- * a mistake.
- */
-static int
-run_ids_get(const struct fd_conf *conf, struct run_ids *ids,
-    struct fd_errs *errs)
-{
-	struct passwd	*pw;
-	struct group	*gr;
-	int		 rc = 0;
-
-	memset(ids, 0, sizeof(*ids));
-	if (conf->user == NULL) {
-		if (conf->group != NULL && getgrnam(conf->group) == NULL) {
-			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
-			    "group", conf->group);
-			return -1;
-		}
-		return 0;
-	}
-	if ((pw = getpwnam(conf->user)) == NULL) {
-		fd_errs_add(errs, &conf->user_loc, "user %s: no such user",
-		    conf->user);
-		rc = -1;
-	} else {
-		ids->uid = pw->pw_uid;
-		ids->gid = pw->pw_gid;
-	}
-	if (conf->group != NULL) {
-		if ((gr = getgrnam(conf->group)) == NULL) {
-			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
-			    "group", conf->group);
-			rc = -1;
-		} else
-			ids->gid = gr->gr_gid;
-	}
-	ids->set = rc == 0;
-	return rc;
-}
-
 /* check_only - filterd -t: the whole load path, nothing opened */
 static int
 check_only(struct fd_daemon *d)
 {
-	struct fd_errs	 errs = { 0 };
-	struct fd_conf	*conf;
-	struct fd_gen	*gen = NULL;
-	struct run_ids	 ids;
+	struct fd_errs		 errs = { 0 };
+	struct fd_conf		*conf;
+	struct fd_gen		*gen = NULL;
+	struct fd_run_ids	 ids;
 
 	if ((conf = fd_conf_load(d->conf_path, &errs)) != NULL &&
 	    fd_store_check(conf, &errs) == 0)
@@ -144,7 +91,7 @@ check_only(struct fd_daemon *d)
 	else
 		fd_conf_free(conf);
 	if (gen != NULL)
-		(void)run_ids_get(gen->conf, &ids, &errs);
+		(void)fd_run_ids_get(gen->conf, &ids, &errs);
 	if (gen == NULL || errs.n > 0) {
 		print_errs(&errs);
 		fd_errs_clear(&errs);
@@ -154,142 +101,6 @@ check_only(struct fd_daemon *d)
 	}
 	fd_gen_unref(gen);
 	printf("%s: configuration OK\n", d->conf_path);
-	return 0;
-}
-
-/*
- * chown_entry - hand over one entry of the store directory dfd. It is
- * the run user's to make, so it may be a link to a file of root's: a
- * symbolic one is not followed (nor changed: LMDB makes none), and a
- * file with another hard link is left as it is. Done through a
- * descriptor, so the name cannot be swapped between the look and the
- * chown.
- */
-static void
-chown_entry(int dfd, const char *dir, const char *name, uid_t uid,
-    gid_t gid)
-{
-	struct stat	 st;
-	char		 esc[256];
-	int		 fd;
-
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC)) < 0)
-		return;
-	if (fstat(fd, &st) == 0) {
-		if (S_ISREG(st.st_mode) && st.st_nlink > 1)
-			fd_log_warnx("store lmdb %s: %s not handed to the run "
-			    "user: it has other hard links", dir,
-			    fd_escape_str(esc, sizeof(esc), name));
-		else
-			(void)!fchown(fd, uid, gid);
-	}
-	close(fd);
-}
-
-/*
- * chown_store - hand the LMDB directory dir and its entries to the run
- * user. The directory is the configuration's; its entries are the run
- * user's to make (chown_entry).
- */
-static int
-chown_store(const char *dir, uid_t uid, gid_t gid)
-{
-	struct dirent	*de;
-	DIR		*dp;
-
-	if (chown(dir, uid, gid) < 0 || (dp = opendir(dir)) == NULL)
-		return -1;
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		chown_entry(dirfd(dp), dir, de->d_name, uid, gid);
-	}
-	closedir(dp);
-	return 0;
-}
-
-/* become_user - take the run user's ids as effective ones (0), or back
- * root's (1); -1 when the kernel refused */
-static int
-become_user(const struct fd_conf *conf, const struct run_ids *ids, int back)
-{
-	if (back)
-		return seteuid(0) < 0 || setegid(0) < 0 ||
-		    setgroups(0, NULL) < 0 ? -1 : 0;
-	return initgroups(conf->user, ids->gid) < 0 ||
-	    setegid(ids->gid) < 0 || seteuid(ids->uid) < 0 ? -1 : 0;
-}
-
-/*
- * store_open - the store, after the fork (an LMDB environment must not
- * cross one). Started as root with a `user`, the LMDB directory is made
- * and handed over as root, and its files opened as the run user: they
- * live where that user may write, and a link left there in place of one
- * would otherwise have root write through it (LMDB resizes its lock
- * file). As the run user, the kernel refuses what that user could not
- * open. NULL with a log line.
- */
-static struct fd_store *
-store_open(struct fd_daemon *d, const struct fd_conf *conf,
-    const struct run_ids *ids)
-{
-	struct fd_errs	 errs = { 0 };
-	struct fd_store	*st = NULL;
-	char		*dir;
-	int		 as_user;
-
-	dir = fd_store_dir(conf);
-	as_user = dir != NULL && ids->set && geteuid() == 0;
-	if (as_user && ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
-	    chown_store(dir, ids->uid, ids->gid) < 0)) {
-		fd_log_warn("store lmdb %s: cannot hand it to user %s", dir,
-		    conf->user);
-		free(dir);
-		return NULL;
-	}
-	free(dir);
-	if (as_user && become_user(conf, ids, 0) < 0)
-		fd_log_warn("cannot act as user %s", conf->user);
-	else
-		st = fd_store_new(conf, &d->clock, &errs);
-	/* not root again is not safe to go on from */
-	if (as_user && become_user(conf, ids, 1) < 0)
-		fd_fatal("cannot take root's ids back: %s", strerror(errno));
-	for (size_t i = 0; i < errs.n; i++)
-		fd_log(FD_LOG_ERR, "%s", errs.msg[i]);
-	fd_errs_clear(&errs);
-	return st;
-}
-
-/* drop_privileges - become user:group for good; -1 with a log line */
-static int
-drop_privileges(const struct fd_conf *conf, const struct run_ids *ids)
-{
-	const char	*path;
-
-	if (!ids->set)
-		return 0;
-	if (geteuid() != 0)
-		return geteuid() == ids->uid ? 0 : (fd_log_warnx("cannot "
-		    "become user %s: not running as root", conf->user), -1);
-	/* what we created as root and the run user must reach or remove;
-	 * in directories the run user may write: a link there is changed
-	 * itself, not what it names (the store's were handed over when it
-	 * was opened, the pidfile when it was written) */
-	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
-	    lchown(path, ids->uid, ids->gid) < 0)
-		fd_log_warn("socket %s: chown", path);
-	if (initgroups(conf->user, ids->gid) < 0 || setgid(ids->gid) < 0 ||
-	    setuid(ids->uid) < 0) {
-		fd_log_warn("cannot become user %s", conf->user);
-		return -1;
-	}
-	/* make sure it stuck */
-	if (setuid(0) == 0) {
-		fd_log_warnx("still able to regain root after dropping it");
-		return -1;
-	}
 	return 0;
 }
 
@@ -366,7 +177,7 @@ detach_done(int report, int rc, int keep_stderr)
  * descriptor: the name may point elsewhere by then.
  */
 static int
-write_pidfile(const char *path, const struct run_ids *ids)
+write_pidfile(const char *path, const struct fd_run_ids *ids)
 {
 	struct stat	 st;
 	const char	*why = NULL;
@@ -663,10 +474,10 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 {
 	struct fd_errs		 errs = { 0 };
 	const struct fd_conf	*conf;
-	struct run_ids		 ids;
+	struct fd_run_ids	 ids;
 
 	if (fd_daemon_load(d, &errs) < 0 ||
-	    run_ids_get(d->current->conf, &ids, &errs) < 0) {
+	    fd_run_ids_get(d->current->conf, &ids, &errs) < 0) {
 		print_errs(&errs);
 		fd_errs_clear(&errs);
 		return EX_CONFIG;
@@ -689,11 +500,11 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	}
 	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
 	    conf->log_facility, conf->log_level);
-	if ((d->store = store_open(d, conf, &ids)) == NULL)
+	if ((d->store = fd_privs_open_store(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
 	if (write_pidfile(conf->pidfile, &ids) < 0)
 		return EX_UNAVAILABLE;
-	if (drop_privileges(conf, &ids) < 0) {
+	if (fd_privs_drop(conf, &ids) < 0) {
 		/* no daemon runs: no pidfile says one does */
 		if (conf->pidfile != NULL)
 			(void)unlink(conf->pidfile);

@@ -1,0 +1,208 @@
+/*
+ * privs.c -- who filterd runs as: `user` and `group` looked up, the LMDB
+ * directory handed to them, the store opened as them, and the drop
+ *
+ * See privs.h.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "milter.h"
+#include "privs.h"
+#include "store.h"
+
+/*
+ * fd_run_ids_get - look up `user` and `group` (the user's own group without
+ * one); -1 with a located message for a name that does not exist. Done
+ * at the start, not at the drop, so that -t sees it and a daemon reports
+ * it before it binds or detaches. A group is looked up without a user
+ * too: it is not applied then, but a name that does not exist is no less
+ * a mistake.
+ */
+int
+fd_run_ids_get(const struct fd_conf *conf, struct fd_run_ids *ids,
+    struct fd_errs *errs)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	int		 rc = 0;
+
+	memset(ids, 0, sizeof(*ids));
+	if (conf->user == NULL) {
+		if (conf->group != NULL && getgrnam(conf->group) == NULL) {
+			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
+			    "group", conf->group);
+			return -1;
+		}
+		return 0;
+	}
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		fd_errs_add(errs, &conf->user_loc, "user %s: no such user",
+		    conf->user);
+		rc = -1;
+	} else {
+		ids->uid = pw->pw_uid;
+		ids->gid = pw->pw_gid;
+	}
+	if (conf->group != NULL) {
+		if ((gr = getgrnam(conf->group)) == NULL) {
+			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
+			    "group", conf->group);
+			rc = -1;
+		} else
+			ids->gid = gr->gr_gid;
+	}
+	ids->set = rc == 0;
+	return rc;
+}
+
+/*
+ * chown_entry - hand over one entry of the store directory dfd. It is
+ * the run user's to make, so it may be a link to a file of root's: a
+ * symbolic one is not followed (nor changed: LMDB makes none), and a
+ * file with another hard link is left as it is. Done through a
+ * descriptor, so the name cannot be swapped between the look and the
+ * chown.
+ */
+static void
+chown_entry(int dfd, const char *dir, const char *name, uid_t uid,
+    gid_t gid)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			char	 esc[256];
+
+			fd_log_warnx("store lmdb %s: %s not handed to the run "
+			    "user: it has other hard links", dir,
+			    fd_escape_str(esc, sizeof(esc), name));
+		} else
+			(void)!fchown(fd, uid, gid);
+	}
+	close(fd);
+}
+
+/*
+ * chown_store - hand the LMDB directory dir and its entries to the run
+ * user. The directory is the configuration's; its entries are the run
+ * user's to make (chown_entry).
+ */
+static int
+chown_store(const char *dir, uid_t uid, gid_t gid)
+{
+	struct dirent	*de;
+	DIR		*dp;
+
+	if (chown(dir, uid, gid) < 0 || (dp = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		chown_entry(dirfd(dp), dir, de->d_name, uid, gid);
+	}
+	closedir(dp);
+	return 0;
+}
+
+/* become_user - take the run user's ids as effective ones (0), or back
+ * root's (1); -1 when the kernel refused */
+static int
+become_user(const struct fd_conf *conf, const struct fd_run_ids *ids, int back)
+{
+	if (back)
+		return seteuid(0) < 0 || setegid(0) < 0 ||
+		    setgroups(0, NULL) < 0 ? -1 : 0;
+	return initgroups(conf->user, ids->gid) < 0 ||
+	    setegid(ids->gid) < 0 || seteuid(ids->uid) < 0 ? -1 : 0;
+}
+
+/*
+ * fd_privs_open_store - the store, after the fork (an LMDB environment
+ * must not cross one). Started as root with a `user`, the LMDB directory
+ * is made and handed over as root, and its files opened as the run user:
+ * they live where that user may write, and a link left there in place of
+ * one would otherwise have root write through it (LMDB resizes its lock
+ * file). As the run user, the kernel refuses what that user could not
+ * open. NULL with a log line.
+ */
+struct fd_store *
+fd_privs_open_store(struct fd_daemon *d, const struct fd_conf *conf,
+    const struct fd_run_ids *ids)
+{
+	struct fd_errs	 errs = { 0 };
+	struct fd_store	*st = NULL;
+	char		*dir;
+	int		 as_user;
+
+	dir = fd_store_dir(conf);
+	as_user = dir != NULL && ids->set && geteuid() == 0;
+	if (as_user && ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    chown_store(dir, ids->uid, ids->gid) < 0)) {
+		fd_log_warn("store lmdb %s: cannot hand it to user %s", dir,
+		    conf->user);
+		free(dir);
+		return NULL;
+	}
+	free(dir);
+	if (as_user && become_user(conf, ids, 0) < 0)
+		fd_log_warn("cannot act as user %s", conf->user);
+	else
+		st = fd_store_new(conf, &d->clock, &errs);
+	/* not root again is not safe to go on from */
+	if (as_user && become_user(conf, ids, 1) < 0)
+		fd_fatal("cannot take root's ids back: %s", strerror(errno));
+	for (size_t i = 0; i < errs.n; i++)
+		fd_log(FD_LOG_ERR, "%s", errs.msg[i]);
+	fd_errs_clear(&errs);
+	return st;
+}
+
+/* fd_privs_drop - become user:group for good; -1 with a log line */
+int
+fd_privs_drop(const struct fd_conf *conf, const struct fd_run_ids *ids)
+{
+	const char	*path;
+
+	if (!ids->set)
+		return 0;
+	if (geteuid() != 0)
+		return geteuid() == ids->uid ? 0 : (fd_log_warnx("cannot "
+		    "become user %s: not running as root", conf->user), -1);
+	/* what we created as root and the run user must reach or remove;
+	 * in directories the run user may write: a link there is changed
+	 * itself, not what it names (the store's were handed over when it
+	 * was opened, the pidfile when it was written) */
+	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
+	    lchown(path, ids->uid, ids->gid) < 0)
+		fd_log_warn("socket %s: chown", path);
+	if (initgroups(conf->user, ids->gid) < 0 || setgid(ids->gid) < 0 ||
+	    setuid(ids->uid) < 0) {
+		fd_log_warn("cannot become user %s", conf->user);
+		return -1;
+	}
+	/* make sure it stuck */
+	if (setuid(0) == 0) {
+		fd_log_warnx("still able to regain root after dropping it");
+		return -1;
+	}
+	return 0;
+}
