@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -31,6 +30,7 @@
 #include "gen.h"
 #include "log.h"
 #include "milter.h"
+#include "pidfile.h"
 #include "privs.h"
 #include "store.h"
 #include "xalloc.h"
@@ -166,63 +166,6 @@ detach_done(int report, int rc, int keep_stderr)
 	}
 	(void)!write(report, &c, 1);
 	close(report);
-}
-
-/*
- * write_pidfile - our pid in path, mode 0644, handed to the run user when
- * started as root. Its directory may belong to that user (/run/filterd),
- * who could have left a link there to a file of root's, symbolic or hard
- * (where fs.protected_hardlinks allows one): refuse either rather than
- * write through it, and look before truncating. Handed over through the
- * descriptor: the name may point elsewhere by then.
- */
-static int
-write_pidfile(const char *path, const struct fd_run_ids *ids)
-{
-	struct stat	 st;
-	const char	*why = NULL;
-	char		 buf[32];
-	int		 fd, n;
-
-	if (path == NULL)
-		return 0;
-	/* O_NONBLOCK: a FIFO in its place must not hold the start */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC, 0644)) < 0) {
-		if (errno == ELOOP)
-			fd_log_warnx("pidfile %s: refused: a symbolic link",
-			    path);
-		else
-			fd_log_warn("pidfile %s", path);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		fd_log_warn("pidfile %s: fstat", path);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_nlink > 1)
-		why = "a hard link";
-	if (why != NULL) {
-		fd_log_warnx("pidfile %s: refused: %s", path, why);
-		close(fd);
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		fd_log_warn("pidfile %s: write", path);
-		close(fd);
-		return -1;
-	}
-	if (ids->set && geteuid() == 0 && fchown(fd, ids->uid, ids->gid) < 0)
-		fd_log_warn("pidfile %s: chown", path);
-	if (close(fd) < 0) {
-		fd_log_warn("pidfile %s: close", path);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -502,12 +445,11 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	    conf->log_facility, conf->log_level);
 	if ((d->store = fd_privs_open_store(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
-	if (write_pidfile(conf->pidfile, &ids) < 0)
+	if (fd_pidfile_write(conf->pidfile, &ids) < 0)
 		return EX_UNAVAILABLE;
 	if (fd_privs_drop(conf, &ids) < 0) {
 		/* no daemon runs: no pidfile says one does */
-		if (conf->pidfile != NULL)
-			(void)unlink(conf->pidfile);
+		(void)fd_pidfile_remove(conf->pidfile);
 		return EX_UNAVAILABLE;
 	}
 	return 0;
@@ -579,7 +521,7 @@ main(int argc, char **argv)
 	pthread_barrier_destroy(&r.started);
 	start_only_clear(&r.in_force);
 	live = wait_sessions(d);
-	if (pidfile != NULL && unlink(pidfile) < 0 && errno != ENOENT)
+	if (fd_pidfile_remove(pidfile) < 0)
 		fd_log_warn("pidfile %s", pidfile);
 	free(pidfile);
 	if (live > 0)
