@@ -27,6 +27,8 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "detach.h"
+#include "exits.h"
 #include "gen.h"
 #include "log.h"
 #include "milter.h"
@@ -34,10 +36,6 @@
 #include "privs.h"
 #include "store.h"
 #include "xalloc.h"
-
-#define EX_USAGE	64
-#define EX_UNAVAILABLE	69
-#define EX_CONFIG	78
 
 #ifndef FD_SYSCONFDIR
 #define FD_SYSCONFDIR	"/etc"
@@ -102,70 +100,6 @@ check_only(struct fd_daemon *d)
 	fd_gen_unref(gen);
 	printf("%s: configuration OK\n", d->conf_path);
 	return 0;
-}
-
-/*
- * daemonize - detach from the terminal. The store, the pidfile and the
- * privileges are dealt with after the fork, so the parent waits for the
- * child to say how that ended (detach_done) and exits with its status:
- * whoever started filterd learns of a failure. *report is the child's
- * end of that pipe, -1 when there is none (the fork failed).
- */
-static int
-daemonize(int *report)
-{
-	unsigned char	 rc;
-	ssize_t		 n;
-	int		 p[2];
-
-	*report = -1;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	switch (fork()) {
-	case -1:
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	case 0:
-		close(p[0]);
-		*report = p[1];
-		break;
-	default:
-		close(p[1]);
-		while ((n = read(p[0], &rc, 1)) < 0 && errno == EINTR)
-			;
-		/* no answer: the child died before it could give one */
-		_exit(n == 1 ? rc : EX_UNAVAILABLE);
-	}
-	if (setsid() < 0 || chdir("/") < 0)
-		return -1;
-	return 0;
-}
-
-/*
- * detach_done - tell the waiting parent how startup ended. Until now the
- * terminal kept our stdio, so that a failure after the fork is seen
- * there; a daemon that serves lets go of it, but for a standard error
- * that `log stderr` keeps writing to (`filterd 2>>file`).
- */
-static void
-detach_done(int report, int rc, int keep_stderr)
-{
-	unsigned char	 c = (unsigned char)rc;
-	int		 fd;
-
-	if (report < 0)
-		return;
-	if (rc == 0 && (fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (!keep_stderr)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	(void)!write(report, &c, 1);
-	close(report);
 }
 
 /*
@@ -437,7 +371,7 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	}
 	if (fd_milter_setup(d, conf) < 0)
 		return EX_UNAVAILABLE;
-	if (!o->foreground && daemonize(report) < 0) {
+	if (!o->foreground && fd_detach(report) < 0) {
 		fd_log_warn("cannot detach");
 		return EX_UNAVAILABLE;
 	}
@@ -492,7 +426,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	rc = start(d, &o, &report);
-	detach_done(report, rc, rc == 0 &&
+	fd_detach_done(report, rc, rc == 0 &&
 	    d->current->conf->log_target == FD_LOGT_STDERR);
 	if (rc != 0) {
 		fd_daemon_free(d);
