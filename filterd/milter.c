@@ -123,15 +123,24 @@ read_macros(SMFICTX *ctx, struct fd_txn *t, int st)
 			fd_txn_set_macro(t, name, v);
 }
 
-/* reply_text - printable text libmilter will pass on unchanged: no CR/LF
- * or control bytes, ASCII only (RFC 5321 4.2's textstring), '%' doubled,
- * bounded below 980 bytes */
+/* RFC 5321 4.5.3.1.5: a reply line, code and CRLF included */
+#define REPLY_LINE_MAX	512
+
+/*
+ * reply_text - printable text libmilter will pass on unchanged: no CR/LF
+ * or control bytes, ASCII only (RFC 5321 4.2's textstring), '%' doubled.
+ * At most room characters reach the client (a doubled '%' is one), so
+ * that the codes, the text and CRLF fit in one reply line: the MTA sends
+ * what it gets and does not cut it. dstlen, below libmilter's 980 bytes,
+ * bounds the doubled text.
+ */
 static void
-reply_text(char *dst, size_t dstlen, const char *src)
+reply_text(char *dst, size_t dstlen, const char *src, size_t room)
 {
 	size_t	 o = 0;
 
-	for (; src != NULL && *src != '\0' && o + 3 < dstlen; src++) {
+	for (; src != NULL && *src != '\0' && room > 0 && o + 3 < dstlen;
+	    src++, room--) {
 		unsigned char c = (unsigned char)*src;
 
 		if (c == '%') {
@@ -150,6 +159,7 @@ static sfsistat
 verdict(SMFICTX *ctx, struct fd_txn *t, uint32_t stage, enum fd_action a)
 {
 	char	 text[960];
+	size_t	 codes;
 
 	if (t->noreply & stage)
 		return SMFIS_NOREPLY;
@@ -160,7 +170,10 @@ verdict(SMFICTX *ctx, struct fd_txn *t, uint32_t stage, enum fd_action a)
 		return SMFIS_DISCARD;
 	case FD_REJECT:
 	case FD_TEMPFAIL:
-		reply_text(text, sizeof(text), t->text);
+		/* "550 5.7.1 " and the CRLF after the text */
+		codes = strlen(t->rcode) + 1 + (t->xcode[0] ?
+		    strlen(t->xcode) + 1 : 0) + 2;
+		reply_text(text, sizeof(text), t->text, REPLY_LINE_MAX - codes);
 		if (smfi_setreply(ctx, t->rcode, t->xcode[0] ? t->xcode : NULL,
 		    text[0] ? text : NULL) != MI_SUCCESS)
 			fd_log(FD_LOG_WARN, "conn=%llu: smfi_setreply(%s %s) "

@@ -788,6 +788,64 @@ START_TEST(plugin_reply_checked)
 }
 END_TEST
 
+/* line_len - the reply line the MTA sends its client, CRLF included */
+static size_t
+line_len(const struct mc_reply *r)
+{
+	return strlen(r->rcode) + 1 + strlen(r->xcode) + 1 + strlen(r->text) +
+	    2;
+}
+
+/*
+ * A plugin's text may be 511 bytes, more than an SMTP reply line holds
+ * with its codes (RFC 5321 4.5.3.1.5: 512 octets, CRLF included): the text
+ * is cut to fit, counted as the client gets it ('%' once), and libmilter
+ * still takes it (a text it refused would leave the MTA's own reply).
+ */
+START_TEST(plugin_reply_line_limit)
+{
+	struct mc_conn		*mc;
+	const struct mc_reply	*r;
+	char			 text[2048], want[600];
+	size_t			 i;
+
+	for (i = 0; i < 600; i++)
+		want[i] = (char)('a' + i % 26);
+	want[599] = '\0';
+	snprintf(text, sizeof(text),
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treply 550 5.1.1 \"%s\"\n}\n", EXAMPLE_DIR, want);
+	start(text);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT);
+	r = mc_last(mc);
+	ck_assert_str_eq(r->rcode, "550");
+	ck_assert_str_eq(r->xcode, "5.1.1");
+	ck_assert_uint_eq(line_len(r), 512);
+	ck_assert(strncmp(r->text, want, strlen(r->text)) == 0);
+	done(mc);
+	E.p = th_proc_free(E.p);
+
+	/* every other byte a '%': doubled for libmilter, one on the wire */
+	for (i = 0; i < 598; i += 2)
+		want[i] = '%';
+	snprintf(text, sizeof(text),
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treply 451 4.2.2 \"%s\"\n}\n", EXAMPLE_DIR, want);
+	start(text);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_TEMPFAIL);
+	r = mc_last(mc);
+	ck_assert_str_eq(r->rcode, "451");
+	ck_assert_str_eq(r->xcode, "4.2.2");
+	ck_assert_uint_eq(line_len(r), 512);
+	ck_assert(strncmp(r->text, want, strlen(r->text)) == 0);
+	done(mc);
+}
+END_TEST
+
 /* dry-run yes: what the plugins decide is logged as what they would do
  * and nothing of it is applied, so no refusal reaches the MTA, not even
  * at the end of the message, and an accept at CONNECT does not spare the
@@ -875,6 +933,7 @@ rule_actions_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, set_param);
 	tcase_add_test(tc, plugin_reply_checked);
+	tcase_add_test(tc, plugin_reply_line_limit);
 	tcase_add_test(tc, dry_run_plugins);
 	suite_add_tcase(s, tc);
 	return s;
