@@ -165,6 +165,10 @@ verdict(SMFICTX *ctx, struct fd_txn *t, uint32_t stage, enum fd_action a)
 		return SMFIS_NOREPLY;
 	switch (a) {
 	case FD_ACCEPT:
+		/* the MTA calls nobody again for a message accepted before
+		 * its end: headers queued for it are added only there */
+		if (stage != FD_ST_EOM && t->msg.headers != NULL)
+			return SMFIS_CONTINUE;
 		return SMFIS_ACCEPT;
 	case FD_DISCARD:
 		return SMFIS_DISCARD;

@@ -731,6 +731,41 @@ START_TEST(rule_accept_connect_delayed)
 }
 END_TEST
 
+/*
+ * A header a rule queued is added when a later stage accepts the message:
+ * the MTA calls nobody again for a message accepted before its end, so it
+ * is told at the end of the message, the header with it. A message with
+ * nothing queued is accepted where it was decided, as before.
+ */
+START_TEST(accept_keeps_header)
+{
+	struct mc_conn		*mc;
+	const struct mc_reply	*r;
+
+	start("rule tag on mail if sender-domain == tagged.example "
+	    "add-header \"X-Tag\" \"yes\"\n"
+	    "rule pm on rcpt if rcpt-local == postmaster accept\n");
+	mc = envelope("a.example", "192.0.2.1", "<s@tagged.example>");
+	ok(mc, mc_rcpt(mc, "<postmaster@example.com>", NULL), "rcpt");
+	ok(mc, mc_rcpt(mc, "<b@example.com>", NULL), "rcpt b");
+	ck_assert_int_eq(to_eom(mc), MC_ACCEPT);
+	r = mc_last(mc);
+	ck_assert_uint_eq(r->nmods, 1);
+	ck_assert_int_eq(r->mods[0].type, SMFIR_ADDHEADER);
+	ck_assert_str_eq(r->mods[0].name, "X-Tag");
+	ck_assert_str_eq(r->mods[0].value, "yes");
+
+	/* the next message queues nothing: accepted at RCPT */
+	ok(mc, mc_mail(mc, "<s@other.example>", NULL), "mail");
+	ck_assert_int_eq(mc_rcpt(mc, "<postmaster@example.com>", NULL),
+	    MC_ACCEPT);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "from=<s@other.example>", 5000),
+	    0);
+	ck_assert_uint_eq(th_log_count(E.p, "decider=pm action=accept"), 2);
+}
+END_TEST
+
 /* a macro the MTA sends with DATA ({nrcpts}) reaches a rule at a later
  * stage even when nothing else needs the DATA step */
 START_TEST(data_macro_later)
@@ -926,6 +961,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, plugin_accept_connect_delayed);
 	tcase_add_test(tc, rule_accept_connect_delayed);
 	tcase_add_test(tc, data_macro_later);
+	tcase_add_test(tc, accept_keeps_header);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");
