@@ -230,11 +230,16 @@ plugin_error(struct fd_loaded *l, struct fd_txn *t)
 		    &t->gen->daemon->clock : NULL);
 	int	 tempfail = l->on_store_error == FD_FAIL_TEMPFAIL;
 
-	if (fd_log_ratelimited(&l->fail_logged, now, 60))
+	if (fd_log_ratelimited(&l->fail_logged, now, 60)) {
+		char	 why[512];
+
+		/* the reason may quote the client, as in the decision line */
 		fd_log(FD_LOG_WARN, "plugin %s: could not decide (%s); "
 		    "on-store-error %s applies (logged once a minute)",
-		    l->conf->name, t->reason != NULL ? t->reason : "store error",
+		    l->conf->name, fd_escape_ctl(why, sizeof(why),
+		    t->reason != NULL ? t->reason : "store error"),
 		    tempfail ? "tempfail" : "continue");
+	}
 	if (!tempfail)
 		return FD_CONTINUE;
 	fd_txn_reply(t, "451", "4.3.0", "Temporary local problem, try again later");

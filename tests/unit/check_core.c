@@ -19,6 +19,7 @@
 #include "errs.h"
 #include "conf.h"
 #include "daemon.h"
+#include "dispatch.h"
 #include "gen.h"
 #include "host.h"
 #include "log.h"
@@ -831,6 +832,60 @@ START_TEST(host_log_one_line)
 }
 END_TEST
 
+/* a plugin that cannot decide, with client text in its reason */
+static enum fd_action
+failing_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	(void)state;
+	(void)conn;
+	(void)msg;
+	fd_txn_reason(t, "store down for <a\nfilterd[1]: notice: forged>");
+	return FD_ERROR;
+}
+
+/*
+ * The line that says a plugin could not decide quotes its reason, which
+ * a plugin may build from what the client sent (the decision line
+ * escapes it too): a line break in it stays in the one line.
+ */
+START_TEST(plugin_error_one_line)
+{
+	static const struct fd_plugin p = { .name = "demo",
+	    .stages = FD_ST_RCPT, .on_rcpt = failing_rcpt };
+	struct fd_plugin_conf	 pc;
+	struct fd_conf		 conf;
+	struct fd_loaded	 l;
+	struct fd_gen		 gen;
+	struct fd_txn		*t;
+
+	memset(&pc, 0, sizeof(pc));
+	memset(&conf, 0, sizeof(conf));
+	memset(&l, 0, sizeof(l));
+	memset(&gen, 0, sizeof(gen));
+	pc.name = "demo";
+	l.p = &p;
+	l.conf = &pc;
+	l.gen = &gen;
+	l.stages = l.declared = l.decides = FD_ST_RCPT;
+	l.on_store_error = FD_FAIL_CONTINUE;
+	gen.conf = &conf;
+	gen.nplugins = 1;
+	gen.plugins = &l;
+	gen.refs = 2;			/* fd_txn_free drops one */
+	t = fd_txn_new(&gen, 1);
+	fd_txn_msg_begin(t, "<s@example.org>");
+	fd_txn_rcpt_begin(t, "<r@example.org>");
+	last_line[0] = '\0';
+	fd_log_capture(one_line, NULL);
+	ck_assert_int_eq(fd_dispatch(t, FD_ST_RCPT, NULL, 0), FD_CONTINUE);
+	fd_log_capture(NULL, NULL);
+	ck_assert_str_eq(last_line, "plugin demo: could not decide (store down "
+	    "for <a\\nfilterd[1]: notice: forged>); on-store-error continue "
+	    "applies (logged once a minute)");
+	fd_txn_free(t);
+}
+END_TEST
+
 START_TEST(units)
 {
 	int64_t		 s;
@@ -1079,6 +1134,7 @@ core_suite(void)
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
 	tcase_add_test(tc, host_log_one_line);
+	tcase_add_test(tc, plugin_error_one_line);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smtp codes");
 	tcase_add_test(tc, smtp_codes);
