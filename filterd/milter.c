@@ -209,6 +209,18 @@ txn_of(SMFICTX *ctx)
 /* the stages before RCPT, whose verdicts delay-reject holds */
 #define EARLY_STAGES	(FD_ST_CONNECT | FD_ST_HELO | FD_ST_MAIL)
 
+/* the stages of the connection, before any message */
+#define CONN_STAGES	(FD_ST_CONNECT | FD_ST_HELO)
+
+/* early_discard - a discard where there is no message to drop: the MTA
+ * takes one at CONNECT or HELO for a broken filter (Postfix logs it and
+ * applies its milter_default_action) */
+static int
+early_discard(uint32_t stage, enum fd_action a)
+{
+	return a == FD_DISCARD && (stage & CONN_STAGES);
+}
+
 /* condemns - a verdict that refuses, so it can be held */
 static int
 condemns(enum fd_action a)
@@ -224,7 +236,8 @@ condemns(enum fd_action a)
  * delay-reject every refusal reached before RCPT is held: `rcpt` gives it
  * at each RCPT of its message (of the connection if reached at CONNECT or
  * HELO), as Postfix's smtpd_delay_reject does; `eom` at the first later
- * stage that is replied to, end of message at the latest.
+ * stage that is replied to, end of message at the latest. A discard
+ * reached before MAIL is held for every message of the connection.
  */
 static sfsistat
 decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
@@ -236,17 +249,19 @@ decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
 
 	if (t->held.action != FD_CONTINUE) {
 		/* nothing left to decide; wait for the stage that replies */
-		if (silent || ((stage & EARLY_STAGES) && delay))
+		if (silent || ((stage & EARLY_STAGES) && delay) ||
+		    early_discard(stage, t->held.action))
 			return verdict(ctx, t, stage, FD_CONTINUE);
 		a = fd_txn_held_reply(t);
-		/* without delay-reject the MTA refuses the rest itself */
-		if (!delay)
+		/* without delay-reject the MTA refuses the rest itself; a
+		 * discard is of one message */
+		if (!delay && a != FD_DISCARD)
 			fd_txn_held_clear(t);
 		return verdict(ctx, t, stage, a);
 	}
 	a = fd_dispatch(t, stage, chunk, len);
 	if (condemns(a) && (stage == FD_ST_CONNECT || silent ||
-	    (delay && (stage & EARLY_STAGES)))) {
+	    (delay && (stage & EARLY_STAGES)) || early_discard(stage, a))) {
 		fd_txn_hold(t, a);
 		a = FD_CONTINUE;
 	}

@@ -700,6 +700,43 @@ START_TEST(plugin_accept_connect_delayed)
 }
 END_TEST
 
+/*
+ * A plugin's discard before MAIL has no message to drop, and the MTA
+ * takes a discard at CONNECT or HELO for a broken filter (Postfix logs it
+ * and applies its milter_default_action, a tempfail). It is held and
+ * given at MAIL, to every message of the connection, another HELO
+ * included.
+ */
+START_TEST(plugin_discard_helo)
+{
+	struct mc_conn	*mc;
+	char		 text[1024];
+
+	snprintf(text, sizeof(text),
+	    "plugin welcome path \"%s/tests/plugins/.libs/welcome.so\" {\n"
+	    "\tdiscard 192.0.2.60\n}\n", FD_BUILDDIR);
+	start(text);
+	mc = conn();
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_HELO));
+	ck_assert(!(mc_proto(mc) & SMFIP_NR_MAIL));
+	passed(mc, mc_connect_cmd(mc, "d.example", "192.0.2.60", 40000),
+	    "connect");
+	ck_assert_int_eq(mc_helo(mc, "d.example"), MC_CONTINUE);
+	ck_assert_int_eq(mc_mail(mc, "<s@sender.example>", NULL), MC_DISCARD);
+	ck_assert_int_eq(mc_helo(mc, "d.example"), MC_CONTINUE);
+	ck_assert_int_eq(mc_mail(mc, "<t@sender.example>", NULL), MC_DISCARD);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=helo decider=welcome "
+	    "action=discard", 5000), 0);
+
+	/* another client's messages pass */
+	mc = envelope("o.example", "192.0.2.61", "<s@sender.example>");
+	ok(mc, mc_rcpt(mc, "<a@example.com>", NULL), "rcpt");
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
+	done(mc);
+}
+END_TEST
+
 /* a rule's plain `accept` at CONNECT is the connection's (filterd.conf(5):
  * the MTA stops consulting filterd for it): with delay-reject CONNECT is
  * not answered, and the accept must still hold at MAIL and RCPT */
@@ -959,6 +996,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, eom_rcpt_answers);
 	tcase_add_test(tc, per_message_state);
 	tcase_add_test(tc, plugin_accept_connect_delayed);
+	tcase_add_test(tc, plugin_discard_helo);
 	tcase_add_test(tc, rule_accept_connect_delayed);
 	tcase_add_test(tc, data_macro_later);
 	tcase_add_test(tc, accept_keeps_header);

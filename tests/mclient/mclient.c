@@ -735,7 +735,9 @@ mc_final(struct mc_conn *mc, int cmd, enum mc_action action)
 			mc->state = MCS_ACCEPT_MSG;
 		break;
 	case MC_DISCARD:
-		/* Postfix ignores a discard at CONNECT or HELO */
+		/* Postfix refuses a discard at CONNECT or HELO: it logs
+		 * a warning and answers with milter_default_action; the
+		 * state is left as it is here */
 		if (!conn_event)
 			mc->state = MCS_ACCEPT_MSG;
 		break;
