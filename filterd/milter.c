@@ -230,9 +230,10 @@ condemns(enum fd_action a)
 
 /*
  * decide - dispatch one stage. A refusal reached at connect is held and
- * given at the next stage that awaits a reply: libmilter cannot set a
- * reply text at connect. So is one reached at a stage whose reply the MTA
- * does not await (where nothing was to answer: see reply_stages). With
+ * given at the next stage that awaits a reply, and each later one until
+ * its message or connection ends: libmilter cannot set a reply text at
+ * connect. So is one reached at a stage whose reply the MTA does not
+ * await (where nothing was to answer: see reply_stages). With
  * delay-reject every refusal reached before RCPT is held: `rcpt` gives it
  * at each RCPT of its message (of the connection if reached at CONNECT or
  * HELO), as Postfix's smtpd_delay_reject does; `eom` at the first later
@@ -252,11 +253,10 @@ decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
 		if (silent || ((stage & EARLY_STAGES) && delay) ||
 		    early_discard(stage, t->held.action))
 			return verdict(ctx, t, stage, FD_CONTINUE);
+		/* given again at each stage that replies until it ends
+		 * (with its message, or the connection): the MTA takes a
+		 * refusal at MAIL, RCPT or later for that command alone */
 		a = fd_txn_held_reply(t);
-		/* without delay-reject the MTA refuses the rest itself; a
-		 * discard is of one message */
-		if (!delay && a != FD_DISCARD)
-			fd_txn_held_clear(t);
 		return verdict(ctx, t, stage, a);
 	}
 	a = fd_dispatch(t, stage, chunk, len);

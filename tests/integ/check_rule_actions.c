@@ -227,6 +227,25 @@ START_TEST(reject_connect_macro)
 }
 END_TEST
 
+/*
+ * A refusal held from CONNECT is the connection's: given at MAIL (a
+ * client may skip HELO), the MTA refuses that MAIL only, and the next
+ * MAIL must get it again, not the rules' say on a fresh message.
+ */
+START_TEST(reject_connect_every_mail)
+{
+	struct mc_conn	*mc = conn();
+
+	mc_macro(mc, "{daemon_name}", "blocked-smtpd");
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	expect(mc, mc_mail(mc, "<s@sender.example>", NULL), MC_REJECT, "554",
+	    "5.7.1", "not on this port");
+	expect(mc, mc_mail(mc, "<t@friend.example>", NULL), MC_REJECT, "554",
+	    "5.7.1", "not on this port");
+	done(mc);
+}
+END_TEST
+
 START_TEST(reject_tempfail_helo)
 {
 	struct mc_conn	*mc = conn();
@@ -962,6 +981,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, negotiation);
 	tcase_add_test(tc, accept_connection);
 	tcase_add_test(tc, reject_connect_macro);
+	tcase_add_test(tc, reject_connect_every_mail);
 	tcase_add_test(tc, reject_tempfail_helo);
 	tcase_add_test(tc, accept_and_discard_mail);
 	tcase_add_test(tc, reject_tempfail_rcpt);
