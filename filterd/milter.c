@@ -229,7 +229,7 @@ condemns(enum fd_action a)
 }
 
 /*
- * decide - dispatch one stage. A refusal reached at connect is held and
+ * answer - dispatch one stage. A refusal reached at connect is held and
  * given at the next stage that awaits a reply, and each later one until
  * its message or connection ends: libmilter cannot set a reply text at
  * connect. So is one reached at a stage whose reply the MTA does not
@@ -241,7 +241,7 @@ condemns(enum fd_action a)
  * reached before MAIL is held for every message of the connection.
  */
 static sfsistat
-decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
+answer(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
     const unsigned char *chunk, size_t len)
 {
 	int		 delay = t->gen->conf->delay_reject != FD_DELAY_NO;
@@ -266,6 +266,45 @@ decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
 		a = FD_CONTINUE;
 	}
 	return verdict(ctx, t, stage, a);
+}
+
+/*
+ * ends_message - after this answer at a stage before end of message,
+ * libmilter and the MTA are done with the message and send no abort for
+ * it: an accept, a discard, or a refusal anywhere but at RCPT (which
+ * refuses that recipient alone)
+ */
+static int
+ends_message(uint32_t stage, sfsistat rc)
+{
+	if ((stage & CONN_STAGES) || stage == FD_ST_EOM)
+		return 0;
+	switch (rc) {
+	case SMFIS_ACCEPT:
+	case SMFIS_DISCARD:
+		return 1;
+	case SMFIS_REJECT:
+	case SMFIS_TEMPFAIL:
+		return stage != FD_ST_RCPT;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * decide - answer one stage; a message that answer ends is ended here, so
+ * that nothing of it is seen by what comes before the next MAIL (a HELO
+ * again: a skip there is the connection's)
+ */
+static sfsistat
+decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
+    const unsigned char *chunk, size_t len)
+{
+	sfsistat	 rc = answer(ctx, t, stage, chunk, len);
+
+	if (ends_message(stage, rc))
+		fd_txn_msg_end(t);
+	return rc;
 }
 
 /*

@@ -2,9 +2,10 @@
  * txn.c -- connection and message context, see txn.h
  *
  * The message part is reset from several places (MAIL, after EOM, abort,
- * close) because the MTA may call them in any order: an abort without a
- * MAIL, a close without an abort, two messages on one connection. Every
- * reset path goes through fd_txn_msg_end(), which is idempotent.
+ * an answer that ends the message early, close) because the MTA may call
+ * them in any order: an abort without a MAIL, a close without an abort,
+ * two messages on one connection. Every reset path goes through
+ * fd_txn_msg_end(), which is idempotent.
  *
  * Memory. libmilter runs sessions on worker threads that start and end
  * all the time (docs/ARCHITECTURE.md), so a malloc here often runs on a

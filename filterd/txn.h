@@ -7,9 +7,10 @@
  *
  * Lifetimes:
  *   connection fields  set at connect/HELO, freed by fd_txn_free at close;
- *   message fields     (the msg member) reset by fd_txn_msg_reset at MAIL,
- *                      after EOM, on abort, and at close, in whatever order
- *                      the MTA's calls arrive.
+ *   message fields     (the msg member) reset by fd_txn_msg_end at MAIL,
+ *                      after EOM, on abort, after an answer that ends the
+ *                      message early (milter.c), and at close, in
+ *                      whatever order the MTA's calls arrive.
  *
  * Everything here is plain data filled from libmilter's arguments by
  * milter.c; rules, dispatch and plugins read it without libmilter, which

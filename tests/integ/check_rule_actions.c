@@ -879,6 +879,34 @@ START_TEST(plugin_reply_checked)
 }
 END_TEST
 
+/*
+ * A message refused at MAIL is over (libmilter and the MTA wait for the
+ * next MAIL, and send no abort): a HELO after it belongs to the
+ * connection, so a skip decided there holds for the next message.
+ */
+START_TEST(helo_after_refused_mail)
+{
+	struct mc_conn	*mc;
+	char		 text[1024];
+
+	snprintf(text, sizeof(text),
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n}\n"
+	    "rule bad on mail if sender-domain == bad.example reject\n"
+	    "rule tls on helo if helo == again.example skip example\n",
+	    EXAMPLE_DIR);
+	start(text);
+	mc = conn();
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	passed(mc, mc_helo(mc, "a.example"), "helo");
+	ck_assert_int_eq(mc_mail(mc, "<s@bad.example>", NULL), MC_REJECT);
+	passed(mc, mc_helo(mc, "again.example"), "helo again");
+	ok(mc, mc_mail(mc, "<s@good.example>", NULL), "mail");
+	ok(mc, mc_rcpt(mc, "<trap@example.com>", NULL), "rcpt trap");
+	done(mc);
+}
+END_TEST
+
 /* line_len - the reply line the MTA sends its client, CRLF included */
 static size_t
 line_len(const struct mc_reply *r)
@@ -1028,6 +1056,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, set_param);
 	tcase_add_test(tc, plugin_reply_checked);
 	tcase_add_test(tc, plugin_reply_line_limit);
+	tcase_add_test(tc, helo_after_refused_mail);
 	tcase_add_test(tc, dry_run_plugins);
 	suite_add_tcase(s, tc);
 	return s;
