@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,53 @@ conf_directive(struct cparse *cp, struct fd_directive *d)
 	fd_dir_free(d);
 }
 
+/* is_addr - s (n bytes) is an address of family af */
+static int
+is_addr(int af, const char *s, size_t n)
+{
+	char		 buf[INET6_ADDRSTRLEN];
+	unsigned char	 a[16];
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(af, buf, a) == 1;
+}
+
+/*
+ * socket_host - the HOST of inet:PORT@HOST or inet6:PORT@HOST against
+ * the family: libmilter binds inet: to IPv4 and inet6: to IPv6 only,
+ * finds nothing in a literal of the other family, and then fails at
+ * start with nothing to say. 0, or -1 with the error given.
+ */
+static int
+socket_host(struct cparse *cp, struct fd_directive *d, const char *host)
+{
+	const char	*s = d->argv[0];
+	int		 v6 = strncmp(s, "inet6:", 6) == 0;
+	int		 af = v6 ? AF_INET6 : AF_INET;
+	int		 other = v6 ? AF_INET : AF_INET6;
+	size_t		 n = strlen(host);
+
+	if (*host == '[') {
+		n = n >= 2 && host[n - 1] == ']' ? n - 2 : 0;
+		host++;
+		if (n == 0 || (!is_addr(af, host, n) &&
+		    !is_addr(other, host, n))) {
+			arg_err(cp, d, 0, "socket \"%s\": brackets hold an "
+			    "%s address", s, v6 ? "IPv6" : "IPv4");
+			return -1;
+		}
+	}
+	if (!is_addr(other, host, n))
+		return 0;
+	arg_err(cp, d, 0, "socket \"%s\": %.*s is an %s address (use "
+	    "\"%s%s\")", s, (int)n, host, v6 ? "IPv4" : "IPv6",
+	    v6 ? "inet" : "inet6", strchr(s, ':'));
+	return -1;
+}
+
 /* d_socket - a libmilter connection spec, checked for its shape */
 static void
 d_socket(struct cparse *cp, struct fd_directive *d)
@@ -159,8 +208,11 @@ d_socket(struct cparse *cp, struct fd_directive *d)
 		at = strchr(p, '@');
 		port = strtol(p, &end, 10);
 		if (end != p && (end == at || (*end == '\0' && at == NULL)) &&
-		    port > 0 && port < 65536 && (at == NULL || at[1] != '\0'))
+		    port > 0 && port < 65536 && (at == NULL || at[1] != '\0')) {
+			if (at != NULL && socket_host(cp, d, at + 1) < 0)
+				return;
 			goto ok;
+		}
 	}
 	arg_err(cp, d, 0, "bad socket \"%s\" (use \"inet:PORT@HOST\", "
 	    "\"inet6:PORT@HOST\" or \"unix:/PATH\")", s);

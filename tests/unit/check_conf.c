@@ -268,6 +268,52 @@ START_TEST(valid_file)
 }
 END_TEST
 
+/*
+ * libmilter binds inet: to IPv4 and inet6: to IPv6 only, and finds no
+ * address in a literal of the other family: filterd would stop at start
+ * with nothing more to say, so -t names the mix-up.
+ */
+START_TEST(socket_family)
+{
+	static const char *const ok[] = { "inet:8890@127.0.0.1",
+	    "inet:8890@[127.0.0.1]", "inet:8890@localhost", "inet:8890",
+	    "inet6:8890@::1", "inet6:8890@[::1]", "inet6:8890@localhost",
+	    "inet6:8890@[2001:db8::25]" };
+	struct fd_conf	*c;
+	char		 text[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "socket \"%s\"\n", ok[i]);
+		c = expect_ok(text);
+		ck_assert_str_eq(c->socket, ok[i]);
+		fd_conf_free(c);
+	}
+	expect_error("socket \"inet:8890@[::1]\"\n", "main.conf:1:8: socket "
+	    "\"inet:8890@[::1]\": ::1 is an IPv6 address (use "
+	    "\"inet6:8890@[::1]\")");
+	fd_errs_clear(&errs);
+	expect_error("socket \"inet:8890@::1\"\n", "main.conf:1:8: socket "
+	    "\"inet:8890@::1\": ::1 is an IPv6 address (use "
+	    "\"inet6:8890@::1\")");
+	fd_errs_clear(&errs);
+	expect_error("socket \"inet6:8890@127.0.0.1\"\n", "main.conf:1:8: "
+	    "socket \"inet6:8890@127.0.0.1\": 127.0.0.1 is an IPv4 address "
+	    "(use \"inet:8890@127.0.0.1\")");
+	fd_errs_clear(&errs);
+	expect_error("socket \"inet6:8890@[127.0.0.1]\"\n", "main.conf:1:8: "
+	    "socket \"inet6:8890@[127.0.0.1]\": 127.0.0.1 is an IPv4 address "
+	    "(use \"inet:8890@[127.0.0.1]\")");
+	fd_errs_clear(&errs);
+	expect_error("socket \"inet:8890@[mx.example]\"\n", "main.conf:1:8: "
+	    "socket \"inet:8890@[mx.example]\": brackets hold an IPv4 "
+	    "address");
+	fd_errs_clear(&errs);
+	expect_error("socket \"inet6:8890@[::1\"\n", "main.conf:1:8: "
+	    "socket \"inet6:8890@[::1\": brackets hold an IPv6 address");
+}
+END_TEST
+
 START_TEST(statement_syntax)
 {
 	/* ';' and newlines end statements; '\' continues; newlines after
@@ -1062,6 +1108,7 @@ conf_suite(void)
 	tcase_add_test(tc, empty_file);
 	tcase_add_test(tc, valid_file);
 	tcase_add_test(tc, statement_syntax);
+	tcase_add_test(tc, socket_family);
 	tcase_add_test(tc, log_targets);
 	tcase_add_test(tc, reload_twice);
 	tcase_add_test(tc, errors_file);
