@@ -666,10 +666,17 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 	}
 	if (conf->milter_timeout > 0)
 		smfi_settimeout((int)conf->milter_timeout);
-	/* bind now, while we may still have the privileges for it */
+	/*
+	 * Bind now, while we may still have the privileges for it.
+	 * libmilter tells only syslog why it failed; errno still holds
+	 * the reason when a system call failed, and stays 0 when no
+	 * address was found for the host (the config checked the rest).
+	 */
+	errno = 0;
 	if (smfi_opensocket(1) != MI_SUCCESS) {
-		fd_log_warnx("socket %s: cannot open (in use, or no permission)",
-		    conf->socket);
+		fd_log_warnx("socket %s: cannot open: %s", conf->socket,
+		    errno != 0 ? strerror(errno) : "no address of its family "
+		    "found for the host");
 		return -1;
 	}
 	nodelay_listeners();

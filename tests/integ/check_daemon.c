@@ -1141,8 +1141,9 @@ END_TEST
 /*
  * filterd without -f: a mistake found before it detaches is printed on
  * the terminal and ends it with 69, whatever the log target (filterd(8),
- * STARTING): here a socket in use. A user that does not exist is a
- * configuration error (check_mode).
+ * STARTING): here a socket in use, then a unix socket in a directory
+ * that does not exist, each with its reason. A user that does not exist
+ * is a configuration error (check_mode).
  */
 START_TEST(start_errors)
 {
@@ -1151,6 +1152,7 @@ START_TEST(start_errors)
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
 	struct th_proc		*p;
+	char			 want[512];
 	int			 s, st;
 
 	/* a port another process listens on */
@@ -1167,10 +1169,22 @@ START_TEST(start_errors)
 	    E.dir), 0);
 	st = run("busy", argv, &p);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69, "status %d", st);
-	ck_assert_msg(th_log_has(p, "cannot open (in use, or no permission)"),
-	    "not on the terminal: %s", th_log_read(p));
+	snprintf(want, sizeof(want), "socket inet:%d@127.0.0.1: cannot open: "
+	    "Address already in use", ntohs(sin.sin_port));
+	ck_assert_msg(th_log_has(p, want), "not on the terminal: %s",
+	    th_log_read(p));
 	p = th_proc_free(p);
 	close(s);
+
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"unix:%s/none/f.sock\"\n"
+	    "log syslog\nstore lmdb \"%s/state\"\n", E.dir, E.dir), 0);
+	st = run("nodir", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69, "status %d", st);
+	snprintf(want, sizeof(want), "socket unix:%s/none/f.sock: cannot open: "
+	    "No such file or directory", E.dir);
+	ck_assert_msg(th_log_has(p, want), "not on the terminal: %s",
+	    th_log_read(p));
+	p = th_proc_free(p);
 }
 END_TEST
 
