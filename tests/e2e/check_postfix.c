@@ -67,7 +67,7 @@
 #define SNIPPET_SPEC	"inet:127.0.0.1:8890"
 
 struct e2e {
-	const char	*postfix, *smtp_sink, *swaks;
+	const char	*postfix, *postconf, *smtp_sink, *swaks;
 	char		*dir;		/* scratch: everything lives below */
 	char		*pfdir;		/* Postfix config_directory */
 	char		*queue;		/* its queue_directory */
@@ -86,7 +86,7 @@ struct e2e {
 
 static struct e2e E;
 /* the programs, found once by main() */
-static const char *prog_postfix, *prog_sink, *prog_swaks;
+static const char *prog_postfix, *prog_postconf, *prog_sink, *prog_swaks;
 /* the master's pid for the signal handler: it must stop Postfix too */
 static volatile sig_atomic_t master_pid;
 
@@ -630,6 +630,7 @@ e2e_setup(void)
 
 	memset(&E, 0, sizeof(E));
 	E.postfix = prog_postfix;
+	E.postconf = prog_postconf;
 	E.smtp_sink = prog_sink;
 	E.swaks = prog_swaks;
 	if (e2e_start(err, sizeof(err)) < 0) {
@@ -789,6 +790,45 @@ maillog_wait(const char *needle)
 		}
 		nap();
 	}
+}
+
+/* postconf - a parameter of the instance (dflt: Postfix's default for
+ * it), as `postconf -h` prints it, without the newline; owned */
+static char *
+postconf(const char *param, int dflt)
+{
+	struct th_proc	*p;
+	char		*argv[] = { (char *)E.postconf, "-c", E.pfdir,
+			    dflt ? "-dh" : "-h", (char *)param, NULL };
+	char		 err[512], name[128], *out;
+	int		 st;
+
+	/* one log per call: th_log_read reads all of it */
+	snprintf(name, sizeof(name), "postconf-%s%s", param, dflt ? "-d" : "");
+	p = th_proc_start(E.dir, name, argv, err, sizeof(err));
+	ck_assert_msg(p != NULL, "postconf: %s", err);
+	st = th_proc_wait_exit(p, WAIT_MS);
+	out = th_log_read(p);
+	th_proc_free(p);
+	ck_assert_msg(st == 0, "postconf -h %s: status %d:\n%s", param, st,
+	    out);
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+/* has_word - the blank-separated list holds word */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t	 n = strlen(word), len;
+
+	for (; *list != '\0'; list += len) {
+		list += strspn(list, " \t,");
+		len = strcspn(list, " \t,");
+		if (len == n && strncmp(list, word, n) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* ---- the tests ---- */
@@ -987,6 +1027,56 @@ START_TEST(decide_at_eom)
 END_TEST
 
 /*
+ * The snippet leaves Postfix's milter_*_macros lists as they are: they
+ * are what every other milter of the instance gets, and filterd asks
+ * for its own at negotiation (below). Every macro of Postfix's default
+ * lists is still in the instance's.
+ */
+START_TEST(snippet_keeps_macros)
+{
+	static const char *const params[] = { "milter_connect_macros",
+	    "milter_helo_macros", "milter_mail_macros", "milter_rcpt_macros",
+	    "milter_data_macros", "milter_end_of_header_macros",
+	    "milter_end_of_data_macros", "milter_unknown_command_macros" };
+	char	*dflt, *cur, *w, *save = NULL;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		dflt = postconf(params[i], 1);
+		cur = postconf(params[i], 0);
+		for (w = strtok_r(dflt, " \t,", &save); w != NULL;
+		    w = strtok_r(NULL, " \t,", &save))
+			ck_assert_msg(has_word(cur, w), "%s = %s: no %s, which "
+			    "Postfix sends by default", params[i], cur, w);
+		free(dflt);
+		free(cur);
+	}
+}
+END_TEST
+
+/*
+ * filterd gets the macros its rules read by asking at negotiation, not
+ * from main.cf: {client_resolve} and {client_ptr} are in none of
+ * Postfix's default lists, and a rule reading them decides.
+ */
+START_TEST(negotiated_macros)
+{
+	const char	*xc = "ADDR=203.0.113.60 NAME=probe.example.org";
+	char		*out;
+
+	reload_with("rule macro-probe on mail if sender == probe@example.org "
+	    "and {client_resolve} == OK and {client_ptr} == probe.example.org "
+	    "tempfail 451 4.7.1 \"client_resolve and client_ptr arrived\"\n",
+	    "");
+	out = smtp("swaks-macros", E.tport, xc, "probe.example.org",
+	    "probe@example.org", "hank@example.net", "macros");
+	expect_after(out, " -> MAIL FROM:<probe@example.org>",
+	    "<** 451 4.7.1 client_resolve and client_ptr arrived");
+	free(out);
+}
+END_TEST
+
+/*
  * filterd stopped: Postfix's milter_default_action decides. tempfail
  * answers every client 451 4.7.1; accept lets mail through unfiltered
  * (a new triplet is not greylisted). Runs last: it stops filterd.
@@ -1045,6 +1135,8 @@ e2e_suite(void)
 	tcase_add_test(tc, ratelimit_over);
 	tcase_add_test(tc, delay_reject);
 	tcase_add_test(tc, decide_at_eom);
+	tcase_add_test(tc, snippet_keeps_macros);
+	tcase_add_test(tc, negotiated_macros);
 	tcase_add_test(tc, filterd_down);	/* last: stops filterd */
 	suite_add_tcase(s, tc);
 	return s;
@@ -1066,6 +1158,7 @@ main(void)
 		return skip && strcmp(skip, "1") == 0 ? 77 : 99;
 	}
 	prog_postfix = find_prog("POSTFIX", "postfix");
+	prog_postconf = find_prog("POSTCONF", "postconf");
 	prog_sink = find_prog("SMTP_SINK", "smtp-sink");
 	prog_swaks = find_prog("SWAKS", "swaks");
 	th_require("FILTERD", NULL);
