@@ -142,11 +142,15 @@ log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
 	put(&l, dry ? " action=would-" : " action=");
 	put(&l, fd_action_name(a));
 	put(&l, " reply=\"");
-	put(&l, t->rcode);
-	put(&l, " ");
-	put(&l, t->xcode);
-	put(&l, " ");
-	put_esc(&l, t->text, 512);
+	/* an accept or a discard sends the MTA no reply */
+	if (t->rcode[0] != '\0') {
+		put(&l, t->rcode);
+		put(&l, " ");
+		put(&l, t->xcode);
+		put(&l, " ");
+		put_esc(&l, t->text, 512);
+	} else
+		put(&l, "-");
 	put(&l, "\" from=<");
 	put_esc(&l, t->msg.sender, 256);
 	put(&l, "> rcpt=<");

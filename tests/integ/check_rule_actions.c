@@ -208,7 +208,9 @@ START_TEST(accept_connection)
 	    40000), MC_ACCEPT);
 	ck_assert_int_eq(mc_helo(mc, "1.2.3.4"), MC_SKIPPED);
 	done(mc);
-	ck_assert_int_eq(th_log_wait(E.p, 0, "decider=trusted action=accept",
+	/* an accept sends no reply: the line says so */
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=trusted "
+	    "action=accept reply=\"-\" from=<-> rcpt=<-> reason=\"-\"",
 	    5000), 0);
 }
 END_TEST
@@ -277,6 +279,10 @@ START_TEST(accept_and_discard_mail)
 	    "5.1.1", "No such user here");
 	ck_assert_int_eq(mc_mail(mc, "<spam@spam.example>", NULL), MC_DISCARD);
 	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=mail decider=friend "
+	    "action=accept reply=\"-\" from=<x@friend.example>", 5000), 0);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=mail decider=junk "
+	    "action=discard reply=\"-\" from=<spam@spam.example>", 5000), 0);
 }
 END_TEST
 
