@@ -71,8 +71,15 @@ fd_daemon_load(struct fd_daemon *d, struct fd_errs *errs)
 	pthread_mutex_lock(&d->lock);
 	serial = ++d->serial;
 	pthread_mutex_unlock(&d->lock);
-	if ((gen = fd_gen_new(d, conf, serial, errs)) == NULL)
+	if ((gen = fd_gen_new(d, conf, serial, errs)) == NULL) {
+		/* a generation that never ran takes no number: the log
+		 * would show a gap after "generation N stays in force" */
+		pthread_mutex_lock(&d->lock);
+		if (d->serial == serial)
+			d->serial--;
+		pthread_mutex_unlock(&d->lock);
 		return -1;
+	}
 	pthread_mutex_lock(&d->lock);
 	old = d->current;
 	d->current = gen;

@@ -391,8 +391,8 @@ START_TEST(reload_unreadable_include)
 }
 END_TEST
 
-/* a broken reload keeps the old config; a good one takes effect for the
- * next connection */
+/* a broken reload keeps the old config, and its generation number; a
+ * good one takes effect for the next connection */
 START_TEST(reload)
 {
 	struct mc_conn	*mc;
@@ -418,6 +418,9 @@ START_TEST(reload)
 	write_conf("", "450 4.2.1 \"Mailbox resting, try later\"");
 	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
 	ck_assert_int_eq(th_log_wait(E.p, mark, "reloaded", 5000), 0);
+	/* the broken reload made no generation: this is the second */
+	ck_assert_msg(th_log_has_since(E.p, mark, "filterd.conf: generation "
+	    "2\n"), "%s", th_log_tail(E.p, 3));
 	expect_reply(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT,
 	    "550", "5.1.1", "No such user here");
 	mc_quit(mc);
