@@ -645,6 +645,33 @@ socket_in_use(const char *path)
 	return rc == 0 || err == EAGAIN;
 }
 
+
+/*
+ * open_socket - bind the milter socket, while we may still have the
+ * privileges for it. A unix socket gets socket-mode from the umask it is
+ * made under, not from a chmod by name afterwards: the directory may be
+ * the run user's, whose process could by then have put a link there to
+ * a file of root's. The umask is the process's, but nothing else makes
+ * files this early. libmilter tells only syslog why it failed; errno
+ * still holds the reason when a system call failed, and stays 0 when no
+ * address was found for the host (the config checked the rest).
+ */
+static int
+open_socket(const struct fd_conf *conf)
+{
+	mode_t	 old = 0;
+	int	 rc, saved;
+
+	if (conf->socket_mode >= 0)
+		old = umask(~(mode_t)conf->socket_mode & 0777);
+	errno = 0;
+	rc = smfi_opensocket(1) == MI_SUCCESS ? 0 : -1;
+	saved = errno;
+	if (conf->socket_mode >= 0)
+		(void)umask(old);
+	errno = saved;
+	return rc;
+}
 int
 fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 {
@@ -666,25 +693,13 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 	}
 	if (conf->milter_timeout > 0)
 		smfi_settimeout((int)conf->milter_timeout);
-	/*
-	 * Bind now, while we may still have the privileges for it.
-	 * libmilter tells only syslog why it failed; errno still holds
-	 * the reason when a system call failed, and stays 0 when no
-	 * address was found for the host (the config checked the rest).
-	 */
-	errno = 0;
-	if (smfi_opensocket(1) != MI_SUCCESS) {
+	if (open_socket(conf) < 0) {
 		fd_log_warnx("socket %s: cannot open: %s", conf->socket,
 		    errno != 0 ? strerror(errno) : "no address of its family "
 		    "found for the host");
 		return -1;
 	}
 	nodelay_listeners();
-	if (path != NULL && conf->socket_mode >= 0 &&
-	    chmod(path, (mode_t)conf->socket_mode) < 0) {
-		fd_log_warn("socket %s: chmod %04o", path, conf->socket_mode);
-		return -1;
-	}
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct env {
 static struct env E;
 
 #define EXAMPLE_DIR	FD_BUILDDIR "/contrib/example-plugin/.libs"
+#define BINDLINK	FD_BUILDDIR "/tests/lib/.libs/bindlink.so"
 
 /* how long a clean stop may take before SIGKILL: libmilter's listener
  * notices a stop at its next 5 s timeout, later under a sanitizer */
@@ -773,6 +774,62 @@ START_TEST(privileges_hard_links)
 }
 END_TEST
 
+/* env_add - name=value, after what name already holds, separated by sep */
+static void
+env_add(const char *name, const char *value, const char *sep)
+{
+	const char	*old = getenv(name);
+	char		 buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s%s%s", old != NULL ? old : "",
+	    old != NULL && *old != '\0' ? sep : "", value);
+	ck_assert_int_eq(setenv(name, buf, 1), 0);
+}
+
+/*
+ * Started as root with `user` and `socket-mode`, filterd binds its unix
+ * socket in a directory the run user owns. A process of that user that
+ * swaps the socket for a link to a file of root's before filterd has set
+ * the socket's mode (tests/lib/bindlink.c swaps it right after the bind)
+ * does not get that file's mode changed, nor its owner.
+ */
+START_TEST(privileges_socket_link)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	const struct passwd *pw = root_and_nobody();
+	char		*rundir, *victim, err[512];
+	struct stat	 st;
+	struct th_proc	*p;
+
+	if (pw == NULL)
+		return;
+	victim = victim_new();
+	rundir = user_dir_new("run", 0755, pw);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"unix:%s/filterd.sock\"\n"
+	    "socket-mode 0666\nuser nobody\nlog stderr\n"
+	    "store lmdb \"%s/state\"\nplugin-dir \"%s\"\nplugin example\n",
+	    rundir, rundir, EXAMPLE_DIR), 0);
+	/* the sanitizers' runtime wants to come first; the preload does */
+	env_add("ASAN_OPTIONS", "verify_asan_link_order=0", ":");
+	ck_assert_int_eq(setenv("LD_PRELOAD", BINDLINK, 1), 0);
+	ck_assert_int_eq(setenv("FD_TEST_BIND_LINK", victim, 1), 0);
+	p = th_proc_start(E.dir, "socket-link", argv, err, sizeof(err));
+	unsetenv("LD_PRELOAD");
+	unsetenv("FD_TEST_BIND_LINK");
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_msg(th_log_wait(p, 0, "started on", 10000) == 0, "%s",
+	    th_log_tail(p, 5));
+	ck_assert_int_eq(stat(victim, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	victim_intact(victim);
+	ck_assert_int_eq(th_proc_stop(p, STOP_MS), 0);
+	p = th_proc_free(p);
+	free(rundir);
+	free(victim);
+}
+END_TEST
+
 /*
  * Started as another user than root or `user`, filterd cannot become
  * `user`: it says so before it binds or writes anything, and leaves no
@@ -1299,6 +1356,7 @@ daemon_suite(void)
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, privileges_hard_links);
+	tcase_add_test(tc, privileges_socket_link);
 	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, wrong_user);
 	tcase_add_test(tc, socket_in_use);
