@@ -182,20 +182,31 @@ fd_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-fd_log_warn(const char *fmt, ...)
+/* log_errno - the line, then ": " and the text of errno as it was */
+static void
+log_errno(int level, const char *fmt, va_list ap)
 {
 	char	 line[2048];
 	int	 saved = errno;
-	va_list	 ap;
 
-	if (FD_LOG_WARN > fd_log_level())
+	if (level > fd_log_level())
 		return;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fd_log(FD_LOG_WARN, "%s: %s", line, strerror(saved));
+	fd_log(level, "%s: %s", line, strerror(saved));
 }
+
+#define FD_LOG_ERRNO_FN(fn, lvl) \
+void \
+fn(const char *fmt, ...) \
+{ \
+	va_list	 ap; \
+\
+	va_start(ap, fmt); \
+	log_errno(lvl, fmt, ap); \
+	va_end(ap); \
+}
+FD_LOG_ERRNO_FN(fd_log_warn, FD_LOG_WARN)
+FD_LOG_ERRNO_FN(fd_log_err, FD_LOG_ERR)
 
 #define FD_LOG_FN(fn, lvl) \
 void \
@@ -208,6 +219,7 @@ fn(const char *fmt, ...) \
 	va_end(ap); \
 }
 FD_LOG_FN(fd_log_warnx, FD_LOG_WARN)
+FD_LOG_FN(fd_log_errx, FD_LOG_ERR)
 FD_LOG_FN(fd_log_info, FD_LOG_INFO)
 FD_LOG_FN(fd_log_debug, FD_LOG_DEBUG)
 

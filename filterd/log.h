@@ -9,8 +9,10 @@
  * log line raw: fd_escape() renders them printable, C-style (\n, \x00,
  * \\, \"), truncated with "..." to fit.
  *
- * fd_log_warn appends strerror(errno); fd_log_warnx does not. fd_fatal
- * is for startup only; at run time a failure becomes a verdict.
+ * fd_log_warn appends strerror(errno); fd_log_warnx does not; fd_log_err
+ * and fd_log_errx are the same at error level, for what stops filterd
+ * from starting, which `log-level error` must still show. fd_fatal is
+ * for startup only; at run time a failure becomes a verdict.
  */
 #ifndef FD_LOG_H
 #define FD_LOG_H
@@ -36,6 +38,8 @@ void	 fd_logv(int level, const char *fmt, va_list)
 void	 fd_log_str(int level, const char *line);
 void	 fd_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 fd_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 fd_log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 fd_log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 fd_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 fd_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn))

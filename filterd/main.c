@@ -186,14 +186,14 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	 * before it binds or writes a pidfile (filterd -t, which an admin
 	 * may run as anyone, does not ask) */
 	if (ids.set && geteuid() != 0 && geteuid() != ids.uid) {
-		fd_log_warnx("cannot become user %s: not running as root",
+		fd_log_errx("cannot become user %s: not running as root",
 		    conf->user);
 		return EX_UNAVAILABLE;
 	}
 	if (fd_milter_setup(d, conf) < 0)
 		return EX_UNAVAILABLE;
 	if (!o->foreground && fd_detach(report) < 0) {
-		fd_log_warn("cannot detach");
+		fd_log_err("cannot detach");
 		return EX_UNAVAILABLE;
 	}
 	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,

@@ -679,22 +679,22 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 
 	daemon_ptr = d;
 	if (path != NULL && socket_in_use(path)) {
-		fd_log_warnx("socket %s: in use: something is listening on it",
+		fd_log_errx("socket %s: in use: something is listening on it",
 		    path);
 		return -1;
 	}
 	if (smfi_register(desc) != MI_SUCCESS) {
-		fd_log_warnx("smfi_register failed");
+		fd_log_errx("smfi_register failed");
 		return -1;
 	}
 	if (smfi_setconn((char *)conf->socket) != MI_SUCCESS) {
-		fd_log_warnx("socket %s: smfi_setconn failed", conf->socket);
+		fd_log_errx("socket %s: smfi_setconn failed", conf->socket);
 		return -1;
 	}
 	if (conf->milter_timeout > 0)
 		smfi_settimeout((int)conf->milter_timeout);
 	if (open_socket(conf) < 0) {
-		fd_log_warnx("socket %s: cannot open: %s", conf->socket,
+		fd_log_errx("socket %s: cannot open: %s", conf->socket,
 		    errno != 0 ? strerror(errno) : "no address of its family "
 		    "found for the host");
 		return -1;

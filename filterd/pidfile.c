@@ -39,14 +39,14 @@ fd_pidfile_write(const char *path, const struct fd_run_ids *ids)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC, 0644)) < 0) {
 		if (errno == ELOOP)
-			fd_log_warnx("pidfile %s: refused: a symbolic link",
+			fd_log_errx("pidfile %s: refused: a symbolic link",
 			    path);
 		else
-			fd_log_warn("pidfile %s", path);
+			fd_log_err("pidfile %s", path);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
-		fd_log_warn("pidfile %s: fstat", path);
+		fd_log_err("pidfile %s: fstat", path);
 		close(fd);
 		return -1;
 	}
@@ -55,20 +55,20 @@ fd_pidfile_write(const char *path, const struct fd_run_ids *ids)
 	else if (st.st_nlink > 1)
 		why = "a hard link";
 	if (why != NULL) {
-		fd_log_warnx("pidfile %s: refused: %s", path, why);
+		fd_log_errx("pidfile %s: refused: %s", path, why);
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		fd_log_warn("pidfile %s: write", path);
+		fd_log_err("pidfile %s: write", path);
 		close(fd);
 		return -1;
 	}
 	if (ids->set && geteuid() == 0 && fchown(fd, ids->uid, ids->gid) < 0)
 		fd_log_warn("pidfile %s: chown", path);
 	if (close(fd) < 0) {
-		fd_log_warn("pidfile %s: close", path);
+		fd_log_err("pidfile %s: close", path);
 		return -1;
 	}
 	return 0;

@@ -157,14 +157,14 @@ fd_privs_open_store(struct fd_daemon *d, const struct fd_conf *conf,
 	as_user = dir != NULL && ids->set && geteuid() == 0;
 	if (as_user && ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
 	    chown_store(dir, ids->uid, ids->gid) < 0)) {
-		fd_log_warn("store lmdb %s: cannot hand it to user %s", dir,
+		fd_log_err("store lmdb %s: cannot hand it to user %s", dir,
 		    conf->user);
 		free(dir);
 		return NULL;
 	}
 	free(dir);
 	if (as_user && become_user(conf, ids, 0) < 0)
-		fd_log_warn("cannot act as user %s", conf->user);
+		fd_log_err("cannot act as user %s", conf->user);
 	else
 		st = fd_store_new(conf, &d->clock, &errs);
 	/* not root again is not safe to go on from */
@@ -185,7 +185,7 @@ fd_privs_drop(const struct fd_conf *conf, const struct fd_run_ids *ids)
 	if (!ids->set)
 		return 0;
 	if (geteuid() != 0)
-		return geteuid() == ids->uid ? 0 : (fd_log_warnx("cannot "
+		return geteuid() == ids->uid ? 0 : (fd_log_errx("cannot "
 		    "become user %s: not running as root", conf->user), -1);
 	/* what we created as root and the run user must reach or remove;
 	 * in directories the run user may write: a link there is changed
@@ -196,12 +196,12 @@ fd_privs_drop(const struct fd_conf *conf, const struct fd_run_ids *ids)
 		fd_log_warn("socket %s: chown", path);
 	if (initgroups(conf->user, ids->gid) < 0 || setgid(ids->gid) < 0 ||
 	    setuid(ids->uid) < 0) {
-		fd_log_warn("cannot become user %s", conf->user);
+		fd_log_err("cannot become user %s", conf->user);
 		return -1;
 	}
 	/* make sure it stuck */
 	if (setuid(0) == 0) {
-		fd_log_warnx("still able to regain root after dropping it");
+		fd_log_errx("still able to regain root after dropping it");
 		return -1;
 	}
 	return 0;

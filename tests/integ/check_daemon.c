@@ -1245,6 +1245,18 @@ START_TEST(start_errors)
 	ck_assert_msg(th_log_has(p, want), "not on the terminal: %s",
 	    th_log_read(p));
 	p = th_proc_free(p);
+
+	/* what stops the start once the configured log-level applies is an
+	 * error, so that `log-level error` still says why */
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
+	    "log-level error\npidfile \"%s/none/f.pid\"\n"
+	    "store lmdb \"%s/state\"\n", E.spec, E.dir, E.dir), 0);
+	st = run("pidfile", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69, "status %d", st);
+	snprintf(want, sizeof(want), "error: pidfile %s/none/f.pid: "
+	    "No such file or directory", E.dir);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_read(p));
+	p = th_proc_free(p);
 }
 END_TEST
 
