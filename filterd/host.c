@@ -293,10 +293,14 @@ h_reason(struct fd_txn *t, const char *fmt, ...)
 	fd_txn_reason(t, text);
 }
 
+/* h_add_header - held to what a rule's add-header is at load: a plugin's
+ * value may carry client text, and a line break in it would reach the
+ * MTA as a header line of its own */
 static int
 h_add_header(struct fd_txn *t, const char *name, const char *value)
 {
-	if (!t->msg.active)
+	if (!t->msg.active || name == NULL || !fd_header_name_ok(name) ||
+	    (value != NULL && !fd_header_value_ok(value)))
 		return -1;
 	fd_txn_header_add(t, name, value);
 	return 0;

@@ -23,6 +23,7 @@
 #include "re.h"
 #include "smtp_code.h"
 #include "table.h"
+#include "txn.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -429,18 +430,6 @@ act_reply(struct cparse *cp, struct fd_rule *r, const struct raction *a)
 		    "Try again later");
 }
 
-/* hdr_name_ok - RFC 5322 field name: printable, no colon */
-static int
-hdr_name_ok(const char *s)
-{
-	if (*s == '\0' || strlen(s) > 128)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s <= ' ' || *s >= 0x7f || *s == ':')
-			return 0;
-	return 1;
-}
-
 /* act_args - the argument count an action takes */
 static int
 act_args(struct cparse *cp, const struct raction *a, int min, int max,
@@ -500,20 +489,15 @@ static void
 act_header(struct cparse *cp, struct fd_rule *r, const struct raction *a)
 {
 	const struct fd_directive *d = a->args;
-	const char	*s;
 
 	if (act_args(cp, a, 2, 2, "add-header \"Name\" \"value\"") < 0)
 		return;
-	if (!hdr_name_ok(d->argv[0]))
+	if (!fd_header_name_ok(d->argv[0]))
 		fd_errs_add(cp->errs, &d->argloc[0], "bad header name \"%s\"",
 		    d->argv[0]);
-	for (s = d->argv[1]; *s != '\0'; s++) {
-		if (*s == '\r' || *s == '\n') {
-			fd_errs_add(cp->errs, &d->argloc[1], "line breaks are "
-			    "not allowed in a header value");
-			break;
-		}
-	}
+	if (!fd_header_value_ok(d->argv[1]))
+		fd_errs_add(cp->errs, &d->argloc[1], "line breaks are "
+		    "not allowed in a header value");
 	r->hdr_name = fd_strdup(d->argv[0]);
 	r->hdr_value = fd_strdup(d->argv[1]);
 }

@@ -759,6 +759,23 @@ fd_txn_header_add(struct fd_txn *t, const char *name, const char *value)
 	*pp = kv;
 }
 
+int
+fd_header_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 128)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s >= 0x7f || *s == ':')
+			return 0;
+	return 1;
+}
+
+int
+fd_header_value_ok(const char *s)
+{
+	return strpbrk(s, "\r\n") == NULL;
+}
+
 /* code_copy - src into dst (NULL as ""); one too long for dst is no code
  * at all, not a shorter one ("4510" is not "451"), and the reply then
  * falls back to the action's default (dispatch.c) */

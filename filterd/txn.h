@@ -168,6 +168,11 @@ void	 fd_txn_param_set(struct fd_txn *, int plugin_index, const char *name,
 	    const char *value);
 const char *fd_txn_param(const struct fd_txn *, int plugin_index, const char *name);
 void	 fd_txn_header_add(struct fd_txn *, const char *name, const char *value);
+/* fd_header_name_ok - an RFC 5322 field name: 1-128 printable ASCII bytes,
+ * no colon; fd_header_value_ok - a value without CR or LF, which would
+ * let it start a header line of its own */
+int	 fd_header_name_ok(const char *name);
+int	 fd_header_value_ok(const char *value);
 
 /* the reply of the current stage */
 void	 fd_txn_reply(struct fd_txn *, const char *rcode, const char *xcode,

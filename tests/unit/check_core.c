@@ -832,6 +832,40 @@ START_TEST(host_log_one_line)
 }
 END_TEST
 
+/*
+ * A plugin's header is checked as a rule's is at load: a name that is no
+ * RFC 5322 field name, or a value with a line break in it (which would
+ * start a header line of its own), is refused and not queued.
+ */
+START_TEST(host_add_header_checked)
+{
+	struct fd_plugin_conf	 pc;
+	struct fd_loaded	 l;
+	struct fd_gen		 gen;
+	struct fd_txn		*t = fd_txn_new(NULL, 1);
+
+	memset(&pc, 0, sizeof(pc));
+	memset(&l, 0, sizeof(l));
+	memset(&gen, 0, sizeof(gen));
+	pc.name = "demo";
+	l.conf = &pc;
+	l.gen = &gen;
+	fd_host_init(&l.host, &l);
+	ck_assert_int_eq(l.host.add_header(t, "X-Early", "v"), -1);
+	fd_txn_msg_begin(t, "<s@example.org>");
+	ck_assert_int_eq(l.host.add_header(t, "X-Tag", "a \"b\" c"), 0);
+	ck_assert_int_eq(l.host.add_header(t, "X-Tag", "x\r\nBcc: y@z"), -1);
+	ck_assert_int_eq(l.host.add_header(t, "X-Tag", "x\nBcc: y@z"), -1);
+	ck_assert_int_eq(l.host.add_header(t, "X Tag", "v"), -1);
+	ck_assert_int_eq(l.host.add_header(t, "X-Tag:", "v"), -1);
+	ck_assert_int_eq(l.host.add_header(t, "", "v"), -1);
+	ck_assert_int_eq(l.host.add_header(t, "X-\xc3\xa9", "v"), -1);
+	ck_assert_ptr_nonnull(t->msg.headers);
+	ck_assert_ptr_null(t->msg.headers->next);
+	fd_txn_free(t);
+}
+END_TEST
+
 /* a plugin that cannot decide, with client text in its reason */
 static enum fd_action
 failing_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
@@ -1134,6 +1168,7 @@ core_suite(void)
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
 	tcase_add_test(tc, host_log_one_line);
+	tcase_add_test(tc, host_add_header_checked);
 	tcase_add_test(tc, plugin_error_one_line);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smtp codes");

@@ -229,7 +229,8 @@ struct fd_host {
 	/* Reason for the decision log line (not sent to the client). */
 	void	 (*reason)(struct fd_txn *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-	/* Queue a header, added at end of message if the message is accepted. */
+	/* Queue a header, added at end of message if the message is accepted;
+	 * -1 outside a message, or for a bad name or a value with CR or LF. */
 	int	 (*add_header)(struct fd_txn *, const char *name, const char *value);
 
 	/*
