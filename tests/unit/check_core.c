@@ -800,6 +800,19 @@ one_line(int level, const char *line, void *arg)
 	snprintf(last_line, sizeof(last_line), "%s", line);
 }
 
+/* host_demo - l, the host table of a plugin named "demo" */
+static void
+host_demo(struct fd_loaded *l, struct fd_plugin_conf *pc, struct fd_gen *gen)
+{
+	memset(pc, 0, sizeof(*pc));
+	memset(l, 0, sizeof(*l));
+	memset(gen, 0, sizeof(*gen));
+	pc->name = "demo";
+	l->conf = pc;
+	l->gen = gen;
+	fd_host_init(&l->host, l);
+}
+
 /*
  * A plugin's log line stays one line whatever it formats into it:
  * control bytes come out as C escapes, so raw client text a plugin
@@ -813,13 +826,7 @@ START_TEST(host_log_one_line)
 	struct fd_gen		 gen;
 	char			 esc[64];
 
-	memset(&pc, 0, sizeof(pc));
-	memset(&l, 0, sizeof(l));
-	memset(&gen, 0, sizeof(gen));
-	pc.name = "demo";
-	l.conf = &pc;
-	l.gen = &gen;
-	fd_host_init(&l.host, &l);
+	host_demo(&l, &pc, &gen);
 	fd_log_capture(one_line, NULL);
 	l.host.log(&l.host, FD_LOG_WARN, "helo=\"%s\"",
 	    "x.org\" ok\nfilterd[1]: notice: forged\r\x1b[0m\x7f");
@@ -844,13 +851,7 @@ START_TEST(host_add_header_checked)
 	struct fd_gen		 gen;
 	struct fd_txn		*t = fd_txn_new(NULL, 1);
 
-	memset(&pc, 0, sizeof(pc));
-	memset(&l, 0, sizeof(l));
-	memset(&gen, 0, sizeof(gen));
-	pc.name = "demo";
-	l.conf = &pc;
-	l.gen = &gen;
-	fd_host_init(&l.host, &l);
+	host_demo(&l, &pc, &gen);
 	ck_assert_int_eq(l.host.add_header(t, "X-Early", "v"), -1);
 	fd_txn_msg_begin(t, "<s@example.org>");
 	ck_assert_int_eq(l.host.add_header(t, "X-Tag", "a \"b\" c"), 0);
