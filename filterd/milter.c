@@ -411,6 +411,26 @@ m_helo(SMFICTX *ctx, char *helo)
 	return decide(ctx, t, FD_ST_HELO, NULL, 0);
 }
 
+/*
+ * size_param - the octets MAIL's SIZE= declares (RFC 1870: digits only),
+ * or 0, no size, for anything else: strtoull would take "-1" for the
+ * largest size there is and skip leading blanks
+ */
+static uint64_t
+size_param(const char *s)
+{
+	uint64_t	 n = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return 0;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	return *s == '\0' ? n : 0;
+}
+
 static sfsistat
 m_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -423,7 +443,7 @@ m_envfrom(SMFICTX *ctx, char **argv)
 	fd_txn_msg_begin(t, argv[0]);
 	for (i = 1; argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
-			t->msg.size_param = strtoull(argv[i] + 5, NULL, 10);
+			t->msg.size_param = size_param(argv[i] + 5);
 	return decide(ctx, t, FD_ST_MAIL, NULL, 0);
 }
 

@@ -828,6 +828,37 @@ START_TEST(accept_keeps_header)
 }
 END_TEST
 
+/*
+ * MAIL's SIZE= is a number of octets or is not there: "-1", "1e9", "12x"
+ * or a number too large for 64 bits declare no size, so a size rule does
+ * not refuse them.
+ */
+START_TEST(mail_size_param)
+{
+	static const char *none[] = { "SIZE=-1", "SIZE=+5000000", "SIZE=1e9",
+	    "SIZE=5000000x", "SIZE= 5000000", "SIZE=",
+	    "SIZE=99999999999999999999999" };
+	struct mc_conn	*mc;
+	size_t		 i;
+
+	start("rule big on mail if size > 1000000 "
+	    "reject 552 5.3.4 \"Message too big\"\n");
+	mc = conn();
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	ok(mc, mc_helo(mc, "a.example"), "helo");
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		ck_assert_msg(mc_mail(mc, "<s@a.example>", none[i]) ==
+		    MC_CONTINUE, "%s", none[i]);
+		ck_assert_int_eq(mc_abort(mc), 0);
+	}
+	expect(mc, mc_mail(mc, "<s@a.example>", "SIZE=2000000"), MC_REJECT,
+	    "552", "5.3.4", "Message too big");
+	ck_assert_int_eq(mc_abort(mc), 0);
+	ok(mc, mc_mail(mc, "<s@a.example>", "SIZE=999999"), "mail");
+	done(mc);
+}
+END_TEST
+
 /* a macro the MTA sends with DATA ({nrcpts}) reaches a rule at a later
  * stage even when nothing else needs the DATA step */
 START_TEST(data_macro_later)
@@ -1054,6 +1085,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, rule_accept_connect_delayed);
 	tcase_add_test(tc, data_macro_later);
 	tcase_add_test(tc, accept_keeps_header);
+	tcase_add_test(tc, mail_size_param);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");
