@@ -73,7 +73,6 @@ struct fd_msg {
 	uint64_t	 skip;		/* bit i: skip plugin i (rules' skip) */
 	uint64_t	 rcpt_skip;	/* skip decided at RCPT: this recipient */
 	int		 accepted;	/* a rule or plugin accepted the message */
-	int		 decided;	/* the MTA was told reject/tempfail/discard */
 	struct fd_kv	*params;	/* rules' set PLUGIN.PARAM VALUE */
 	struct fd_kv	*headers;	/* to add at EOM, in order */
 	void		**priv;		/* per-plugin message slots */
