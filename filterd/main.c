@@ -31,6 +31,7 @@
 #include "gen.h"
 #include "log.h"
 #include "milter.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "privs.h"
 #include "reload.h"
@@ -262,8 +263,10 @@ main(int argc, char **argv)
 	fd_log(FD_LOG_NOTICE, "filterd %s started on %s (generation %llu)",
 	    PACKAGE_VERSION, gen->conf->socket,
 	    (unsigned long long)gen->serial);
+	fd_notify_ready(gen->conf->socket, (unsigned long long)gen->serial);
 	fd_gen_unref(gen);
 	rc = fd_milter_run();
+	fd_notify_stopping();
 	fd_log(FD_LOG_NOTICE, "stopping");
 	fd_reloader_free(r);
 	live = wait_sessions(d);

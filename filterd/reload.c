@@ -18,6 +18,7 @@
 #include "gen.h"
 #include "log.h"
 #include "milter.h"
+#include "notify.h"
 #include "reload.h"
 #include "xalloc.h"
 
@@ -44,6 +45,7 @@ struct fd_reloader {
 	int			 stopping;
 	int			 foreground;	/* -f: logging to stderr */
 	struct start_only	 in_force;	/* as started */
+	char			*socket;	/* served, as started */
 };
 
 /* so_cat - acc with s appended, its length first, so that the pieces of
@@ -179,6 +181,7 @@ reload_main(void *arg)
 		if (sigwait(&set, &sig) != 0 ||
 		    __atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE))
 			break;
+		fd_notify_reloading();
 		old = fd_daemon_acquire(r->d);
 		if (fd_daemon_load(r->d, &errs) < 0) {
 			for (i = 0; i < errs.n; i++)
@@ -197,6 +200,10 @@ reload_main(void *arg)
 		}
 		fd_gen_unref(old);
 		fd_errs_clear(&errs);
+		/* failed or not, a generation is in force and serves */
+		cur = fd_daemon_acquire(r->d);
+		fd_notify_ready(r->socket, (unsigned long long)cur->serial);
+		fd_gen_unref(cur);
 	}
 	return NULL;
 }
@@ -211,6 +218,7 @@ fd_reloader_new(struct fd_daemon *d, const struct fd_conf *started,
 	r->d = d;
 	r->foreground = foreground;
 	start_only_get(started, &r->in_force);
+	r->socket = fd_strdup(started->socket);
 	pthread_barrier_init(&r->started, NULL, 2);
 	pthread_create(&r->tid, NULL, reload_main, r);
 	/* back once reload_main has set the first generation's stack */
@@ -227,5 +235,6 @@ fd_reloader_free(struct fd_reloader *r)
 	pthread_join(r->tid, NULL);
 	pthread_barrier_destroy(&r->started);
 	start_only_clear(&r->in_force);
+	free(r->socket);
 	free(r);
 }

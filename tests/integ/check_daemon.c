@@ -16,6 +16,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -774,6 +775,71 @@ START_TEST(privileges_hard_links)
 }
 END_TEST
 
+/* notify_wait - the next datagram on s within 10 s holds want */
+static void
+notify_wait(int s, const char *want)
+{
+	struct pollfd	 pfd = { .fd = s, .events = POLLIN };
+	char		 buf[512];
+	ssize_t		 n;
+
+	ck_assert_msg(poll(&pfd, 1, 10000) == 1, "no %s within 10 s", want);
+	n = recv(s, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strstr(buf, want) != NULL, "got \"%s\", want %s", buf,
+	    want);
+}
+
+/*
+ * Under a service manager (NOTIFY_SOCKET, as systemd's Type=notify sets
+ * it) filterd says READY=1 once it serves: a milter conversation works the
+ * moment it is said. A reload is RELOADING=1, then READY=1 again, also
+ * when it fails; a stop is STOPPING=1.
+ */
+START_TEST(service_notify)
+{
+#ifdef HAVE_LIBSYSTEMD
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	char		*path = th_path(E.dir, "notify"), err[512];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int		 s;
+
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
+	E.p = th_proc_start(E.dir, "filterd", argv, err, sizeof(err));
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_msg(E.p != NULL, "%s", err);
+	notify_wait(s, "READY=1\nSTATUS=serving on inet:");
+	rcpt_session("192.0.2.15", 40007, "<trap@example.com>", MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	notify_wait(s, "RELOADING=1\nMONOTONIC_USEC=");
+	notify_wait(s, "READY=1\nSTATUS=serving on inet:");
+	ck_assert(th_log_has(E.p, "generation 2"));
+	ck_assert_int_eq(th_write_file(E.conf, "nonsense\n"), 0);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGUSR1), 0);
+	notify_wait(s, "RELOADING=1");
+	notify_wait(s, "READY=1\nSTATUS=serving on inet:");
+	ck_assert(th_log_has(E.p, "reload failed"));
+
+	ck_assert_int_eq(th_proc_stop(E.p, STOP_MS), 0);
+	notify_wait(s, "STOPPING=1");
+	close(s);
+	free(path);
+#else
+	ck_assert_msg(skip_allowed(), "filterd was built without libsystemd "
+	    "(configure --with-systemd; libsystemd-dev)");
+#endif
+}
+END_TEST
+
 /* env_add - name=value, after what name already holds, separated by sep */
 static void
 env_add(const char *name, const char *value, const char *sep)
@@ -1369,6 +1435,7 @@ daemon_suite(void)
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, privileges_hard_links);
 	tcase_add_test(tc, privileges_socket_link);
+	tcase_add_test(tc, service_notify);
 	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, wrong_user);
 	tcase_add_test(tc, socket_in_use);
