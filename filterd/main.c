@@ -74,6 +74,25 @@ print_errs(const struct fd_errs *errs)
 		fprintf(stderr, "%s\n", errs->msg[i]);
 }
 
+/*
+ * user_warn - -t is not an error for a user that cannot become `user`
+ * (an admin checks the file as anyone), but a start as that user would
+ * stop there: say so, at the directive
+ */
+static void
+user_warn(const struct fd_conf *conf, const struct fd_run_ids *ids)
+{
+	struct fd_errs	 warns = { 0 };
+
+	if (!ids->set || geteuid() == 0 || geteuid() == ids->uid)
+		return;
+	fd_errs_add(&warns, &conf->user_loc, "warning: user %s: started as "
+	    "uid %u, filterd could not become it; start it as root or as %s",
+	    conf->user, (unsigned)geteuid(), conf->user);
+	print_errs(&warns);
+	fd_errs_clear(&warns);
+}
+
 /* check_only - filterd -t: the whole load path, nothing opened */
 static int
 check_only(struct fd_daemon *d)
@@ -97,6 +116,7 @@ check_only(struct fd_daemon *d)
 			fd_gen_unref(gen);
 		return EX_CONFIG;
 	}
+	user_warn(gen->conf, &ids);
 	fd_gen_unref(gen);
 	printf("%s: configuration OK\n", d->conf_path);
 	return 0;

@@ -908,7 +908,7 @@ START_TEST(wrong_user)
 			    "--regid=nogroup", "--clear-groups", (char *)fd, "-f",
 			    "-c", E.conf, NULL };
 	const struct passwd *pw = root_and_nobody();
-	char		*rundir, *pidfile;
+	char		*rundir, *pidfile, want[512];
 	struct th_proc	*p;
 	struct stat	 st;
 	int		 rc;
@@ -929,6 +929,19 @@ START_TEST(wrong_user)
 	    "as root"), "%s", th_log_tail(p, 5));
 	p = th_proc_free(p);
 	ck_assert_int_eq(stat(pidfile, &st), -1);
+
+	/* -t, which an admin may run as anyone, passes the file and says
+	 * that a start as this user would stop there, and where `user` is */
+	argv[5] = "-t";
+	rc = run("wrong-user-t", argv, &p);
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+	    "wait status %#x: %s", rc, th_log_tail(p, 5));
+	ck_assert_msg(th_log_has(p, "configuration OK"), "%s", th_log_tail(p, 5));
+	snprintf(want, sizeof(want), "%s:2:6: warning: user daemon: started "
+	    "as uid %u, filterd could not become it; start it as root or as "
+	    "daemon", E.conf, (unsigned)pw->pw_uid);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
 	free(pidfile);
 	free(rundir);
 }
