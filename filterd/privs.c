@@ -176,6 +176,40 @@ fd_privs_open_store(struct fd_daemon *d, const struct fd_conf *conf,
 	return st;
 }
 
+/*
+ * chown_socket - hand the unix socket at path to the run user. Its
+ * directory may be that user's, whose process could have put a link
+ * there in its place since the bind: a symbolic one, or a hard one to a
+ * file of root's (where fs.protected_hardlinks allows it), which a chown
+ * by name would hand over. Only a socket with no other name is handed
+ * over, through a descriptor, so the name cannot be swapped between the
+ * look and the chown; anything else is left as it is.
+ */
+static void
+chown_socket(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat	 st;
+	const char	*why = NULL;
+	int		 fd;
+
+	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		fd_log_warn("socket %s: chown", path);
+		return;
+	}
+	if (fstat(fd, &st) < 0)
+		fd_log_warn("socket %s: fstat", path);
+	else if (!S_ISSOCK(st.st_mode))
+		why = "not a socket";
+	else if (st.st_nlink > 1)
+		why = "it has other hard links";
+	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		fd_log_warn("socket %s: chown", path);
+	if (why != NULL)
+		fd_log_warnx("socket %s: not handed to the run user: %s", path,
+		    why);
+	close(fd);
+}
+
 /* fd_privs_drop - become user:group for good; -1 with a log line */
 int
 fd_privs_drop(const struct fd_conf *conf, const struct fd_run_ids *ids)
@@ -187,13 +221,11 @@ fd_privs_drop(const struct fd_conf *conf, const struct fd_run_ids *ids)
 	if (geteuid() != 0)
 		return geteuid() == ids->uid ? 0 : (fd_log_errx("cannot "
 		    "become user %s: not running as root", conf->user), -1);
-	/* what we created as root and the run user must reach or remove;
-	 * in directories the run user may write: a link there is changed
-	 * itself, not what it names (the store's were handed over when it
-	 * was opened, the pidfile when it was written) */
-	if ((path = fd_milter_socket_path(conf->socket)) != NULL &&
-	    lchown(path, ids->uid, ids->gid) < 0)
-		fd_log_warn("socket %s: chown", path);
+	/* what we created as root and the run user must reach or remove
+	 * (the store's were handed over when it was opened, the pidfile
+	 * when it was written) */
+	if ((path = fd_milter_socket_path(conf->socket)) != NULL)
+		chown_socket(path, ids->uid, ids->gid);
 	if (initgroups(conf->user, ids->gid) < 0 || setgid(ids->gid) < 0 ||
 	    setuid(ids->uid) < 0) {
 		fd_log_err("cannot become user %s", conf->user);

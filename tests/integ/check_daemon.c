@@ -852,25 +852,53 @@ env_add(const char *name, const char *value, const char *sep)
 	ck_assert_int_eq(setenv(name, buf, 1), 0);
 }
 
+/* what socket_link_planted puts in place of the socket */
+enum planted { PLANT_SYMLINK, PLANT_HARD_FILE, PLANT_HARD_SOCKET };
+
+/* socket_victim_new - a unix socket of root's, mode 0600, bound in the
+ * test directory and left there; its path, owned */
+static char *
+socket_victim_new(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char	*path = th_path(E.dir, "victim.sock");
+	int	 s;
+
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(s);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	return path;
+}
+
 /*
- * Started as root with `user` and `socket-mode`, filterd binds its unix
- * socket in a directory the run user owns. A process of that user that
- * swaps the socket for a link to a file of root's before filterd has set
- * the socket's mode (tests/lib/bindlink.c swaps it right after the bind)
- * does not get that file's mode changed, nor its owner.
+ * socket_link_planted - started as root with `user` and `socket-mode`,
+ * filterd binds its unix socket in a directory the run user owns. A
+ * process of that user that swaps the socket for a link to a file of
+ * root's (tests/lib/bindlink.c swaps it right after the bind; a hard one
+ * where fs.protected_hardlinks=0 lets a user make it), a socket of root's
+ * included, does not get that file's mode changed, nor its owner, when
+ * filterd sets the socket's mode and hands the socket over: the link is
+ * left as it is, with a warning.
  */
-START_TEST(privileges_socket_link)
+static void
+socket_link_planted(enum planted what)
 {
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
 	const struct passwd *pw = root_and_nobody();
-	char		*rundir, *victim, err[512];
+	char		*rundir, *victim, err[512], want[512];
 	struct stat	 st;
 	struct th_proc	*p;
 
 	if (pw == NULL)
 		return;
-	victim = victim_new();
+	victim = what == PLANT_HARD_SOCKET ? socket_victim_new() :
+	    victim_new();
 	rundir = user_dir_new("run", 0755, pw);
 	ck_assert_int_eq(th_write_file(E.conf, "socket \"unix:%s/filterd.sock\"\n"
 	    "socket-mode 0666\nuser nobody\nlog stderr\n"
@@ -880,19 +908,46 @@ START_TEST(privileges_socket_link)
 	env_add("ASAN_OPTIONS", "verify_asan_link_order=0", ":");
 	ck_assert_int_eq(setenv("LD_PRELOAD", BINDLINK, 1), 0);
 	ck_assert_int_eq(setenv("FD_TEST_BIND_LINK", victim, 1), 0);
+	if (what != PLANT_SYMLINK)
+		ck_assert_int_eq(setenv("FD_TEST_BIND_LINK_HARD", "1", 1), 0);
 	p = th_proc_start(E.dir, "socket-link", argv, err, sizeof(err));
 	unsetenv("LD_PRELOAD");
 	unsetenv("FD_TEST_BIND_LINK");
+	unsetenv("FD_TEST_BIND_LINK_HARD");
 	ck_assert_msg(p != NULL, "%s", err);
 	ck_assert_msg(th_log_wait(p, 0, "started on", 10000) == 0, "%s",
 	    th_log_tail(p, 5));
 	ck_assert_int_eq(stat(victim, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	victim_intact(victim);
+	if (what == PLANT_HARD_SOCKET)
+		ck_assert(owned_by(victim, 0));
+	else
+		victim_intact(victim);
+	snprintf(want, sizeof(want), "socket %s/filterd.sock: not handed to "
+	    "the run user: %s", rundir, what == PLANT_HARD_SOCKET ?
+	    "it has other hard links" : "not a socket");
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
 	ck_assert_int_eq(th_proc_stop(p, STOP_MS), 0);
 	p = th_proc_free(p);
 	free(rundir);
 	free(victim);
+}
+
+START_TEST(privileges_socket_link)
+{
+	socket_link_planted(PLANT_SYMLINK);
+}
+END_TEST
+
+START_TEST(privileges_socket_hard_link)
+{
+	socket_link_planted(PLANT_HARD_FILE);
+}
+END_TEST
+
+START_TEST(privileges_socket_hard_link_socket)
+{
+	socket_link_planted(PLANT_HARD_SOCKET);
 }
 END_TEST
 
@@ -1448,6 +1503,8 @@ daemon_suite(void)
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, privileges_hard_links);
 	tcase_add_test(tc, privileges_socket_link);
+	tcase_add_test(tc, privileges_socket_hard_link);
+	tcase_add_test(tc, privileges_socket_hard_link_socket);
 	tcase_add_test(tc, service_notify);
 	tcase_add_test(tc, store_opened_as_user);
 	tcase_add_test(tc, wrong_user);

@@ -1,6 +1,7 @@
 /*
  * bindlink.c -- a preload for tests: right after a unix socket is bound,
- * its path is replaced by a symbolic link to FD_TEST_BIND_LINK
+ * its path is replaced by a symbolic link to FD_TEST_BIND_LINK, or by a
+ * hard link to it when FD_TEST_BIND_LINK_HARD is set
  *
  * It stands for a process of the run user, which owns the socket's
  * directory, swapping the socket for a link before the daemon has set
@@ -9,6 +10,7 @@
  * happens at the one moment a race would have to hit, every time.
  *
  *   LD_PRELOAD=tests/lib/.libs/bindlink.so FD_TEST_BIND_LINK=/victim ...
+ *   (and FD_TEST_BIND_LINK_HARD=1 for a hard link)
  *
  * Unset, nothing changes.
  */
@@ -28,6 +30,7 @@ typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
 /* set once, at load, before any thread of the daemon exists */
 static bind_fn		 real_bind;
 static const char	*link_to;
+static int		 hard;
 
 /* bindlink_init - find libc's bind and read FD_TEST_BIND_LINK */
 __attribute__((constructor)) static void
@@ -35,6 +38,7 @@ bindlink_init(void)
 {
 	*(void **)&real_bind = dlsym(RTLD_NEXT, "bind");
 	link_to = getenv("FD_TEST_BIND_LINK");
+	hard = getenv("FD_TEST_BIND_LINK_HARD") != NULL;
 }
 
 int
@@ -51,7 +55,7 @@ bind(int fd, const struct sockaddr *sa, socklen_t len)
 	memcpy(path, sun->sun_path, sizeof(sun->sun_path));
 	path[sizeof(sun->sun_path)] = '\0';
 	if (unlink(path) == 0)
-		(void)symlink(link_to, path);
+		(void)(hard ? link(link_to, path) : symlink(link_to, path));
 	errno = saved;
 	return rc;
 }
