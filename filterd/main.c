@@ -205,7 +205,7 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	/* until it detaches, what goes wrong goes to the terminal, whatever
 	 * the configured log target; one that cannot become `user` says so
 	 * before it binds or writes a pidfile (filterd -t, which an admin
-	 * may run as anyone, does not ask) */
+	 * may run as anyone, only warns: user_warn) */
 	if (ids.set && geteuid() != 0 && geteuid() != ids.uid) {
 		fd_log_errx("cannot become user %s: not running as root",
 		    conf->user);

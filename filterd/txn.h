@@ -106,8 +106,10 @@ struct fd_txn {
 	const char	*decider;	/* rule or plugin name of this stage */
 	/*
 	 * A verdict reached at a stage that could not give it (connect,
-	 * where libmilter has no reply text; or any stage before RCPT with
-	 * delay-reject): its action and reply, for the stage that does.
+	 * where libmilter has no reply text; a stage the MTA awaits no
+	 * reply for; any stage before RCPT with delay-reject; a discard
+	 * before MAIL): its action and reply, for each later stage that
+	 * does, until its message or the connection ends.
 	 */
 	struct {
 		enum fd_action	 action;	/* FD_CONTINUE: none held */
@@ -179,8 +181,9 @@ void	 fd_txn_reply(struct fd_txn *, const char *rcode, const char *xcode,
 void	 fd_txn_reason(struct fd_txn *, const char *text);
 void	 fd_txn_reply_clear(struct fd_txn *);
 
-/* fd_txn_hold - keep the current reply and action a for a later stage;
- * one reached at MAIL is dropped with its message */
+/* fd_txn_hold - keep the current reply and action a for later stages;
+ * one reached in a message is dropped with it, one reached before MAIL
+ * holds for the connection */
 void	 fd_txn_hold(struct fd_txn *, enum fd_action a);
 /* fd_txn_held_reply - make the held reply the current one; its action */
 enum fd_action fd_txn_held_reply(struct fd_txn *);
