@@ -213,8 +213,8 @@ txn_of(SMFICTX *ctx)
 #define CONN_STAGES	(FD_ST_CONNECT | FD_ST_HELO)
 
 /* early_discard - a discard where there is no message to drop: the MTA
- * takes one at CONNECT or HELO for a broken filter (Postfix logs it and
- * applies its milter_default_action) */
+ * ignores one at CONNECT or HELO (Postfix logs a warning and goes on, as
+ * Sendmail does), and the messages that follow would be delivered */
 static int
 early_discard(uint32_t stage, enum fd_action a)
 {

@@ -727,10 +727,9 @@ END_TEST
 
 /*
  * A plugin's discard before MAIL has no message to drop, and the MTA
- * takes a discard at CONNECT or HELO for a broken filter (Postfix logs it
- * and applies its milter_default_action, a tempfail). It is held and
- * given at MAIL, to every message of the connection, another HELO
- * included.
+ * ignores a discard at CONNECT or HELO (Postfix logs a warning and
+ * delivers the messages that follow). It is held and given at MAIL, to
+ * every message of the connection, another HELO included.
  */
 START_TEST(plugin_discard_helo)
 {

@@ -735,9 +735,8 @@ mc_final(struct mc_conn *mc, int cmd, enum mc_action action)
 			mc->state = MCS_ACCEPT_MSG;
 		break;
 	case MC_DISCARD:
-		/* Postfix refuses a discard at CONNECT or HELO: it logs
-		 * a warning and answers with milter_default_action; the
-		 * state is left as it is here */
+		/* Postfix ignores a discard at CONNECT or HELO: it logs
+		 * a warning and goes on; the state is left as it is */
 		if (!conn_event)
 			mc->state = MCS_ACCEPT_MSG;
 		break;
