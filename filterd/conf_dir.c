@@ -177,8 +177,8 @@ socket_host(struct cparse *cp, struct fd_directive *d, const char *host)
 		host++;
 		if (n == 0 || (!is_addr(af, host, n) &&
 		    !is_addr(other, host, n))) {
-			arg_err(cp, d, 0, "socket \"%s\": brackets hold an "
-			    "%s address", s, v6 ? "IPv6" : "IPv4");
+			arg_err(cp, d, 0, "socket \"%s\": brackets must "
+			    "hold an %s address", s, v6 ? "IPv6" : "IPv4");
 			return -1;
 		}
 	}

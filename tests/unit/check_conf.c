@@ -306,11 +306,11 @@ START_TEST(socket_family)
 	    "(use \"inet:8890@[127.0.0.1]\")");
 	fd_errs_clear(&errs);
 	expect_error("socket \"inet:8890@[mx.example]\"\n", "main.conf:1:8: "
-	    "socket \"inet:8890@[mx.example]\": brackets hold an IPv4 "
+	    "socket \"inet:8890@[mx.example]\": brackets must hold an IPv4 "
 	    "address");
 	fd_errs_clear(&errs);
 	expect_error("socket \"inet6:8890@[::1\"\n", "main.conf:1:8: "
-	    "socket \"inet6:8890@[::1\": brackets hold an IPv6 address");
+	    "socket \"inet6:8890@[::1\": brackets must hold an IPv6 address");
 }
 END_TEST
 
