@@ -32,13 +32,20 @@ static bind_fn		 real_bind;
 static const char	*link_to;
 static int		 hard;
 
-/* bindlink_init - find libc's bind and read FD_TEST_BIND_LINK */
+/*
+ * bindlink_init - find libc's bind and read FD_TEST_BIND_LINK. The
+ * preload is the daemon's alone: a program it starts does not inherit
+ * it (a sanitizer's symbolizer, built without this library's sanitizer
+ * runtime, would fail to load and leave reports unsymbolized, so that
+ * the suppressions no longer match them).
+ */
 __attribute__((constructor)) static void
 bindlink_init(void)
 {
 	*(void **)&real_bind = dlsym(RTLD_NEXT, "bind");
 	link_to = getenv("FD_TEST_BIND_LINK");
 	hard = getenv("FD_TEST_BIND_LINK_HARD") != NULL;
+	(void)unsetenv("LD_PRELOAD");
 }
 
 int
