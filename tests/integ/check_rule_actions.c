@@ -692,12 +692,40 @@ START_TEST(per_message_state)
 }
 END_TEST
 
+/*
+ * accepted_at_connect - 192.0.2.50, accepted at CONNECT by "welcome" under
+ * delay-reject (CONNECT unanswered), is accepted at RCPT where the rule
+ * "all" would refuse, in each message of the connection; another client
+ * is refused by that rule
+ */
+static void
+accepted_at_connect(void)
+{
+	struct mc_conn	*mc = conn();
+
+	ck_assert_int_eq(mc_connect_cmd(mc, "w.example", "192.0.2.50", 40000),
+	    MC_NOREPLY);
+	passed(mc, mc_helo(mc, "w.example"), "helo");
+	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
+	ck_assert_int_eq(mc_rcpt(mc, "<a@example.com>", NULL), MC_ACCEPT);
+	ck_assert_int_eq(mc_mail(mc, "<t@sender.example>", NULL), MC_NOREPLY);
+	ck_assert_int_eq(mc_rcpt(mc, "<b@example.com>", NULL), MC_ACCEPT);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=welcome "
+	    "action=accept", 5000), 0);
+	ck_assert(!th_log_has(E.p, "decider=all"));
+
+	mc = envelope("o.example", "192.0.2.51", "<s@sender.example>");
+	expect(mc, mc_rcpt(mc, "<a@example.com>", NULL), MC_REJECT, "550",
+	    "5.7.1", "Message rejected by policy");
+	done(mc);
+}
+
 /* a plugin's accept at CONNECT is the connection's, as a rule's `accept
  * connection` is: with delay-reject CONNECT is not answered, and the
  * accept must still hold at MAIL and RCPT, where a rule would refuse */
 START_TEST(plugin_accept_connect_delayed)
 {
-	struct mc_conn	*mc;
 	char		 text[1024];
 
 	snprintf(text, sizeof(text), "delay-reject rcpt\n"
@@ -706,22 +734,7 @@ START_TEST(plugin_accept_connect_delayed)
 	    "rule all on rcpt if rcpt-domain == example.com reject\n",
 	    FD_BUILDDIR);
 	start(text);
-	mc = conn();
-	ck_assert_int_eq(mc_connect_cmd(mc, "w.example", "192.0.2.50", 40000),
-	    MC_NOREPLY);
-	passed(mc, mc_helo(mc, "w.example"), "helo");
-	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
-	ck_assert_int_eq(mc_rcpt(mc, "<a@example.com>", NULL), MC_ACCEPT);
-	done(mc);
-	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=welcome "
-	    "action=accept", 5000), 0);
-	ck_assert(!th_log_has(E.p, "decider=all"));
-
-	/* another client is refused by the rule */
-	mc = envelope("o.example", "192.0.2.51", "<s@sender.example>");
-	expect(mc, mc_rcpt(mc, "<a@example.com>", NULL), MC_REJECT, "550",
-	    "5.7.1", "Message rejected by policy");
-	done(mc);
+	accepted_at_connect();
 }
 END_TEST
 
@@ -766,29 +779,10 @@ END_TEST
  * not answered, and the accept must still hold at MAIL and RCPT */
 START_TEST(rule_accept_connect_delayed)
 {
-	struct mc_conn	*mc;
-
 	start("delay-reject rcpt\n"
 	    "rule welcome on connect if client-ip == 192.0.2.50 accept\n"
 	    "rule all on rcpt if rcpt-domain == example.com reject\n");
-	mc = conn();
-	ck_assert_int_eq(mc_connect_cmd(mc, "w.example", "192.0.2.50", 40000),
-	    MC_NOREPLY);
-	passed(mc, mc_helo(mc, "w.example"), "helo");
-	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
-	ck_assert_int_eq(mc_rcpt(mc, "<a@example.com>", NULL), MC_ACCEPT);
-	ck_assert_int_eq(mc_mail(mc, "<t@sender.example>", NULL), MC_NOREPLY);
-	ck_assert_int_eq(mc_rcpt(mc, "<b@example.com>", NULL), MC_ACCEPT);
-	done(mc);
-	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=connect decider=welcome "
-	    "action=accept", 5000), 0);
-	ck_assert(!th_log_has(E.p, "decider=all"));
-
-	/* another client is refused by the rule */
-	mc = envelope("o.example", "192.0.2.51", "<s@sender.example>");
-	expect(mc, mc_rcpt(mc, "<a@example.com>", NULL), MC_REJECT, "550",
-	    "5.7.1", "Message rejected by policy");
-	done(mc);
+	accepted_at_connect();
 }
 END_TEST
 
