@@ -775,6 +775,22 @@ START_TEST(privileges_hard_links)
 }
 END_TEST
 
+/* unix_bound - a socket of type bound at path, its address in *sun */
+static int
+unix_bound(const char *path, int type, struct sockaddr_un *sun)
+{
+	int	 s;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sun->sun_path));
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)sun, sizeof(*sun)), 0);
+	return s;
+}
+
 /* notify_wait - the next datagram on s within 10 s holds want */
 static void
 notify_wait(int s, const char *want)
@@ -803,14 +819,9 @@ START_TEST(service_notify)
 	const char	*fd = th_require("FILTERD", NULL);
 	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
 	char		*path = th_path(E.dir, "notify"), err[512];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int		 s;
+	struct sockaddr_un sun;
+	int		 s = unix_bound(path, SOCK_DGRAM, &sun);
 
-	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(s, 0);
-	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
 	E.p = th_proc_start(E.dir, "filterd", argv, err, sizeof(err));
 	unsetenv("NOTIFY_SOCKET");
@@ -860,17 +871,11 @@ enum planted { PLANT_SYMLINK, PLANT_HARD_FILE, PLANT_HARD_SOCKET };
 static char *
 socket_victim_new(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun;
 	char	*path = th_path(E.dir, "victim.sock");
-	int	 s;
 
 	ck_assert_int_eq(chmod(E.dir, 0755), 0);
-	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(s, 0);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	close(s);
+	close(unix_bound(path, SOCK_STREAM, &sun));
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	return path;
 }
@@ -1063,16 +1068,9 @@ START_TEST(socket_in_use)
 	char			*sock = th_path(E.dir, "filterd.sock"), want[512];
 	struct sockaddr_un	 sun;
 	struct th_proc		*p;
-	int			 s, st;
+	int			 st;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
-	strcpy(sun.sun_path, sock);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(s, 0);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	close(s);
+	close(unix_bound(sock, SOCK_STREAM, &sun));
 	snprintf(E.spec, sizeof(E.spec), "unix:%s", sock);
 	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
 	    "pidfile \"%s/filterd.pid\"\nstore lmdb \"%s/state\"\n"
@@ -1107,13 +1105,7 @@ START_TEST(socket_backlog_full)
 	struct th_proc		*p;
 	int			 l, c[8], n, st;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
-	strcpy(sun.sun_path, sock);
-	l = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(l, 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	l = unix_bound(sock, SOCK_STREAM, &sun);
 	ck_assert_int_eq(listen(l, 0), 0);
 	/* queue connections until the listener takes no more */
 	for (n = 0; n < 8; n++) {
