@@ -2059,6 +2059,25 @@ START_TEST(redis_outage)
 }
 END_TEST
 
+/*
+ * own_redis_new - a redis-server of the test's own, which it may stop and
+ * restart, as the store's path in place of the shared one; options are
+ * set anew before open_store()
+ */
+static struct fd_test_redis *
+own_redis_new(void)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+
+	st = fd_store_free(st);
+	opts_free();
+	t = fd_test_redis_start(err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	conf.store_path = (char *)fd_test_redis_url(t);
+	return t;
+}
+
 /* A store that went down within a minute of its last line stays quiet
  * then, but not for good: if it is still down a minute on, that is
  * logged, else the last line would say it is available while every
@@ -2069,10 +2088,7 @@ START_TEST(redis_flap_then_down)
 	char	 err[256];
 	int64_t	 v;
 
-	st = fd_store_free(st);
-	opts_free();
-	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
-	conf.store_path = (char *)fd_test_redis_url(t);
+	t = own_redis_new();
 	opt("breaker-failures", "0");
 	st = open_store();
 	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
@@ -2109,10 +2125,7 @@ START_TEST(redis_restart_between_calls)
 	struct fd_grey_req q = greq("k", "a");
 	char	 err[256];
 
-	st = fd_store_free(st);
-	opts_free();
-	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
-	conf.store_path = (char *)fd_test_redis_url(t);
+	t = own_redis_new();
 	st = open_store();
 	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
 	/* the pooled connection is dead and the script cache empty: the
@@ -2129,13 +2142,9 @@ END_TEST
 START_TEST(redis_slow)
 {
 	struct fd_test_redis *t;
-	char	 err[256];
 	int64_t	 v;
 
-	st = fd_store_free(st);
-	opts_free();
-	ck_assert_ptr_nonnull(t = fd_test_redis_start(err, sizeof(err)));
-	conf.store_path = (char *)fd_test_redis_url(t);
+	t = own_redis_new();
 	opt("timeout", "100ms");
 	opt("breaker-failures", "0");
 	st = open_store();
