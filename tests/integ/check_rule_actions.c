@@ -945,6 +945,32 @@ line_len(const struct mc_reply *r)
 	    2;
 }
 
+/* cut_reply - the example plugin refusing with codes and text (its
+ * reply parameter) sends one line of 512 octets, the start of text */
+static void
+cut_reply(const char *rcode, const char *xcode, enum mc_action want,
+    const char *text)
+{
+	struct mc_conn		*mc;
+	const struct mc_reply	*r;
+	char			 conf[2048];
+
+	snprintf(conf, sizeof(conf),
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n"
+	    "\treply %s %s \"%s\"\n}\n", EXAMPLE_DIR, rcode, xcode, text);
+	start(conf);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), want);
+	r = mc_last(mc);
+	ck_assert_str_eq(r->rcode, rcode);
+	ck_assert_str_eq(r->xcode, xcode);
+	ck_assert_uint_eq(line_len(r), 512);
+	ck_assert(strncmp(r->text, text, strlen(r->text)) == 0);
+	done(mc);
+	E.p = th_proc_free(E.p);
+}
+
 /*
  * A plugin's text may be 511 bytes, more than an SMTP reply line holds
  * with its codes (RFC 5321 4.5.3.1.5: 512 octets, CRLF included): the text
@@ -953,45 +979,17 @@ line_len(const struct mc_reply *r)
  */
 START_TEST(plugin_reply_line_limit)
 {
-	struct mc_conn		*mc;
-	const struct mc_reply	*r;
-	char			 text[2048], want[600];
-	size_t			 i;
+	char	 want[600];
+	size_t	 i;
 
 	for (i = 0; i < 600; i++)
 		want[i] = (char)('a' + i % 26);
 	want[599] = '\0';
-	snprintf(text, sizeof(text),
-	    "plugin example path \"%s/example.so\" {\n"
-	    "\treject-rcpt \"trap@example.com\"\n"
-	    "\treply 550 5.1.1 \"%s\"\n}\n", EXAMPLE_DIR, want);
-	start(text);
-	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
-	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT);
-	r = mc_last(mc);
-	ck_assert_str_eq(r->rcode, "550");
-	ck_assert_str_eq(r->xcode, "5.1.1");
-	ck_assert_uint_eq(line_len(r), 512);
-	ck_assert(strncmp(r->text, want, strlen(r->text)) == 0);
-	done(mc);
-	E.p = th_proc_free(E.p);
-
+	cut_reply("550", "5.1.1", MC_REJECT, want);
 	/* every other byte a '%': doubled for libmilter, one on the wire */
 	for (i = 0; i < 598; i += 2)
 		want[i] = '%';
-	snprintf(text, sizeof(text),
-	    "plugin example path \"%s/example.so\" {\n"
-	    "\treject-rcpt \"trap@example.com\"\n"
-	    "\treply 451 4.2.2 \"%s\"\n}\n", EXAMPLE_DIR, want);
-	start(text);
-	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
-	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_TEMPFAIL);
-	r = mc_last(mc);
-	ck_assert_str_eq(r->rcode, "451");
-	ck_assert_str_eq(r->xcode, "4.2.2");
-	ck_assert_uint_eq(line_len(r), 512);
-	ck_assert(strncmp(r->text, want, strlen(r->text)) == 0);
-	done(mc);
+	cut_reply("451", "4.2.2", MC_TEMPFAIL, want);
 }
 END_TEST
 
