@@ -665,7 +665,6 @@ socket_in_use(const char *path)
 	return rc == 0 || err == EAGAIN;
 }
 
-
 /*
  * open_socket - bind the milter socket, while we may still have the
  * privileges for it. A unix socket gets socket-mode from the umask it is
