@@ -44,6 +44,7 @@ struct helo_state {
 struct helo_conn {
 	unsigned	 nhelo;		/* HELO/EHLO seen */
 	struct helo_seen seen;		/* distinct names */
+	int64_t		 dns_spent;	/* ms its lookups waited, in all */
 	/* the verdict of the last HELO */
 	uint32_t	 found;		/* findings (bit per check) */
 	enum helo_act	 act;		/* decisive action */
@@ -106,10 +107,17 @@ not_checked(const struct helo_state *st, const struct helo_result *r,
 	    strlen(r->name.norm)), why);
 }
 
-/* forward_confirm - add the DNS findings; DNS errors add none */
+/*
+ * forward_confirm - add the DNS findings; DNS errors add none. The
+ * lookups of one connection share one dns-timeout: a client repeating
+ * EHLO with names whose servers never answer must not hold its session
+ * one timeout per EHLO, past the MTA's milter timeout when the MTA
+ * awaits no reply before RCPT (delay-reject).
+ */
 static void
-forward_confirm(const struct helo_state *st, const struct helo_client *cl,
-    struct helo_result *r, char *note, size_t notelen)
+forward_confirm(const struct helo_state *st, struct helo_conn *c,
+    const struct helo_client *cl, struct helo_result *r, char *note,
+    size_t notelen)
 {
 	const struct fd_host *host = st->host;
 	struct helo_answer ans;
@@ -120,8 +128,8 @@ forward_confirm(const struct helo_state *st, const struct helo_client *cl,
 	    r->name.kind != HELO_K_DOMAIN || !r->name.has_dot ||
 	    cl->addr.len == 0)
 		return;
-	switch (helo_dns_lookup(st->dns, r->name.norm, host->now(host), &ans,
-	    err, sizeof(err))) {
+	switch (helo_dns_lookup_conn(st->dns, r->name.norm, host->now(host),
+	    &c->dns_spent, &ans, err, sizeof(err))) {
 	case HELO_DNS_FOUND:
 		if ((ok = helo_dns_confirms(&ans, &cl->addr)) == 0) {
 			helo_result_add(r, &st->conf->pol, HELO_C_FORWARD);
@@ -252,7 +260,7 @@ helo_on_helo(struct fd_txn *txn, void *state, void *conn)
 	r.ndistinct = helo_seen_add(&c->seen, helo, len);
 	if (r.ndistinct > pol->changes_max)
 		helo_result_add(&r, pol, HELO_C_CHANGES);
-	forward_confirm(st, &cl, &r, note, sizeof(note));
+	forward_confirm(st, c, &cl, &r, note, sizeof(note));
 	record(st, c, &r, helo, len, &cl, note);
 	return pol->enforce_at_helo ? apply(st, txn, c) : FD_CONTINUE;
 }

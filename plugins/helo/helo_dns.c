@@ -239,11 +239,11 @@ wait_once(ares_channel ch, int64_t left)
 	}
 }
 
-/* resolve - the A and the AAAA query, both bounded by one deadline;
- * -1 if there is no channel (err says why) */
+/* resolve - the A and the AAAA query, both bounded by one deadline,
+ * wait_ms from now; -1 if there is no channel (err says why) */
 static int
-resolve(struct helo_dns *d, const char *name, struct query q[2], char *err,
-    size_t errlen)
+resolve(struct helo_dns *d, const char *name, int64_t wait_ms,
+    struct query q[2], char *err, size_t errlen)
 {
 	struct ares_addrinfo_hints hints;
 	ares_channel	 ch;
@@ -259,7 +259,7 @@ resolve(struct helo_dns *d, const char *name, struct query q[2], char *err,
 		hints.ai_flags = ARES_AI_NOSORT;
 		ares_getaddrinfo(ch, name, NULL, &hints, on_answer, &q[i]);
 	}
-	deadline = mono_ms() + d->timeout_ms;
+	deadline = mono_ms() + wait_ms;
 	while ((!q[0].done || !q[1].done) &&
 	    (left = deadline - mono_ms()) > 0)
 		wait_once(ch, left);
@@ -277,14 +277,14 @@ failed(int status)
 	    status != ARES_ENODATA;
 }
 
-/* failure - a failed query's status in words */
+/* failure - a failed query's status in words; wait_ms was its deadline */
 static void
-failure(const struct helo_dns *d, int status, char *buf, size_t buflen)
+failure(int64_t wait_ms, int status, char *buf, size_t buflen)
 {
 	/* our deadline or c-ares's last try: the same thing to the reader */
 	if (status == ARES_ECANCELLED || status == ARES_ETIMEOUT)
 		snprintf(buf, buflen, "timed out after %lld ms",
-		    (long long)d->timeout_ms);
+		    (long long)wait_ms);
 	else
 		snprintf(buf, buflen, "%s", ares_strerror(status));
 }
@@ -292,8 +292,8 @@ failure(const struct helo_dns *d, int status, char *buf, size_t buflen)
 /* failures - set ans->failed, and say in err which lookup failed and why;
  * when both did, the first reason is enough */
 static void
-failures(const struct helo_dns *d, const struct query q[2],
-    struct helo_answer *ans, char *err, size_t errlen)
+failures(int64_t wait_ms, const struct query q[2], struct helo_answer *ans,
+    char *err, size_t errlen)
 {
 	char	 why[96];
 	int	 i;
@@ -302,10 +302,10 @@ failures(const struct helo_dns *d, const struct query q[2],
 		if (failed(q[i].status))
 			ans->failed |= (unsigned char)q[i].fam;
 	if (ans->failed == (HELO_FAM_A | HELO_FAM_AAAA))
-		failure(d, q[0].status, err, errlen);
+		failure(wait_ms, q[0].status, err, errlen);
 	else if (ans->failed != 0) {
 		i = ans->failed == HELO_FAM_A ? 0 : 1;
-		failure(d, q[i].status, why, sizeof(why));
+		failure(wait_ms, q[i].status, why, sizeof(why));
 		snprintf(err, errlen, "the %s lookup failed: %s",
 		    i == 0 ? "A" : "AAAA", why);
 	}
@@ -327,24 +327,43 @@ enum helo_dns_rc
 helo_dns_lookup(struct helo_dns *d, const char *name, int64_t now,
     struct helo_answer *ans, char *err, size_t errlen)
 {
+	int64_t	 spent = 0;
+
+	return helo_dns_lookup_conn(d, name, now, &spent, ans, err, errlen);
+}
+
+/* helo_dns_lookup_conn - the same, the network's wait counted in *spent */
+enum helo_dns_rc
+helo_dns_lookup_conn(struct helo_dns *d, const char *name, int64_t now,
+    int64_t *spent, struct helo_answer *ans, char *err, size_t errlen)
+{
 	struct query	 q[2];
-	int64_t		 ttl;
+	int64_t		 ttl, wait_ms = d->timeout_ms - *spent, start;
+	int		 rc;
 
 	if (errlen > 0)
 		err[0] = '\0';
 	memset(ans, 0, sizeof(*ans));
 	if (d->cache != NULL && helo_cache_get(d->cache, name, now, ans))
 		return ans->rc;
+	ans->rc = HELO_DNS_ERROR;
+	ans->failed = HELO_FAM_A | HELO_FAM_AAAA;
+	if (wait_ms <= 0) {
+		snprintf(err, errlen, "this connection's lookups took "
+		    "dns-timeout (%lld ms) already", (long long)d->timeout_ms);
+		return ans->rc;
+	}
 	memset(q, 0, sizeof(q));
 	q[0].fam = HELO_FAM_A;
 	q[1].fam = HELO_FAM_AAAA;
 	q[0].ans = q[1].ans = ans;
-	if (resolve(d, name, q, err, errlen) != 0) {
-		ans->rc = HELO_DNS_ERROR;
-		ans->failed = HELO_FAM_A | HELO_FAM_AAAA;
+	start = mono_ms();
+	rc = resolve(d, name, wait_ms, q, err, errlen);
+	*spent += mono_ms() - start;
+	if (rc != 0)
 		return ans->rc;
-	}
-	failures(d, q, ans, err, errlen);
+	ans->failed = 0;
+	failures(wait_ms, q, ans, err, errlen);
 	if (ans->naddr > 0) {
 		ans->rc = HELO_DNS_FOUND;
 		ttl = least_ttl(q);

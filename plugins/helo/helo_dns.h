@@ -52,6 +52,13 @@ struct helo_dns	*helo_dns_free(struct helo_dns *);
 enum helo_dns_rc helo_dns_lookup(struct helo_dns *, const char *name,
 		    int64_t now, struct helo_answer *, char *err,
 		    size_t errlen);
+/* helo_dns_lookup_conn - the same for one of a connection's lookups,
+ * which share one timeout: *spent (0 at the connection's start) is what
+ * its lookups waited on the network so far, and grows by this one's wait.
+ * With nothing left, a name not in the cache is HELO_DNS_ERROR. */
+enum helo_dns_rc helo_dns_lookup_conn(struct helo_dns *, const char *name,
+		    int64_t now, int64_t *spent, struct helo_answer *,
+		    char *err, size_t errlen);
 /* helo_dns_confirms - 1 if addr is among the answer's addresses, 0 if
  * not and its family's answer is whole, -1 if the answer cannot tell */
 int		 helo_dns_confirms(const struct helo_answer *,

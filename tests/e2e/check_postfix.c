@@ -464,20 +464,21 @@ on_signal(int sig)
 
 /* ---- filterd and smtp-sink ---- */
 
-static int	write_filterd_conf_grey(const char *, const char *, char *,
-		    size_t);
+static int	write_filterd_conf_grey(const char *, const char *,
+		    const char *, char *, size_t);
 
 /* write_filterd_conf - the test's config, `extra` at its head */
 static int
 write_filterd_conf(const char *extra, char *err, size_t errlen)
 {
-	return write_filterd_conf_grey(extra, "", err, errlen);
+	return write_filterd_conf_grey(extra, "", "", err, errlen);
 }
 
-/* write_filterd_conf_grey - the same, with more greylist directives */
+/* write_filterd_conf_grey - the same, with more helo and greylist
+ * directives */
 static int
-write_filterd_conf_grey(const char *extra, const char *grey, char *err,
-    size_t errlen)
+write_filterd_conf_grey(const char *extra, const char *helo,
+    const char *grey, char *err, size_t errlen)
 {
 	const char	*plugins = getenv("FD_PLUGIN_DIR");
 
@@ -491,6 +492,7 @@ write_filterd_conf_grey(const char *extra, const char *grey, char *err,
 	    "store lmdb \"%s/state\"\n"
 	    "plugin-dir \"%s\"\n"
 	    "plugin helo {\n"
+	    "%s"
 	    "}\n"
 	    "plugin ratelimit {\n"
 	    "\tlimit client-ip 3/1h name e2e-ip\n"
@@ -500,7 +502,7 @@ write_filterd_conf_grey(const char *extra, const char *grey, char *err,
 	    /* the rate test's client is not greylisted */
 	    "\twhitelist-networks 198.51.100.0/24\n"
 	    "%s"
-	    "}\n", extra, E.fport, E.dir, plugins, grey) < 0) {
+	    "}\n", extra, E.fport, E.dir, plugins, helo, grey) < 0) {
 		snprintf(err, errlen, "%s: %s", E.fconf, strerror(errno));
 		return -1;
 	}
@@ -1174,19 +1176,26 @@ START_TEST(ratelimit_over)
 }
 END_TEST
 
-/* reload_with - filterd's config with more global and greylist lines,
- * reloaded (SIGUSR1); the log offset before the reload */
+/* reload_helo - filterd's config with more global, helo and greylist
+ * lines, reloaded (SIGUSR1); the log offset before the reload */
 static size_t
-reload_with(const char *global, const char *grey)
+reload_helo(const char *global, const char *helo, const char *grey)
 {
 	char	 err[256];
 	size_t	 mark = th_log_size(E.filterd);
 
-	ck_assert_msg(write_filterd_conf_grey(global, grey, err,
+	ck_assert_msg(write_filterd_conf_grey(global, helo, grey, err,
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(th_proc_signal(E.filterd, SIGUSR1), 0);
 	ck_assert_int_eq(th_log_wait(E.filterd, mark, "reloaded", WAIT_MS), 0);
 	return mark;
+}
+
+/* reload_with - the same, with more global and greylist lines */
+static size_t
+reload_with(const char *global, const char *grey)
+{
+	return reload_helo(global, "", grey);
 }
 
 /*
@@ -1497,6 +1506,66 @@ START_TEST(smtputf8_addresses)
 }
 END_TEST
 
+/* silent_udp - a loopback UDP socket that takes queries and answers
+ * none: a name server that never replies; its port in *port */
+static int
+silent_udp(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/*
+ * A client repeats EHLO with names whose name server never answers,
+ * under delay-reject: Postfix awaits no reply at HELO, so its wait for
+ * the reply to RCPT covers every lookup before it. Those of one
+ * connection take dns-timeout in all, so filterd answers RCPT within
+ * the snippet's milter_command_timeout, however many EHLOs there were,
+ * and Postfix does not give up on filterd for the rest of the session.
+ */
+START_TEST(helo_dns_repeated)
+{
+	struct smtp	 s;
+	char		 helo[256], cmd[300], *limit;
+	int		 fd, port, i, n;
+
+	fd = silent_udp(&port);
+	snprintf(helo, sizeof(helo), "\tforward-confirm log\n"
+	    "\tresolver 127.0.0.1:%d\n\tdns-timeout 1s\n", port);
+	reload_helo("delay-reject rcpt\n", helo, "");
+	/* one lookup more than the timeout holds */
+	limit = postconf("milter_command_timeout", 0);
+	n = atoi(limit) + 2;
+	free(limit);
+
+	smtp_open(&s, E.tport, "ADDR=100.64.3.5 NAME=[UNAVAILABLE]",
+	    "mx0.slow.example");
+	for (i = 1; i < n; i++) {
+		snprintf(cmd, sizeof(cmd), "EHLO mx%d.slow.example", i);
+		smtp_cmd(&s, cmd, "250 ");
+	}
+	smtp_cmd(&s, "MAIL FROM:<kim@example.org>", "250 2.1.0 ");
+	smtp_cmd(&s, "RCPT TO:<lee@example.net>", GREY_TEXT(300));
+	smtp_close(&s);
+	close(fd);
+	ck_assert_msg(!file_has(E.maillog, "warning: milter"), "Postfix gave "
+	    "up on filterd");
+	ck_assert(th_log_has(E.filterd, "this connection's lookups took "
+	    "dns-timeout (1000 ms) already"));
+}
+END_TEST
+
 /*
  * filterd stopped: Postfix's milter_default_action decides. tempfail
  * answers every client 451 4.7.1; accept lets mail through unfiltered
@@ -1562,6 +1631,7 @@ e2e_suite(void)
 	tcase_add_test(tc, retry_two_messages);
 	tcase_add_test(tc, pipelining);
 	tcase_add_test(tc, smtputf8_addresses);
+	tcase_add_test(tc, helo_dns_repeated);
 	tcase_add_test(tc, filterd_down);	/* last: stops filterd */
 	suite_add_tcase(s, tc);
 	return s;

@@ -622,6 +622,39 @@ START_TEST(t_timeout)
 }
 END_TEST
 
+/*
+ * The lookups of one connection wait dns-timeout in all: a client that
+ * repeats EHLO with names whose servers do not answer would otherwise
+ * hold its session one dns-timeout per EHLO, past the MTA's milter
+ * timeout when the MTA awaits no reply at HELO (delay-reject).
+ */
+START_TEST(t_timeout_conn)
+{
+	int	 port, fd;
+
+	fd = bind_lo(SOCK_DGRAM, 0, &port);
+	ck_assert_int_ge(fd, 0);
+	plug_start("dns-timeout 300ms;\n", port, "192.0.2.99");
+	ck_assert_int_eq(helo_mail("a.example.test"), FD_CONTINUE);
+	ck_assert_msg(strstr(F.logs, "forward-confirm of helo=\"a.example."
+	    "test\" not checked (DNS: timed out after 300 ms)") != NULL, "%s",
+	    F.logs);
+	fake_clear(&F, &T);
+	ck_assert_int_eq(helo_mail("b.example.test"), FD_CONTINUE);
+	ck_assert_msg(strstr(F.logs, "forward-confirm of helo=\"b.example."
+	    "test\" not checked (DNS: this connection's lookups took "
+	    "dns-timeout (300 ms) already): failing open") != NULL, "%s",
+	    F.logs);
+	/* a new connection has its own */
+	plug_newconn("192.0.2.99");
+	ck_assert_int_eq(helo_mail("b.example.test"), FD_CONTINUE);
+	ck_assert_msg(strstr(F.logs, "(DNS: timed out after 300 ms)") != NULL,
+	    "%s", F.logs);
+	plug_stop();
+	close(fd);
+}
+END_TEST
+
 START_TEST(t_cache)
 {
 	struct ub	 ub;
@@ -702,6 +735,7 @@ dns_suite(void)
 
 	tc = tcase_create("timeout");
 	tcase_add_test(tc, t_timeout);
+	tcase_add_test(tc, t_timeout_conn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");
