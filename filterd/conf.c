@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "conf_int.h"
 #include "log.h"
 #include "rule.h"
+#include "textfile.h"
 #include "xalloc.h"
 
 #ifndef FD_PKGLIBDIR
@@ -127,29 +127,6 @@ parse_file(struct cparse *cp, struct cfile *cf, FILE *f)
 	fd_yylex_destroy(scanner);
 }
 
-/*
- * conf_open - path for reading, with its status. fopen takes a directory
- * and only the first read fails, deep in the scanner: refuse it here.
- */
-static FILE *
-conf_open(const char *path, struct stat *st)
-{
-	FILE	*f;
-	int	 saved;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	if (fstat(fileno(f), st) < 0)
-		saved = errno;
-	else if (S_ISDIR(st->st_mode))
-		saved = EISDIR;
-	else
-		return f;
-	fclose(f);
-	errno = saved;
-	return NULL;
-}
-
 /* cp_include - read path at this point (the top file if from is NULL) */
 int
 cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
@@ -158,16 +135,17 @@ cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 	struct stat	 st;
 	FILE		*f;
 	char		*opened = cp_path(cp, path), *shown = cp_display(cp, path);
+	const char	*why;
 	size_t		 before;
 	int		 rc = -1;
 
 	memset(&cf, 0, sizeof(cf));
 	cf.name = cp_register(cp, shown);
 	cf.opened = opened;
-	if ((f = conf_open(opened, &st)) == NULL) {
+	/* the top file may be a pipe (filterd -t -c /dev/stdin) */
+	if ((f = fd_textfile_open(opened, from == NULL, &st, &why)) == NULL) {
 		fd_errs_add(cp->errs, from, "cannot open %s \"%s\": %s",
-		    from ? "included file" : "config file", shown,
-		    strerror(errno));
+		    from ? "included file" : "config file", shown, why);
 		goto out;
 	}
 	for (up = cp->file; up != NULL; up = up->up) {

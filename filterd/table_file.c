@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "table.h"
+#include "textfile.h"
 #include "xalloc.h"
 
 #define MAX_FILE_ERRORS	20
@@ -130,10 +131,12 @@ fd_table_load(struct fd_table *t, const char *path, const char *locname,
 	ssize_t		 len;
 	int		 nerr = 0;
 	struct fd_loc	 loc = { locname, 0, 1 };
+	struct stat	 st;
+	const char	*why;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = fd_textfile_open(path, 0, &st, &why)) == NULL) {
 		fd_errs_add(errs, from, "cannot open table file \"%s\": %s",
-		    locname, strerror(errno));
+		    locname, why);
 		return -1;
 	}
 	line = fd_malloc(MAX_LINE + 1);

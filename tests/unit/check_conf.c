@@ -909,6 +909,31 @@ START_TEST(unreadable_files)
 }
 END_TEST
 
+/*
+ * An included file or a table file that is a FIFO is refused at once:
+ * opening one waits for a writer, for ever if none comes, and a load
+ * runs in the daemon's main thread at a reload. A directory named as a
+ * table is refused when opened, like an included one.
+ */
+START_TEST(fifo_refused)
+{
+	ck_assert_int_eq(mkfifo("f.conf", 0600), 0);
+	ck_assert_int_eq(mkfifo("f.cidr", 0600), 0);
+	ck_assert_int_eq(mkdir("d.cidr", 0755), 0);
+	expect_error("include \"f.conf\"\n", "main.conf:1:9: cannot open "
+	    "included file \"f.conf\": a FIFO, not a regular file");
+	ck_assert_uint_eq(errs.n, 1);
+	fd_errs_clear(&errs);
+	expect_error("table t file \"f.cidr\"\n", "main.conf:1:14: cannot "
+	    "open table file \"f.cidr\": a FIFO, not a regular file");
+	ck_assert_uint_eq(errs.n, 1);
+	fd_errs_clear(&errs);
+	expect_error("table t file \"d.cidr\"\n", "main.conf:1:14: cannot "
+	    "open table file \"d.cidr\": Is a directory");
+	ck_assert_uint_eq(errs.n, 1);
+}
+END_TEST
+
 /* load_fifo - fifo.conf loaded while a child writes text into it */
 static struct fd_conf *
 load_fifo(const char *text)
@@ -1132,6 +1157,7 @@ conf_suite(void)
 	tcase_add_test(tc, include_loop_file);
 	tcase_add_test(tc, missing_top_file);
 	tcase_add_test(tc, unreadable_files);
+	tcase_add_test(tc, fifo_refused);
 	tcase_add_test(tc, byte_order_mark);
 	tcase_add_test(tc, too_many_errors);
 	tcase_add_test(tc, duplicates);
