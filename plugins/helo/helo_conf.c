@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "helo_conf.h"
+#include "textfile.h"
 
 #define DNS_TIMEOUT_MIN_MS	10
 #define DNS_TIMEOUT_MAX_MS	60000
@@ -372,10 +373,12 @@ static int
 parse_generic(struct parse *p, const struct fd_directive *d)
 {
 	struct helo_conf *c = p->conf;
-	FILE	*fp;
-	char	*line, *s;
-	size_t	 lineno = 0;
-	long	 len;
+	FILE		*fp;
+	struct stat	 sb;
+	char		*line, *s;
+	const char	*why;
+	size_t		 lineno = 0;
+	long		 len;
 
 	c->generic_path = resolve_path(p->host, p->host->dir_arg(d, 0));
 	if (c->generic_path == NULL || (line = malloc(GENERIC_LINE_MAX +
@@ -383,9 +386,9 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 		ERR(p, d, 0, "out of memory");
 		return -1;
 	}
-	if ((fp = fopen(c->generic_path, "r")) == NULL) {
-		ERR(p, d, 0, "cannot open \"%s\": %s", c->generic_path,
-		    strerror(errno));
+	/* a FIFO nobody writes to would stall filterd -t or a reload */
+	if ((fp = fd_textfile_open(c->generic_path, 0, &sb, &why)) == NULL) {
+		ERR(p, d, 0, "cannot open \"%s\": %s", c->generic_path, why);
 		free(line);
 		return -1;
 	}

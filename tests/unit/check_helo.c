@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filterd/plugin.h>
@@ -860,6 +861,30 @@ START_TEST(t_conf_generic_bytes)
 END_TEST
 
 /*
+ * A patterns file that is a FIFO is refused at once: opening it would
+ * wait for a writer, for ever if none comes, in filterd -t or a reload.
+ */
+START_TEST(t_conf_generic_fifo)
+{
+	struct helo_conf *c;
+	char		 text[160], want[160];
+
+	strcpy(gen_dir, "/tmp/check_helo.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(gen_dir));
+	snprintf(gen_path, sizeof(gen_path), "%s/generic.pcre", gen_dir);
+	ck_assert_int_eq(mkfifo(gen_path, 0600), 0);
+	snprintf(text, sizeof(text), "generic-patterns \"%s\";\n", gen_path);
+	c = conf_of(text);
+	ck_assert_msg(c == NULL, "a FIFO loaded");
+	snprintf(want, sizeof(want), "test.conf:1:18: cannot open \"%s\": "
+	    "a FIFO, not a regular file", gen_path);
+	ck_assert_msg(strstr(F.errors, want) != NULL, "%s", F.errors);
+	ck_assert_int_eq(F.nerrors, 1);
+	gen_file_free();
+}
+END_TEST
+
+/*
  * Nor does a NUL byte end a pattern where it stands, unseen ("\bdsl\b"
  * loaded from "\bdsl\b\0|x"); and a line is at most 64 KiB, so that a
  * file that is not text (/dev/zero) is not read into memory whole.
@@ -1360,6 +1385,7 @@ helo_suite(void)
 	tcase_add_test(tc, t_conf_many_errors);
 	tcase_add_test(tc, t_conf_generic_bytes);
 	tcase_add_test(tc, t_conf_generic_nul_long);
+	tcase_add_test(tc, t_conf_generic_fifo);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hooks");
