@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "grey_table.h"
+#include "textfile.h"
 
 #define NAME_MAX_LEN	512	/* longer names or addresses match nothing */
 
@@ -293,38 +295,73 @@ grey_names_clear(struct grey_names *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * read_line - the next line of fp into buf (size bytes), its newline
+ * dropped; its length, -1 at the end of the file, or size for a line
+ * that does not fit. The length counts a NUL byte that strlen would stop
+ * at, so that the caller sees it.
+ */
+static long
+read_line(FILE *fp, char *buf, size_t size)
+{
+	size_t	 n = 0;
+	int	 ch;
+
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (n == size - 1)
+			return (long)size;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && n == 0)
+		return -1;
+	buf[n] = '\0';
+	return (long)n;
+}
+
 int
 grey_file_lines(const char *path,
     int (*fn)(char **, int, int, void *, char *, size_t), void *arg,
     char *err, size_t errlen)
 {
-	FILE	*fp;
-	char	 line[4096], *words[GREY_FILE_WORDS], *p, *save;
-	int	 lineno = 0, n, rc = 0;
-	size_t	 len;
+	FILE		*fp;
+	struct stat	 sb;
+	char		 line[4096], *words[GREY_FILE_WORDS], *start, *p, *save;
+	const char	*why;
+	int		 lineno = 0, n, rc = 0;
+	long		 len;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	/* a FIFO nobody writes to would stall filterd -t or a reload */
+	if ((fp = fd_textfile_open(path, 0, &sb, &why)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+	while (rc == 0 && (len = read_line(fp, line, sizeof(line))) != -1) {
 		lineno++;
-		len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' &&
-		    !feof(fp)) {
+		if (len == (long)sizeof(line)) {
 			snprintf(err, errlen, "%s:%d: line too long", path,
 			    lineno);
 			rc = -1;
 			break;
 		}
-		if ((p = strchr(line, '#')) != NULL)
+		/* the entry would end there, the rest of the line unseen */
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			snprintf(err, errlen, "%s:%d: NUL byte in the line",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		/* a byte order mark some editors write is no part of the
+		 * first entry */
+		start = lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0 ?
+		    line + 3 : line;
+		if ((p = strchr(start, '#')) != NULL)
 			*p = '\0';
-		p = line + strspn(line, " \t");
+		p = start + strspn(start, " \t");
 		if (p[0] == '/' && p[1] == '/')
 			continue;
 		n = 0;
-		for (p = strtok_r(line, " \t\r\n,", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\r\n,", &save)) {
+		for (p = strtok_r(start, " \t\r,", &save); p != NULL;
+		    p = strtok_r(NULL, " \t\r,", &save)) {
 			if (n == GREY_FILE_WORDS) {
 				snprintf(err, errlen, "%s:%d: more than %d "
 				    "words on a line", path, lineno,

@@ -77,8 +77,9 @@ void	 grey_names_clear(struct grey_names *);
  * grey_file_lines - call fn for every line of path holding words: words
  * are split at blanks and commas, "#" starts a comment (and "//", for
  * Public Suffix List files). fn returns 0 to go on or -1 to stop (it set
- * err). Returns 0, or -1 with a message in err (a file that cannot be
- * read, a line too long).
+ * err). A byte order mark at the start is skipped. Returns 0, or -1
+ * with a message in err (a file that cannot be read, a FIFO, a line too
+ * long or holding a NUL byte).
  */
 #define GREY_FILE_WORDS	64
 int	 grey_file_lines(const char *path,

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -920,6 +921,51 @@ START_TEST(test_file_lines)
 	ck_assert_int_eq(grey_file_lines("/nonexistent/file", collect_line,
 	    &c, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "/nonexistent/file: No such file or directory");
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * What editors and hands leave in a table file: a byte order mark is no
+ * part of the first entry; a NUL byte does not end its line unseen
+ * ("b" loaded from "b\0c"); a FIFO is refused, not waited on (its open
+ * would wait for a writer, at a reload too).
+ */
+START_TEST(test_file_edits)
+{
+	static const char bom[] = "\xef\xbb\xbf" "a b\r\n", nul[] = "a\nb\0c\n";
+	struct collect	 c;
+	char		*dir = tmpdir(), *p, want[256];
+	char		 err[256];
+	FILE		*fp;
+
+	p = write_file(dir, "bom", bom);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(c.words, "a|b|");
+	unlink(p);
+	free(p);
+
+	p = write_file(dir, "nul", "");
+	ck_assert_ptr_nonnull(fp = fopen(p, "w"));
+	ck_assert_uint_eq(fwrite(nul, 1, sizeof(nul) - 1, fp), sizeof(nul) - 1);
+	ck_assert_int_eq(fclose(fp), 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", p);
+	ck_assert_str_eq(err, want);
+	unlink(p);
+
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: a FIFO, not a regular file", p);
+	ck_assert_str_eq(err, want);
+	unlink(p);
+	free(p);
 	rmdir(dir);
 	free(dir);
 }
@@ -2467,6 +2513,7 @@ greylist_suite(void)
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_file_lines);
+	tcase_add_test(tc, test_file_edits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conf");
