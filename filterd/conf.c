@@ -127,11 +127,36 @@ parse_file(struct cparse *cp, struct cfile *cf, FILE *f)
 	fd_yylex_destroy(scanner);
 }
 
+/*
+ * read_before - the include that read the file of st already, or NULL;
+ * else it is noted as read from `from`. A file read twice would make
+ * each of its statements an error ("already declared") of its own.
+ */
+static const struct cread *
+read_before(struct cparse *cp, const struct stat *st,
+    const struct fd_loc *from)
+{
+	struct cread	*r;
+	size_t		 i;
+
+	for (i = 0; i < cp->nread; i++)
+		if (cp->read[i].dev == st->st_dev &&
+		    cp->read[i].ino == st->st_ino)
+			return &cp->read[i];
+	cp->read = fd_reallocarray(cp->read, cp->nread + 1, sizeof(*r));
+	r = &cp->read[cp->nread++];
+	r->dev = st->st_dev;
+	r->ino = st->st_ino;
+	r->from = *from;
+	return NULL;
+}
+
 /* cp_include - read path at this point (the top file if from is NULL) */
 int
 cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 {
 	struct cfile	 cf, *up;
+	const struct cread *r;
 	struct stat	 st;
 	FILE		*f;
 	char		*opened = cp_path(cp, path), *shown = cp_display(cp, path);
@@ -158,6 +183,12 @@ cp_include(struct cparse *cp, const char *path, const struct fd_loc *from)
 	if (cp->file != NULL && cp->file->depth + 1 > MAX_INCLUDE_DEPTH) {
 		fd_errs_add(cp->errs, from, "includes nested deeper than %d",
 		    MAX_INCLUDE_DEPTH);
+		goto out;
+	}
+	if (from != NULL && (r = read_before(cp, &st, from)) != NULL) {
+		fd_errs_add(cp->errs, from, "\"%s\" is already included at "
+		    "%s:%d:%d; a file is read once", shown, r->from.file,
+		    r->from.line, r->from.col);
 		goto out;
 	}
 	cf.dev = st.st_dev;
@@ -218,6 +249,7 @@ fd_conf_load(const char *path, struct fd_errs *errs)
 	cp.rs = cp.conf->rules;
 	if (cp_include(&cp, path, NULL) == 0)
 		rb_finish(&cp);
+	free(cp.read);
 	if (errs->n > before)
 		return fd_conf_free(cp.conf);
 	return cp.conf;

@@ -35,6 +35,13 @@ struct cfile {
 	size_t		 nested_errs;	/* made in the files it included */
 };
 
+/* a file an include has read, and that include */
+struct cread {
+	dev_t		 dev;
+	ino_t		 ino;
+	struct fd_loc	 from;
+};
+
 #define CONF_NDIRS	16		/* size of cparse.seen */
 
 struct cparse {
@@ -44,6 +51,8 @@ struct cparse {
 	struct fd_ruleset	*rs;		/* conf->rules */
 	struct fd_plugin_conf	*ptail;
 	struct fd_loc		 seen[CONF_NDIRS]; /* once-only directives */
+	struct cread		*read;		/* every file included */
+	size_t			 nread;
 };
 
 /* the scanner's own state (flex extra data) */

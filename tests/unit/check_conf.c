@@ -845,6 +845,30 @@ START_TEST(includes)
 }
 END_TEST
 
+/*
+ * A file included a second time, under its own name or another, is one
+ * error at that include: read again, each of its statements would be an
+ * error of its own ("already declared") pointing at itself.
+ */
+START_TEST(include_twice)
+{
+	ck_assert_int_eq(mkdir("sub", 0755), 0);
+	put("sub/rules.conf", "plugin a {}\ntable t { x }\n"
+	    "rule r on helo reject\n");
+	put("sub/b.conf", "include \"rules.conf\"\n");
+	expect_error("include \"sub/rules.conf\"\ninclude \"sub/b.conf\"\n",
+	    "sub/b.conf:1:9: \"sub/rules.conf\" is already included at "
+	    "main.conf:1:9; a file is read once");
+	ck_assert_uint_eq(errs.n, 1);
+	fd_errs_clear(&errs);
+	expect_error("include \"sub/rules.conf\"\n"
+	    "include \"sub/../sub/rules.conf\"\n",
+	    "main.conf:2:9: \"sub/../sub/rules.conf\" is already included at "
+	    "main.conf:1:9; a file is read once");
+	ck_assert_uint_eq(errs.n, 1);
+}
+END_TEST
+
 /* includes nest 16 deep below the top file, not one more */
 START_TEST(include_depth)
 {
@@ -1153,6 +1177,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_lexer);
 	tcase_add_test(tc, error_nul);
 	tcase_add_test(tc, includes);
+	tcase_add_test(tc, include_twice);
 	tcase_add_test(tc, include_depth);
 	tcase_add_test(tc, include_loop_file);
 	tcase_add_test(tc, missing_top_file);
