@@ -5,7 +5,7 @@
  *	192.0.2.0/24		# cidr: a comment may follow an entry
  *	.example.com		# domain: the domain and its subdomains
  *	/^dsl-[0-9]+\./i	# regex: /pattern/flags, then a comment
- *	^mail[0-9]*\.		# regex: or the whole line is the pattern
+ *	^mail[0-9]*\.		# regex: or the line, up to a '#' after a blank
  *
  * A bad entry is reported at file:line:col of the entry and the rest of
  * the file is still read, so one run shows every mistake (up to a cap).
@@ -50,9 +50,12 @@ entry_end(const struct fd_table *t, const char *s)
 	if (fd_table_kind(t) == FD_TABLE_REGEX) {
 		if (*s == '/')
 			return (e = regex_end(s)) ? e : s + strlen(s);
-		/* a bare pattern is the whole line, trailing blanks cut */
-		for (e = s + strlen(s); e > s && (e[-1] == ' ' ||
-		    e[-1] == '\t'); e--)
+		/* a bare pattern is the line up to a comment, a '#' after a
+		 * blank as after any entry, its trailing blanks cut */
+		for (e = s; *e != '\0' && (*e != '#' || (e[-1] != ' ' &&
+		    e[-1] != '\t')); e++)
+			;
+		for (; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
 			;
 		return e;
 	}

@@ -255,6 +255,21 @@ trim(char *s)
 	return s;
 }
 
+/* cut_comment - end a bare pattern at a '#' after a blank, as a rule's
+ * regex table ends it, and cut the blanks before */
+static void
+cut_comment(char *s)
+{
+	char	*e;
+
+	for (e = s; *e != '\0' && (*e != '#' || (e[-1] != ' ' &&
+	    e[-1] != '\t')); e++)
+		;
+	for (; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
+		;
+	*e = '\0';
+}
+
 /* what slashed() found */
 enum { SL_OK = 0, SL_OPEN, SL_JUNK, SL_LONG };
 
@@ -414,6 +429,8 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 		s = trim(s);
 		if (*s == '\0' || *s == '#')
 			continue;
+		if (*s != '/')
+			cut_comment(s);
 		add_pattern(p, d, s, lineno);
 	}
 	if (ferror(fp))

@@ -840,12 +840,13 @@ gen_file_free(void)
 
 /*
  * The patterns file is read as a rule's regex table reads the same file:
- * a byte order mark before the first line is no part of its pattern.
+ * a byte order mark before the first line is no part of its pattern, nor
+ * a comment after a bare pattern.
  */
 START_TEST(t_conf_generic_bytes)
 {
 	static const char bom[] = "\xef\xbb\xbf/(^|[.-])vps[0-9]+([.-]|$)/i"
-	    "\t# virtual servers\n\\bdsl\\b\n";
+	    "\t# virtual servers\n\\bdsl\\b # home lines\n";
 	struct helo_conf *c;
 
 	c = gen_file(bom, sizeof(bom) - 1);

@@ -1046,6 +1046,28 @@ START_TEST(table_regex_file)
 }
 END_TEST
 
+/*
+ * A comment may follow a bare pattern as it follows any entry: it used to
+ * join the pattern, which then matched nothing. A '#' not after a blank
+ * is still the pattern's.
+ */
+START_TEST(table_regex_bare_comment)
+{
+	put("gen.pcre", "^[0-9]+-[0-9]+-\t# numbered pools\n"
+	    "^pool[#]x # hash\n^dyn#x\n");
+	rules("table gen regex file \"gen.pcre\"\n"
+	    "rule g on connect if client-name in <gen> tempfail\n");
+	fd_txn_set_client_name(txn, "1-2-3-4.isp.example");
+	DECIDES(FD_ST_CONNECT, "g");
+	fd_txn_set_client_name(txn, "pool#x.isp.example");
+	DECIDES(FD_ST_CONNECT, "g");
+	fd_txn_set_client_name(txn, "dyn#x.isp.example");
+	DECIDES(FD_ST_CONNECT, "g");
+	fd_txn_set_client_name(txn, "mail.isp.example");
+	NONE(FD_ST_CONNECT);
+}
+END_TEST
+
 /* put_bytes - write n bytes, NULs included */
 static void
 put_bytes(const char *name, const char *bytes, size_t n)
@@ -1884,6 +1906,7 @@ rules_suite(void)
 	tcase_add_test(tc, table_100k_cidr);
 	tcase_add_test(tc, table_100k_domain);
 	tcase_add_test(tc, table_regex_file);
+	tcase_add_test(tc, table_regex_bare_comment);
 	tcase_add_test(tc, table_file_bom);
 	tcase_add_test(tc, table_file_nul);
 	tcase_add_test(tc, table_file_long_line);
