@@ -63,6 +63,8 @@ struct fd_lex {
 	int		 in_rule;	/* a rule statement is being read */
 	char		 text[48];	/* the last token, for syntax errors */
 	size_t		 errs0;		/* errors before this file's */
+	int		 braces;	/* '{' not closed yet */
+	int		 brace_line, brace_col;	/* the outermost of them */
 	int		 started;	/* the first bytes were read */
 	int		 stopped;	/* too many errors: at its end */
 };

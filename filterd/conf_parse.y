@@ -508,6 +508,11 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	    (hint = fd_hint(ls->text, cands)) != NULL)
 		snprintf(msg + o, sizeof(msg) - o, " (did you mean \"%s\"?)",
 		    hint);
+	/* the end of the file inside a block: the mistake is where it
+	 * began, perhaps far above */
+	if (tok == YYSYMBOL_YYEOF && ls->braces > 0 && o < sizeof(msg))
+		snprintf(msg + o, sizeof(msg) - o, " (the { at %d:%d is not "
+		    "closed)", ls->brace_line, ls->brace_col);
 	fd_errs_add(cp->errs, &loc, "%s", msg);
 	return 0;
 }

@@ -448,7 +448,7 @@ START_TEST(error_syntax)
 	fd_errs_clear(&errs);
 	expect_error("table t { a, b\n",
 	    "main.conf:2:1: syntax error: unexpected end of file, expected "
-	    "a word, a \"string\" or '}'");
+	    "a word, a \"string\" or '}' (the { at 1:9 is not closed)");
 	fd_errs_clear(&errs);
 	expect_error("user a b;\n", "main.conf:1:8: user: wrong number of "
 	    "arguments; usage: user NAME");
@@ -476,6 +476,21 @@ START_TEST(error_recovery)
 	    "code, not 450");
 	ck_assert_str_eq(errs.msg[3], "main.conf:6:1: unknown directive "
 	    "\"bogus\"");
+}
+END_TEST
+
+/*
+ * A block or list left open runs to the end of the file, where the parse
+ * stops: the message says which brace was never closed, which may be
+ * many lines up.
+ */
+START_TEST(error_unclosed_brace)
+{
+	expect_error("plugin greylist { delay 5m\n"
+	    "table t { 192.0.2.1 }\nrule r on helo reject\n",
+	    "main.conf:4:1: syntax error: unexpected end of file, expected "
+	    "a word or '}' (the { at 1:17 is not closed)");
+	ck_assert_uint_eq(errs.n, 1);
 }
 END_TEST
 
@@ -1163,6 +1178,7 @@ conf_suite(void)
 	tcase_add_test(tc, errors_file);
 	tcase_add_test(tc, error_syntax);
 	tcase_add_test(tc, error_recovery);
+	tcase_add_test(tc, error_unclosed_brace);
 	tcase_add_test(tc, error_hints);
 	tcase_add_test(tc, error_plugins);
 	tcase_add_test(tc, error_cidr);
