@@ -994,15 +994,24 @@ lm_kset(void *h, const struct fd_skey *k, int64_t now, const void *val,
 	return lm_write(h, set_fn, &a, err, errlen);
 }
 
-/* decimal - the value as a whole decimal int64, as Redis INCRBY reads it */
+/* decimal - the value as a whole decimal int64: an optional '-', then
+ * digits, as the Redis incr script reads it */
 static int
 decimal(const unsigned char *p, size_t len, int64_t *out)
 {
 	char	 buf[24], *end;
+	size_t	 sign = len > 0 && p[0] == '-', z = sign;
 
-	if (len == 0 || len >= sizeof(buf))
+	/* leading zeros add nothing, however many: skip them so that only
+	 * the digits that count must fit */
+	while (z + 1 < len && p[z] == '0')
+		z++;
+	if (len - z + sign == 0 || len - z + sign >= sizeof(buf))
 		return -1;
-	memcpy(buf, p, len);
+	if (sign)
+		buf[0] = '-';
+	memcpy(buf + sign, p + z, len - z);
+	len = len - z + sign;
 	buf[len] = '\0';
 	if (!(buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')))
 		return -1;

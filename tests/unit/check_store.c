@@ -1238,6 +1238,24 @@ START_TEST(kv_incr)
 }
 END_TEST
 
+/* a counter is read as the decimal integer it holds, however many
+ * zeros it starts with: both back ends count on from it */
+START_TEST(kv_incr_zeros)
+{
+	const char	*zeros = "000000000000000000000000042";
+	int64_t		 v;
+
+	ck_assert_int_eq(fd_store_set(st, "z", 1, zeros, strlen(zeros), 60),
+	    FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "z", 1, 1, 60, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 43);
+	ck_assert_int_eq(fd_store_set(st, "z", 1, "-0000000000000000000000007",
+	    26, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "z", 1, 1, 60, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, -6);
+}
+END_TEST
+
 /* both back ends count to 2^53 - 1 and refuse past it alike */
 START_TEST(kv_incr_range)
 {
@@ -2868,6 +2886,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, kv_large_value);
 	tcase_add_test(tc, kv_ttl);
 	tcase_add_test(tc, kv_incr);
+	tcase_add_test(tc, kv_incr_zeros);
 	tcase_add_test(tc, kv_incr_range);
 	tcase_add_test(tc, binary_keys);
 
