@@ -1017,7 +1017,8 @@ decimal(const unsigned char *p, size_t len, int64_t *out)
 		return -1;
 	errno = 0;
 	*out = strtoll(buf, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : 0;
+	/* all of it: a NUL inside the value ends strtoll's reading too */
+	return errno != 0 || end != buf + len ? -1 : 0;
 }
 
 /* counter_ok - v within what a kv counter may hold on every back end */

@@ -1256,6 +1256,19 @@ START_TEST(kv_incr_zeros)
 }
 END_TEST
 
+/* a value with a NUL after its digits is no integer, on either back end */
+START_TEST(kv_incr_nul)
+{
+	int64_t	 v = 0;
+
+	ck_assert_int_eq(fd_store_set(st, "n", 1, "7\0x", 3, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, 60, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_set(st, "n", 1, "7\0", 2, 60), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, 60, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable"), 0);
+}
+END_TEST
+
 /* both back ends count to 2^53 - 1 and refuse past it alike */
 START_TEST(kv_incr_range)
 {
@@ -2887,6 +2900,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, kv_ttl);
 	tcase_add_test(tc, kv_incr);
 	tcase_add_test(tc, kv_incr_zeros);
+	tcase_add_test(tc, kv_incr_nul);
 	tcase_add_test(tc, kv_incr_range);
 	tcase_add_test(tc, binary_keys);
 
