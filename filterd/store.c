@@ -612,7 +612,7 @@ fd_store_grey(struct fd_store *s, const struct fd_grey_req *req,
  * every res[i].allowed is 1. A cost of 0 peeks: it charges nothing and
  * asks whether one event would fit (and so can make the call fail).
  * Per limit, res[i].remaining is how many more events fit now (after the
- * charge, if any) and res[i].retry_after how many seconds until
+ * charge, if any; at most UINT32_MAX) and res[i].retry_after how many seconds until
  * max(cost, 1) events fit: 0 for a limit with room, so on a refusal the
  * limits with retry_after > 0 are the ones exceeded and the call may be
  * repeated after the largest.
@@ -779,7 +779,9 @@ fd_gcra(const struct fd_srate *r, int64_t now, int64_t tat, int charge,
 	    tat + (int64_t)r->cost * r->interval : tat;
 	*newtat = after;
 	room = r->cap - (after - now);
-	res->remaining = room > 0 ? (uint32_t)(room / r->interval) : 0;
+	room = room > 0 ? room / r->interval : 0;
+	/* limit + burst may pass what a uint32_t holds */
+	res->remaining = room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
 	wait = after + c * r->interval - r->cap - now;
 	res->retry_after = wait > 0 ? (wait + US - 1) / US : 0;
 	return fits;

@@ -160,7 +160,8 @@
 /* rate(out, k0, n, a0, now): the arithmetic of fd_gcra (store.c), all
  * or nothing, over the n buckets KEYS[k0 + 1 .. k0 + n], with interval
  * cap cost of bucket i at ARGV[a0 + 3i - 3 ..]; now in microseconds.
- * Appends {ok, remaining_1, retry_after_1, ...} to out.
+ * Appends {ok, remaining_1, retry_after_1, ...} to out, each remaining
+ * at most UINT32_MAX as in fd_gcra.
  *
  * A bucket's PX runs on Redis's clock from some point inside the whole
  * second `now` names, so it gets that second on top of TAT - now: the
@@ -197,7 +198,7 @@
 "        idiv(after - now + 999, 1000) + 1000)\n" \
 "    end\n" \
 "    local room, rem, ra = cap - (after - now), 0, 0\n" \
-"    if room > 0 then rem = idiv(room, iv) end\n" \
+"    if room > 0 then rem = math.min(idiv(room, iv), 4294967295) end\n" \
 "    local wait = after + one * iv - cap - now\n" \
 "    if wait > 0 then ra = idiv(wait + 999999, 1000000) end\n" \
 "    out[o + 2 * i], out[o + 2 * i + 1] = rem, ra\n" \

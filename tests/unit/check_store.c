@@ -730,6 +730,23 @@ START_TEST(rate_within_a_second)
 }
 END_TEST
 
+/* limit + burst may pass what remaining holds: it then says as many as
+ * it can hold, rather than what is left over past 2^32 */
+START_TEST(rate_remaining_saturates)
+{
+	struct fd_rate_req q = rreq("k", 1000000, 1, 4294967295U, 0);
+	struct fd_rate_res r;
+
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 1);
+	ck_assert_uint_eq(r.remaining, 4294967295U);
+	q.cost = 1000001;
+	r = rate1(&q);
+	ck_assert_int_eq(r.allowed, 1);
+	ck_assert_uint_eq(r.remaining, 4294967294U);
+}
+END_TEST
+
 START_TEST(rate_all_or_nothing)
 {
 	struct fd_rate_req q[2] = { rreq("ip", 5, 60, 0, 1),
@@ -2881,6 +2898,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, rate_clock_back);
 	tcase_add_test(tc, rate_rollover);
 	tcase_add_test(tc, rate_within_a_second);
+	tcase_add_test(tc, rate_remaining_saturates);
 	tcase_add_test(tc, rate_all_or_nothing);
 	tcase_add_test(tc, rate_many_limits);
 	tcase_add_test(tc, rate_peek_and_cost);
