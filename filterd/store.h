@@ -20,6 +20,13 @@
  * circuit breaker answers FD_STORE_ERR at once for a short while.
  *
  * Time: every call reads the clock given at fd_store_new, never time().
+ * Both backends answer alike at every time it may read, with two limits:
+ * an expired entry is forgotten some time later (LMDB's sweeper, Redis's
+ * own TTL), so a clock that goes back may find it again or not; and the
+ * Redis script does rate limits in doubles, exact while the clock reads
+ * before about 2184 (microseconds plus two of the largest buckets under
+ * 2^53); after that its answers may round apart from LMDB's (a
+ * retry_after a second off).
  */
 #ifndef FD_STORE_H
 #define FD_STORE_H
