@@ -2858,6 +2858,661 @@ START_TEST(redis_multi_one_round_trip)
 END_TEST
 
 /*
+ * The backends side by side
+ *
+ * One seeded random sequence of store calls goes to an LMDB store and to
+ * a Redis store that read the same clock: greylist checks with varied
+ * keys and options, with and without an auto-whitelist; rate hits over
+ * several limits, bursts, costs and peeks; multi and planned calls; kv
+ * get, set, incr and del with TTLs; and between them the clock moves, by
+ * a second, by the delays, TTLs and periods in use give or take one (so
+ * that boundaries are crossed exactly), by days or years, and now and
+ * then back. Every answer must be the same, byte for byte: status, every
+ * field of the results, the bytes of a value. The first difference fails
+ * the test with the seed, the step, the call and both answers.
+ *
+ * Redis also drops a key by its real TTL, on its own clock, which a test
+ * cannot move; here real time hardly passes while filterd's clock runs
+ * years, so that would only ever drop a key the logical expiry (what
+ * the scripts compare) had given up already, except on a machine that
+ * stalls for longer than a short TTL. To compare what the scripts decide
+ * and nothing else, each step ends with every key of the seed made
+ * persistent, once the real TTL the step gave it has been checked
+ * against the entry's life (diff_persist). LMDB's sweeper is set to run
+ * once a day, so that neither backend forgets an expired entry on its
+ * own and a clock stepped back finds the same entries in both.
+ *
+ * Seeds 1 to DIFF_SEEDS run in a second or two. For a longer search:
+ *   FD_TEST_DIFF_SEEDS=N   N seeds from 1 instead (some 20 a second)
+ *   FD_TEST_DIFF_SEED=S    from seed S (alone, without the above)
+ *   FD_TEST_DIFF_STEPS=M   calls per seed (default 400)
+ *   FD_TEST_DIFF_TRACE=1   every call and answer on stderr
+ * e.g. FD_TEST_STORE=redis FD_TEST_DIFF_SEEDS=5000 tests/unit/check_store
+ */
+
+#define DIFF_SEEDS	32	/* the fixed ones: 1 to 32 */
+#define DIFF_STEPS	400
+#define DIFF_TTL_MAX	(100LL * 366 * DAY)	/* the longest TTL */
+
+struct diff {
+	uint64_t	 rng;
+	unsigned long	 seed;
+	int		 step;
+	int		 trace;
+	struct fd_store	*s[2];		/* lmdb, redis */
+	redisContext	*rc;		/* to the store's Redis */
+	char		 what[1024];	/* the call */
+	char		 got[2][2048];	/* each backend's answer */
+};
+
+/* rnd - splitmix64: the same numbers for a seed on every machine */
+static uint64_t
+rnd(struct diff *d)
+{
+	uint64_t z = (d->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* one - 1 in n */
+static int
+one(struct diff *d, unsigned n)
+{
+	return rnd(d) % n == 0;
+}
+
+#define PICK(d, a)	((a)[rnd(d) % (sizeof(a) / sizeof((a)[0]))])
+/* mostly a usual value, 1 in 8 an edge of the range */
+#define PICK2(d, a)	(one(d, 8) ? PICK(d, a##_edge) : PICK(d, a))
+
+/* what the requests pick from: usual values, each limit's edges, and
+ * a few values the store must refuse (alike) */
+static const char *const diff_triplets[] = { "t0", "t1", "t2", "t3", "t4" };
+static const char *const diff_awls[] = { NULL, "a0", "a0", "a1" };
+static const char *const diff_buckets[] = { "r0", "r1", "r2", "r3" };
+static const char *const diff_kvkeys[] = { "k0", "k1", "k2", "k3" };
+static const int64_t diff_delays[] = { 0, 1, 2, 59, 60, 300 };
+static const int64_t diff_delays_edge[] = { 3600, DAY, DIFF_TTL_MAX };
+static const int64_t diff_ttls[] = { 1, 2, 60, 99, 100, 101, 300, 3600,
+    2 * DAY, 10 * DAY, 35 * DAY };
+static const int64_t diff_ttls_edge[] = { 365 * DAY, DIFF_TTL_MAX - 1,
+    DIFF_TTL_MAX };
+static const uint32_t diff_after[] = { 0, 1, 1, 2, 3 };
+static const uint32_t diff_limits[] = { 1, 1, 2, 3, 7, 10, 100 };
+static const uint32_t diff_limits_edge[] = { 1000, 1000000, 4294967295U };
+static const int64_t diff_periods[] = { 1, 1, 2, 60, 60, 3600, DAY };
+static const int64_t diff_periods_edge[] = { 7 * DAY, 365 * DAY,
+    1125899906 };
+static const uint32_t diff_bursts[] = { 0, 0, 0, 1, 5 };
+static const uint32_t diff_bursts_edge[] = { 100, 1000000, 4294967295U };
+static const uint32_t diff_costs[] = { 0, 1, 1, 1, 1, 2, 5 };
+static const uint32_t diff_costs_edge[] = { 1000, 1000000, 4294967295U };
+static const int64_t diff_steps_by[] = { 0, 1, 1, -1, 5, 1000 };
+static const int64_t diff_steps_by_edge[] = { 1000000007, 9007199254740991,
+    -9007199254740991, 9007199254740992, INT64_MAX, INT64_MIN };
+static const char *const diff_values[] = { "0", "1", "-1", "12", "007",
+    "-0", "+3", " 4", "5 ", "12a", "-", "" };
+static const char *const diff_values_edge[] = { "9007199254740991",
+    "-9007199254740991", "9007199254740992", "99999999999999999999",
+    "00000000000000000000042", "000000000000000000000000042",
+    "-000000000000000000000000042" };
+static const size_t diff_caps[] = { 0, 1, 2, 8, 64, 8192 };
+
+/* diff_ttl - a TTL, now and then one the store refuses */
+static int64_t
+diff_ttl(struct diff *d)
+{
+	static const int64_t bad[] = { 0, -1, DIFF_TTL_MAX + 1 };
+
+	return one(d, 40) ? PICK(d, bad) : PICK2(d, diff_ttls);
+}
+
+/* diff_greq - a greylist request; keys point to static strings */
+static void
+diff_greq(struct diff *d, struct fd_grey_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->key = PICK(d, diff_triplets);
+	q->keylen = 2;
+	q->awl_key = PICK(d, diff_awls);
+	q->awl_keylen = q->awl_key != NULL ? 2 : 0;
+	q->delay = one(d, 60) ? -1 : PICK2(d, diff_delays);
+	q->retry_window = diff_ttl(d);
+	q->pass_ttl = diff_ttl(d);
+	q->awl_after = PICK(d, diff_after);
+	q->awl_ttl = diff_ttl(d);
+}
+
+/* diff_rreq - n rate limits over a few buckets (one may come twice) */
+static void
+diff_rreq(struct diff *d, struct fd_rate_req *q, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		q[i].key = PICK(d, diff_buckets);
+		q[i].keylen = 2;
+		q[i].limit = one(d, 60) ? 0 : PICK2(d, diff_limits);
+		q[i].period = PICK2(d, diff_periods);
+		q[i].burst = PICK2(d, diff_bursts);
+		q[i].cost = PICK2(d, diff_costs);
+	}
+}
+
+/* The answers, as text: what is compared and what a mismatch shows. */
+
+static void
+say(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* say - append to buf */
+static void
+say(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t	 o = strlen(buf);
+	va_list	 ap;
+
+	if (o >= len - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + o, len - o, fmt, ap);
+	va_end(ap);
+}
+
+static void
+say_grey(char *buf, size_t len, const struct fd_grey_res *r)
+{
+	say(buf, len, " grey{%d first %lld passes %u awl %u retry %lld}",
+	    (int)r->state, (long long)r->first_seen, r->passes, r->awl_count,
+	    (long long)r->retry_after);
+}
+
+static void
+say_rate(char *buf, size_t len, const struct fd_rate_res *r, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		say(buf, len, " rate{%d rem %u retry %lld}", r[i].allowed,
+		    r[i].remaining, (long long)r[i].retry_after);
+}
+
+static void
+say_greq(char *buf, size_t len, const struct fd_grey_req *q)
+{
+	say(buf, len, " grey(%s awl %s delay %lld window %lld pass %lld "
+	    "after %u awl_ttl %lld)", (const char *)q->key,
+	    q->awl_key ? (const char *)q->awl_key : "-", (long long)q->delay,
+	    (long long)q->retry_window, (long long)q->pass_ttl, q->awl_after,
+	    (long long)q->awl_ttl);
+}
+
+static void
+say_rreq(char *buf, size_t len, const struct fd_rate_req *q, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		say(buf, len, " rate(%s %u/%llds burst %u cost %u)",
+		    (const char *)q[i].key, q[i].limit,
+		    (long long)q[i].period, q[i].burst, q[i].cost);
+}
+
+/* diff_check - the two answers of this step must be the same */
+static void
+diff_check(struct diff *d)
+{
+	if (d->trace)
+		fprintf(stderr, "seed %lu step %d t=%lld:%s\n  =%s\n",
+		    d->seed, d->step, (long long)fd_clock_now(&clk), d->what,
+		    d->got[0]);
+	ck_assert_msg(strcmp(d->got[0], d->got[1]) == 0,
+	    "seed %lu step %d, clock %lld:%s\n  lmdb: %s\n  redis:%s",
+	    d->seed, d->step, (long long)fd_clock_now(&clk), d->what,
+	    d->got[0], d->got[1]);
+}
+
+/* The calls. Each builds one request and makes it on both stores. */
+
+static void
+diff_grey(struct diff *d)
+{
+	struct fd_grey_req q;
+	struct fd_grey_res r;
+	int	 i, rc;
+
+	diff_greq(d, &q);
+	say_greq(d->what, sizeof(d->what), &q);
+	for (i = 0; i < 2; i++) {
+		rc = fd_store_grey(d->s[i], &q, &r);
+		say(d->got[i], sizeof(d->got[i]), "rc %d", rc);
+		say_grey(d->got[i], sizeof(d->got[i]), &r);
+	}
+}
+
+static void
+diff_rate(struct diff *d)
+{
+	struct fd_rate_req q[FD_STORE_RATE_MAX];
+	struct fd_rate_res r[FD_STORE_RATE_MAX];
+	size_t	 n = one(d, 20) ? FD_STORE_RATE_MAX : 1 + rnd(d) % 3;
+	int	 i, rc;
+
+	diff_rreq(d, q, n);
+	say_rreq(d->what, sizeof(d->what), q, n);
+	for (i = 0; i < 2; i++) {
+		rc = fd_store_rate(d->s[i], q, n, r);
+		say(d->got[i], sizeof(d->got[i]), "rc %d", rc);
+		say_rate(d->got[i], sizeof(d->got[i]), r, n);
+	}
+}
+
+/* the parts of a multi or planned call: greylist checks and rate calls
+ * of one to three limits */
+struct diff_parts {
+	size_t			 n;
+	struct fd_grey_req	 g[FD_STORE_MULTI_MAX];
+	struct fd_rate_req	 r[FD_STORE_MULTI_MAX][3];
+	size_t			 nr[FD_STORE_MULTI_MAX]; /* 0: grey */
+};
+
+static void
+diff_parts(struct diff *d, struct diff_parts *p, size_t max)
+{
+	size_t	 i;
+
+	p->n = 1 + rnd(d) % max;
+	for (i = 0; i < p->n; i++) {
+		p->nr[i] = one(d, 2) ? 0 : 1 + rnd(d) % 3;
+		say(d->what, sizeof(d->what), " |");
+		if (p->nr[i] == 0) {
+			diff_greq(d, &p->g[i]);
+			say_greq(d->what, sizeof(d->what), &p->g[i]);
+		} else {
+			diff_rreq(d, p->r[i], p->nr[i]);
+			say_rreq(d->what, sizeof(d->what), p->r[i], p->nr[i]);
+		}
+	}
+}
+
+static void
+diff_multi(struct diff *d)
+{
+	struct diff_parts p;
+	struct fd_store_op ops[FD_STORE_MULTI_MAX];
+	struct fd_grey_res gr[FD_STORE_MULTI_MAX];
+	struct fd_rate_res rr[FD_STORE_MULTI_MAX][3];
+	size_t	 j;
+	int	 i, rc;
+
+	say(d->what, sizeof(d->what), " multi");
+	diff_parts(d, &p, FD_STORE_MULTI_MAX);
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < p.n; j++)
+			ops[j] = p.nr[j] == 0 ? gop(&p.g[j], &gr[j]) :
+			    rop(p.r[j], p.nr[j], rr[j]);
+		rc = fd_store_multi(d->s[i], ops, p.n);
+		say(d->got[i], sizeof(d->got[i]), "rc %d", rc);
+		for (j = 0; j < p.n; j++) {
+			say(d->got[i], sizeof(d->got[i]), " | rc %d",
+			    ops[j].rc);
+			if (p.nr[j] == 0)
+				say_grey(d->got[i], sizeof(d->got[i]), &gr[j]);
+			else
+				say_rate(d->got[i], sizeof(d->got[i]), rr[j],
+				    p.nr[j]);
+		}
+	}
+}
+
+/* diff_plan - plan the parts, then make them in another order, one of
+ * them changed now and then (it goes on its own) */
+static void
+diff_plan(struct diff *d)
+{
+	struct diff_parts p;
+	struct fd_plan	*plan = NULL;
+	struct fd_grey_res gr;
+	struct fd_rate_res rr[3];
+	size_t	 j, k, order[FD_STORE_MULTI_MAX], start;
+	int	 i, rc, changed;
+
+	say(d->what, sizeof(d->what), " plan");
+	diff_parts(d, &p, 4);
+	start = rnd(d) % p.n;
+	changed = one(d, 4) ? (int)(rnd(d) % p.n) : -1;
+	for (j = 0; j < p.n; j++)
+		order[j] = (start + j) % p.n;
+	say(d->what, sizeof(d->what), " | made from %zu, changed %d", start,
+	    changed);
+	for (i = 0; i < 2; i++) {
+		fd_plan_open(&plan);
+		for (j = 0; j < p.n; j++)
+			ck_assert_int_eq(p.nr[j] == 0 ?
+			    fd_plan_grey(plan, &p.g[j], NULL, NULL) :
+			    fd_plan_rate(plan, p.r[j], p.nr[j], NULL, NULL), 0);
+		fd_plan_close(plan);
+		for (j = 0; j < p.n; j++) {
+			k = order[j];
+			if (p.nr[k] == 0) {
+				struct fd_grey_req q = p.g[k];
+
+				if ((int)k == changed)
+					q.delay++;
+				rc = fd_plan_grey_call(plan, d->s[i], &q, &gr);
+				say(d->got[i], sizeof(d->got[i]), " | rc %d",
+				    rc);
+				say_grey(d->got[i], sizeof(d->got[i]), &gr);
+			} else {
+				struct fd_rate_req q[3];
+
+				memcpy(q, p.r[k], sizeof(q));
+				if ((int)k == changed)
+					q[0].burst++;
+				rc = fd_plan_rate_call(plan, d->s[i], q,
+				    p.nr[k], rr);
+				say(d->got[i], sizeof(d->got[i]), " | rc %d",
+				    rc);
+				say_rate(d->got[i], sizeof(d->got[i]), rr,
+				    p.nr[k]);
+			}
+		}
+		plan = fd_plan_free(plan);
+	}
+}
+
+/* diff_value - a value to set: a number or not quite, or random bytes */
+static size_t
+diff_value(struct diff *d, char *buf, size_t len)
+{
+	size_t	 n, i;
+
+	if (!one(d, 4)) {
+		snprintf(buf, len, "%s", PICK2(d, diff_values));
+		return strlen(buf);
+	}
+	n = one(d, 10) ? len : rnd(d) % 40;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)rnd(d);
+	return n;
+}
+
+static void
+diff_kv(struct diff *d)
+{
+	static char	 val[6000], out[2][8192];
+	const char	*key = PICK(d, diff_kvkeys);
+	size_t		 vallen = 0, len[2], cap = 0;
+	int64_t		 by = 0, ttl = 0, v[2];
+	int		 i, rc[2], op = (int)(rnd(d) % 7);
+
+	switch (op) {
+	case 0:
+	case 1:
+		cap = PICK(d, diff_caps);
+		say(d->what, sizeof(d->what), " get(%s, room %zu)", key, cap);
+		break;
+	case 2:
+	case 3:
+		vallen = diff_value(d, val, sizeof(val));
+		ttl = diff_ttl(d);
+		say(d->what, sizeof(d->what), " set(%s, \"%.40s\" (%zu), "
+		    "ttl %lld)", key, val, vallen, (long long)ttl);
+		break;
+	case 4:
+	case 5:
+		by = PICK2(d, diff_steps_by);
+		ttl = diff_ttl(d);
+		say(d->what, sizeof(d->what), " incr(%s, %lld, ttl %lld)",
+		    key, (long long)by, (long long)ttl);
+		break;
+	default:
+		say(d->what, sizeof(d->what), " del(%s)", key);
+	}
+	for (i = 0; i < 2; i++) {
+		len[i] = cap;
+		v[i] = 7;
+		memset(out[i], 0, sizeof(out[i]));
+		switch (op) {
+		case 0:
+		case 1:
+			rc[i] = fd_store_get(d->s[i], key, 2, out[i], &len[i]);
+			break;
+		case 2:
+		case 3:
+			rc[i] = fd_store_set(d->s[i], key, 2, val, vallen, ttl);
+			break;
+		case 4:
+		case 5:
+			rc[i] = fd_store_incr(d->s[i], key, 2, by, ttl, &v[i]);
+			break;
+		default:
+			rc[i] = fd_store_del(d->s[i], key, 2);
+		}
+		say(d->got[i], sizeof(d->got[i]), "rc %d len %zu v %lld", rc[i],
+		    len[i], (long long)v[i]);
+	}
+	/* the bytes of a value read, as far as both had room */
+	if (op <= 1 && rc[0] == FD_STORE_OK && rc[1] == FD_STORE_OK &&
+	    len[0] == len[1])
+		ck_assert_msg(memcmp(out[0], out[1], len[0] < cap ? len[0] :
+		    cap) == 0, "seed %lu step %d:%s\n  the bytes differ",
+		    d->seed, d->step, d->what);
+}
+
+/* diff_clock - move the clock: a little, across a boundary in use, by a
+ * lot, or back */
+static void
+diff_clock(struct diff *d)
+{
+	int64_t	 by;
+
+	switch (rnd(d) % 16) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+		by = (int64_t)(rnd(d) % 4);
+		break;
+	case 4:
+	case 5:
+		by = PICK2(d, diff_delays) + (int64_t)(rnd(d) % 3) - 1;
+		break;
+	case 6:
+	case 7:
+	case 8:
+		by = PICK2(d, diff_ttls) + (int64_t)(rnd(d) % 3) - 1;
+		break;
+	case 9:
+	case 10:
+	case 11:
+		by = PICK(d, diff_periods) / (int64_t)PICK(d, diff_limits) +
+		    (int64_t)(rnd(d) % 3) - 1;
+		break;
+	case 12:
+		by = (int64_t)(rnd(d) % (400 * DAY));
+		break;
+	case 13:
+	case 14:
+		by = -(int64_t)(rnd(d) % 120) - 1;
+		break;
+	default:
+		by = -(int64_t)(rnd(d) % (2 * DAY)) - 1;
+	}
+	/* a century on at most: past the 2180s a TAT in microseconds plus
+	 * the largest bucket no longer fits the script's doubles exactly */
+	if (fd_clock_now(&clk) + by > T0 + DIFF_TTL_MAX)
+		by = -(int64_t)(rnd(d) % (365 * DAY));
+	fd_clock_advance(&clk, by);
+	if (d->trace)
+		fprintf(stderr, "seed %lu step %d: clock %+lld -> %lld\n",
+		    d->seed, d->step, (long long)by,
+		    (long long)fd_clock_now(&clk));
+}
+
+/*
+ * diff_persist - before Redis forgets no key of this seed on its own (see
+ * above), each key this step gave a real TTL must keep it at least as
+ * long as filterd's clock keeps the entry alive (a rate bucket a second
+ * more, see LUA_RATE), or in production Redis would drop a live entry.
+ * The TTL was set at some moment after `before` (Redis's clock, ms):
+ * counting from `before` gives it no time it did not have.
+ */
+static void
+diff_persist(struct diff *d, long long before)
+{
+	static const char lua[] =
+	    "local now, before, bad = ARGV[2] + 0, ARGV[3] + 0, {} "
+	    "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+	    "  local at = redis.call('PEXPIRETIME', k) "
+	    "  if at >= 0 then "
+	    "    local live "
+	    "    if redis.call('TYPE', k).ok == 'hash' then "
+	    "      live = (redis.call('HGET', k, 'x') - now) * 1000 "
+	    "    else "
+	    "      live = math.ceil((redis.call('GET', k) - now * 1000000) "
+	    "        / 1000) + 1000 "
+	    "    end "
+	    "    if at - before < live then "
+	    "      bad[#bad + 1] = k .. ': ' .. (at - before) .. 'ms < ' .. "
+	    "        live .. 'ms' "
+	    "    end "
+	    "    redis.call('PERSIST', k) "
+	    "  end "
+	    "end "
+	    "return bad";
+	redisReply *r;
+
+	r = redisCommand(d->rc, "EVAL %s 0 %s* %lld %lld", lua, prefix,
+	    (long long)fd_clock_now(&clk), before);
+	ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY,
+	    "PERSIST: %s", r != NULL && r->str ? r->str : d->rc->errstr);
+	ck_assert_msg(r->elements == 0, "seed %lu step %d:%s\n  a real TTL "
+	    "shorter than the entry's life: %s", d->seed, d->step, d->what,
+	    r->element[0]->str);
+	freeReplyObject(r);
+}
+
+/* diff_time - Redis's clock, ms */
+static long long
+diff_time(struct diff *d)
+{
+	redisReply *r;
+	long long ms;
+
+	r = redisCommand(d->rc, "TIME");
+	ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == 2, "TIME");
+	ms = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+	    strtoll(r->element[1]->str, NULL, 10) / 1000;
+	freeReplyObject(r);
+	return ms;
+}
+
+/* diff_open - a fresh pair of stores for one seed, the clock at T0 */
+static void
+diff_open(struct diff *d)
+{
+	st = fd_store_free(st);
+	opts_free();
+	if (dir[0] != '\0')
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	dir[0] = '\0';
+	conf_for(FD_STORE_LMDB);
+	opt("sweep-interval", "1d");
+	d->s[0] = open_store();
+	opts_free();
+	conf_for(FD_STORE_REDIS);
+	d->s[1] = open_store();
+	fd_clock_set(&clk, T0);
+}
+
+/* diff_close - close both; the seed's keys, persistent, go from Redis */
+static void
+diff_close(struct diff *d)
+{
+	redisReply *r;
+
+	d->s[0] = fd_store_free(d->s[0]);
+	d->s[1] = fd_store_free(d->s[1]);
+	r = redisCommand(d->rc, "EVAL %s 0 %s*", "for _, k in ipairs("
+	    "redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end "
+	    "return 0", prefix);
+	ck_assert_msg(r != NULL && r->type == REDIS_REPLY_INTEGER,
+	    "DEL: %s", r != NULL && r->str ? r->str : d->rc->errstr);
+	freeReplyObject(r);
+}
+
+/* diff_seed - one seed's sequence */
+static void
+diff_seed(struct diff *d, unsigned long seed, int steps)
+{
+	long long	 before;
+	unsigned	 k;
+
+	d->seed = seed;
+	d->rng = seed;
+	diff_open(d);
+	for (d->step = 0; d->step < steps; d->step++) {
+		d->what[0] = d->got[0][0] = d->got[1][0] = '\0';
+		k = (unsigned)(rnd(d) % 100);
+		before = k >= 20 ? diff_time(d) : 0;
+		if (k < 20)
+			diff_clock(d);
+		else if (k < 40)
+			diff_grey(d);
+		else if (k < 58)
+			diff_rate(d);
+		else if (k < 66)
+			diff_multi(d);
+		else if (k < 72)
+			diff_plan(d);
+		else
+			diff_kv(d);
+		if (k >= 20) {
+			diff_check(d);
+			diff_persist(d, before);
+		}
+	}
+	diff_close(d);
+}
+
+/* env_ulong - a number from the environment, or def */
+static unsigned long
+env_ulong(const char *name, unsigned long def)
+{
+	const char *s = getenv(name);
+
+	return s != NULL && *s != '\0' ? strtoul(s, NULL, 10) : def;
+}
+
+START_TEST(differential)
+{
+	struct diff	 d;
+	struct timeval	 tv = { 5, 0 };
+	unsigned long	 n = env_ulong("FD_TEST_DIFF_SEEDS", 0), first, i;
+	int		 steps = (int)env_ulong("FD_TEST_DIFF_STEPS",
+			    DIFF_STEPS);
+
+	memset(&d, 0, sizeof(d));
+	d.trace = env_ulong("FD_TEST_DIFF_TRACE", 0) != 0;
+	d.rc = redisConnectWithTimeout("127.0.0.1", fd_test_redis_port(redis),
+	    tv);
+	ck_assert_msg(d.rc != NULL && d.rc->err == 0, "connect to test redis");
+	first = env_ulong("FD_TEST_DIFF_SEED", 0);
+	if (first != 0 || n != 0)
+		for (i = 0; i < (n ? n : 1); i++)
+			diff_seed(&d, (first ? first : 1) + i, steps);
+	else
+		for (i = 1; i <= DIFF_SEEDS; i++)
+			diff_seed(&d, i, steps);
+	redisFree(d.rc);
+}
+END_TEST
+
+/*
  * Suites
  */
 
@@ -2965,6 +3620,13 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_numbers_in_full);
 		tcase_add_test(tc, redis_one_round_trip);
 		tcase_add_test(tc, redis_multi_one_round_trip);
+		/* both stores at once: it runs where Redis does */
+		tc = tcase(s, "differential");
+		tcase_add_test(tc, differential);
+		if (getenv("FD_TEST_DIFF_SEEDS") != NULL)
+			tcase_set_timeout(tc, 120 + (double)env_ulong(
+			    "FD_TEST_DIFF_SEEDS", 0) * env_ulong(
+			    "FD_TEST_DIFF_STEPS", DIFF_STEPS) / 1000);
 	}
 	return s;
 }
