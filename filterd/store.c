@@ -612,10 +612,10 @@ fd_store_grey(struct fd_store *s, const struct fd_grey_req *req,
  * every res[i].allowed is 1. A cost of 0 peeks: it charges nothing and
  * asks whether one event would fit (and so can make the call fail).
  * Per limit, res[i].remaining is how many more events fit now (after the
- * charge, if any; at most UINT32_MAX) and res[i].retry_after how many seconds until
- * max(cost, 1) events fit: 0 for a limit with room, so on a refusal the
- * limits with retry_after > 0 are the ones exceeded and the call may be
- * repeated after the largest.
+ * charge, if any; at most UINT32_MAX) and res[i].retry_after how many
+ * seconds until max(cost, 1) events fit: 0 for a limit with room, so on
+ * a refusal the limits with retry_after > 0 are the ones exceeded and the
+ * call may be repeated after the largest.
  *
  * Returns FD_STORE_OK (even when refused) or FD_STORE_ERR.
  */
