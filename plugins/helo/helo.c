@@ -34,6 +34,7 @@
 #include "helo_reply.h"
 
 #define ESC_MAX		128	/* escaped HELO in log lines, bytes */
+#define RAW_MAX		(ESC_MAX - 4) /* HELO bytes in a decision's reason */
 
 struct helo_state {
 	const struct fd_host *host;
@@ -51,7 +52,8 @@ struct helo_conn {
 	int		 logged;	/* log-only findings written */
 	int		 exempt;	/* trusted or local at HELO */
 	struct helo_reply reply;
-	char		 reason[512];
+	char		 reason[512];	/* the name as sent: filterd escapes */
+	char		 logtext[512];	/* the name escaped: our own lines */
 };
 
 /* client_view - what the checks need to know about the client */
@@ -173,14 +175,40 @@ also(char *buf, size_t buflen, const struct helo_result *r,
 	}
 }
 
-/* record - keep the verdict, its reply and its reason in the slot */
+/* account - "fqdn (reject): not fully qualified; helo="laptop"; also
+ * generic (log)", with name (n bytes, then cut) as the HELO, NULL: none */
+static void
+account(char *buf, size_t buflen, const struct helo_result *r,
+    const struct helo_policy *pol, const char *name, size_t n,
+    const char *cut, const char *note)
+{
+	if (name != NULL)
+		snprintf(buf, buflen, "%s (%s): %s; helo=\"%.*s%s\"%s",
+		    helo_check_str(r->decisive), helo_act_str(r->act),
+		    helo_why(r->decisive, r), (int)n, name, cut, note);
+	else
+		snprintf(buf, buflen, "%s (%s): %s; helo=none%s",
+		    helo_check_str(r->decisive), helo_act_str(r->act),
+		    helo_why(r->decisive, r), note);
+	also(buf, buflen, r, pol);
+}
+
+/*
+ * record - keep the verdict, its reply and its accounts in the slot. The
+ * decision line's reason gets the name as the client sent it, cut: the
+ * host escapes a reason where it logs it, and a name escaped here too
+ * would show there with every backslash doubled. The plugin's own log
+ * lines, which the host only rids of control bytes, get it escaped.
+ */
 static void
 record(const struct helo_state *st, struct helo_conn *c,
     const struct helo_result *r, const char *helo, size_t len,
     const struct helo_client *cl, const char *note)
 {
 	const struct fd_host *host = st->host;
+	const struct helo_policy *pol = &st->conf->pol;
 	char	 esc[ESC_MAX], addr[HELO_ADDR_STRLEN];
+	size_t	 raw = len < RAW_MAX ? len : RAW_MAX;
 
 	c->found = r->found;
 	c->act = r->act;
@@ -191,11 +219,10 @@ record(const struct helo_state *st, struct helo_conn *c,
 	helo_reply_make(&c->reply, r->decisive, r->act, helo, len, r, addr);
 	if (helo != NULL)
 		host->escape(esc, sizeof(esc), helo, len);
-	snprintf(c->reason, sizeof(c->reason), "%s (%s): %s; helo=%s%s%s%s",
-	    helo_check_str(r->decisive), helo_act_str(r->act),
-	    helo_why(r->decisive, r), helo != NULL ? "\"" : "",
-	    helo != NULL ? esc : "none", helo != NULL ? "\"" : "", note);
-	also(c->reason, sizeof(c->reason), r, &st->conf->pol);
+	account(c->reason, sizeof(c->reason), r, pol, helo, raw,
+	    raw < len ? "..." : "", note);
+	account(c->logtext, sizeof(c->logtext), r, pol, helo != NULL ? esc :
+	    NULL, helo != NULL ? strlen(esc) : 0, "", note);
 }
 
 /* addr_of - the client's address for a log line, "unknown" if none */
@@ -218,7 +245,7 @@ apply(const struct helo_state *st, struct fd_txn *txn, struct helo_conn *c)
 	if (c->act < HELO_A_TEMPFAIL) {
 		if (!c->logged)
 			host->log(host, FD_LOG_NOTICE,
-			    "log only: %s; client=%s", c->reason,
+			    "log only: %s; client=%s", c->logtext,
 			    addr_of(host, txn));
 		c->logged = 1;
 		return FD_CONTINUE;
@@ -302,7 +329,7 @@ helo_on_mail(struct fd_txn *txn, void *state, void *conn, void *msg)
 	if (pol->exempt_auth && host->get(txn, FD_F_AUTH_USER) != NULL) {
 		if (!c->logged)
 			host->log(host, FD_LOG_DEBUG, "authenticated client "
-			    "exempt: %s", c->reason);
+			    "exempt: %s", c->logtext);
 		c->logged = 1;
 		return FD_CONTINUE;
 	}

@@ -1265,6 +1265,7 @@ START_TEST(t_hook_hostile)
 		"\xff\xfe\xfd",
 		"a\"b\\c",
 	};
+	char		 want[160];
 	size_t		 i;
 
 	plug_start("", C4);
@@ -1276,7 +1277,9 @@ START_TEST(t_hook_hostile)
 	ck_assert_str_eq(T.xcode, "5.5.2");
 	ck_assert(strstr(T.text, "longer than 255 characters") != NULL);
 	ck_assert(strlen(T.text) < 300);
-	ck_assert(strlen(T.reason) < 512);
+	/* the reason quotes the first 124 bytes and says it cut there */
+	snprintf(want, sizeof(want), "; helo=\"%.124s...\"", big);
+	ck_assert_msg(strstr(T.reason, want) != NULL, "%s", T.reason);
 
 	/* NUL: the milter string stops there; "laptop" is what is checked */
 	plug_newconn(C4);
@@ -1295,13 +1298,9 @@ START_TEST(t_hook_hostile)
 		    "%s", T.text);
 		ck_assert(no_raw_bytes(T.text));
 		ck_assert(strchr(T.text, '%') == NULL);
-		ck_assert_msg(no_raw_bytes(T.reason), "%s", T.reason);
+		/* as sent: filterd escapes a reason where it logs it */
+		ck_assert_msg(strstr(T.reason, bad[i]) != NULL, "%s", T.reason);
 	}
-	/* the log form is escaped */
-	plug_newconn(C4);
-	helo(bad[0]);
-	mail();
-	ck_assert(strstr(T.reason, "helo=\"mx.\\x01\\x1b[31mevil.example\"") != NULL);
 	plug_stop();
 
 	/* log-only findings on hostile names are escaped too */
