@@ -109,7 +109,8 @@ is_sep(char c)
 	return c == '=' || c == '+' || c == '-';
 }
 
-/* srs0_body - "HASH=TT=domain=user": point at domain and user */
+/* srs0_body - "HASH=TT=domain=user": point at domain and user; an
+ * address without either is left as it is, not cut short */
 static int
 srs0_body(char *p, struct addr *a)
 {
@@ -117,13 +118,11 @@ srs0_body(char *p, struct addr *a)
 
 	if ((tt = strchr(p, '=')) == NULL ||
 	    (dom = strchr(tt + 1, '=')) == NULL ||
-	    (user = strchr(dom + 1, '=')) == NULL)
+	    (user = strchr(dom + 1, '=')) == NULL ||
+	    user == dom + 1 || user[1] == '\0')
 		return 0;
-	dom++;
 	*user++ = '\0';
-	if (*dom == '\0' || *user == '\0')
-		return 0;
-	a->domain = dom;
+	a->domain = dom + 1;
 	a->local = user;
 	domain_fold(a->domain);
 	return 1;

@@ -110,6 +110,16 @@ static const struct norm_case norm_cases[] = {
 	    GREY_N_ALL, NULL, "user@orig.example" },
 	{ "SRS0=broken@fwd.example", NULL, GREY_N_ALL & ~GREY_N_DIGITS, NULL,
 	    "SRS0=broken@fwd.example" },
+	/* SRS with a part missing is no SRS: kept whole, so that two
+	 * senders differing in what follows never share a triplet */
+	{ "SRS0=HHH=TT==alice@fwd.example", NULL, GREY_N_ALL & ~GREY_N_DIGITS,
+	    NULL, "SRS0=HHH=TT==alice@fwd.example" },
+	{ "SRS0=HHH=TT=orig.example=@fwd.example", NULL,
+	    GREY_N_ALL & ~GREY_N_DIGITS, NULL,
+	    "SRS0=HHH=TT=orig.example=@fwd.example" },
+	{ "SRS1=HHH=first.example==HHH=TT==bob@fwd.example", NULL,
+	    GREY_N_ALL & ~GREY_N_DIGITS, NULL,
+	    "SRS1=HHH=first.example==HHH=TT==bob@fwd.example" },
 	{ "SRS0=HHH=TT=orig.example=user@fwd.example", NULL,
 	    GREY_N_ALL & ~GREY_N_SRS, NULL,
 	    "SRS#=HHH=TT=orig.example=user@fwd.example" },
