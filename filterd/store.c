@@ -48,7 +48,6 @@
 #define GCRA_MAX	(1LL << 50)	/* keeps Lua's doubles exact */
 #define BACKOFF_MAX_MS	30000
 #define LOG_FLAP_MS	60000	/* at most one "unavailable" a minute */
-#define TTL_MAX		(100LL * 366 * 86400)	/* seconds */
 
 struct fd_store {
 	const struct fd_store_ops *ops;
@@ -511,7 +510,7 @@ settle(struct fd_store *s, int rc, int trial, const char *err)
 static int
 ttl_ok(int64_t ttl)
 {
-	return ttl > 0 && ttl <= TTL_MAX;
+	return ttl > 0 && ttl <= FD_STORE_TTL_MAX;
 }
 
 /*
@@ -562,7 +561,7 @@ grey_prep(struct fd_store *s, const struct fd_grey_req *req,
 {
 	uint64_t	 seed = FD_SK_GREY;
 
-	if (req->delay < 0 || req->delay > TTL_MAX ||
+	if (req->delay < 0 || req->delay > FD_STORE_TTL_MAX ||
 	    !ttl_ok(req->retry_window) || !ttl_ok(req->pass_ttl))
 		return invalid(s, "greylist: delay or TTL out of range");
 	g->req = req;

@@ -35,6 +35,21 @@ nargs(struct grey_conf *c, const struct fd_directive *d, int lo, int hi,
 	return -1;
 }
 
+/* ttl_fits - a lifetime the store keeps; else an error at argument i */
+static int
+ttl_fits(struct grey_conf *c, const struct fd_directive *d, int i,
+    int64_t secs)
+{
+	const struct fd_host	*h = c->host;
+
+	if (secs <= FD_STORE_TTL_MAX)
+		return 0;
+	h->conf_error(h, d, i, "%s: at most %lldd (100 years), the longest "
+	    "the store keeps an entry", h->dir_name(d),
+	    (long long)(FD_STORE_TTL_MAX / 86400));
+	return -1;
+}
+
 /* one_duration - "NAME DURATION" into *out; min is the least allowed */
 static int
 one_duration(struct grey_conf *c, const struct fd_directive *d,
@@ -50,7 +65,7 @@ one_duration(struct grey_conf *c, const struct fd_directive *d,
 		    h->dir_name(d), (long long)min);
 		return -1;
 	}
-	return 0;
+	return ttl_fits(c, d, 0, *out);
 }
 
 /* one_bool - "NAME on|off" into *out */
@@ -144,6 +159,8 @@ d_auto_whitelist(struct grey_conf *c, const struct fd_directive *d)
 				    "be positive", h->dir_name(d));
 				return -1;
 			}
+			if (ttl_fits(c, d, i, c->awl_ttl) < 0)
+				return -1;
 		} else {
 			h->conf_error(h, d, i, "%s: \"%s\": expected "
 			    "per-domain", h->dir_name(d), h->dir_arg(d, i));

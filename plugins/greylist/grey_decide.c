@@ -141,11 +141,21 @@ grey_set_check(const char *param, const char *v, char *why, size_t len)
 	switch (set_params[i].kind) {
 	case SK_DELAY:
 	case SK_DURATION:
-		if (grey_duration_parse(v, &secs) == 0 &&
-		    secs >= (set_params[i].kind == SK_DELAY ? 0 : 1))
+		if (grey_duration_parse(v, &secs) < 0 ||
+		    secs < (set_params[i].kind == SK_DELAY ? 0 : 1)) {
+			snprintf(why, len, "expected a duration such as 90s, "
+			    "5m or 2h%s", set_params[i].kind == SK_DELAY ? "" :
+			    ", at least 1s");
+			break;
+		}
+		/* the store keeps nothing past FD_STORE_TTL_MAX, and the
+		 * retry-window stretched to a delay + 1s must fit too */
+		if (secs <= FD_STORE_TTL_MAX -
+		    (set_params[i].kind == SK_DELAY ? 1 : 0))
 			return FD_SET_OK;
-		snprintf(why, len, "expected a duration such as 90s, 5m or "
-		    "2h%s", set_params[i].kind == SK_DELAY ? "" : ", at least 1s");
+		snprintf(why, len, "%s %lldd (100 years), the longest the "
+		    "store keeps an entry", set_params[i].kind == SK_DELAY ?
+		    "below" : "at most", (long long)(FD_STORE_TTL_MAX / 86400));
 		break;
 	case SK_AWL:
 		if (awl_value(v, &n) == 0)

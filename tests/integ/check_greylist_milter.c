@@ -1112,6 +1112,7 @@ START_TEST(config_errors)
 	    "\tdelay 10m\n"
 	    "\tretry-window 5m\n"
 	    "\tipv6-prefix 200\n"
+	    "\twhitelist-for 99999d\n"
 	    "}\n", E.dir, plugin_dir()), 0);
 	snprintf(cmd, sizeof(cmd), "'%s' -t -c '%s' >'%s' 2>&1",
 	    th_program("FILTERD", NULL), conf, out);
@@ -1124,6 +1125,10 @@ START_TEST(config_errors)
 	ck_assert_msg(strstr(text, "bad.conf:5:15: plugin greylist: "
 	    "retry-window (300s) must be longer than delay (600s)") != NULL,
 	    "%s", text);
+	/* longer than the store keeps anything: every call would fail */
+	ck_assert_msg(strstr(text, "bad.conf:7:16: plugin greylist: "
+	    "whitelist-for: at most 36600d (100 years), the longest the store "
+	    "keeps an entry") != NULL, "%s", text);
 	free(text);
 	free(conf);
 	free(out);

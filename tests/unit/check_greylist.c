@@ -1686,6 +1686,12 @@ static const struct conf_err_case conf_errs[] = {
 	    "must be longer than delay (600s)" },
 	{ "delay 3d", "delay[0]: retry-window (172800s) must be longer" },
 	{ "retry-window 0", "retry-window[0]: retry-window: must be at least 1s" },
+	{ "retry-window 5300w", "retry-window[0]: retry-window: at most 36600d "
+	    "(100 years), the longest the store keeps an entry" },
+	{ "whitelist-for 99999d", "whitelist-for[0]: whitelist-for: at most "
+	    "36600d" },
+	{ "auto-whitelist 3 36601d", "auto-whitelist[1]: auto-whitelist: at "
+	    "most 36600d" },
 	{ "auto-whitelist 3 7d sometimes", "auto-whitelist[2]: auto-whitelist: "
 	    "\"sometimes\": expected per-domain" },
 	{ "auto-whitelist 3 0", "auto-whitelist[1]: auto-whitelist: the period "
@@ -1726,6 +1732,36 @@ START_TEST(test_conf_errors)
 	ck_assert_ptr_null(plugin_new(c->block));
 	ck_assert_msg(strstr(W.errors, c->error) != NULL, "block \"%s\": "
 	    "errors \"%s\", want \"%s\"", c->block, W.errors, c->error);
+}
+END_TEST
+
+/* the store refuses an entry kept longer than FD_STORE_TTL_MAX: such a
+ * duration is refused at load, in the block and in a rule's set, rather
+ * than failing every store call */
+START_TEST(test_conf_ttl_max)
+{
+	struct grey_conf	*c;
+	char			 why[256];
+
+	world_reset();
+	ck_assert_ptr_nonnull(c = plugin_new("delay 36599d; retry-window "
+	    "36600d; whitelist-for 36600d; auto-whitelist 3 36600d"));
+	ck_assert_str_eq(W.errors, "");
+	ck_assert_int_eq(c->pass_ttl, FD_STORE_TTL_MAX);
+	ck_assert_int_eq(c->awl_ttl, FD_STORE_TTL_MAX);
+	ck_assert_int_eq(filterd_plugin.check_set(c, "whitelist-for", "36600d",
+	    why, sizeof(why)), FD_SET_OK);
+	ck_assert_int_eq(filterd_plugin.check_set(c, "auto-whitelist-for",
+	    "36601d", why, sizeof(why)), FD_SET_BAD_VALUE);
+	ck_assert_ptr_nonnull(strstr(why, "36600d"));
+	ck_assert_int_eq(filterd_plugin.check_set(c, "retry-window", "99999d",
+	    why, sizeof(why)), FD_SET_BAD_VALUE);
+	/* a delay the stretched retry-window (delay + 1s) cannot outlast */
+	ck_assert_int_eq(filterd_plugin.check_set(c, "delay", "36599d", why,
+	    sizeof(why)), FD_SET_OK);
+	ck_assert_int_eq(filterd_plugin.check_set(c, "delay", "36600d", why,
+	    sizeof(why)), FD_SET_BAD_VALUE);
+	filterd_plugin.fini(c);
 }
 END_TEST
 
@@ -2532,6 +2568,7 @@ greylist_suite(void)
 	tcase_add_test(tc, test_conf_all);
 	tcase_add_loop_test(tc, test_conf_errors, 0,
 	    (int)(sizeof(conf_errs) / sizeof(conf_errs[0])));
+	tcase_add_test(tc, test_conf_ttl_max);
 	tcase_add_test(tc, test_conf_all_errors);
 	tcase_add_test(tc, test_conf_file_errors);
 	suite_add_tcase(s, tc);

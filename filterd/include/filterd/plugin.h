@@ -124,6 +124,13 @@ enum fd_store_rc {
 	FD_STORE_ERR = -1	/* backend down, slow, full: apply policy */
 };
 
+/*
+ * The longest time to live a store call takes, in seconds (100 years),
+ * and so the longest greylist delay: a request past it fails with
+ * FD_STORE_ERR on every call, so a plugin refuses such a setting at load.
+ */
+#define FD_STORE_TTL_MAX	(100LL * 366 * 86400)
+
 /* Greylist triplet state, one atomic check-and-update. */
 enum fd_grey_state {
 	FD_GREY_NEW = 0,	/* first sight: entry created */
