@@ -89,22 +89,27 @@ static const struct store_opt {
 	size_t		 off;
 	int64_t		 min;
 	int64_t		 max;
+	const char	*range;		/* min and max as a reader writes them */
 } store_opts[] = {
 	{ "map-size", K_LMDB, OT_SIZE, offsetof(struct fd_store_opts, map_size),
-	    32 << 10, INT64_MAX },
+	    32 << 10, INT64_MAX, "at least 32k" },
 	{ "sweep-interval", K_LMDB, OT_MS,
-	    offsetof(struct fd_store_opts, sweep_ms), 10, 86400000 },
-	{ "sync", K_LMDB, OT_BOOL, offsetof(struct fd_store_opts, sync), 0, 1 },
+	    offsetof(struct fd_store_opts, sweep_ms), 10, 86400000,
+	    "10ms to 1d" },
+	{ "sync", K_LMDB, OT_BOOL, offsetof(struct fd_store_opts, sync), 0, 1,
+	    NULL },
 	{ "prefix", K_REDIS, OT_STR, offsetof(struct fd_store_opts, prefix),
-	    0, 64 },
+	    0, 64, NULL },
 	{ "connect-timeout", K_REDIS, OT_MS,
-	    offsetof(struct fd_store_opts, connect_ms), 1, 60000 },
+	    offsetof(struct fd_store_opts, connect_ms), 1, 60000, "1ms to 1m" },
 	{ "timeout", K_REDIS, OT_MS, offsetof(struct fd_store_opts, timeout_ms),
-	    1, 60000 },
+	    1, 60000, "1ms to 1m" },
 	{ "breaker-failures", K_REDIS, OT_UINT,
-	    offsetof(struct fd_store_opts, breaker_failures), 0, 1000 },
+	    offsetof(struct fd_store_opts, breaker_failures), 0, 1000,
+	    "0 to 1000" },
 	{ "breaker-cooldown", K_REDIS, OT_MS,
-	    offsetof(struct fd_store_opts, breaker_ms), 10, 3600000 },
+	    offsetof(struct fd_store_opts, breaker_ms), 10, 3600000,
+	    "10ms to 1h" },
 };
 #define NOPTS	(sizeof(store_opts) / sizeof(store_opts[0]))
 
@@ -145,7 +150,7 @@ static int
 opt_value(const struct store_opt *so, const struct fd_directive *d,
     struct fd_store_opts *o, struct fd_errs *errs)
 {
-	const char	*arg = d->argv[0], *why = NULL;
+	const char	*arg = d->argv[0], *why = NULL, *what = NULL;
 	const struct fd_loc *loc = d->argloc ? &d->argloc[0] : &d->loc;
 	char		*p = (char *)o + so->off;
 	uint64_t	 u;
@@ -156,9 +161,12 @@ opt_value(const struct store_opt *so, const struct fd_directive *d,
 	case OT_SIZE:
 		if (fd_units_size(arg, &u, &why) < 0)
 			break;
-		if (u < (uint64_t)so->min || u > (uint64_t)so->max ||
-		    u > SIZE_MAX) {
-			why = "size out of range (at least 32k)";
+		if (u > (uint64_t)so->max || u > SIZE_MAX) {
+			why = "size larger than any address space";
+			break;
+		}
+		if (u < (uint64_t)so->min) {
+			what = "size";
 			break;
 		}
 		memcpy(p, &u, sizeof(u));
@@ -167,7 +175,7 @@ opt_value(const struct store_opt *so, const struct fd_directive *d,
 		if (fd_units_duration_ms(arg, &v, &why) < 0)
 			break;
 		if (v < so->min || v > so->max) {
-			why = "duration out of range";
+			what = "duration";
 			break;
 		}
 		memcpy(p, &v, sizeof(v));
@@ -183,7 +191,7 @@ opt_value(const struct store_opt *so, const struct fd_directive *d,
 		if (fd_units_size(arg, &u, &why) < 0)
 			break;
 		if (u > (uint64_t)so->max) {
-			why = "number out of range";
+			what = "number";
 			break;
 		}
 		n = (unsigned)u;
@@ -208,8 +216,12 @@ opt_value(const struct store_opt *so, const struct fd_directive *d,
 		return 0;
 	}
 	}
-	fd_errs_add(errs, loc, "store %s: %s \"%s\": %s", kind_name(o->kind),
-	    so->name, arg, why);
+	if (what != NULL)
+		fd_errs_add(errs, loc, "store %s: %s \"%s\": %s out of range "
+		    "(%s)", kind_name(o->kind), so->name, arg, what, so->range);
+	else
+		fd_errs_add(errs, loc, "store %s: %s \"%s\": %s",
+		    kind_name(o->kind), so->name, arg, why);
 	return -1;
 }
 

@@ -1444,6 +1444,51 @@ END_TEST
  * Configuration
  */
 
+/* one option out of range: the message says what the range is */
+static const struct range_case {
+	enum fd_store_kind kind;
+	const char	*name, *value, *want;
+} range_cases[] = {
+	{ FD_STORE_LMDB, "map-size", "16k", "test.conf:3:14: store lmdb: "
+	    "map-size \"16k\": size out of range (at least 32k)" },
+	{ FD_STORE_LMDB, "map-size", "9000000T", "test.conf:3:14: store lmdb: "
+	    "map-size \"9000000T\": size larger than any address space" },
+	{ FD_STORE_LMDB, "sweep-interval", "0", "test.conf:3:20: store lmdb: "
+	    "sweep-interval \"0\": duration out of range (10ms to 1d)" },
+	{ FD_STORE_LMDB, "sweep-interval", "2d", "test.conf:3:20: store lmdb: "
+	    "sweep-interval \"2d\": duration out of range (10ms to 1d)" },
+	{ FD_STORE_REDIS, "connect-timeout", "0", "test.conf:3:21: store "
+	    "redis: connect-timeout \"0\": duration out of range (1ms to 1m)" },
+	{ FD_STORE_REDIS, "timeout", "2m", "test.conf:3:13: store redis: "
+	    "timeout \"2m\": duration out of range (1ms to 1m)" },
+	{ FD_STORE_REDIS, "breaker-failures", "1001", "test.conf:3:22: store "
+	    "redis: breaker-failures \"1001\": number out of range (0 to "
+	    "1000)" },
+	{ FD_STORE_REDIS, "breaker-cooldown", "5ms", "test.conf:3:22: store "
+	    "redis: breaker-cooldown \"5ms\": duration out of range (10ms to "
+	    "1h)" },
+};
+
+START_TEST(option_range)
+{
+	const struct range_case	*c = &range_cases[_i];
+	struct fd_errs		 errs = { 0 };
+
+	st = fd_store_free(st);
+	opts_free();
+	conf_for(FD_STORE_LMDB);
+	if (c->kind == FD_STORE_REDIS) {
+		conf.store_kind = FD_STORE_REDIS;
+		conf.store_path = "redis://127.0.0.1";
+	}
+	opt(c->name, c->value);
+	ck_assert_int_eq(fd_store_check(&conf, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], c->want);
+	fd_errs_clear(&errs);
+}
+END_TEST
+
 START_TEST(check_options)
 {
 	struct fd_errs	 errs = { 0 };
@@ -3599,6 +3644,8 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, lmdb_sweep);
 		tc = tcase(s, "conf");
 		tcase_add_test(tc, check_options);
+		tcase_add_loop_test(tc, option_range, 0,
+		    (int)(sizeof(range_cases) / sizeof(range_cases[0])));
 		tcase_add_loop_test(tc, redis_urls, 0,
 		    sizeof(url_cases) / sizeof(url_cases[0]));
 	} else {
