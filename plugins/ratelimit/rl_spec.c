@@ -339,15 +339,33 @@ nargs(const struct fd_host *h, const struct fd_directive *d, int n)
 typedef int (*opt_fn)(const struct fd_host *, const struct fd_directive *,
     int i, struct rl_limit *);
 
+/* burst_max - the largest burst the store's bucket holds at rate r (the
+ * rate is parsed before any option, and rl_rate_check passed it) */
+static uint64_t
+burst_max(const struct rl_rate *r)
+{
+	int64_t	 interval = r->period * US / r->count;
+
+	return (uint64_t)(GCRA_MAX / interval) - r->count;
+}
+
 static int
 opt_burst(const struct fd_host *h, const struct fd_directive *d, int i,
     struct rl_limit *l)
 {
 	uint64_t	 b;
+	char		 per[32];
 
 	if (parse_u64(h->dir_arg(d, i), UINT32_MAX, &b, NULL) < 0) {
 		h->conf_error(h, d, i, "limit: burst: \"%s\" is not a whole "
 		    "number below 2^32", h->dir_arg(d, i));
+		return -1;
+	}
+	if (b > burst_max(&l->rate)) {
+		rl_period_text(per, sizeof(per), l->rate.period);
+		h->conf_error(h, d, i, "limit: burst: at most %llu at a rate "
+		    "of %lu/%s", (unsigned long long)burst_max(&l->rate),
+		    (unsigned long)l->rate.count, per);
 		return -1;
 	}
 	l->burst = (uint32_t)b;
@@ -497,8 +515,6 @@ static int
 limit_fits(const struct fd_host *h, const struct fd_directive *d,
     const struct rl_limit *l, int counted)
 {
-	const char	*why;
-
 	if (l->count == RL_C_CONNECTIONS && l->key != RL_K_CLIENT_IP) {
 		h->conf_error(h, d, counted, "limit: only client-ip limits can "
 		    "count connections (they are decided at connect, before "
@@ -519,10 +535,6 @@ limit_fits(const struct fd_host *h, const struct fd_directive *d,
 	if (l->key == RL_K_AUTH_USER && l->only == RL_O_UNAUTH) {
 		h->conf_error(h, d, 0, "limit: an auth-user limit never "
 		    "applies to unauthenticated sessions");
-		return -1;
-	}
-	if (rl_rate_check(&l->rate, l->burst, &why) < 0) {
-		h->conf_error(h, d, 1, "limit: %s", why);
 		return -1;
 	}
 	return 0;
@@ -555,6 +567,11 @@ parse_limit(const struct fd_host *h, const struct fd_directive *d,
 	if (rl_rate_parse(h->dir_arg(d, 1), &l->rate, &why) < 0) {
 		h->conf_error(h, d, 1, "limit: \"%s\": %s", h->dir_arg(d, 1),
 		    why);
+		return -1;
+	}
+	/* before the options: burst is checked against this rate */
+	if (rl_rate_check(&l->rate, 0, &why) < 0) {
+		h->conf_error(h, d, 1, "limit: %s", why);
 		return -1;
 	}
 	for (i = 2; i < h->dir_argc(d); )

@@ -573,6 +573,11 @@ START_TEST(conf_errors)
 	parse_err("limit sender 60/1m burst -1;",
 	    "t.conf:1:26: limit: burst: \"-1\" is not a whole number below "
 	    "2^32");
+	parse_err("limit client-ip 1/1w burst 2000;",
+	    "t.conf:1:28: limit: burst: at most 1860 at a rate of 1/1w");
+	parse_err("limit client-ip 1/1s burst 2000000000;",
+	    "t.conf:1:28: limit: burst: at most 1125899905 at a rate of "
+	    "1/1s");
 	parse_err("limit sender 60/1m action defer;",
 	    "t.conf:1:27: limit: action: expected tempfail or reject");
 	parse_err("limit sender 60/1m name factor;",
