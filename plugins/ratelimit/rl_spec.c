@@ -484,10 +484,14 @@ limit_counter(const struct fd_host *h, const struct fd_directive *d, int *i,
 	return 1;
 }
 
-/* limit_option - the option at argument *i; *i advanced past it */
+/*
+ * limit_option - the option at argument *i; *i advanced past it. *seen
+ * has a bit per option of limit_opts given: a second one is an error, as
+ * a second counter is, rather than a silent change of the first.
+ */
 static int
 limit_option(const struct fd_host *h, const struct fd_directive *d, int *i,
-    struct rl_limit *l, int *counted)
+    struct rl_limit *l, int *counted, unsigned *seen)
 {
 	const char	*opt = h->dir_arg(d, *i);
 	size_t		 k;
@@ -502,6 +506,11 @@ limit_option(const struct fd_host *h, const struct fd_directive *d, int *i,
 		h->conf_error(h, d, at, "limit: unknown option \"%s\"", opt);
 		return -1;
 	}
+	if (*seen & (1u << k)) {
+		h->conf_error(h, d, at, "limit: %s given twice", opt);
+		return -1;
+	}
+	*seen |= 1u << k;
 	if (h->dir_arg(d, at + 1) == NULL) {
 		h->conf_error(h, d, at, "limit: %s: missing value", opt);
 		return -1;
@@ -547,6 +556,7 @@ parse_limit(const struct fd_host *h, const struct fd_directive *d,
 {
 	const char	*s, *why;
 	int		 i, k, counted = 0;
+	unsigned	 seen = 0;
 
 	memset(l, 0, sizeof(*l));
 	l->v4prefix = l->v6prefix = -1;
@@ -575,7 +585,7 @@ parse_limit(const struct fd_host *h, const struct fd_directive *d,
 		return -1;
 	}
 	for (i = 2; i < h->dir_argc(d); )
-		if (limit_option(h, d, &i, l, &counted) < 0)
+		if (limit_option(h, d, &i, l, &counted, &seen) < 0)
 			return -1;
 	if ((l->v4prefix >= 0 || l->v6prefix >= 0) &&
 	    l->key != RL_K_CLIENT_IP) {

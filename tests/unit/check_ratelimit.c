@@ -573,6 +573,10 @@ START_TEST(conf_errors)
 	parse_err("limit sender 60/1m burst -1;",
 	    "t.conf:1:26: limit: burst: \"-1\" is not a whole number below "
 	    "2^32");
+	parse_err("limit sender 60/1m burst 5 action reject burst 50;",
+	    "t.conf:1:42: limit: burst given twice");
+	parse_err("limit sender 60/1m name a name b;",
+	    "t.conf:1:27: limit: name given twice");
 	parse_err("limit client-ip 1/1w burst 2000;",
 	    "t.conf:1:28: limit: burst: at most 1860 at a rate of 1/1w");
 	parse_err("limit client-ip 1/1s burst 2000000000;",
