@@ -30,6 +30,14 @@ number(const char *s, uint64_t *out, const char **end, const char **why)
 	return 0;
 }
 
+/* fraction - the number went on past its digits with a decimal point,
+ * which no unit takes: say so rather than blame the unit */
+static int
+fraction(const char *end)
+{
+	return end[0] == '.' && end[1] >= '0' && end[1] <= '9';
+}
+
 /* scaled - multiply with an overflow check against max */
 static int
 scaled(uint64_t v, uint64_t mul, uint64_t max, uint64_t *out, const char **why)
@@ -63,7 +71,8 @@ fd_units_duration_ms(const char *s, int64_t *ms, const char **why)
 			return 0;
 		}
 	}
-	*why = "unknown duration unit (use ms, s, m, h, d or w)";
+	*why = fraction(end) ? "a whole number is needed: 90s, not 1.5m" :
+	    "unknown duration unit (use ms, s, m, h, d or w)";
 	return -1;
 }
 
@@ -101,7 +110,8 @@ fd_units_size(const char *s, uint64_t *out, const char **why)
 	else if (strcasecmp(end, "t") == 0)
 		mul = 1ULL << 40;
 	else {
-		*why = "unknown size unit (use k, M, G or T)";
+		*why = fraction(end) ? "a whole number is needed: 1536M, not "
+		    "1.5G" : "unknown size unit (use k, M, G or T)";
 		return -1;
 	}
 	return scaled(v, mul, UINT64_MAX, out, why);

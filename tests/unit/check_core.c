@@ -942,6 +942,15 @@ START_TEST(units)
 	ck_assert_int_eq(fd_units_bool("off", &b, &why), 0);
 	ck_assert_int_eq(b, 0);
 	ck_assert_int_eq(fd_units_bool("maybe", &b, &why), -1);
+	/* a fraction is a whole number of a smaller unit, not a bad unit */
+	ck_assert_int_eq(fd_units_duration("1.5m", &s, &why), -1);
+	ck_assert_str_eq(why, "a whole number is needed: 90s, not 1.5m");
+	ck_assert_int_eq(fd_units_duration_ms("0.5s", &s, &why), -1);
+	ck_assert_str_eq(why, "a whole number is needed: 90s, not 1.5m");
+	ck_assert_int_eq(fd_units_size("1.5G", &u, &why), -1);
+	ck_assert_str_eq(why, "a whole number is needed: 1536M, not 1.5G");
+	ck_assert_int_eq(fd_units_duration("1e9s", &s, &why), -1);
+	ck_assert_str_eq(why, "unknown duration unit (use ms, s, m, h, d or w)");
 }
 END_TEST
 
