@@ -596,35 +596,38 @@ d_public_suffixes(struct grey_conf *c, const struct fd_directive *d)
 	return 0;
 }
 
+/* a list directive adds to what it names and may be repeated; any other
+ * sets one value, and a second one would silently undo the first */
 static const struct {
 	const char	*name;
 	dir_fn		 fn;
+	int		 list;
 } directives[] = {
-	{ "auto-whitelist", d_auto_whitelist },
-	{ "body-hash", d_body_hash },
-	{ "decide-at", d_decide_at },
-	{ "delay", d_delay },
-	{ "header", d_header },
-	{ "ipv4-prefix", d_ipv4_prefix },
-	{ "ipv6-prefix", d_ipv6_prefix },
-	{ "message", d_message },
-	{ "normalize", d_normalize },
-	{ "null-sender", d_null_sender },
-	{ "on-store-error", d_on_store_error },
-	{ "pool", d_pool },
-	{ "pool-by-rdns", d_pool_by_rdns },
-	{ "pools", d_pools },
-	{ "public-suffixes", d_public_suffixes },
-	{ "retry-window", d_retry_window },
-	{ "skip-authenticated", d_skip_auth },
-	{ "skip-local", d_skip_local },
-	{ "subaddress-delimiters", d_delims },
-	{ "whitelist-after", d_whitelist_after },
-	{ "whitelist-domains", d_wl_domains },
-	{ "whitelist-for", d_whitelist_for },
-	{ "whitelist-networks", d_wl_networks },
-	{ "whitelist-recipients", d_wl_rcpts },
-	{ "whitelist-senders", d_wl_senders },
+	{ "auto-whitelist", d_auto_whitelist, 0 },
+	{ "body-hash", d_body_hash, 0 },
+	{ "decide-at", d_decide_at, 0 },
+	{ "delay", d_delay, 0 },
+	{ "header", d_header, 0 },
+	{ "ipv4-prefix", d_ipv4_prefix, 0 },
+	{ "ipv6-prefix", d_ipv6_prefix, 0 },
+	{ "message", d_message, 0 },
+	{ "normalize", d_normalize, 0 },
+	{ "null-sender", d_null_sender, 0 },
+	{ "on-store-error", d_on_store_error, 0 },
+	{ "pool", d_pool, 1 },
+	{ "pool-by-rdns", d_pool_by_rdns, 0 },
+	{ "pools", d_pools, 1 },
+	{ "public-suffixes", d_public_suffixes, 0 },
+	{ "retry-window", d_retry_window, 0 },
+	{ "skip-authenticated", d_skip_auth, 0 },
+	{ "skip-local", d_skip_local, 0 },
+	{ "subaddress-delimiters", d_delims, 0 },
+	{ "whitelist-after", d_whitelist_after, 0 },
+	{ "whitelist-domains", d_wl_domains, 1 },
+	{ "whitelist-for", d_whitelist_for, 0 },
+	{ "whitelist-networks", d_wl_networks, 1 },
+	{ "whitelist-recipients", d_wl_rcpts, 1 },
+	{ "whitelist-senders", d_wl_senders, 1 },
 };
 
 /* defaults - the values of an empty block */
@@ -672,6 +675,7 @@ grey_conf_load(struct grey_conf *c, const struct fd_host *h,
     const struct fd_block *b)
 {
 	const struct fd_directive	*d, *delay_d = NULL, *window_d = NULL;
+	uint32_t			 seen = 0;
 	size_t				 i;
 	int				 rc = 0;
 
@@ -689,6 +693,13 @@ grey_conf_load(struct grey_conf *c, const struct fd_host *h,
 			rc = -1;
 			continue;
 		}
+		if (!directives[i].list && (seen & (1u << i))) {
+			h->conf_error(h, d, -1, "\"%s\" is given more than "
+			    "once", name);
+			rc = -1;
+			continue;
+		}
+		seen |= 1u << i;
 		if (directives[i].fn(c, d) < 0)
 			rc = -1;
 		if (directives[i].fn == d_delay)

@@ -1662,6 +1662,14 @@ START_TEST(test_conf_all)
 	ck_assert_ptr_nonnull(c = plugin_new("whitelist-after 7"));
 	ck_assert_uint_eq(c->awl_after, 7);
 	filterd_plugin.fini(c);
+	/* a list directive adds to its list each time it is given */
+	ck_assert_ptr_nonnull(c = plugin_new("whitelist-networks "
+	    "192.0.2.0/24; whitelist-networks 198.51.100.0/24; pool a "
+	    "a.example; pool b b.example"));
+	ck_assert_str_eq(W.errors, "");
+	ck_assert_uint_eq(c->wl_nets.n, 2);
+	ck_assert_uint_eq(c->pools.n, 2);
+	filterd_plugin.fini(c);
 	unlink(pools);
 	unlink(psl);
 	unlink(nets);
@@ -1722,6 +1730,11 @@ static const struct conf_err_case conf_errs[] = {
 	{ "public-suffixes /nonexistent/psl", "public-suffixes[0]: "
 	    "public-suffixes: /nonexistent/psl: No such file" },
 	{ "on-store-error maybe", "on-store-error[0]" },
+	/* a value given twice: the second would silently undo the first */
+	{ "delay 5m; retry-window 3d; delay 10m", "delay[-1]: \"delay\" is "
+	    "given more than once" },
+	{ "message \"a %m\"; message \"b %m\"", "message[-1]: \"message\" is "
+	    "given more than once" },
 };
 
 START_TEST(test_conf_errors)
