@@ -760,6 +760,29 @@ directive(const struct fd_host *h, const struct fd_directive *d,
 	return -1;
 }
 
+/*
+ * given_before - a directive other than `limit` that an earlier line of
+ * the block gave already: each sets one value, and a second one would
+ * silently undo the first
+ */
+static int
+given_before(const struct fd_host *h, const struct fd_block *b,
+    const struct fd_directive *d)
+{
+	const struct fd_directive	*e;
+	const char			*name = h->dir_name(d);
+
+	if (strcmp(name, "limit") == 0)
+		return 0;
+	for (e = h->dir_next(b, NULL); e != d; e = h->dir_next(b, e))
+		if (strcmp(h->dir_name(e), name) == 0) {
+			h->conf_error(h, d, -1, "\"%s\" is given more than "
+			    "once", name);
+			return 1;
+		}
+	return 0;
+}
+
 int
 rl_conf_parse(const struct fd_host *h, const struct fd_block *b,
     struct rl_conf *c)
@@ -772,7 +795,7 @@ rl_conf_parse(const struct fd_host *h, const struct fd_block *b,
 	c->v6prefix = 64;
 	memcpy(c->tempfail_code, "451", 4);
 	for (d = h->dir_next(b, NULL); d != NULL; d = h->dir_next(b, d))
-		if (directive(h, d, c, &dirs) < 0)
+		if (given_before(h, b, d) || directive(h, d, c, &dirs) < 0)
 			rc = -1;
 	if (finish(h, c, dirs) < 0)
 		rc = -1;

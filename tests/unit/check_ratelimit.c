@@ -577,6 +577,10 @@ START_TEST(conf_errors)
 	    "t.conf:1:42: limit: burst given twice");
 	parse_err("limit sender 60/1m name a name b;",
 	    "t.conf:1:27: limit: name given twice");
+	/* a block's setting given twice: the second would undo the first */
+	parse_err("limit sender 60/1m;\ndecide-messages-at rcpt;\n"
+	    "limit client-ip 10/1m;\ndecide-messages-at eom;",
+	    "t.conf:4:1: \"decide-messages-at\" is given more than once");
 	parse_err("limit client-ip 1/1w burst 2000;",
 	    "t.conf:1:28: limit: burst: at most 1860 at a rate of 1/1w");
 	parse_err("limit client-ip 1/1s burst 2000000000;",
