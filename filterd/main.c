@@ -124,21 +124,20 @@ check_only(struct fd_daemon *d)
 
 /*
  * wait_sessions - smfi_main returns without waiting for conversations in
- * progress; give them ten seconds before plugins' fini pulls their state
- * away. How many are still open then: their threads may still be inside
- * a plugin (a store call that has not timed out yet), so the caller must
- * leave the daemon's state in place for them rather than free it.
+ * progress; give a callback still running ten seconds before plugins'
+ * fini pulls their state away. How many are still running then: their
+ * threads may still be inside a plugin (a store call that has not timed
+ * out yet), so the caller must leave the daemon's state in place for
+ * them rather than free it. A connection waiting for its MTA's next
+ * command is not waited for: libmilter will not serve it again.
  */
 static int
 wait_sessions(struct fd_daemon *d)
 {
 	int	 i, n;
 
-	/* acquire: what a closing session did before its decrement (the
-	 * last reference to a generation, a store connection put back)
-	 * is seen before fd_daemon_free touches it */
-	for (i = 0; (n = __atomic_load_n(&d->live, __ATOMIC_ACQUIRE)) > 0 &&
-	    i < 100; i++)
+	fd_daemon_stop(d);
+	for (i = 0; (n = fd_daemon_busy(d)) > 0 && i < 100; i++)
 		usleep(100000);
 	return n;
 }
@@ -240,7 +239,7 @@ main(int argc, char **argv)
 	struct fd_reloader	*r;
 	sigset_t		 set;
 	char			*pidfile = NULL;
-	int			 rc, live, report = -1;
+	int			 rc, live, idle, report = -1;
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return EX_USAGE;
@@ -293,10 +292,16 @@ main(int argc, char **argv)
 	if (fd_pidfile_remove(pidfile) < 0)
 		fd_log_warn("pidfile %s", pidfile);
 	free(pidfile);
-	if (live > 0)
+	if (live > 0) {
 		fd_log(FD_LOG_WARN, "%d connection%s still open after 10s; "
 		    "not waiting longer", live, live == 1 ? "" : "s");
-	else
-		fd_daemon_free(d);
+		return rc == 0 ? 0 : EX_UNAVAILABLE;
+	}
+	if ((idle = fd_daemon_close(d)) > 0)
+		fd_log(FD_LOG_NOTICE, "%d idle connection%s closed", idle,
+		    idle == 1 ? "" : "s");
+	/* d itself is not freed: libmilter's threads are never joined,
+	 * and a callback one of them still makes must find the stop in
+	 * it (fd_daemon_enter) */
 	return rc == 0 ? 0 : EX_UNAVAILABLE;
 }

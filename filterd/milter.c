@@ -194,16 +194,38 @@ static struct fd_txn *
 txn_of(SMFICTX *ctx)
 {
 	struct fd_txn	*t = smfi_getpriv(ctx);
-	struct fd_gen	*gen;
 
 	if (t != NULL)
 		return t;
-	if ((gen = fd_daemon_acquire(daemon_ptr)) == NULL)
+	if ((t = fd_daemon_conn_new(daemon_ptr)) == NULL)
 		return NULL;
-	t = fd_txn_new(gen, fd_daemon_next_id(daemon_ptr));
-	__atomic_add_fetch(&daemon_ptr->live, 1, __ATOMIC_RELAXED);
 	smfi_setpriv(ctx, t);
 	return t;
+}
+
+/*
+ * enter - our context for a callback, or NULL: none can be made, or
+ * filterd is stopping and main() owns every context now (daemon.h).
+ * What enter() returned is given back with leave().
+ */
+static struct fd_txn *
+enter(SMFICTX *ctx)
+{
+	struct fd_txn	*t;
+
+	if (fd_daemon_enter(daemon_ptr) < 0)
+		return NULL;
+	if ((t = txn_of(ctx)) == NULL)
+		fd_daemon_leave(daemon_ptr);
+	return t;
+}
+
+/* leave - the callback's answer, once it no longer touches its context */
+static sfsistat
+leave(sfsistat rc)
+{
+	fd_daemon_leave(daemon_ptr);
+	return rc;
 }
 
 /* the stages before RCPT, whose verdicts delay-reject holds */
@@ -357,7 +379,7 @@ m_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	size_t		 i;
 	int		 st;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	needs = t->gen->stages;
 	replies = reply_stages(t->gen);
@@ -383,7 +405,7 @@ m_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 #else
 	(void)st;
 #endif
-	return SMFIS_CONTINUE;
+	return leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -391,12 +413,12 @@ m_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct fd_txn	*t;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_addr(t, sa);
 	fd_txn_set_client_name(t, hostname);
 	read_macros(ctx, t, SMFIM_CONNECT);
-	return decide(ctx, t, FD_ST_CONNECT, NULL, 0);
+	return leave(decide(ctx, t, FD_ST_CONNECT, NULL, 0));
 }
 
 static sfsistat
@@ -404,11 +426,11 @@ m_helo(SMFICTX *ctx, char *helo)
 {
 	struct fd_txn	*t;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_helo(t, helo);
 	read_macros(ctx, t, SMFIM_HELO);
-	return decide(ctx, t, FD_ST_HELO, NULL, 0);
+	return leave(decide(ctx, t, FD_ST_HELO, NULL, 0));
 }
 
 /*
@@ -437,14 +459,14 @@ m_envfrom(SMFICTX *ctx, char **argv)
 	struct fd_txn	*t;
 	int		 i;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_ENVFROM);
 	fd_txn_msg_begin(t, argv[0]);
 	for (i = 1; argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			t->msg.size_param = size_param(argv[i] + 5);
-	return decide(ctx, t, FD_ST_MAIL, NULL, 0);
+	return leave(decide(ctx, t, FD_ST_MAIL, NULL, 0));
 }
 
 static sfsistat
@@ -453,7 +475,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	struct fd_txn	*t;
 	sfsistat	 rc;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_ENVRCPT);
 	/* Postfix names the queue only once a recipient is valid */
@@ -464,7 +486,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 		fd_txn_rcpt_accept(t);
 	else
 		fd_txn_rcpt_drop(t);
-	return rc;
+	return leave(rc);
 }
 
 static sfsistat
@@ -472,10 +494,10 @@ m_data(SMFICTX *ctx)
 {
 	struct fd_txn	*t;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_DATA);
-	return decide(ctx, t, FD_ST_DATA, NULL, 0);
+	return leave(decide(ctx, t, FD_ST_DATA, NULL, 0));
 }
 
 static sfsistat
@@ -484,14 +506,14 @@ m_header(SMFICTX *ctx, char *name, char *value)
 	struct fd_txn	*t;
 	sfsistat	 rc;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	t->msg.nheaders++;
 	t->msg.hdr_name = name;
 	t->msg.hdr_value = value;
 	rc = decide(ctx, t, FD_ST_HEADER, NULL, 0);
 	t->msg.hdr_name = t->msg.hdr_value = NULL;
-	return rc;
+	return leave(rc);
 }
 
 static sfsistat
@@ -499,10 +521,10 @@ m_eoh(SMFICTX *ctx)
 {
 	struct fd_txn	*t;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_EOH);
-	return decide(ctx, t, FD_ST_EOH, NULL, 0);
+	return leave(decide(ctx, t, FD_ST_EOH, NULL, 0));
 }
 
 static sfsistat
@@ -510,10 +532,10 @@ m_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct fd_txn	*t;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	t->msg.body_size += len;
-	return decide(ctx, t, FD_ST_BODY, chunk, len);
+	return leave(decide(ctx, t, FD_ST_BODY, chunk, len));
 }
 
 /* add_headers - what rules and plugins queued, if the message passes */
@@ -534,7 +556,7 @@ m_eom(SMFICTX *ctx)
 	struct fd_txn	*t;
 	sfsistat	 rc;
 
-	if ((t = txn_of(ctx)) == NULL)
+	if ((t = enter(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_EOM);
 	/* Postfix names the queue only once a recipient is valid */
@@ -543,31 +565,33 @@ m_eom(SMFICTX *ctx)
 	if (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)
 		add_headers(ctx, t);
 	fd_txn_msg_end(t);
-	return rc;
+	return leave(rc);
 }
 
 static sfsistat
 m_abort(SMFICTX *ctx)
 {
-	struct fd_txn	*t = smfi_getpriv(ctx);
+	struct fd_txn	*t;
 
-	if (t != NULL)
+	if (fd_daemon_enter(daemon_ptr) < 0)
+		return SMFIS_CONTINUE;
+	if ((t = smfi_getpriv(ctx)) != NULL)
 		fd_txn_msg_end(t);
-	return SMFIS_CONTINUE;
+	return leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
 m_close(SMFICTX *ctx)
 {
-	struct fd_txn	*t = smfi_getpriv(ctx);
+	struct fd_txn	*t;
 
+	if (fd_daemon_enter(daemon_ptr) < 0)
+		return SMFIS_CONTINUE;
+	t = smfi_getpriv(ctx);
 	smfi_setpriv(ctx, NULL);
-	if (t != NULL) {
-		fd_txn_free(t);
-		/* release: pairs with wait_sessions() at stop */
-		__atomic_sub_fetch(&daemon_ptr->live, 1, __ATOMIC_RELEASE);
-	}
-	return SMFIS_CONTINUE;
+	if (t != NULL)
+		fd_daemon_conn_free(daemon_ptr, t);
+	return leave(SMFIS_CONTINUE);
 }
 
 static sfsistat

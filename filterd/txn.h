@@ -123,6 +123,9 @@ struct fd_txn {
 	void		**priv;		/* per-plugin connection slots */
 	struct fd_plan	*plan;		/* store calls planned at this stage */
 	struct fd_msg	 msg;
+
+	/* the daemon's list of open connections (daemon.c) */
+	struct fd_txn	*conn_prev, *conn_next;
 };
 
 /* fd_txn_new - a connection on generation gen (taken: released at free) */

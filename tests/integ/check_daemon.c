@@ -587,6 +587,33 @@ START_TEST(stop)
 END_TEST
 
 /*
+ * SIGTERM while an MTA holds a connection between two commands, as
+ * Postfix does for the whole of each SMTP session: libmilter never
+ * serves such a connection again once it stops, so the stop neither
+ * waits the 10 s for it nor says it is still open, and the daemon's
+ * state is torn down (plugins finalised) all the same.
+ */
+START_TEST(stop_idle_connection)
+{
+	struct mc_conn	*mc;
+	int		 status;
+
+	start_served();
+	mc = conn();
+	ok(mc_connect_cmd(mc, "a.example.org", "192.0.2.14", 40007), "connect");
+	ok(mc_helo(mc, "a.example.org"), "helo");
+	status = th_proc_stop(E.p, STOP_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wait status %#x", status);
+	ck_assert_msg(!th_log_has(E.p, "still open"), "%s",
+	    th_log_tail(E.p, 5));
+	ck_assert_msg(th_log_has(E.p, "1 idle connection closed"), "%s",
+	    th_log_tail(E.p, 5));
+	mc_free(mc);
+}
+END_TEST
+
+/*
  * root_and_nobody - what tests of the privilege drop need: root, and the
  * user nobody to become; nobody's entry, or NULL to skip the test where
  * FD_ALLOW_SKIP allows it (never under CI)
@@ -1491,6 +1518,7 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_log_level);
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
+	tcase_add_test(tc, stop_idle_connection);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, privileges_hard_links);
