@@ -134,6 +134,20 @@ cond_macros(struct fd_ruleset *rs, const struct fd_cond *c)
 		macro_want(rs, 2, "{auth_authen}");
 }
 
+/* cond_size - the condition reads size */
+static int
+cond_size(const struct fd_cond *c)
+{
+	unsigned	 i;
+
+	if (c == NULL)
+		return 0;
+	for (i = 0; i < c->nkids; i++)
+		if (cond_size(c->kids[i]))
+			return 1;
+	return c->kind == C_TEST && c->field->id == RF_SIZE;
+}
+
 /* rule_answers - the rule's action is an answer to the MTA */
 static int
 rule_answers(const struct fd_rule *r)
@@ -168,6 +182,13 @@ fd_ruleset_index(struct fd_ruleset *rs)
 		if (rule_answers(r))
 			rs->decides |= r->stage;
 		cond_macros(rs, r->cond);
+		/*
+		 * At end of message size counts the body, which libmilter
+		 * hands over only while the body step is on; without it a
+		 * client that declares no SIZE= would measure 0.
+		 */
+		if (r->stage == FD_ST_EOM && cond_size(r->cond))
+			rs->stages |= FD_ST_BODY;
 	}
 }
 

@@ -53,8 +53,9 @@ struct fd_rule_hit {
 int	 fd_rules_eval(const struct fd_ruleset *, uint32_t stage,
 	    struct fd_txn *, struct fd_rule_hit *hit);
 
-/* fd_rules_stages - FD_ST_* bits of the stages that have rules, and DATA
- * when a rule reads a macro the MTA sends with it */
+/* fd_rules_stages - FD_ST_* bits of the stages that have rules, DATA
+ * when a rule reads a macro the MTA sends with it, and BODY when a rule
+ * at end of message reads size */
 uint32_t fd_rules_stages(const struct fd_ruleset *);
 /* fd_rules_decides - of those, the stages with a rule that may answer the
  * MTA (accept, reject, tempfail, discard; not dry-run): where the MTA

@@ -852,6 +852,46 @@ START_TEST(mail_size_param)
 }
 END_TEST
 
+/*
+ * At end of message `size` is the body the MTA sent when that is larger
+ * than SIZE=: a client that declares nothing, or too little, is measured,
+ * though no rule or plugin looks at the body itself.
+ */
+START_TEST(eom_size_body)
+{
+	static const char *declared[] = { NULL, "SIZE=100" };
+	char		 body[3000];
+	struct mc_conn	*mc;
+	size_t		 i;
+
+	memset(body, 'x', sizeof(body));
+	body[sizeof(body) - 2] = '\r';
+	body[sizeof(body) - 1] = '\n';
+	start("rule big on eom if size > 2k "
+	    "reject 552 5.3.4 \"Message too big\"\n");
+	for (i = 0; i < sizeof(declared) / sizeof(declared[0]); i++) {
+		mc = conn();
+		ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000),
+		    "connect");
+		ok(mc, mc_helo(mc, "a.example"), "helo");
+		ok(mc, mc_mail(mc, "<s@sender.example>", declared[i]), "mail");
+		passed(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+		passed(mc, mc_data(mc), "data");
+		passed(mc, mc_header(mc, "Subject", "hello"), "header");
+		passed(mc, mc_eoh(mc), "eoh");
+		passed(mc, mc_body(mc, body, sizeof(body)), "body");
+		expect(mc, mc_eom(mc), MC_REJECT, "552", "5.3.4",
+		    "Message too big");
+		done(mc);
+	}
+	/* a small body passes */
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	passed(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
+	done(mc);
+}
+END_TEST
+
 /* a macro the MTA sends with DATA ({nrcpts}) reaches a rule at a later
  * stage even when nothing else needs the DATA step */
 START_TEST(data_macro_later)
@@ -1077,6 +1117,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, data_macro_later);
 	tcase_add_test(tc, accept_keeps_header);
 	tcase_add_test(tc, mail_size_param);
+	tcase_add_test(tc, eom_size_body);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plugins");
