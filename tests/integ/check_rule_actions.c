@@ -822,6 +822,39 @@ START_TEST(accept_keeps_header)
 END_TEST
 
 /*
+ * An accept at RCPT is the message's, as the MTA takes it: the
+ * recipients after it are not put to filterd, so a plugin's refusal of
+ * them never comes. `skip` is what exempts one recipient alone.
+ */
+START_TEST(rcpt_accept_message)
+{
+	struct mc_conn	*mc;
+	char		 text[1024];
+
+	snprintf(text, sizeof(text),
+	    "plugin example path \"%s/example.so\" {\n"
+	    "\treject-rcpt \"trap@example.com\"\n}\n"
+	    "rule pm on rcpt if rcpt-local == postmaster accept\n"
+	    "rule ab on rcpt if rcpt-local == abuse skip example\n",
+	    EXAMPLE_DIR);
+	start(text);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	ck_assert_int_eq(mc_rcpt(mc, "<postmaster@example.com>", NULL),
+	    MC_ACCEPT);
+	ck_assert_int_eq(mc_rcpt(mc, "<trap@example.com>", NULL), MC_SKIPPED);
+	done(mc);
+	mc = envelope("a.example", "192.0.2.1", "<s@sender.example>");
+	ok(mc, mc_rcpt(mc, "<abuse@example.com>", NULL), "rcpt abuse");
+	expect(mc, mc_rcpt(mc, "<trap@example.com>", NULL), MC_REJECT, "550",
+	    "5.1.1", "Recipient refused by policy");
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=rcpt decider=example "
+	    "action=reject", 5000), 0);
+	ck_assert_uint_eq(th_log_count(E.p, "decider=pm action=accept"), 1);
+}
+END_TEST
+
+/*
  * MAIL's SIZE= is a number of octets or is not there: "-1", "1e9", "12x"
  * or a number too large for 64 bits declare no size, so a size rule does
  * not refuse them.
@@ -1116,6 +1149,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, rule_accept_connect_delayed);
 	tcase_add_test(tc, data_macro_later);
 	tcase_add_test(tc, accept_keeps_header);
+	tcase_add_test(tc, rcpt_accept_message);
 	tcase_add_test(tc, mail_size_param);
 	tcase_add_test(tc, eom_size_body);
 	suite_add_tcase(s, tc);
