@@ -180,6 +180,13 @@ START_TEST(client_ip)
 	renew();
 	NONE(FD_ST_CONNECT);
 	DECIDES(FD_ST_HELO, "ne");
+	/* ::/0 is every IPv6 client; an IPv4 one, mapped or not, is not */
+	rules("rule v6 on connect if client-ip == ::/0 accept\n"
+	    "rule v4 on connect if client-ip == 0.0.0.0/0 reject\n");
+	fd_txn_set_addr_str(txn, "::ffff:192.0.2.1");
+	DECIDES(FD_ST_CONNECT, "v4");
+	fd_txn_set_addr_str(txn, "2001:db8::1");
+	DECIDES(FD_ST_CONNECT, "v6");
 }
 END_TEST
 
@@ -211,6 +218,9 @@ START_TEST(client_name)
 	DECIDES(FD_ST_CONNECT, "tbl");
 	fd_txn_set_client_name(txn, "dsl-1-2.isp.example");
 	DECIDES(FD_ST_CONNECT, "re");
+	NONE(FD_ST_MAIL);
+	/* a client without a name is named by its address: it is set */
+	fd_txn_set_client_name(txn, "[192.0.2.1]");
 	NONE(FD_ST_MAIL);
 	renew();
 	DECIDES(FD_ST_MAIL, "unset");
@@ -328,6 +338,16 @@ START_TEST(headers)
 	txn->msg.hdr_name = "X-Other";
 	txn->msg.hdr_value = "yes";
 	DECIDES(FD_ST_HEADER, "val");
+	/* one header at a time: at any other, header "X-Foo" is unset */
+	rules("rule no-foo on header if header \"X-Foo\" unset tempfail\n");
+	txn->msg.hdr_name = "Subject";
+	txn->msg.hdr_value = "hello";
+	DECIDES(FD_ST_HEADER, "no-foo");
+	txn->msg.hdr_name = "x-foo";
+	txn->msg.hdr_value = "";
+	DECIDES(FD_ST_HEADER, "no-foo");
+	txn->msg.hdr_value = "1";
+	NONE(FD_ST_HEADER);
 	txn->msg.hdr_name = NULL;
 	txn->msg.hdr_value = NULL;
 }
@@ -1703,6 +1723,12 @@ START_TEST(regex_catastrophic)
 	    "rule next on helo if helo ~ /b$/ tempfail\n");
 	fd_txn_set_helo(txn, helo);
 	DECIDES(FD_ST_HELO, "next");
+	/* the pattern does not match, so !~ and not ~ hold */
+	rules("rule neg on helo if helo !~ /^(a+)+$/ accept\n"
+	    "rule not on mail if not helo ~ /^(a+)+$/ accept\n");
+	DECIDES(FD_ST_HELO, "neg");
+	fd_txn_msg_begin(txn, "<s@example.com>");
+	DECIDES(FD_ST_MAIL, "not");
 	free(helo);
 }
 END_TEST
