@@ -102,6 +102,12 @@ test_new(struct cparse *cp, struct fref *f, enum fd_rop op)
 		fd_errs_add(cp->errs, &f->loc, "header needs a header name, "
 		    "as in header \"Subject\"");
 		goto out;
+	} else if (def->id == RF_HEADER && !fd_header_name_ok(f->arg)) {
+		/* the MTA names a header without its colon: such a test
+		 * would never hold, and say nothing of it */
+		fd_errs_add(cp->errs, &f->loc, "bad header name \"%s\" (1 to "
+		    "128 printable ASCII characters, no blank or ':')", f->arg);
+		goto out;
 	} else if (def->id != RF_HEADER && f->arg != NULL) {
 		fd_errs_add(cp->errs, &f->loc, "%s takes no name; is an "
 		    "operator missing?", f->name);

@@ -683,6 +683,15 @@ START_TEST(error_operators)
 	    "main.conf:1:19: header needs a header name, as in header "
 	    "\"Subject\"");
 	fd_errs_clear(&errs);
+	/* the MTA names a header without its colon: this one never is */
+	expect_error("rule r on header if header \"Subject:\" ~ /x/ accept\n",
+	    "main.conf:1:21: bad header name \"Subject:\" (1 to 128 "
+	    "printable ASCII characters, no blank or ':')");
+	fd_errs_clear(&errs);
+	expect_error("rule r on header if header \"\" set accept\n",
+	    "main.conf:1:21: bad header name \"\" (1 to 128 printable ASCII "
+	    "characters, no blank or ':')");
+	fd_errs_clear(&errs);
 	expect_error("table d { example.com }\nrule r on connect if client-ip in "
 	    "<d> accept\n", "main.conf:2:35: client-ip needs a cidr or regex "
 	    "table; <d> is a domain table");
