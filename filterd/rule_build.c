@@ -140,6 +140,15 @@ test_bad(struct cparse *cp, struct fd_cond *c, const struct fd_loc *loc,
 	return fd_cond_free(c);
 }
 
+/* bracketed - an address written with the angle brackets that the
+ * MTA's value is compared without, so that == could never hold */
+static int
+bracketed(const struct fd_cond *c, const char *v, size_t n)
+{
+	return (c->field->id == RF_SENDER || c->field->id == RF_RCPT) &&
+	    n >= 2 && v[0] == '<' && v[n - 1] == '>';
+}
+
 /* rb_test - == != < <= > >= against a word or string; takes f and v */
 struct fd_cond *
 rb_test(struct cparse *cp, struct fref *f, enum fd_rop op, char *v,
@@ -167,8 +176,14 @@ rb_test(struct cparse *cp, struct fref *f, enum fd_rop op, char *v,
 			    "address or CIDR: %s", err);
 			c = fd_cond_free(c);
 		}
+	} else if (bracketed(c, v, (n = strlen(v)))) {
+		v[n - 1] = '\0';
+		fd_errs_add(cp->errs, vloc, "%s is compared without its angle "
+		    "brackets: write %s%s", c->field->name, n > 2 ? v + 1 :
+		    "\"\"", n == 2 && c->field->id == RF_SENDER ?
+		    " (or sender null)" : "");
+		c = fd_cond_free(c);
 	} else {
-		n = strlen(v);
 		if ((c->field->flags & FF_DOMAIN) && n > 1 && v[n - 1] == '.')
 			v[--n] = '\0';
 		c->str = v;

@@ -683,6 +683,15 @@ START_TEST(error_operators)
 	    "main.conf:1:19: header needs a header name, as in header "
 	    "\"Subject\"");
 	fd_errs_clear(&errs);
+	/* an address is compared without its angle brackets */
+	expect_error("rule r on rcpt if rcpt == \"<a@example.com>\" accept\n",
+	    "main.conf:1:27: rcpt is compared without its angle brackets: "
+	    "write a@example.com");
+	fd_errs_clear(&errs);
+	expect_error("rule r on mail if sender != \"<>\" accept\n",
+	    "main.conf:1:29: sender is compared without its angle brackets: "
+	    "write \"\" (or sender null)");
+	fd_errs_clear(&errs);
 	/* the MTA names a header without its colon: this one never is */
 	expect_error("rule r on header if header \"Subject:\" ~ /x/ accept\n",
 	    "main.conf:1:21: bad header name \"Subject:\" (1 to 128 "
