@@ -480,10 +480,8 @@ static int
 write_filterd_conf_grey(const char *extra, const char *helo,
     const char *grey, char *err, size_t errlen)
 {
-	const char	*plugins = getenv("FD_PLUGIN_DIR");
+	const char	*plugins = th_plugin_dir();
 
-	if (plugins == NULL || *plugins == '\0')
-		plugins = FD_BUILDDIR "/plugins/.libs";
 	if (th_write_file(E.fconf,
 	    "# filterd for the end-to-end test\n%s"
 	    "socket \"inet:%d@127.0.0.1\"\n"

@@ -77,14 +77,6 @@ struct outcome {
 	char		 hdr[512];
 };
 
-static const char *
-plugin_dir(void)
-{
-	const char	*d = getenv("FD_PLUGIN_DIR");
-
-	return d != NULL && *d != '\0' ? d : FD_BUILDDIR "/plugins/.libs";
-}
-
 static void
 setup(void)
 {
@@ -155,7 +147,8 @@ start_n(int i, const char *block, const char *rules)
 	    "%s\n"
 	    "plugin-dir \"%s\"\n"
 	    "plugin greylist {\n%s\n}\n"
-	    "%s\n", port, store, plugin_dir(), block, rules ? rules : ""), 0);
+	    "%s\n", port, store, th_plugin_dir(), block, rules ? rules : ""),
+	    0);
 	d->p = th_filterd_start(E.dir, d->conf, E.clock, d->spec, err,
 	    sizeof(err));
 	ck_assert_msg(d->p != NULL, "filterd (%s): %s",
@@ -1113,7 +1106,7 @@ START_TEST(config_errors)
 	    "\tretry-window 5m\n"
 	    "\tipv6-prefix 200\n"
 	    "\twhitelist-for 99999d\n"
-	    "}\n", E.dir, plugin_dir()), 0);
+	    "}\n", E.dir, th_plugin_dir()), 0);
 	snprintf(cmd, sizeof(cmd), "'%s' -t -c '%s' >'%s' 2>&1",
 	    th_program("FILTERD", NULL), conf, out);
 	rc = system(cmd);

@@ -25,14 +25,6 @@ static struct {
 	struct th_proc	*p;
 } E;
 
-static const char *
-plugin_dir(void)
-{
-	const char	*d = getenv("FD_PLUGIN_DIR");
-
-	return d != NULL && *d != '\0' ? d : FD_BUILDDIR "/plugins/.libs";
-}
-
 static void
 setup(void)
 {
@@ -64,7 +56,7 @@ start(const char *block)
 	    "log stderr\nlog-level info\n"
 	    "store lmdb \"%s/state\"\n"
 	    "plugin-dir \"%s\"\n"
-	    "plugin helo {\n%s\n}\n", port, E.dir, plugin_dir(), block), 0);
+	    "plugin helo {\n%s\n}\n", port, E.dir, th_plugin_dir(), block), 0);
 	E.p = th_filterd_start(E.dir, E.conf, NULL, E.spec, err, sizeof(err));
 	ck_assert_msg(E.p != NULL, "filterd: %s", err);
 }

@@ -58,14 +58,6 @@ struct res {
 	char		 text[512];
 };
 
-static const char *
-plugin_dir(void)
-{
-	const char	*d = getenv("FD_PLUGIN_DIR");
-
-	return d != NULL && *d != '\0' ? d : FD_BUILDDIR "/plugins/.libs";
-}
-
 static void
 setup(void)
 {
@@ -141,7 +133,7 @@ start_text(int i, const char *text)
 	    "log-level info\n"
 	    "%s\n"
 	    "plugin-dir \"%s\"\n"
-	    "%s\n", port, store, plugin_dir(), text), 0);
+	    "%s\n", port, store, th_plugin_dir(), text), 0);
 	d->p = th_filterd_start(E.dir, d->conf, E.clock, d->spec, err,
 	    sizeof(err));
 	ck_assert_msg(d->p != NULL, "filterd (%s): %s",

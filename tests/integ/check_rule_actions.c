@@ -386,8 +386,7 @@ START_TEST(set_param)
 	struct mc_conn	*mc;
 	int		 i;
 
-	pdir = getenv("FD_PLUGIN_DIR");
-	ck_assert_msg(pdir != NULL, "FD_PLUGIN_DIR is not set");
+	pdir = th_plugin_dir();
 	snprintf(text, sizeof(text), "plugin-dir \"%s\"\n"
 	    "plugin ratelimit { limit client-ip 1/1h name ip }\n"
 	    "rule relaxed on mail if client-ip == 192.0.2.77 "

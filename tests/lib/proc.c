@@ -686,3 +686,11 @@ th_filterd_start(const char *dir, const char *conf, const char *clock,
 	}
 	return p;
 }
+
+const char *
+th_plugin_dir(void)
+{
+	const char	*d = getenv("FD_PLUGIN_DIR");
+
+	return d != NULL && *d != '\0' ? d : FD_BUILDDIR "/plugins/.libs";
+}

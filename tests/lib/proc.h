@@ -105,5 +105,7 @@ char	*th_log_tail(const struct th_proc *, int n);
  */
 struct th_proc *th_filterd_start(const char *dir, const char *conf,
 		    const char *clock, const char *spec, char *err, size_t errlen);
+/* th_plugin_dir - $FD_PLUGIN_DIR, else the build tree's plugins */
+const char	*th_plugin_dir(void);
 
 #endif
