@@ -33,9 +33,12 @@
  * connection: before each blocking step the socket's timeouts are set to
  * what it has left. The host name is looked up once, when the store is
  * opened (rd_lookup), and connections go to the address it gave; a
- * connection that failed is dropped. A pooled connection is looked at
+ * connection that failed is dropped, and with it, when it came from the
+ * pool, every idle one (rd_failed). A pooled connection is looked at
  * before it is used: one the server closed while it sat idle (a Redis
- * restart, its `timeout`) is dropped for another; a server that says
+ * restart, its `timeout`) is dropped for another. TCP connections send
+ * keepalives, which keep one idle in the pool known to any NAT on the
+ * way and end one whose host vanished. A server that says
  * it is a replica now (READONLY, MASTERDOWN: the old master after a
  * failover) costs the pool all its idle connections, and the host name
  * is looked up again (rd_demoted). A command is sent
@@ -801,12 +804,18 @@ rd_dial(struct rd *rd, const struct rd_call *k, char *err, size_t errlen)
 		else
 			c = redisConnectWithTimeout(a[i], rd->url.port,
 			    ms_tv(ms));
-		if (c != NULL && c->err == 0) {
-			if (rd->url.sock == NULL) {
-				pthread_mutex_lock(&rd->mu);
-				rd->stale = 0;
-				pthread_mutex_unlock(&rd->mu);
-			}
+		if (c == NULL || c->err != 0)
+			continue;
+		if (rd->url.sock != NULL)
+			return c;
+		/* keepalives (a probe after 15 s of silence): a NAT or a
+		 * firewall does not forget a connection idle in the pool,
+		 * and one whose host vanished ends, so that rd_pooled drops
+		 * it before a call takes it */
+		if (redisEnableKeepAlive(c) == REDIS_OK) {
+			pthread_mutex_lock(&rd->mu);
+			rd->stale = 0;
+			pthread_mutex_unlock(&rd->mu);
 			return c;
 		}
 	}
@@ -941,6 +950,26 @@ rd_pooled(struct rd *rd)
 	return rc;
 }
 
+/* rd_flush - close every idle connection; stale: look the host name up
+ * again before the next connect (see rd_addrs) */
+static void
+rd_flush(struct rd *rd, int stale)
+{
+	struct rconn	*idle, *next;
+
+	pthread_mutex_lock(&rd->mu);
+	idle = rd->idle;
+	rd->idle = NULL;
+	rd->nidle = 0;
+	if (stale)
+		rd->stale = 1;
+	pthread_mutex_unlock(&rd->mu);
+	for (; idle != NULL; idle = next) {
+		next = idle->next;
+		rd_drop(idle);
+	}
+}
+
 /*
  * rd_demoted - r says the server is a replica now. After a failover the
  * old master is demoted and stays up: its connections answer, so nothing
@@ -952,23 +981,30 @@ rd_pooled(struct rd *rd)
 static int
 rd_demoted(struct rd *rd, const redisReply *r)
 {
-	struct rconn	*idle, *next;
-
 	if (r->type != REDIS_REPLY_ERROR || (strncmp(r->str, "READONLY ",
 	    9) != 0 && strncmp(r->str, "MASTERDOWN ", 11) != 0))
 		return 0;
-	pthread_mutex_lock(&rd->mu);
-	idle = rd->idle;
-	rd->idle = NULL;
-	rd->nidle = 0;
-	if (rd->url.sock == NULL)
-		rd->stale = 1;
-	pthread_mutex_unlock(&rd->mu);
-	for (; idle != NULL; idle = next) {
-		next = idle->next;
-		rd_drop(idle);
-	}
+	rd_flush(rd, rd->url.sock == NULL);
 	return 1;
+}
+
+/*
+ * rd_failed - a call's connection failed on it: a reset, an end of
+ * stream, or no answer in time. When the connection came from the pool,
+ * the idle ones go too. They were opened the same way to the same
+ * server, and what ended this one ends them unseen: a server host that
+ * went down and came back knows none of them and resets each when it
+ * carries a command, and a NAT or firewall that forgot them drops what
+ * they send. Each would otherwise cost a failed call, one per trial of
+ * the breaker, for as many as the pool holds. A fresh connection costs a
+ * connect.
+ */
+static void
+rd_failed(struct rd *rd, struct rconn *rc, int fresh)
+{
+	rd_drop(rc);
+	if (!fresh)
+		rd_flush(rd, 0);
 }
 
 /* rd_load - SCRIPT LOAD script s, remember its SHA: 1; 0 on an error
@@ -1215,10 +1251,10 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 			errno = e;
 			rd_errstr(rd, rc->c, sha[0] ? "EVALSHA" : "SCRIPT LOAD",
 			    err, errlen);
-			rd_drop(rc);
+			rd_failed(rd, rc, fresh);
 			return FD_SB_FAIL;
 		}
-		rd_drop(rc);
+		rd_failed(rd, rc, fresh);
 		if ((rc = rd_connect(rd, &k, err, errlen)) == NULL)
 			return FD_SB_FAIL;
 		fresh = 1;
@@ -1717,18 +1753,20 @@ rd_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
 	struct rconn	*rc;
 	redisReply	*r1 = NULL, *r2 = NULL;
 	const char	*p;
-	int		 ok = -1;
+	int		 ok = -1, fresh = 0;
 
 	rd_call_start(rd, &k);
-	if ((rc = rd_pooled(rd)) == NULL &&
-	    (rc = rd_connect(rd, &k, err, errlen)) == NULL)
-		return -1;
+	if ((rc = rd_pooled(rd)) == NULL) {
+		if ((rc = rd_connect(rd, &k, err, errlen)) == NULL)
+			return -1;
+		fresh = 1;
+	}
 	redisAppendCommand(rc->c, "DBSIZE");
 	redisAppendCommand(rc->c, "INFO memory");
 	if ((r1 = rd_reply(rc, &k)) == NULL ||
 	    (r2 = rd_reply(rc, &k)) == NULL) {
 		rd_errstr(rd, rc->c, "stats", err, errlen);
-		rd_drop(rc);
+		rd_failed(rd, rc, fresh);
 		goto out;
 	}
 	rd_give(rd, rc);

@@ -41,6 +41,7 @@
 #include "store_backend.h"
 #include "store_plan.h"
 #include "redis.h"
+#include "relay.h"
 #include "lookups.h"
 
 #define T0	1700000000
@@ -2605,6 +2606,130 @@ START_TEST(redis_idle_close)
 }
 END_TEST
 
+/*
+ * A pool behind a relay (tests/lib/relay.h), whose connections can end
+ * the way a network ends them: without a word until they are used.
+ */
+
+struct incr_call {
+	int		 rc;
+	int64_t		 v;
+};
+
+static void *
+incr_once(void *arg)
+{
+	struct incr_call *c = arg;
+
+	c->rc = fd_store_incr(st, "n", 1, 1, DAY, &c->v);
+	return NULL;
+}
+
+/* relay_store - a store reaching the shared Redis through a new relay,
+ * with `timeout` t and n idle connections in its pool: n calls at once,
+ * held by the relay until each has opened its own */
+static struct fd_test_relay *
+relay_store(const char *t, int n)
+{
+	struct fd_test_relay *r;
+	struct incr_call c[8];
+	pthread_t	 th[8];
+	int		 i;
+
+	ck_assert_int_le(n, 8);
+	st = fd_store_free(st);
+	r = fd_test_relay_new(fd_test_redis_port(redis));
+	ck_assert_ptr_nonnull(r);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d",
+	    fd_test_relay_port(r));
+	conf.store_path = url;
+	opt("timeout", t);
+	st = open_store();
+	fd_test_relay_gather(r, n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, incr_once,
+		    &c[i]), 0);
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(c[i].rc, FD_STORE_OK);
+	}
+	ck_assert_int_eq(fd_test_relay_accepted(r), n);
+	return r;
+}
+
+/* A Redis host that went down and came back (a reboot) leaves the pool's
+ * idle connections looking alive: nothing arrives on them until one
+ * carries a command, which meets a reset. The call that meets it fails
+ * (its command was written, and might have run), and the other idle
+ * connections go with it: the next call opens a new one and works,
+ * where it would have taken the next dead one. */
+START_TEST(redis_pool_after_reboot)
+{
+	struct fd_test_relay *r;
+	int64_t	 v = 0;
+
+	r = relay_store("10s", 4);
+	fd_test_relay_cut(r, FD_RELAY_RESET);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	/* the four calls before, and this one: the reset one never ran */
+	ck_assert_int_eq(v, 5);
+	ck_assert_int_eq(fd_test_relay_accepted(r), 5);
+	st = fd_store_free(st);
+	fd_test_relay_free(r);
+}
+END_TEST
+
+/* A NAT or firewall that forgot the pool's connections drops what they
+ * send, and nothing answers: the call that finds out waits its `timeout`
+ * and fails, and the next one works on a new connection instead of
+ * waiting as long on the next forgotten one. */
+START_TEST(redis_pool_after_silent_drop)
+{
+	struct fd_test_relay *r;
+	int64_t	 v = 0;
+
+	r = relay_store("500ms", 3);
+	fd_test_relay_cut(r, FD_RELAY_DROP);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("no answer within 500ms"), 1);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(v, 4);
+	ck_assert_int_eq(fd_test_relay_accepted(r), 4);
+	st = fd_store_free(st);
+	fd_test_relay_free(r);
+}
+END_TEST
+
+/* Connections over TCP send keepalives: an idle one stays known to a NAT
+ * on the way, and one whose host vanished ends while it sits in the pool.
+ * The relay's port tells the store's connection from the test's own. */
+START_TEST(redis_keepalive)
+{
+	struct fd_test_relay *r;
+	struct sockaddr_in sin;
+	socklen_t	 len;
+	int		 fd, on, found = 0;
+
+	r = relay_store("10s", 1);
+	for (fd = 3; fd < 1024; fd++) {
+		len = sizeof(sin);
+		if (getpeername(fd, (struct sockaddr *)&sin, &len) < 0 ||
+		    sin.sin_family != AF_INET ||
+		    ntohs(sin.sin_port) != fd_test_relay_port(r))
+			continue;
+		len = sizeof(on);
+		ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on,
+		    &len), 0);
+		ck_assert_int_eq(on, 1);
+		found++;
+	}
+	ck_assert_int_eq(found, 1);
+	st = fd_store_free(st);
+	fd_test_relay_free(r);
+}
+END_TEST
+
 /* `timeout` bounds the whole call, not each read: a reply that comes a
  * byte every 100ms never makes one read wait 250ms, and still fails the
  * call, which must not take it for an answer */
@@ -3658,6 +3783,9 @@ store_suite(enum fd_store_kind kind)
 		tcase_add_test(tc, redis_del_bad_reply);
 		tcase_add_test(tc, redis_closed_after_command);
 		tcase_add_test(tc, redis_idle_close);
+		tcase_add_test(tc, redis_pool_after_reboot);
+		tcase_add_test(tc, redis_pool_after_silent_drop);
+		tcase_add_test(tc, redis_keepalive);
 		tcase_add_test(tc, redis_trickled_reply);
 		tcase_add_test(tc, redis_lookup_once);
 		tcase_add_test(tc, redis_lookup_after_failover);
