@@ -510,7 +510,9 @@ m_header(SMFICTX *ctx, char *name, char *value)
 		return SMFIS_TEMPFAIL;
 	t->msg.nheaders++;
 	t->msg.hdr_name = name;
-	t->msg.hdr_value = value;
+	/* rules and plugins read the value a reader sees; libmilter's copy
+	 * of it is ours until the callback returns */
+	t->msg.hdr_value = fd_header_unfold(value);
 	rc = decide(ctx, t, FD_ST_HEADER, NULL, 0);
 	t->msg.hdr_name = t->msg.hdr_value = NULL;
 	return leave(rc);

@@ -776,6 +776,26 @@ fd_header_value_ok(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
+char *
+fd_header_unfold(char *v)
+{
+	char	*r, *w;
+
+	if ((r = strpbrk(v, "\r\n")) == NULL)
+		return v;
+	for (w = r; *r != '\0'; r++) {
+		if (r[0] == '\r' && r[1] == '\n' &&
+		    (r[2] == ' ' || r[2] == '\t'))
+			r++;
+		else if (r[0] == '\n' && (r[1] == ' ' || r[1] == '\t'))
+			;
+		else
+			*w++ = *r;
+	}
+	*w = '\0';
+	return v;
+}
+
 /* code_copy - src into dst (NULL as ""); one too long for dst is no code
  * at all, not a shorter one ("4510" is not "451"), and the reply then
  * falls back to the action's default (dispatch.c) */

@@ -177,6 +177,10 @@ void	 fd_txn_header_add(struct fd_txn *, const char *name, const char *value);
  * let it start a header line of its own */
 int	 fd_header_name_ok(const char *name);
 int	 fd_header_value_ok(const char *value);
+/* fd_header_unfold - value unfolded in place (RFC 5322 2.2.3): each line
+ * break, CRLF or a bare LF, that white space follows is removed; returns
+ * value */
+char	*fd_header_unfold(char *value);
 
 /* the reply of the current stage */
 void	 fd_txn_reply(struct fd_txn *, const char *rcode, const char *xcode,

@@ -39,6 +39,8 @@ static const char rules[] =
 	"reject 550 5.7.1 \"dry\"\n"
     "rule blocked on rcpt if rcpt-domain == blocked.example reject\n"
     "rule busy on rcpt if rcpt == busy@example.com tempfail\n"
+    "rule folded on header if header \"Subject\" ~ /^free money now$/ "
+	"reject 550 5.7.1 \"unfolded\"\n"
     "rule subject on header if header \"Subject\" ~ /viagra/i "
 	"reject 550 5.7.1 \"no thanks\"\n"
     "rule tag on eom if sender-domain == tagged.example "
@@ -353,6 +355,34 @@ START_TEST(header_rule)
 	ok(mc, mc_header(mc, "From", "s@sender.example"), "header From");
 	expect(mc, mc_header(mc, "Subject", "cheap VIAGRA"), MC_REJECT, "550",
 	    "5.7.1", "no thanks");
+	done(mc);
+}
+END_TEST
+
+/* A folded header is matched unfolded (RFC 5322 2.2.3): its line breaks
+ * go, the white space after them stays. MTAs hand a folded value over
+ * with the breaks in it, LF (Postfix, Sendmail) or CRLF. */
+START_TEST(header_rule_folded)
+{
+	static const char *const folded[] = {
+		"free money\n now", "free\r\n money\n now"
+	};
+	struct mc_conn	*mc;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		mc = envelope("a.example", "192.0.2.5", "<s@sender.example>");
+		ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+		passed(mc, mc_data(mc), "data");
+		expect(mc, mc_header(mc, "Subject", folded[i]), MC_REJECT,
+		    "550", "5.7.1", "unfolded");
+		done(mc);
+	}
+	/* a break not followed by white space is no fold */
+	mc = envelope("a.example", "192.0.2.5", "<s@sender.example>");
+	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+	passed(mc, mc_data(mc), "data");
+	ok(mc, mc_header(mc, "Subject", "free money\nnow"), "header");
 	done(mc);
 }
 END_TEST
@@ -1116,6 +1146,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, skip_plugin);
 	tcase_add_test(tc, log_and_dry_run);
 	tcase_add_test(tc, header_rule);
+	tcase_add_test(tc, header_rule_folded);
 	tcase_add_test(tc, add_header);
 	suite_add_tcase(s, tc);
 

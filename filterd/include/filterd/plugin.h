@@ -99,7 +99,7 @@ enum fd_field {
 	FD_F_QUEUE_ID,		/* MTA's queue id once known, else NULL */
 	FD_F_AUTH_USER,		/* {auth_authen}, NULL if not authenticated */
 	FD_F_HEADER_NAME,	/* at FD_ST_HEADER: the header's name */
-	FD_F_HEADER_VALUE,	/* at FD_ST_HEADER: its value */
+	FD_F_HEADER_VALUE,	/* at FD_ST_HEADER: its value, unfolded */
 	FD_F_MTA_NAME,		/* the MTA's {j} macro */
 	FD_F_DAEMON_NAME	/* {daemon_name} */
 };
