@@ -98,7 +98,7 @@ struct fd_conf {
 
 	enum fd_store_kind	 store_kind;
 	char			*store_path;	/* LMDB directory or Redis URL */
-	struct fd_loc		 store_loc;
+	struct fd_loc		 store_loc;	/* of the path or URL */
 	struct fd_block		*store_opts;	/* never NULL */
 	enum fd_fail_policy	 on_store_error;
 

@@ -436,7 +436,8 @@ d_store(struct cparse *cp, struct fd_directive *d)
 		    d->argv[0]);
 		return;
 	}
-	c->store_loc = d->loc;
+	/* the store reads the URL or directory later: its errors point here */
+	c->store_loc = d->argloc[1];
 	if (d->child != NULL) {
 		fd_block_free(c->store_opts);
 		c->store_opts = d->child;

@@ -21,10 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "errs.h"
 #include "filterd/plugin.h"
 #include "rule.h"
+#include "store.h"
 
 static char		 tmpdir[PATH_MAX];
 static struct fd_errs	 errs;
@@ -1127,6 +1129,59 @@ START_TEST(duplicates)
 }
 END_TEST
 
+/*
+ * The store reads its URL after the parse, from the conf: its errors
+ * point at the URL or the directory, the argument that is wrong, not at
+ * the word store; a quoted argument's column is that of its quote.
+ */
+
+/* expect_store_error - text loads, but the store refuses it with want */
+static void
+expect_store_error(const char *text, const char *want)
+{
+	struct fd_conf	*c = expect_ok(text);
+
+	ck_assert_int_eq(fd_store_check(c, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], want);
+	fd_errs_clear(&errs);
+	fd_conf_free(c);
+}
+
+START_TEST(error_store_url)
+{
+	struct fd_clock	 clk = { 0 };
+	struct fd_conf	*c;
+	const char	*want = "main.conf:2:13: store lmdb ";
+
+	expect_store_error("store redis \"redis://host:99999/0\"\n",
+	    "main.conf:1:13: store redis: bad URL \"redis://host:99999/0\": "
+	    "bad port");
+	expect_store_error("user a\n\tstore  redis redis://h/x { timeout 1s }\n",
+	    "main.conf:2:15: store redis: bad URL \"redis://h/x\": bad db "
+	    "number");
+	expect_store_error("store redis \"http://h:1/0\"\n", "main.conf:1:13: "
+	    "store redis: bad URL \"http://h:1/0\": unknown scheme (redis:// "
+	    "or unix://)");
+	expect_store_error("store redis \"redis://:1/0\"\n", "main.conf:1:13: "
+	    "store redis: bad URL \"redis://:1/0\": no host");
+	expect_store_error("store redis \"unix://tmp/r.sock\"\n",
+	    "main.conf:1:13: store redis: bad URL \"unix://tmp/r.sock\": "
+	    "unix:// needs an absolute path (unix:///path)");
+	expect_store_error("store redis \"\"\n",
+	    "main.conf:1:13: store redis: no URL given");
+
+	/* a directory that cannot be opened is named at the directory too */
+	put("plain", "not a directory\n");
+	c = expect_ok("\n store lmdb \"plain\"\n");
+	ck_assert_ptr_null(fd_store_new(c, &clk, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strncmp(errs.msg[0], want, strlen(want)) == 0,
+	    "got %s", errs.msg[0]);
+	fd_conf_free(c);
+}
+END_TEST
+
 START_TEST(table_files)
 {
 	struct fd_conf	*c;
@@ -1220,6 +1275,7 @@ conf_suite(void)
 	tcase_add_test(tc, byte_order_mark);
 	tcase_add_test(tc, too_many_errors);
 	tcase_add_test(tc, duplicates);
+	tcase_add_test(tc, error_store_url);
 	tcase_add_test(tc, table_files);
 	tcase_add_test(tc, default_rules);
 	suite_add_tcase(s, tc);
