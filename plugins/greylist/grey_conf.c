@@ -423,7 +423,8 @@ table_add(struct grey_conf *c, enum tkind kind, void *table, const char *s)
 
 /* file_line - grey_file_lines callback for one-entry-per-word tables */
 static int
-file_line(char **w, int n, int line, void *arg, char *err, size_t errlen)
+file_line(char **w, const int *col, int n, int line, void *arg, char *err,
+    size_t errlen)
 {
 	struct tload	*tl = arg;
 	const char	*why;
@@ -434,8 +435,8 @@ file_line(char **w, int n, int line, void *arg, char *err, size_t errlen)
 		n = 1;
 	for (i = 0; i < n; i++) {
 		if ((why = table_add(tl->c, tl->kind, tl->table, w[i])) != NULL) {
-			snprintf(err, errlen, "%s:%d: \"%s\": %s", tl->path,
-			    line, w[i], why);
+			snprintf(err, errlen, "%s:%d:%d: \"%s\": %s",
+			    tl->path, line, col[i], w[i], why);
 			return -1;
 		}
 	}
@@ -444,21 +445,22 @@ file_line(char **w, int n, int line, void *arg, char *err, size_t errlen)
 
 /* pool_line - "NAME member member ..." */
 static int
-pool_line(char **w, int n, int line, void *arg, char *err, size_t errlen)
+pool_line(char **w, const int *col, int n, int line, void *arg, char *err,
+    size_t errlen)
 {
 	struct tload	*tl = arg;
 	const char	*why;
 	int		 i;
 
 	if (n < 2) {
-		snprintf(err, errlen, "%s:%d: expected NAME MEMBER...",
-		    tl->path, line);
+		snprintf(err, errlen, "%s:%d:%d: expected NAME MEMBER...",
+		    tl->path, line, col[0]);
 		return -1;
 	}
 	for (i = 1; i < n; i++) {
 		if (grey_pools_add(&tl->c->pools, w[0], w[i], &why) < 0) {
-			snprintf(err, errlen, "%s:%d: \"%s\": %s", tl->path,
-			    line, w[i], why);
+			snprintf(err, errlen, "%s:%d:%d: \"%s\": %s",
+			    tl->path, line, col[i], w[i], why);
 			return -1;
 		}
 	}

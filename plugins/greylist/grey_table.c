@@ -320,14 +320,15 @@ read_line(FILE *fp, char *buf, size_t size)
 
 int
 grey_file_lines(const char *path,
-    int (*fn)(char **, int, int, void *, char *, size_t), void *arg,
+    int (*fn)(char **, const int *, int, int, void *, char *, size_t),
+    void *arg,
     char *err, size_t errlen)
 {
 	FILE		*fp;
 	struct stat	 sb;
 	char		 line[4096], *words[GREY_FILE_WORDS], *start, *p, *save;
 	const char	*why;
-	int		 lineno = 0, n, rc = 0;
+	int		 cols[GREY_FILE_WORDS], lineno = 0, n, rc = 0;
 	long		 len;
 
 	/* a FIFO nobody writes to would stall filterd -t or a reload */
@@ -343,17 +344,17 @@ grey_file_lines(const char *path,
 			rc = -1;
 			break;
 		}
+		/* a byte order mark some editors write is no part of the
+		 * first entry, nor of its column, as in a config file */
+		start = lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0 ?
+		    line + 3 : line;
 		/* the entry would end there, the rest of the line unseen */
-		if (memchr(line, '\0', (size_t)len) != NULL) {
-			snprintf(err, errlen, "%s:%d: NUL byte in the line",
-			    path, lineno);
+		if ((p = memchr(line, '\0', (size_t)len)) != NULL) {
+			snprintf(err, errlen, "%s:%d:%d: NUL byte in the line",
+			    path, lineno, (int)(p - start) + 1);
 			rc = -1;
 			break;
 		}
-		/* a byte order mark some editors write is no part of the
-		 * first entry */
-		start = lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0 ?
-		    line + 3 : line;
 		if ((p = strchr(start, '#')) != NULL)
 			*p = '\0';
 		p = start + strspn(start, " \t");
@@ -363,16 +364,17 @@ grey_file_lines(const char *path,
 		for (p = strtok_r(start, " \t\r,", &save); p != NULL;
 		    p = strtok_r(NULL, " \t\r,", &save)) {
 			if (n == GREY_FILE_WORDS) {
-				snprintf(err, errlen, "%s:%d: more than %d "
+				snprintf(err, errlen, "%s:%d:%d: more than %d "
 				    "words on a line", path, lineno,
-				    GREY_FILE_WORDS);
+				    (int)(p - start) + 1, GREY_FILE_WORDS);
 				rc = -1;
 				break;
 			}
+			cols[n] = (int)(p - start) + 1;
 			words[n++] = p;
 		}
 		if (rc == 0 && n > 0)
-			rc = fn(words, n, lineno, arg, err, errlen);
+			rc = fn(words, cols, n, lineno, arg, err, errlen);
 	}
 	if (rc == 0 && ferror(fp)) {
 		snprintf(err, errlen, "%s: read error", path);

@@ -76,14 +76,17 @@ void	 grey_names_clear(struct grey_names *);
 /*
  * grey_file_lines - call fn for every line of path holding words: words
  * are split at blanks and commas, "#" starts a comment (and "//", for
- * Public Suffix List files). fn returns 0 to go on or -1 to stop (it set
- * err). A byte order mark at the start is skipped. Returns 0, or -1
- * with a message in err (a file that cannot be read, a FIFO, a line too
- * long or holding a NUL byte).
+ * Public Suffix List files). cols holds each word's column, counted in
+ * bytes from 1 as the core counts a config file's, so that fn can say
+ * "path:line:col". fn returns 0 to go on or -1 to stop (it set err). A
+ * byte order mark at the start is skipped. Returns 0, or -1 with a
+ * message in err (a file that cannot be read, a FIFO, a line too long
+ * or holding a NUL byte).
  */
 #define GREY_FILE_WORDS	64
 int	 grey_file_lines(const char *path,
-	    int (*fn)(char **words, int n, int line, void *arg, char *err,
-	    size_t errlen), void *arg, char *err, size_t errlen);
+	    int (*fn)(char **words, const int *cols, int n, int line,
+	    void *arg, char *err, size_t errlen), void *arg, char *err,
+	    size_t errlen);
 
 #endif

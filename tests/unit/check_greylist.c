@@ -888,16 +888,20 @@ struct collect {
 	int	 lines;
 };
 
+/* collect_line - each word as "word@col|" */
 static int
-collect_line(char **w, int n, int line, void *arg, char *err, size_t errlen)
+collect_line(char **w, const int *col, int n, int line, void *arg, char *err,
+    size_t errlen)
 {
 	struct collect	*c = arg;
+	size_t		 o;
 	int		 i;
 
 	c->lines++;
 	for (i = 0; i < n; i++) {
-		strcat(c->words, w[i]);
-		strcat(c->words, "|");
+		o = strlen(c->words);
+		snprintf(c->words + o, sizeof(c->words) - o, "%s@%d|", w[i],
+		    col[i]);
 	}
 	if (strcmp(w[0], "stop") == 0) {
 		snprintf(err, errlen, "stopped at %d", line);
@@ -917,7 +921,7 @@ START_TEST(test_file_lines)
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
 	    sizeof(err)), 0);
-	ck_assert_str_eq(c.words, "a|b|c|d|");
+	ck_assert_str_eq(c.words, "a@2|b@4|c@6|d@2|");
 	ck_assert_int_eq(c.lines, 2);
 	unlink(p);
 	free(p);
@@ -954,7 +958,7 @@ START_TEST(test_file_edits)
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
 	    sizeof(err)), 0);
-	ck_assert_str_eq(c.words, "a|b|");
+	ck_assert_str_eq(c.words, "a@1|b@3|");
 	unlink(p);
 	free(p);
 
@@ -965,7 +969,7 @@ START_TEST(test_file_edits)
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
 	    sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", p);
+	snprintf(want, sizeof(want), "%s:2:2: NUL byte in the line", p);
 	ck_assert_str_eq(err, want);
 	unlink(p);
 
@@ -1789,7 +1793,7 @@ START_TEST(test_conf_all_errors)
 }
 END_TEST
 
-/* a file with a bad line names the file and the line */
+/* a file with a bad line names the file, the line and the column */
 START_TEST(test_conf_file_errors)
 {
 	char	*dir = tmpdir(), *p, *q;
@@ -1800,14 +1804,82 @@ START_TEST(test_conf_file_errors)
 	q = write_file(dir, "pools", "lonely\n");
 	ck_assert_ptr_null(plugin_new("whitelist-networks ./nets; pools "
 	    "./pools"));
-	ck_assert_msg(strstr(W.errors, "/nets:3: \"not-a-net\": not an IPv4 "
+	ck_assert_msg(strstr(W.errors, "/nets:3:1: \"not-a-net\": not an IPv4 "
 	    "or IPv6 address") != NULL, "%s", W.errors);
-	ck_assert_msg(strstr(W.errors, "/pools:1: expected NAME MEMBER...")
+	ck_assert_msg(strstr(W.errors, "/pools:1:1: expected NAME MEMBER...")
 	    != NULL, "%s", W.errors);
 	unlink(p);
 	unlink(q);
 	free(p);
 	free(q);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A bad item in a list file is named at file:line:col, the column that
+ * of the item's first byte as the core counts it (a tab is one, a byte
+ * order mark none); a line too long has no item to point at, and keeps
+ * file:line alone.
+ */
+static const struct file_err_case {
+	const char	*dir;
+	const char	*text;
+	size_t		 len;		/* 0: strlen(text) */
+	const char	*want;		/* after the file's path */
+} file_err_cases[] = {
+	{ "whitelist-networks", "192.0.2.0/24\n\n\t10.0.0.0/8, not-a-net\n", 0,
+	  ":3:14: \"not-a-net\": not an IPv4 or IPv6 address" },
+	{ "whitelist-domains", "\xef\xbb\xbfok.example user@x.example\n", 0,
+	  ":1:12: \"user@x.example\": a domain, not an address" },
+	{ "whitelist-senders", "ok@x.example\n  a@b@c\n", 0,
+	  ":2:3: \"a@b@c\": not a domain, an address or a local part with @" },
+	{ "whitelist-recipients", "a\nb\0c\n", 6,
+	  ":2:2: NUL byte in the line" },
+	{ "pools", "  lonely\n", 0, ":1:3: expected NAME MEMBER..." },
+	{ "pools", "big 203.0.113.0/24,198.51.100.1/24\n", 0,
+	  ":1:20: \"198.51.100.1/24\": host bits set after the prefix length" },
+	{ "public-suffixes", "com\n\n  a..b rest\n", 0,
+	  ":3:3: \"a..b\": not a public suffix rule" },
+	{ "whitelist-domains", "a a a a a a a a a a a a a a a a a a a a a a a a a "
+	  "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a "
+	  "a a a a a b\n", 0, ":1:129: more than 64 words on a line" },
+};
+
+START_TEST(test_conf_file_columns)
+{
+	const struct file_err_case *fc = &file_err_cases[_i];
+	char	*dir = tmpdir(), *p, block[512], want[1024];
+	char	 big[5000];
+	FILE	*fp;
+
+	world_reset();
+	p = write_file(dir, "list", "");
+	ck_assert_ptr_nonnull(fp = fopen(p, "w"));
+	ck_assert_uint_eq(fwrite(fc->text, 1, fc->len ? fc->len :
+	    strlen(fc->text), fp), fc->len ? fc->len : strlen(fc->text));
+	ck_assert_int_eq(fclose(fp), 0);
+	snprintf(block, sizeof(block), "%s %s", fc->dir, p);
+	ck_assert_ptr_null(plugin_new(block));
+	snprintf(want, sizeof(want), "%s[0]: %s: %s%s\n", fc->dir, fc->dir, p,
+	    fc->want);
+	ck_assert_str_eq(W.errors, want);
+
+	/* past the reader's buffer: no column */
+	world_reset();
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_ptr_nonnull(fp = fopen(p, "w"));
+	fprintf(fp, "x\n%s\n", big);
+	ck_assert_int_eq(fclose(fp), 0);
+	snprintf(block, sizeof(block), "whitelist-domains %s", p);
+	ck_assert_ptr_null(plugin_new(block));
+	snprintf(want, sizeof(want), "whitelist-domains[0]: whitelist-domains: "
+	    "%s:2: line too long\n", p);
+	ck_assert_str_eq(W.errors, want);
+	unlink(p);
+	free(p);
 	rmdir(dir);
 	free(dir);
 }
@@ -2584,6 +2656,8 @@ greylist_suite(void)
 	tcase_add_test(tc, test_conf_ttl_max);
 	tcase_add_test(tc, test_conf_all_errors);
 	tcase_add_test(tc, test_conf_file_errors);
+	tcase_add_loop_test(tc, test_conf_file_columns, 0,
+	    (int)(sizeof(file_err_cases) / sizeof(file_err_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("decide");
