@@ -94,16 +94,14 @@ is_ldh_str(const char *s, size_t len)
 	return 1;
 }
 
-/* literal - "[...]": IPv4, "IPv6:" + IPv6, or a general literal */
+/* literal_body - the inlen bytes between the brackets of s: IPv4,
+ * "IPv6:" + IPv6, or a general literal */
 static enum helo_syn
-literal(const char *s, size_t len, struct helo_name *out)
+literal_body(const char *s, size_t inlen, struct helo_name *out)
 {
 	const char	*in = s + 1;
-	size_t		 inlen, i;
+	size_t		 i;
 
-	if (len < 2 || s[len - 1] != ']')
-		return fail(out, HELO_S_LITERAL_OPEN, len);
-	inlen = len - 2;
 	if (inlen >= 5 && strncasecmp(in, "IPv6:", 5) == 0) {
 		if (parse_ipv6(in + 5, inlen - 5, out->addr) != 0)
 			return fail(out, HELO_S_BAD_IPV6, 6);
@@ -126,6 +124,30 @@ literal(const char *s, size_t len, struct helo_name *out)
 		return fail(out, HELO_S_BAD_IPV4, 1);
 	out->kind = HELO_K_LITERAL4;
 	out->addrlen = 4;
+	return HELO_S_OK;
+}
+
+/*
+ * literal - "[...]" and nothing after it. No literal may hold a "]"
+ * (RFC 5321 dcontent), so the first one closes it: "[192.0.2.1]:25" is
+ * a literal with a port after it, not one left open.
+ */
+static enum helo_syn
+literal(const char *s, size_t len, struct helo_name *out)
+{
+	const char	*close = memchr(s + 1, ']', len - 1);
+	size_t		 inlen;
+	enum helo_syn	 err;
+
+	if (close == NULL)
+		return fail(out, HELO_S_LITERAL_OPEN, len);
+	inlen = (size_t)(close - (s + 1));
+	if (inlen == 0)
+		return fail(out, HELO_S_LITERAL_EMPTY, 1);
+	if ((err = literal_body(s, inlen, out)) != HELO_S_OK)
+		return err;
+	if (inlen + 2 < len)
+		return fail(out, HELO_S_LITERAL_TRAIL, inlen + 2);
 	return HELO_S_OK;
 }
 
@@ -246,6 +268,9 @@ static const char *const syn_str[] = {
 	[HELO_S_BAD_IPV6]	= "malformed IPv6 address literal",
 	[HELO_S_UNKNOWN_TAG]	= "address literal with an unknown tag "
 				  "(only IPv6: is defined)",
+	[HELO_S_LITERAL_EMPTY]	= "empty address literal",
+	[HELO_S_LITERAL_TRAIL]	= "text after the closing bracket of the "
+				  "address literal",
 };
 
 /* helo_syntax_str - see helo_syntax.h */

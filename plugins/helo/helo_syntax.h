@@ -43,7 +43,9 @@ enum helo_syn {
 	HELO_S_LITERAL_OPEN,	/* "[" without its "]" */
 	HELO_S_BAD_IPV4,	/* "[300.1.1.1]", "[1.2.3]" */
 	HELO_S_BAD_IPV6,	/* "[IPv6:1::2::3]" */
-	HELO_S_UNKNOWN_TAG	/* "[foo:bar]": no such standardized tag */
+	HELO_S_UNKNOWN_TAG,	/* "[foo:bar]": no such standardized tag */
+	HELO_S_LITERAL_EMPTY,	/* "[]" */
+	HELO_S_LITERAL_TRAIL	/* "[192.0.2.1]:25": text after the "]" */
 };
 
 struct helo_name {

@@ -341,6 +341,12 @@ START_TEST(t_syntax_details)
 	ck_assert_int_eq(helo_syntax("-a.b", 4, &n), HELO_S_HYPHEN_START);
 	ck_assert_int_eq(helo_syntax("a-.b", 4, &n), HELO_S_HYPHEN_END);
 	ck_assert_int_eq(helo_syntax("[1.2.3.4", 8, &n), HELO_S_LITERAL_OPEN);
+	ck_assert_int_eq(helo_syntax("[1.2.3.4]:25", 12, &n),
+	    HELO_S_LITERAL_TRAIL);
+	ck_assert_int_eq(n.errpos, 9);
+	ck_assert_int_eq(n.addrlen, 0);
+	ck_assert_int_eq(helo_syntax("[]", 2, &n), HELO_S_LITERAL_EMPTY);
+	ck_assert_int_eq(n.errpos, 1);
 	ck_assert_int_eq(helo_syntax("[x:y]", 5, &n), HELO_S_UNKNOWN_TAG);
 	ck_assert_int_eq(helo_syntax("[IPv6:::g]", 10, &n), HELO_S_BAD_IPV6);
 	ck_assert_int_eq(helo_syntax("[1.2.3.256]", 11, &n), HELO_S_BAD_IPV4);
@@ -349,7 +355,7 @@ START_TEST(t_syntax_details)
 	/* a NUL passed inside the length is a control character */
 	ck_assert_int_eq(helo_syntax("a\0b.example", 11, &n), HELO_S_CONTROL);
 	/* every error has a phrase */
-	for (int e = HELO_S_OK; e <= HELO_S_UNKNOWN_TAG; e++)
+	for (int e = HELO_S_OK; e <= HELO_S_LITERAL_TRAIL; e++)
 		ck_assert(strlen(helo_syntax_str((enum helo_syn)e)) > 3);
 }
 END_TEST
@@ -1313,6 +1319,53 @@ START_TEST(t_hook_hostile)
 }
 END_TEST
 
+/*
+ * Near misses of an address literal are refused as malformed (501
+ * 5.5.2), and the reply says which part is wrong: a port or other text
+ * after the closing bracket is not a missing bracket, and "[]" holds no
+ * address of any kind.
+ */
+static const struct literal_case {
+	const char	*helo;
+	const char	*why;
+} literal_cases[] = {
+	{ "[192.0.2.1]:25", "text after the closing bracket of the address "
+	  "literal" },
+	{ "[192.0.2.1]x", "text after the closing bracket of the address "
+	  "literal" },
+	{ "[IPv6:::1]:25", "text after the closing bracket of the address "
+	  "literal" },
+	{ "[192.0.2.1]]", "text after the closing bracket of the address "
+	  "literal" },
+	{ "[192.0.2.1", "address literal without its closing bracket" },
+	{ "[IPv6:::1", "address literal without its closing bracket" },
+	{ "[", "address literal without its closing bracket" },
+	{ "[]", "empty address literal" },
+	{ "[]:25", "empty address literal" },
+	{ "[300.1.1.1]:25", "malformed IPv4 address literal" },
+};
+
+START_TEST(t_hook_literal_forms)
+{
+	const struct literal_case *lc = &literal_cases[_i];
+	char		 want[400];
+
+	plug_start("", C4);
+	ck_assert_int_eq(helo(lc->helo), FD_CONTINUE);
+	ck_assert_int_eq(mail(), FD_REJECT);
+	ck_assert_str_eq(T.rcode, "501");
+	ck_assert_str_eq(T.xcode, "5.5.2");
+	snprintf(want, sizeof(want), "HELO/EHLO name \"%s\" is not a valid host "
+	    "name or address literal (%s); see RFC 5321 section 4.1.2",
+	    lc->helo, lc->why);
+	ck_assert_str_eq(T.text, want);
+	snprintf(want, sizeof(want), "syntax (reject): %s; helo=\"%s\"",
+	    lc->why, lc->helo);
+	ck_assert_str_eq(T.reason, want);
+	plug_stop();
+}
+END_TEST
+
 START_TEST(t_module)
 {
 	const char	*dir = getenv("FD_PLUGIN_DIR");
@@ -1399,6 +1452,8 @@ helo_suite(void)
 	tcase_add_test(tc, t_hook_changes);
 	tcase_add_test(tc, t_hook_actions);
 	tcase_add_test(tc, t_hook_hostile);
+	tcase_add_loop_test(tc, t_hook_literal_forms, 0,
+	    (int)(sizeof(literal_cases) / sizeof(literal_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("module");
