@@ -1480,6 +1480,28 @@ START_TEST(pipelining)
 END_TEST
 
 /*
+ * A Subject folded over two lines reaches filterd with Postfix's line
+ * break in it; a rule reads it unfolded and refuses the message at the
+ * end of DATA with its own text.
+ */
+START_TEST(folded_header)
+{
+	struct smtp	 s;
+
+	reload_rules("rule folded on header if header \"Subject\" ~ "
+	    "/^free money now$/ reject 550 5.7.1 \"folded subject\"\n");
+	smtp_open(&s, E.tport, "ADDR=100.64.3.5 NAME=[UNAVAILABLE]",
+	    "mail.example.org");
+	smtp_cmd(&s, "MAIL FROM:<olga@example.org>", "250 2.1.0 ");
+	smtp_cmd(&s, "RCPT TO:<postmaster@example.net>", "250 2.1.5 ");
+	smtp_cmd(&s, "DATA", "354 ");
+	smtp_send(&s, "Subject: free money\r\n now\r\n\r\nfolded\r\n.\r\n");
+	smtp_expect(&s, "550 5.7.1 folded subject");
+	smtp_close(&s);
+}
+END_TEST
+
+/*
  * SMTPUTF8: a sender and a recipient with UTF-8 in the local part and
  * the domain reach filterd as Postfix took them; the recipient is
  * greylisted like any other, and the decision line carries both
@@ -1628,6 +1650,7 @@ e2e_suite(void)
 	tcase_add_test(tc, mixed_recipients);
 	tcase_add_test(tc, retry_two_messages);
 	tcase_add_test(tc, pipelining);
+	tcase_add_test(tc, folded_header);
 	tcase_add_test(tc, smtputf8_addresses);
 	tcase_add_test(tc, helo_dns_repeated);
 	tcase_add_test(tc, filterd_down);	/* last: stops filterd */
