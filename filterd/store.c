@@ -243,6 +243,7 @@ opts_parse(const struct fd_conf *conf, struct fd_store_opts *o,
 {
 	const struct fd_directive *d, *e;
 	const char	*why;
+	char		 shown[512];
 	size_t		 i;
 	int		 rc = 0;
 
@@ -257,7 +258,8 @@ opts_parse(const struct fd_conf *conf, struct fd_store_opts *o,
 		if (fd_redis_url_parse(conf->store_path, &o->url, &why) < 0) {
 			fd_errs_add(errs, &conf->store_loc,
 			    "store redis: bad URL \"%s\": %s",
-			    conf->store_path, why);
+			    fd_redis_url_shown(conf->store_path, shown,
+			    sizeof(shown)), why);
 			rc = -1;
 		}
 	} else

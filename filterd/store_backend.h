@@ -174,6 +174,9 @@ int	 fd_gcra(const struct fd_srate *, int64_t now_us, int64_t tat,
  * 0, or -1 with a reason in *why */
 int	 fd_redis_url_parse(const char *url, struct fd_redis_url *u,
 	    const char **why);
+/* fd_redis_url_shown - url as an error may show it: the password of its
+ * user part or its query, if any, as *** (cut short to fit); returns buf */
+char	*fd_redis_url_shown(const char *url, char *buf, size_t len);
 /* fd_redis_url_clear - free what u owns */
 void	 fd_redis_url_clear(struct fd_redis_url *u);
 

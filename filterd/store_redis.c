@@ -503,6 +503,63 @@ url_query(const char *q, struct fd_redis_url *u, const char **why)
 	return 0;
 }
 
+/* shown_query - the rest of a URL from its query q on, each password=
+ * value as ***, into buf at o */
+static size_t
+shown_query(const char *q, char *buf, size_t len, size_t o)
+{
+	const char	*end;
+
+	while (*q != '\0' && o + 1 < len) {
+		end = q + strcspn(q, "&");
+		if (strncmp(q, "password=", 9) == 0)
+			o += (size_t)snprintf(buf + o, len - o, "password=***");
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%.*s",
+			    (int)(end - q), q);
+		if (o < len && *end == '&')
+			o += (size_t)snprintf(buf + o, len - o, "&");
+		q = end + (*end == '&');
+	}
+	return o;
+}
+
+/*
+ * The URL a bad-URL error quotes goes to the log and to `filterd -t`'s
+ * output, where a password has no business. The user part runs from
+ * the scheme to the last @ before the query (a wider reach than
+ * fd_redis_url_parse's, which stops at the path: a password holding a
+ * bare / is a bad URL, and must not show either); in it, the password
+ * follows the first colon, or is all of it.
+ */
+char *
+fd_redis_url_shown(const char *url, char *buf, size_t len)
+{
+	const char	*p = strstr(url, "://"), *end, *at, *colon, *q;
+	size_t		 o;
+
+	p = p != NULL ? p + 3 : url;
+	end = p + strcspn(p, "?");
+	for (at = end; at > p && at[-1] != '@'; at--)
+		;
+	if (at > p) {
+		colon = memchr(p, ':', (size_t)(at - 1 - p));
+		o = (size_t)snprintf(buf, len, "%.*s***", (int)((colon ?
+		    colon + 1 : p) - url), url);
+		p = at - 1;
+	} else {
+		o = 0;
+		p = url;
+	}
+	q = strchr(end, '?');
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%.*s", (int)((q ? q +
+		    1 : end + strlen(end)) - p), p);
+	if (q != NULL && o < len)
+		shown_query(q + 1, buf, len, o);
+	return buf;
+}
+
 /* fd_redis_url_parse - redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], host[:port] */
 int
 fd_redis_url_parse(const char *url, struct fd_redis_url *u, const char **why)

@@ -1170,6 +1170,16 @@ START_TEST(error_store_url)
 	    "unix:// needs an absolute path (unix:///path)");
 	expect_store_error("store redis \"\"\n",
 	    "main.conf:1:13: store redis: no URL given");
+	/* the error goes to the log and to filterd -t's output: a
+	 * password in the URL is not repeated there */
+	expect_store_error("store redis \"redis://mx:s3cret@h:99999/0\"\n",
+	    "main.conf:1:13: store redis: bad URL \"redis://mx:***@h:99999/0\""
+	    ": bad port");
+	expect_store_error("store redis \"s3cret@h/x\"\n", "main.conf:1:13: "
+	    "store redis: bad URL \"***@h/x\": bad db number");
+	expect_store_error("store redis \"unix:///r.sock?password=s3cret&x=1\""
+	    "\n", "main.conf:1:13: store redis: bad URL \"unix:///r.sock?"
+	    "password=***&x=1\": unknown query parameter (db, user, password)");
 
 	/* a directory that cannot be opened is named at the directory too */
 	put("plain", "not a directory\n");
