@@ -99,7 +99,7 @@ static const struct store_opt {
 	{ "sync", K_LMDB, OT_BOOL, offsetof(struct fd_store_opts, sync), 0, 1,
 	    NULL },
 	{ "prefix", K_REDIS, OT_STR, offsetof(struct fd_store_opts, prefix),
-	    0, 64, NULL },
+	    0, 64, "at most 64 characters" },
 	{ "connect-timeout", K_REDIS, OT_MS,
 	    offsetof(struct fd_store_opts, connect_ms), 1, 60000, "1ms to 1m" },
 	{ "timeout", K_REDIS, OT_MS, offsetof(struct fd_store_opts, timeout_ms),
@@ -202,7 +202,7 @@ opt_value(const struct store_opt *so, const struct fd_directive *d,
 		char *s;
 
 		if (strlen(arg) > (size_t)so->max) {
-			why = "too long";
+			what = "length";
 			break;
 		}
 		if (strpbrk(arg, "{}") != NULL) {

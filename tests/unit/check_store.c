@@ -1468,6 +1468,10 @@ static const struct range_case {
 	{ FD_STORE_REDIS, "breaker-cooldown", "5ms", "test.conf:3:22: store "
 	    "redis: breaker-cooldown \"5ms\": duration out of range (10ms to "
 	    "1h)" },
+	{ FD_STORE_REDIS, "prefix", "p0123456789012345678901234567890123456789"
+	    "0123456789012345678901234", "test.conf:3:12: store redis: prefix "
+	    "\"p01234567890123456789012345678901234567890123456789012345678901"
+	    "234\": length out of range (at most 64 characters)" },
 };
 
 START_TEST(option_range)
