@@ -109,6 +109,38 @@ put_u64(struct line *l, uint64_t v)
 	put(l, fd_units_dec(d + sizeof(d) - 1, v));
 }
 
+/* put_conn - the fields every line about a connection starts with */
+static void
+put_conn(struct line *l, const struct fd_txn *t)
+{
+	put(l, "conn=");
+	put_u64(l, t->id);
+	put(l, " qid=");
+	put_esc(l, t->msg.queue_id != NULL ? t->msg.queue_id : "-", 64);
+	put(l, " client=");
+	/* Postfix names an unresolved client "[addr]": say so once */
+	put_esc(l, t->client_name == NULL || t->client_name[0] == '[' ?
+	    "unknown" : t->client_name, 256);
+	put(l, "[");
+	put(l, t->addr[0] != '\0' ? t->addr : "local");
+	put(l, "]");
+}
+
+void
+fd_conn_log(const struct fd_txn *t, int level, const char *text)
+{
+	char		 b[2048];
+	struct line	 l = { b, 0, sizeof(b) };
+
+	if (level > fd_log_level())
+		return;
+	b[0] = '\0';
+	put_conn(&l, t);
+	put(&l, " ");
+	put(&l, text);
+	fd_log_str(level, b);
+}
+
 /*
  * log_decision - the one line per decision. Built by appending rather
  * than by one printf with a dozen conversions: a greylisted message logs
@@ -125,17 +157,8 @@ log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
 	if (fd_log_level() < FD_LOG_INFO)
 		return;
 	b[0] = '\0';
-	put(&l, "conn=");
-	put_u64(&l, t->id);
-	put(&l, " qid=");
-	put_esc(&l, t->msg.queue_id != NULL ? t->msg.queue_id : "-", 64);
-	put(&l, " client=");
-	/* Postfix names an unresolved client "[addr]": say so once */
-	put_esc(&l, t->client_name == NULL || t->client_name[0] == '[' ?
-	    "unknown" : t->client_name, 256);
-	put(&l, "[");
-	put(&l, t->addr[0] != '\0' ? t->addr : "local");
-	put(&l, "] stage=");
+	put_conn(&l, t);
+	put(&l, " stage=");
 	put(&l, fd_stage_name(stage));
 	put(&l, " decider=");
 	put(&l, t->decider != NULL ? t->decider : "-");

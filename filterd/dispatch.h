@@ -27,6 +27,11 @@ struct fd_txn;
 /* fd_dispatch - decide stage (an FD_ST_* bit) for txn; chunk/len for body */
 enum fd_action	 fd_dispatch(struct fd_txn *, uint32_t stage,
 		    const unsigned char *chunk, size_t len);
+/* fd_conn_log - a line about t's connection: the decision line's first
+ * fields (conn, qid, client), then text as it is, which the caller made
+ * safe to log */
+void		 fd_conn_log(const struct fd_txn *, int level,
+		    const char *text);
 /* fd_stage_name - "connect", "helo", ... for logs */
 const char	*fd_stage_name(uint32_t stage);
 /* fd_action_name - "continue", "reject", ... */

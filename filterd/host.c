@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "dispatch.h"
 #include "gen.h"
 #include "host.h"
 #include "log.h"
@@ -34,21 +35,52 @@ store_of(const struct fd_host *h)
 	return l->gen->daemon != NULL ? l->gen->daemon->store : NULL;
 }
 
-static void __attribute__((format(printf, 3, 4)))
-h_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
+/*
+ * log_plugin - "plugin NAME: " and the plugin's text; about t's connection
+ * when t is given, led by its fields as its decision line is, so that one
+ * conn=N finds every line about a connection
+ */
+static void __attribute__((format(printf, 4, 0)))
+log_plugin(const struct fd_host *h, const struct fd_txn *t,
+    enum fd_level level, const char *fmt, va_list ap)
 {
-	char	 line[1536], safe[1536];
-	va_list	 ap;
+	char	 line[1536], out[1600];
+	int	 n;
 
 	if ((int)level > fd_log_level())
 		return;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
+	n = snprintf(out, sizeof(out), "plugin %s: ", LOADED(h)->conf->name);
+	if (n < 0 || (size_t)n >= sizeof(out))
+		return;
 	/* a plugin is asked to escape() what came from the client, but one
 	 * that forgot must not be able to start a forged log line */
-	fd_escape_ctl(safe, sizeof(safe), line);
-	fd_log((int)level, "plugin %s: %s", LOADED(h)->conf->name, safe);
+	fd_escape_ctl(out + n, sizeof(out) - (size_t)n, line);
+	if (t != NULL)
+		fd_conn_log(t, (int)level, out);
+	else
+		fd_log_str((int)level, out);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+h_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_plugin(h, NULL, level, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+h_log_txn(const struct fd_host *h, const struct fd_txn *t,
+    enum fd_level level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_plugin(h, t, level, fmt, ap);
+	va_end(ap);
 }
 
 static int64_t
@@ -473,4 +505,5 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->grey_txn = h_grey_txn;
 	h->rate_txn = h_rate_txn;
 	h->decide_stages = h_decide_stages;
+	h->log_txn = h_log_txn;
 }

@@ -97,13 +97,13 @@ exempt(const struct helo_policy *pol, const struct helo_client *cl,
 
 /* not_checked - the DNS could not tell: say why, add no finding */
 static void
-not_checked(const struct helo_state *st, const struct helo_result *r,
-    const char *why)
+not_checked(const struct helo_state *st, const struct fd_txn *txn,
+    const struct helo_result *r, const char *why)
 {
 	const struct fd_host *host = st->host;
 	char	 esc[ESC_MAX];
 
-	host->log(host, FD_LOG_INFO, "forward-confirm of helo=\"%s\" "
+	host->log_txn(host, txn, FD_LOG_INFO, "forward-confirm of helo=\"%s\" "
 	    "not checked (DNS: %s): failing open",
 	    host->escape(esc, sizeof(esc), r->name.norm,
 	    strlen(r->name.norm)), why);
@@ -117,9 +117,9 @@ not_checked(const struct helo_state *st, const struct helo_result *r,
  * awaits no reply before RCPT (delay-reject).
  */
 static void
-forward_confirm(const struct helo_state *st, struct helo_conn *c,
-    const struct helo_client *cl, struct helo_result *r, char *note,
-    size_t notelen)
+forward_confirm(const struct helo_state *st, const struct fd_txn *txn,
+    struct helo_conn *c, const struct helo_client *cl, struct helo_result *r,
+    char *note, size_t notelen)
 {
 	const struct fd_host *host = st->host;
 	struct helo_answer ans;
@@ -144,7 +144,7 @@ forward_confirm(const struct helo_state *st, struct helo_conn *c,
 			if (ans.more & helo_dns_family(&cl->addr))
 				snprintf(err, sizeof(err), "more than %d "
 				    "addresses", HELO_ANSWER_MAX);
-			not_checked(st, r, err);
+			not_checked(st, txn, r, err);
 		}
 		break;
 	case HELO_DNS_NONAME:
@@ -153,7 +153,7 @@ forward_confirm(const struct helo_state *st, struct helo_conn *c,
 		    ans.from_cache ? " (cached)" : "");
 		break;
 	case HELO_DNS_ERROR:
-		not_checked(st, r, err);
+		not_checked(st, txn, r, err);
 		break;
 	}
 }
@@ -225,15 +225,6 @@ record(const struct helo_state *st, struct helo_conn *c,
 	    NULL, helo != NULL ? strlen(esc) : 0, "", note);
 }
 
-/* addr_of - the client's address for a log line, "unknown" if none */
-static const char *
-addr_of(const struct fd_host *host, const struct fd_txn *txn)
-{
-	const char *a = host->get(txn, FD_F_CLIENT_ADDR);
-
-	return a != NULL && *a != '\0' ? a : "unknown";
-}
-
 /* apply - turn the kept verdict into an action, reply and log line */
 static enum fd_action
 apply(const struct helo_state *st, struct fd_txn *txn, struct helo_conn *c)
@@ -244,9 +235,8 @@ apply(const struct helo_state *st, struct fd_txn *txn, struct helo_conn *c)
 		return FD_CONTINUE;
 	if (c->act < HELO_A_TEMPFAIL) {
 		if (!c->logged)
-			host->log(host, FD_LOG_NOTICE,
-			    "log only: %s; client=%s", c->logtext,
-			    addr_of(host, txn));
+			host->log_txn(host, txn, FD_LOG_NOTICE,
+			    "log only: %s", c->logtext);
 		c->logged = 1;
 		return FD_CONTINUE;
 	}
@@ -279,7 +269,8 @@ helo_on_helo(struct fd_txn *txn, void *state, void *conn)
 	c->act = HELO_A_OFF;
 	client_view(host, txn, &cl);
 	if ((c->exempt = exempt(pol, &cl, &why)) != 0) {
-		host->log(host, FD_LOG_DEBUG, "not checked: %s", why);
+		host->log_txn(host, txn, FD_LOG_DEBUG, "not checked: %s",
+		    why);
 		return FD_CONTINUE;
 	}
 
@@ -287,7 +278,7 @@ helo_on_helo(struct fd_txn *txn, void *state, void *conn)
 	r.ndistinct = helo_seen_add(&c->seen, helo, len);
 	if (r.ndistinct > pol->changes_max)
 		helo_result_add(&r, pol, HELO_C_CHANGES);
-	forward_confirm(st, c, &cl, &r, note, sizeof(note));
+	forward_confirm(st, txn, c, &cl, &r, note, sizeof(note));
 	record(st, c, &r, helo, len, &cl, note);
 	return pol->enforce_at_helo ? apply(st, txn, c) : FD_CONTINUE;
 }
@@ -328,8 +319,8 @@ helo_on_mail(struct fd_txn *txn, void *state, void *conn, void *msg)
 		return FD_CONTINUE;
 	if (pol->exempt_auth && host->get(txn, FD_F_AUTH_USER) != NULL) {
 		if (!c->logged)
-			host->log(host, FD_LOG_DEBUG, "authenticated client "
-			    "exempt: %s", c->logtext);
+			host->log_txn(host, txn, FD_LOG_DEBUG,
+			    "authenticated client exempt: %s", c->logtext);
 		c->logged = 1;
 		return FD_CONTINUE;
 	}

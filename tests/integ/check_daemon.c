@@ -210,6 +210,27 @@ START_TEST(conversation)
 }
 END_TEST
 
+/*
+ * A plugin built for ABI 1.1 knows a shorter host table and no log_txn:
+ * a filterd of a later minor loads it, runs its hook, and writes its
+ * log() line and the decision it made.
+ */
+START_TEST(old_abi_plugin)
+{
+	write_conf("plugin oldabi path \"" FD_BUILDDIR
+	    "/tests/plugins/.libs/oldabi.so\"\n",
+	    "550 5.1.1 \"No such user here\"");
+	start();
+	rcpt_session("192.0.2.12", 40003, "<old@example.org>", MC_REJECT,
+	    "550", "5.7.1", "Refused by an ABI 1.1 plugin");
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=rcpt decider=oldabi "
+	    "action=reject reply=\"550 5.7.1 Refused by an ABI 1.1 plugin\"",
+	    5000), 0);
+	ck_assert_msg(th_log_has(E.p, "plugin oldabi: refusing "
+	    "<old@example.org>\n"), "%s", th_log_read(E.p));
+}
+END_TEST
+
 /* IPv6 clients, and message contexts in every order the MTA may use */
 START_TEST(message_orders)
 {
@@ -1425,7 +1446,7 @@ START_TEST(version_usage)
 
 	st = run("v", v, &p);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	snprintf(want, sizeof(want), "filterd %s (plugin ABI 1.1)", PACKAGE_VERSION);
+	snprintf(want, sizeof(want), "filterd %s (plugin ABI 1.2)", PACKAGE_VERSION);
 	ck_assert(th_log_has(p, want));
 	p = th_proc_free(p);
 	st = run("h", h, &p);
@@ -1509,6 +1530,7 @@ daemon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, conversation);
+	tcase_add_test(tc, old_abi_plugin);
 	tcase_add_test(tc, message_orders);
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, malformed_packets);

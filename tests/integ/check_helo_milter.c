@@ -42,9 +42,9 @@ teardown(void)
 	E.dir = th_tmpdir_free(E.dir);
 }
 
-/* start - filterd with the helo block given */
+/* start_rules - filterd with the helo block and the rules given */
 static void
-start(const char *block)
+start_rules(const char *block, const char *rules)
 {
 	char	 err[4096];
 	int	 port = th_free_port();
@@ -56,9 +56,17 @@ start(const char *block)
 	    "log stderr\nlog-level info\n"
 	    "store lmdb \"%s/state\"\n"
 	    "plugin-dir \"%s\"\n"
-	    "plugin helo {\n%s\n}\n", port, E.dir, th_plugin_dir(), block), 0);
+	    "plugin helo {\n%s\n}\n%s", port, E.dir, th_plugin_dir(), block,
+	    rules), 0);
 	E.p = th_filterd_start(E.dir, E.conf, NULL, E.spec, err, sizeof(err));
 	ck_assert_msg(E.p != NULL, "filterd: %s", err);
+}
+
+/* start - filterd with the helo block given */
+static void
+start(const char *block)
+{
+	start_rules(block, "");
 }
 
 /* what the client was told at MAIL */
@@ -143,11 +151,39 @@ START_TEST(log_only_line_escaped_once)
 	r = helo_mail("mail.ex\xc3\xa4mple.org\r\n\"x\\");
 	ck_assert_int_eq(r.a, MC_CONTINUE);
 	ck_assert_int_eq(th_log_wait(E.p, 0, "log only", 5000), 0);
-	ck_assert_msg(th_log_has(E.p, "plugin helo: log only: syntax (log): "
-	    "non-ASCII characters (use the IDNA A-label form, xn--); "
-	    "helo=\"mail.ex\\xc3\\xa4mple.org\\r\\n\\\"x\\\\\"; "
-	    "client=203.0.113.5\n"), "%s", th_log_read(E.p));
+	ck_assert_msg(th_log_has(E.p, "conn=1 qid=- "
+	    "client=unknown[203.0.113.5] "
+	    "plugin helo: log only: syntax (log): non-ASCII characters (use "
+	    "the IDNA A-label form, xn--); "
+	    "helo=\"mail.ex\\xc3\\xa4mple.org\\r\\n\\\"x\\\\\"\n"),
+	    "%s", th_log_read(E.p));
 	ck_assert(!th_log_has(E.p, "decider=helo"));
+}
+END_TEST
+
+/*
+ * The log-only line starts with the fields of every other line about its
+ * connection, so that grepping conn=N finds it: it used to carry only the
+ * client's address, which several connections share.
+ */
+START_TEST(log_only_line_names_its_connection)
+{
+	start_rules("syntax log", "rule seen on mail log \"mail\"\n");
+	ck_assert_int_eq(helo_mail("host one").a, MC_CONTINUE);
+	ck_assert_int_eq(helo_mail("host two").a, MC_CONTINUE);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "helo=\"host two\"", 5000), 0);
+	ck_assert_msg(th_log_has(E.p, "conn=2 qid=- "
+	    "client=unknown[203.0.113.5] "
+	    "helo=host two from=<a@example.org> rcpt=<-> stage=mail "
+	    "rule=seen matched: log \"mail\"\n"), "%s", th_log_read(E.p));
+	ck_assert_msg(th_log_has(E.p, "conn=1 qid=- "
+	    "client=unknown[203.0.113.5] "
+	    "plugin helo: log only: syntax (log): characters not allowed in "
+	    "a host name; helo=\"host one\"\n"), "%s", th_log_read(E.p));
+	ck_assert_msg(th_log_has(E.p, "conn=2 qid=- "
+	    "client=unknown[203.0.113.5] "
+	    "plugin helo: log only: syntax (log): characters not allowed in "
+	    "a host name; helo=\"host two\"\n"), "%s", th_log_read(E.p));
 }
 END_TEST
 
@@ -162,6 +198,7 @@ helo_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, decision_line_escaped_once);
 	tcase_add_test(tc, log_only_line_escaped_once);
+	tcase_add_test(tc, log_only_line_names_its_connection);
 	suite_add_tcase(s, tc);
 	return s;
 }

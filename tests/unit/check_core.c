@@ -840,6 +840,36 @@ START_TEST(host_log_one_line)
 END_TEST
 
 /*
+ * A plugin's line about a connection starts as that connection's decision
+ * line does, so that one conn=N finds it; without a txn it is log()'s.
+ */
+START_TEST(host_log_txn_fields)
+{
+	struct fd_plugin_conf	 pc;
+	struct fd_loaded	 l;
+	struct fd_gen		 gen;
+	struct fd_txn		*t = fd_txn_new(NULL, 12);
+
+	host_demo(&l, &pc, &gen);
+	ck_assert_int_eq(fd_txn_set_addr_str(t, "203.0.113.5"), 0);
+	fd_txn_set_client_name(t, "mail.example.org");
+	fd_log_capture(one_line, NULL);
+	l.host.log_txn(&l.host, t, FD_LOG_WARN, "helo=\"%s\"", "a\nb");
+	ck_assert_str_eq(last_line, "conn=12 qid=- "
+	    "client=mail.example.org[203.0.113.5] plugin demo: helo=\"a\\nb\"");
+	fd_txn_msg_begin(t, "<s@example.org>");
+	fd_txn_set_queue_id(t, "4XyZ1");
+	l.host.log_txn(&l.host, t, FD_LOG_WARN, "later");
+	ck_assert_str_eq(last_line, "conn=12 qid=4XyZ1 "
+	    "client=mail.example.org[203.0.113.5] plugin demo: later");
+	l.host.log_txn(&l.host, NULL, FD_LOG_WARN, "no connection");
+	ck_assert_str_eq(last_line, "plugin demo: no connection");
+	fd_log_capture(NULL, NULL);
+	fd_txn_free(t);
+}
+END_TEST
+
+/*
  * A plugin's header is checked as a rule's is at load: a name that is no
  * RFC 5322 field name, or a value with a line break in it (which would
  * start a header line of its own), is refused and not queued.
@@ -1178,6 +1208,7 @@ core_suite(void)
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
 	tcase_add_test(tc, host_log_one_line);
+	tcase_add_test(tc, host_log_txn_fields);
 	tcase_add_test(tc, host_add_header_checked);
 	tcase_add_test(tc, plugin_error_one_line);
 	suite_add_tcase(s, tc);

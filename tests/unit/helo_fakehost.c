@@ -19,24 +19,49 @@
 
 #define FAKE(h)	((struct fake *)(void *)(uintptr_t)(h))
 
-static void
-fk_log(const struct fd_host *h, enum fd_level lvl, const char *fmt, ...)
+/* fk_logv - "level: " and the line, then lead (if any) before the text */
+static void __attribute__((format(printf, 4, 0)))
+fk_logv(struct fake *f, enum fd_level lvl, const char *lead, const char *fmt,
+    va_list ap)
 {
-	struct fake *f = FAKE(h);
 	size_t	 off = strlen(f->logs);
-	va_list	 ap;
 
 	if (off + 16 >= sizeof(f->logs))
 		return;
-	off += (size_t)snprintf(f->logs + off, sizeof(f->logs) - off, "%d: ",
-	    (int)lvl);
-	va_start(ap, fmt);
-	vsnprintf(f->logs + off, sizeof(f->logs) - off, fmt, ap);
-	va_end(ap);
+	off += (size_t)snprintf(f->logs + off, sizeof(f->logs) - off, "%d: %s",
+	    (int)lvl, lead);
+	if (off < sizeof(f->logs))
+		vsnprintf(f->logs + off, sizeof(f->logs) - off, fmt, ap);
 	off = strlen(f->logs);
 	if (off + 1 < sizeof(f->logs))
 		strcat(f->logs, "\n");
 	f->nlogs++;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+fk_log(const struct fd_host *h, enum fd_level lvl, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	fk_logv(FAKE(h), lvl, "", fmt, ap);
+	va_end(ap);
+}
+
+/* fk_log_txn - led by the client's address where the host puts conn=,
+ * qid= and client=, so a test sees which transaction a line is about */
+static void __attribute__((format(printf, 4, 5)))
+fk_log_txn(const struct fd_host *h, const struct fd_txn *t,
+    enum fd_level lvl, const char *fmt, ...)
+{
+	char	 lead[80];
+	va_list	 ap;
+
+	snprintf(lead, sizeof(lead), "client=%s ", t != NULL &&
+	    t->client_addr != NULL ? t->client_addr : "-");
+	va_start(ap, fmt);
+	fk_logv(FAKE(h), lvl, lead, fmt, ap);
+	va_end(ap);
 }
 
 static int64_t
@@ -355,6 +380,7 @@ fake_init(struct fake *f)
 	f->host.re_free = fk_re_free;
 	f->host.escape = fk_escape;
 	f->host.conf_dir = fk_conf_dir;
+	f->host.log_txn = fk_log_txn;
 	f->now = 1700000000;
 }
 

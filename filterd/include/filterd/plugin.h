@@ -53,7 +53,7 @@ extern "C" {
 
 #define FD_PLUGIN_MAGIC		0x46445031u	/* "FDP1" */
 #define FD_PLUGIN_ABI_MAJOR	1
-#define FD_PLUGIN_ABI_MINOR	1
+#define FD_PLUGIN_ABI_MINOR	2
 #define FD_PLUGIN_SYMBOL	"filterd_plugin"
 
 /* One bit per SMTP stage; a plugin's `stages` drives milter negotiation. */
@@ -329,6 +329,19 @@ struct fd_host {
 	 * stage that may accept. Check with FD_HOST_HAS(h, decide_stages).
 	 */
 	void	 (*decide_stages)(const struct fd_host *, uint32_t stages);
+
+	/*
+	 * log_txn (ABI 1.2): log() for a line about txn's connection, from
+	 * a stage or plan hook. The line starts with the fields filterd's
+	 * decision line starts with ("conn=12 qid=- client=name[addr]"),
+	 * then the plugin's prefix and the text, so that every line about
+	 * one SMTP connection carries its conn=. log() stays for lines
+	 * outside a connection; txn NULL here means the same. Check with
+	 * FD_HOST_HAS(h, log_txn) in a plugin that declares ABI 1.0 or 1.1.
+	 */
+	void	 (*log_txn)(const struct fd_host *, const struct fd_txn *,
+		    enum fd_level, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
 };
 
 /* FD_HOST_HAS - the host table h has member m (it may be older than the
