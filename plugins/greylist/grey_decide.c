@@ -35,12 +35,14 @@ param(const struct grey_conf *c, struct fd_txn *t, const char *name)
 
 /* bad_param - a rule set a value we cannot use: say so, keep the default */
 static void
-bad_param(const struct grey_conf *c, const char *name, const char *v)
+bad_param(const struct grey_conf *c, const struct fd_txn *t,
+    const char *name, const char *v)
 {
 	char	 esc[128];
 
-	c->host->log(c->host, FD_LOG_WARN, "set greylist.%s \"%s\": bad value, "
-	    "ignored", name, c->host->escape(esc, sizeof(esc), v, strlen(v)));
+	c->host->log_txn(c->host, t, FD_LOG_WARN, "set greylist.%s \"%s\": "
+	    "bad value, ignored", name, c->host->escape(esc, sizeof(esc), v,
+	    strlen(v)));
 }
 
 /* param_duration - override *out with a duration param at least min */
@@ -54,7 +56,7 @@ param_duration(const struct grey_conf *c, struct fd_txn *t, const char *name,
 	if (v == NULL)
 		return;
 	if (grey_duration_parse(v, &secs) < 0 || secs < min)
-		bad_param(c, name, v);
+		bad_param(c, t, name, v);
 	else
 		*out = secs;
 }
@@ -70,7 +72,7 @@ param_bool(const struct grey_conf *c, struct fd_txn *t, const char *name,
 	if (v == NULL)
 		return;
 	if (grey_bool_parse(v, &b) < 0)
-		bad_param(c, name, v);
+		bad_param(c, t, name, v);
 	else
 		*out = b;
 }
@@ -205,7 +207,7 @@ grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
 	param_bool(c, t, "header", &e->header);
 	if ((v = param(c, t, "auto-whitelist")) != NULL) {
 		if (awl_value(v, &n) < 0)
-			bad_param(c, "auto-whitelist", v);
+			bad_param(c, t, "auto-whitelist", v);
 		else
 			e->awl_after = n;
 	}
@@ -213,13 +215,13 @@ grey_eff_get(const struct grey_conf *c, struct fd_txn *t,
 		if (strcmp(v, "rcpt") == 0 || strcmp(v, "eom") == 0)
 			e->decide_eom = strcmp(v, "eom") == 0;
 		else
-			bad_param(c, "decide-at", v);
+			bad_param(c, t, "decide-at", v);
 	}
 	if ((v = param(c, t, "message")) != NULL) {
 		if (message_ok(v))
 			e->message = v;
 		else
-			bad_param(c, "message", v);
+			bad_param(c, t, "message", v);
 	}
 	/* the store wants an unconfirmed entry to outlive the delay */
 	if (e->retry_window <= e->delay)
@@ -434,9 +436,9 @@ check_triplet(const struct grey_conf *c, struct fd_txn *t,
 /* first_pass - a triplet passed for the first time: remember the delay
  * for the header and log it (operators ask for this line) */
 static void
-first_pass(const struct grey_conf *c, struct grey_msg *m,
-    const char *client, const char *sender, const char *rcpt,
-    int64_t delayed, const char *how)
+first_pass(const struct grey_conf *c, const struct fd_txn *t,
+    struct grey_msg *m, const char *client, const char *sender,
+    const char *rcpt, int64_t delayed, const char *how)
 {
 	const struct fd_host	*h = c->host;
 	char			 ec[CLIENT_MAX], es[256], er[256];
@@ -446,8 +448,8 @@ first_pass(const struct grey_conf *c, struct grey_msg *m,
 	if (!m->delayed_set || delayed > m->delayed)
 		m->delayed = delayed;
 	m->delayed_set = 1;
-	h->log(h, FD_LOG_INFO, "%s passed after %llds: client %s from <%s> "
-	    "to <%s>", how, (long long)delayed,
+	h->log_txn(h, t, FD_LOG_INFO, "%s passed after %llds: client %s from "
+	    "<%s> to <%s>", how, (long long)delayed,
 	    h->escape(ec, sizeof(ec), client, strlen(client)),
 	    h->escape(es, sizeof(es), sender, strlen(sender)),
 	    h->escape(er, sizeof(er), rcpt, strlen(rcpt)));
@@ -650,7 +652,7 @@ rcpt_result(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		return defer(c, t, e, res->retry_after, "early retry", client);
 	case FD_GREY_PASSED:
 		if (res->passes == 1)
-			first_pass(c, m, client, sender, rcpt,
+			first_pass(c, t, m, client, sender, rcpt,
 			    h->now(h) - res->first_seen, "triplet");
 		return FD_CONTINUE;
 	case FD_GREY_WHITELISTED:
@@ -757,7 +759,7 @@ eom_rcpt(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		break;
 	case FD_GREY_PASSED:
 		if (res.passes == 1)
-			first_pass(c, m, client, sender, rcpt,
+			first_pass(c, t, m, client, sender, rcpt,
 			    h->now(h) - res.first_seen, "triplet");
 		break;
 	case FD_GREY_WHITELISTED:
@@ -799,7 +801,7 @@ eom_body(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		return -1;
 	if (res.state == FD_GREY_PASSED) {
 		if (res.passes == 1)
-			first_pass(c, m, client, sender, "(all)",
+			first_pass(c, t, m, client, sender, "(all)",
 			    h->now(h) - res.first_seen, "body");
 		return 1;
 	}

@@ -61,14 +61,14 @@ rl_effective(const struct rl_limit *l, const char *override,
 /* warn_once - a rule handed us a value we cannot use: say so once per
  * configuration generation, not once per message */
 static void
-warn_once(struct rl_state *st, const char *name, const char *val,
-    const char *why)
+warn_once(struct rl_state *st, const struct fd_txn *t, const char *name,
+    const char *val, const char *why)
 {
 	if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED))
 		return;
-	st->host->log(st->host, FD_LOG_WARN, "rule parameter %s.%s \"%s\" "
-	    "ignored: %s (logged once per configuration)", RL_PLUGIN_NAME,
-	    name, val, why);
+	st->host->log_txn(st->host, t, FD_LOG_WARN, "rule parameter %s.%s "
+	    "\"%s\" ignored: %s (logged once per configuration)",
+	    RL_PLUGIN_NAME, name, val, why);
 }
 
 #define BIT(c)	(1u << (c))
@@ -100,7 +100,7 @@ factor(struct rl_state *st, struct fd_txn *t)
 	if ((v = st->host->param(t, RL_PLUGIN_NAME, "factor")) == NULL)
 		return 1000;
 	if (rl_factor_parse(v, &f, &why) < 0) {
-		warn_once(st, "factor", v, why);
+		warn_once(st, t, "factor", v, why);
 		return 1000;
 	}
 	return f;
@@ -143,7 +143,7 @@ add(struct rl_state *st, struct fd_txn *t, const struct rl_limit *l,
 	if ((e = rl_effective(l, ov, f, &b->chk[b->n])) == 0)
 		return 0;
 	if (e < 0)
-		warn_once(st, l->name, ov, "expected a rate like 500/1h, or "
+		warn_once(st, t, l->name, ov, "expected a rate like 500/1h, or "
 		    "off");
 	b->heap[b->n] = NULL;
 	if (len > room) {

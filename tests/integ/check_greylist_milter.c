@@ -101,6 +101,22 @@ teardown(void)
 	E.dir = th_tmpdir_free(E.dir);
 }
 
+/* log_line - the first line of filterd i's log holding needle; owned,
+ * NULL if there is none */
+static char *
+log_line(int i, const char *needle)
+{
+	char	*log = th_log_read(E.d[i].p), *hit, *start, *line = NULL;
+
+	if (log != NULL && (hit = strstr(log, needle)) != NULL) {
+		for (start = hit; start > log && start[-1] != '\n'; start--)
+			;
+		line = strndup(start, strcspn(start, "\n"));
+	}
+	free(log);
+	return line;
+}
+
 /* use_backend - run on backend b, starting Redis for b == 1 */
 static void
 use_backend(int b)
@@ -323,6 +339,7 @@ one_to(const char *ip, const char *sender, const char *rcpt)
 START_TEST(transitions)
 {
 	struct outcome	 o;
+	char		*line;
 
 	use_backend(_i);
 	start(ONLY "delay 5m\nretry-window 1h\nwhitelist-for 1d", NULL);
@@ -349,6 +366,12 @@ START_TEST(transitions)
 	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "plugin greylist: triplet "
 	    "passed after 300s: client net:192.0.2.0/24 from "
 	    "<alice@src.example> to <bob@dest.example>", 5000), 0);
+	/* led by its connection's fields, the fourth connection's */
+	line = log_line(0, "triplet passed after");
+	ck_assert_msg(strstr(line, "info: conn=4 qid=") != NULL &&
+	    strstr(line, " client=unknown[192.0.2.77] plugin greylist: "
+	    "triplet passed") != NULL, "%s", line);
+	free(line);
 	/* passed: later messages go through without a header */
 	at(400);
 	o = one_to("192.0.2.10", "alice@src.example", "bob@dest.example");

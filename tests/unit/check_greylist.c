@@ -1051,6 +1051,8 @@ static struct {
 /* the fake host's printf-like functions, checked like the real ones */
 static void f_log(const struct fd_host *, enum fd_level, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static void f_log_txn(const struct fd_host *, const struct fd_txn *,
+    enum fd_level, const char *, ...) __attribute__((format(printf, 4, 5)));
 static void f_conf_error(const struct fd_host *, const struct fd_directive *,
     int, const char *, ...) __attribute__((format(printf, 4, 5)));
 static void f_reply(struct fd_txn *, const char *, const char *,
@@ -1064,6 +1066,21 @@ f_log(const struct fd_host *h, enum fd_level l, const char *fmt, ...)
 	va_list	 ap;
 	size_t	 o = strlen(W.log);
 
+	va_start(ap, fmt);
+	vsnprintf(W.log + o, sizeof(W.log) - o, fmt, ap);
+	va_end(ap);
+	strncat(W.log, "\n", sizeof(W.log) - strlen(W.log) - 1);
+}
+
+/* f_log_txn - as f_log; a line from a hook must name its transaction */
+static void
+f_log_txn(const struct fd_host *h, const struct fd_txn *t, enum fd_level l,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 o = strlen(W.log);
+
+	ck_assert_ptr_nonnull(t);
 	va_start(ap, fmt);
 	vsnprintf(W.log + o, sizeof(W.log) - o, fmt, ap);
 	va_end(ap);
@@ -1429,6 +1446,7 @@ static struct fd_host H = {
 	.grey_check = f_grey_check,
 	.escape = f_escape,
 	.conf_dir = f_conf_dir,
+	.log_txn = f_log_txn,
 };
 
 /* block_parse - "name arg 'quoted arg'; name2 ..." into a block */

@@ -142,6 +142,9 @@ static void	 f_conf_error(const struct fd_host *,
 		    __attribute__((format(printf, 4, 5)));
 static void	 f_log(const struct fd_host *, enum fd_level, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static void	 f_log_txn(const struct fd_host *, const struct fd_txn *,
+		    enum fd_level, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
 static void	 f_reply(struct fd_txn *, const char *, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static void	 f_reason(struct fd_txn *, const char *, ...)
@@ -178,6 +181,21 @@ f_log(const struct fd_host *h, enum fd_level level, const char *fmt, ...)
 
 	(void)h;
 	(void)level;
+	va_start(ap, fmt);
+	vsnprintf(logged, sizeof(logged), fmt, ap);
+	va_end(ap);
+}
+
+/* f_log_txn - as f_log; a line from a hook must name its transaction */
+static void
+f_log_txn(const struct fd_host *h, const struct fd_txn *t,
+    enum fd_level level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	(void)h;
+	(void)level;
+	ck_assert_ptr_nonnull(t);
 	va_start(ap, fmt);
 	vsnprintf(logged, sizeof(logged), fmt, ap);
 	va_end(ap);
@@ -296,6 +314,7 @@ static struct fd_host host = {
 	.reply = f_reply,
 	.reason = f_reason,
 	.rate_hit = f_rate_hit,
+	.log_txn = f_log_txn,
 };
 
 static void
