@@ -124,8 +124,9 @@ check_only(struct fd_daemon *d)
 
 /*
  * wait_sessions - smfi_main returns without waiting for conversations in
- * progress; give a callback still running ten seconds before plugins'
- * fini pulls their state away. How many are still running then: their
+ * progress; once fd_daemon_stop turned later callbacks away, give a
+ * callback still running ten seconds before plugins' fini pulls their
+ * state away. How many are still running then: their
  * threads may still be inside a plugin (a store call that has not timed
  * out yet), so the caller must leave the daemon's state in place for
  * them rather than free it. A connection waiting for its MTA's next
@@ -136,7 +137,6 @@ wait_sessions(struct fd_daemon *d)
 {
 	int	 i, n;
 
-	fd_daemon_stop(d);
 	for (i = 0; (n = fd_daemon_busy(d)) > 0 && i < 100; i++)
 		usleep(100000);
 	return n;
@@ -286,6 +286,8 @@ main(int argc, char **argv)
 	fd_gen_unref(gen);
 	rc = fd_milter_run();
 	fd_notify_stopping();
+	/* before the line: from "stopping" on, callbacks are turned away */
+	fd_daemon_stop(d);
 	fd_log(FD_LOG_NOTICE, "stopping");
 	fd_reloader_free(r);
 	live = wait_sessions(d);

@@ -204,17 +204,41 @@ txn_of(SMFICTX *ctx)
 }
 
 /*
- * enter - our context for a callback, or NULL: none can be made, or
- * filterd is stopping and main() owns every context now (daemon.h).
- * What enter() returned is given back with leave().
+ * refused - a command turned away because filterd is stopping: one line
+ * each, not a count at the end of the stop. libmilter, once stopped,
+ * hands a filter only the commands an MTA already sent on a session
+ * still on its worker (the one whose callback the stop waited for), so
+ * there are a few per connection in flight, never a flood; and a count
+ * main() logs could miss the commands that come after it. The line
+ * cannot name the connection: its txn is main()'s to free now, so it
+ * gives the stage and the MTA's queue id, which libmilter still holds.
+ */
+static void
+refused(SMFICTX *ctx, uint32_t stage)
+{
+	const char	*qid = smfi_getsymval(ctx, "i");
+	char		 esc[64];
+
+	fd_log(FD_LOG_INFO, "stage=%s qid=%s: answered tempfail, filterd is "
+	    "stopping", stage != 0 ? fd_stage_name(stage) : "negotiate",
+	    fd_escape_str(esc, sizeof(esc), qid != NULL ? qid : "-"));
+}
+
+/*
+ * enter - our context for a callback at stage (0: negotiation), or
+ * NULL: none can be made, or filterd is stopping and main() owns every
+ * context now (daemon.h). What enter() returned is given back with
+ * leave().
  */
 static struct fd_txn *
-enter(SMFICTX *ctx)
+enter(SMFICTX *ctx, uint32_t stage)
 {
 	struct fd_txn	*t;
 
-	if (fd_daemon_enter(daemon_ptr) < 0)
+	if (fd_daemon_enter(daemon_ptr) < 0) {
+		refused(ctx, stage);
 		return NULL;
+	}
 	if ((t = txn_of(ctx)) == NULL)
 		fd_daemon_leave(daemon_ptr);
 	return t;
@@ -379,7 +403,7 @@ m_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	size_t		 i;
 	int		 st;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, 0)) == NULL)
 		return SMFIS_TEMPFAIL;
 	needs = t->gen->stages;
 	replies = reply_stages(t->gen);
@@ -413,7 +437,7 @@ m_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct fd_txn	*t;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_CONNECT)) == NULL)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_addr(t, sa);
 	fd_txn_set_client_name(t, hostname);
@@ -426,7 +450,7 @@ m_helo(SMFICTX *ctx, char *helo)
 {
 	struct fd_txn	*t;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_HELO)) == NULL)
 		return SMFIS_TEMPFAIL;
 	fd_txn_set_helo(t, helo);
 	read_macros(ctx, t, SMFIM_HELO);
@@ -459,7 +483,7 @@ m_envfrom(SMFICTX *ctx, char **argv)
 	struct fd_txn	*t;
 	int		 i;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_MAIL)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_ENVFROM);
 	fd_txn_msg_begin(t, argv[0]);
@@ -475,7 +499,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	struct fd_txn	*t;
 	sfsistat	 rc;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_RCPT)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_ENVRCPT);
 	/* Postfix names the queue only once a recipient is valid */
@@ -494,7 +518,7 @@ m_data(SMFICTX *ctx)
 {
 	struct fd_txn	*t;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_DATA)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_DATA);
 	return leave(decide(ctx, t, FD_ST_DATA, NULL, 0));
@@ -506,7 +530,7 @@ m_header(SMFICTX *ctx, char *name, char *value)
 	struct fd_txn	*t;
 	sfsistat	 rc;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_HEADER)) == NULL)
 		return SMFIS_TEMPFAIL;
 	t->msg.nheaders++;
 	t->msg.hdr_name = name;
@@ -523,7 +547,7 @@ m_eoh(SMFICTX *ctx)
 {
 	struct fd_txn	*t;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_EOH)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_EOH);
 	return leave(decide(ctx, t, FD_ST_EOH, NULL, 0));
@@ -534,7 +558,7 @@ m_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct fd_txn	*t;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_BODY)) == NULL)
 		return SMFIS_TEMPFAIL;
 	t->msg.body_size += len;
 	return leave(decide(ctx, t, FD_ST_BODY, chunk, len));
@@ -558,7 +582,7 @@ m_eom(SMFICTX *ctx)
 	struct fd_txn	*t;
 	sfsistat	 rc;
 
-	if ((t = enter(ctx)) == NULL)
+	if ((t = enter(ctx, FD_ST_EOM)) == NULL)
 		return SMFIS_TEMPFAIL;
 	read_macros(ctx, t, SMFIM_EOM);
 	/* Postfix names the queue only once a recipient is valid */

@@ -29,6 +29,7 @@
 
 #include "mclient.h"
 #include "proc.h"
+#include "redis.h"
 
 struct env {
 	char		*dir;
@@ -631,6 +632,57 @@ START_TEST(stop_idle_connection)
 	ck_assert_msg(th_log_has(E.p, "1 idle connection closed"), "%s",
 	    th_log_tail(E.p, 5));
 	mc_free(mc);
+}
+END_TEST
+
+/*
+ * SIGTERM while a connection's CONNECT waits in a store call (Redis
+ * stopped), with its HELO and MAIL already sent behind it: once the store
+ * answers, libmilter hands filterd those commands, which it turns away
+ * with tempfail since it is stopping. Each says so in the log, which used
+ * to show nothing of them.
+ */
+START_TEST(stop_refused_command)
+{
+	struct fd_test_redis *redis;
+	struct mc_conn	*mc;
+	char		 err[512];
+	int		 status;
+
+	redis = fd_test_redis_start(err, sizeof(err));
+	ck_assert_msg(redis != NULL, "redis: %s", err);
+	ck_assert_int_eq(th_write_file(E.conf,
+	    "socket \"inet:%d@127.0.0.1\"\nlog stderr\nlog-level info\n"
+	    "store redis \"%s\" { timeout 60s; breaker-failures 0 }\n"
+	    "delay-reject rcpt\nplugin-dir \"%s\"\n"
+	    "plugin ratelimit { limit client-ip 100/1m connections }\n"
+	    "rule mark on connect log \"store call next\"\n", E.port,
+	    fd_test_redis_url(redis), th_plugin_dir()), 0);
+	start_served();
+	ck_assert_int_eq(kill(fd_test_redis_pid(redis), SIGSTOP), 0);
+	mc = conn();
+	mc_auto_qid(mc, 0);
+	ok(mc_connect_cmd(mc, "[192.0.2.16]", "192.0.2.16", 40008), "connect");
+	ok(mc_helo(mc, "a.example.org"), "helo");
+	ok(mc_mail(mc, "<a@example.org>", NULL), "mail");
+	/* the RCPT goes out; its reply cannot come while Redis is stopped */
+	mc_set_timeout(mc, 100);
+	(void)mc_rcpt(mc, "<b@example.com>", NULL);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "rule=mark matched", 5000), 0);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGTERM), 0);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stopping", STOP_MS), 0);
+	ck_assert_int_eq(kill(fd_test_redis_pid(redis), SIGCONT), 0);
+	/* the MAIL refused, libmilter does not pass its RCPT on */
+	ck_assert_msg(th_log_wait(E.p, 0, "info: stage=mail qid=-: answered "
+	    "tempfail, filterd is stopping\n", STOP_MS) == 0, "%s",
+	    th_log_read(E.p));
+	ck_assert(th_log_has(E.p, "info: stage=helo qid=-: answered "
+	    "tempfail, filterd is stopping\n"));
+	status = th_proc_wait_exit(E.p, STOP_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wait status %#x", status);
+	mc_free(mc);
+	fd_test_redis_free(redis);
 }
 END_TEST
 
@@ -1541,6 +1593,7 @@ daemon_suite(void)
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
 	tcase_add_test(tc, stop_idle_connection);
+	tcase_add_test(tc, stop_refused_command);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
 	tcase_add_test(tc, privileges_hard_links);
