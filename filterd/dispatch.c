@@ -150,7 +150,7 @@ static void
 log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
     int dry)
 {
-	char		 b[2048];
+	char		 b[2048], addr[258];
 	struct line	 l = { b, 0, sizeof(b) };
 
 	/* at log-level notice and above, no escaping for nothing */
@@ -174,11 +174,11 @@ log_decision(const struct fd_txn *t, uint32_t stage, enum fd_action a,
 		put_esc(&l, t->text, 512);
 	} else
 		put(&l, "-");
-	put(&l, "\" from=<");
-	put_esc(&l, t->msg.sender, 256);
-	put(&l, "> rcpt=<");
-	put_esc(&l, t->msg.rcpt, 256);
-	put(&l, "> reason=\"");
+	put(&l, "\" from=");
+	put(&l, fd_escape_addr(addr, sizeof(addr), t->msg.sender));
+	put(&l, " rcpt=");
+	put(&l, fd_escape_addr(addr, sizeof(addr), t->msg.rcpt));
+	put(&l, " reason=\"");
 	put_esc(&l, t->reason, 512);
 	put(&l, "\"");
 	fd_log_str(FD_LOG_INFO, b);

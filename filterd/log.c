@@ -314,6 +314,21 @@ fd_escape_str(char *dst, size_t dstlen, const char *src)
 }
 
 char *
+fd_escape_addr(char *dst, size_t dstlen, const char *addr)
+{
+	size_t	 n;
+
+	if (dstlen < 4 || addr == NULL)
+		return fd_escape_str(dst, dstlen, NULL);
+	dst[0] = '<';
+	fd_escape(dst + 1, dstlen - 2, addr, strlen(addr));
+	n = strlen(dst);
+	dst[n] = '>';
+	dst[n + 1] = '\0';
+	return dst;
+}
+
+char *
 fd_escape_ctl(char *dst, size_t dstlen, const char *src)
 {
 	static const char	 hex[] = "0123456789abcdef";

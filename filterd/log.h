@@ -49,6 +49,9 @@ void	 fd_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char	*fd_escape(char *dst, size_t dstlen, const void *src, size_t len);
 /* fd_escape_str - the same for a C string (NULL renders as "-") */
 char	*fd_escape_str(char *dst, size_t dstlen, const char *src);
+/* fd_escape_addr - an envelope address for a log line: "<" addr escaped
+ * ">" (the null sender is "<>"), or "-" when none is known yet */
+char	*fd_escape_addr(char *dst, size_t dstlen, const char *addr);
 /* fd_escape_ctl - src with only its control bytes escaped (\n, \x1b),
  * for text that is ours but may carry others' bytes: a plugin's log
  * line, an error quoting a file. Output of fd_escape() passes unchanged.

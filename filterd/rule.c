@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "filterd/plugin.h"
 #include "log.h"
 #include "rule_impl.h"
@@ -242,19 +243,18 @@ static void
 log_match(const struct fd_rule *r, uint32_t stage, const struct fd_txn *t,
     const char *what)
 {
-	char	 name[128], helo[128], from[160], rcpt[160], qid[40];
+	char	 helo[128], from[160], rcpt[160], text[1024];
 
-	fd_escape_str(name, sizeof(name), t->client_name == NULL ||
-	    t->client_name[0] == '[' ? "unknown" : t->client_name);
+	if (fd_log_level() < FD_LOG_INFO)
+		return;
 	fd_escape_str(helo, sizeof(helo), t->helo);
-	fd_escape_str(from, sizeof(from), t->msg.active ? t->msg.sender : NULL);
-	fd_escape_str(rcpt, sizeof(rcpt), t->msg.rcpt);
-	fd_escape_str(qid, sizeof(qid), t->msg.queue_id);
-	/* the same leading fields as dispatch's decision line */
-	fd_log(FD_LOG_INFO, "conn=%llu qid=%s client=%s[%s] helo=%s from=<%s> "
-	    "rcpt=<%s> stage=%s rule=%s %s %s", (unsigned long long)t->id, qid,
-	    name, t->addr[0] ? t->addr : "local", helo, from, rcpt,
-	    rule_stage_name(stage), r->name, what, r->desc);
+	fd_escape_addr(from, sizeof(from), t->msg.active ? t->msg.sender :
+	    NULL);
+	fd_escape_addr(rcpt, sizeof(rcpt), t->msg.rcpt);
+	snprintf(text, sizeof(text), "helo=%s from=%s rcpt=%s stage=%s rule=%s "
+	    "%s %s", helo, from, rcpt, rule_stage_name(stage), r->name, what,
+	    r->desc);
+	fd_conn_log(t, FD_LOG_INFO, text);
 }
 
 /* apply - what a deciding rule does to the txn itself */
