@@ -57,7 +57,7 @@ usage(FILE *fp)
 	    "  -c file   configuration file (default %s/filterd/filterd.conf)\n"
 	    "  -f        stay in the foreground and log to stderr\n"
 	    "  -t        check the configuration and plugins, then exit\n"
-	    "  -T file   read the time from file (testing; needs -f)\n"
+	    "  -T file   read the time from file (testing; with -f or -t)\n"
 	    "  -V        print the version and plugin ABI\n"
 	    "  -h        this help\n"
 	    "Signals: SIGUSR1 reloads the configuration; SIGTERM stops.\n",
@@ -179,7 +179,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	if (o->clock_file != NULL && !o->foreground && !o->check) {
-		fprintf(stderr, "filterd: -T is for tests and needs -f\n");
+		fprintf(stderr, "filterd: -T is for tests and needs -f or -t\n");
 		return -1;
 	}
 	return 0;

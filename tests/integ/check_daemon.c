@@ -1505,8 +1505,9 @@ START_TEST(version_usage)
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	ck_assert(th_log_has(p, "SIGUSR1 reloads"));
 	p = th_proc_free(p);
-	st = run("bad", bad, &p);	/* a test clock needs -f */
+	st = run("bad", bad, &p);	/* a test clock needs -f or -t */
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 64);
+	ck_assert(th_log_has(p, "-T is for tests and needs -f or -t"));
 	p = th_proc_free(p);
 }
 END_TEST
