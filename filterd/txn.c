@@ -550,22 +550,64 @@ fd_txn_macro(const struct fd_txn *t, const char *name)
 	return kv != NULL && kv->stage != 0 ? kv->value : NULL;
 }
 
-/* unbracket - s without leading blanks and one pair of <>; *len its
- * length */
+/* drop_route - s (n bytes) without a source route "@a,@b:" (RFC 5321
+ * 4.1.2: accepted, then ignored); *len its length. An address literal
+ * in the route ("@[IPv6:2001:db8::1]:") holds colons of its own. */
+static const char *
+drop_route(const char *s, size_t n, size_t *len)
+{
+	size_t	 i;
+	int	 literal = 0;
+
+	*len = n;
+	if (n == 0 || s[0] != '@')
+		return s;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '[')
+			literal = 1;
+		else if (s[i] == ']')
+			literal = 0;
+		else if (s[i] == ':' && !literal) {
+			*len = n - i - 1;
+			return s + i + 1;
+		}
+	}
+	return s;
+}
+
+/*
+ * unbracket - the mailbox of an envelope address as the MTA hands it
+ * over, without leading blanks; *len its length. Postfix sends "<a@b>".
+ * Sendmail sends what the client wrote, and takes RFC 822 forms there:
+ * a phrase before the address in angle brackets ("<Name <a@b>>") and a
+ * source route ("<@relay:a@b>"), delivering both to a@b. So the mailbox
+ * is what the last "<...>" outside quotes holds, less a route; an
+ * address written without brackets is taken whole.
+ */
 static const char *
 unbracket(const char *s, size_t *len)
 {
-	size_t	 n;
+	const char	*open = NULL, *close = NULL, *p;
+	int		 quoted = 0;
 
 	while (*s == ' ')
 		s++;
-	n = strlen(s);
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		*len = n - 2;
-		return s + 1;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (quoted)
+			continue;
+		else if (*p == '<') {
+			open = p;
+			close = NULL;
+		} else if (*p == '>' && open != NULL && close == NULL)
+			close = p;
 	}
-	*len = n;
-	return s;
+	if (close == NULL)
+		return drop_route(s, strlen(s), len);
+	return drop_route(open + 1, (size_t)(close - open - 1), len);
 }
 
 char *

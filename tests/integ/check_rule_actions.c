@@ -305,6 +305,39 @@ START_TEST(reject_tempfail_rcpt)
 }
 END_TEST
 
+/*
+ * Sendmail hands the filter an envelope address as the client wrote it:
+ * a phrase before the address in angle brackets ("<Name <a@b>>", which
+ * it takes as a@b) or a source route ("<@relay:a@b>", delivered to a@b).
+ * Rules read the mailbox Sendmail will use, so that writing the address
+ * another way does not slip past them.
+ */
+START_TEST(sendmail_address_forms)
+{
+	struct mc_conn	*mc = conn();
+
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	ok(mc, mc_helo(mc, "a.example"), "helo");
+	ck_assert_int_eq(mc_mail(mc, "<Spam Sender <spam@spam.example>>",
+	    NULL), MC_DISCARD);
+	ok(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
+	expect(mc, mc_rcpt(mc, "<\"A\" <a@blocked.example>>", NULL), MC_REJECT,
+	    "550", "5.7.1", "Message rejected by policy");
+	expect(mc, mc_rcpt(mc, "<@relay.example,@[IPv6:2001:db8::1]:"
+	    "busy@example.com>", NULL), MC_TEMPFAIL, "451", "4.7.1",
+	    "Try again later");
+	/* brackets inside a quoted local part are part of it */
+	ok(mc, mc_rcpt(mc, "<\"x <a@blocked.example>\"@example.com>", NULL),
+	    "rcpt quoted");
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=mail decider=junk "
+	    "action=discard reply=\"-\" from=<spam@spam.example>", 5000), 0);
+	ck_assert_int_eq(th_log_wait(E.p, 0, "decider=busy action=tempfail "
+	    "reply=\"451 4.7.1 Try again later\" from=<s@sender.example> "
+	    "rcpt=<busy@example.com>", 5000), 0);
+}
+END_TEST
+
 START_TEST(skip_plugin)
 {
 	struct mc_conn	*mc = envelope("skip.example", "192.0.2.2",
@@ -1143,6 +1176,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, reject_tempfail_helo);
 	tcase_add_test(tc, accept_and_discard_mail);
 	tcase_add_test(tc, reject_tempfail_rcpt);
+	tcase_add_test(tc, sendmail_address_forms);
 	tcase_add_test(tc, skip_plugin);
 	tcase_add_test(tc, log_and_dry_run);
 	tcase_add_test(tc, header_rule);
