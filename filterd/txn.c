@@ -610,6 +610,53 @@ unbracket(const char *s, size_t *len)
 	return drop_route(open + 1, (size_t)(close - open - 1), len);
 }
 
+/* atext - c may stand in a dot-atom (RFC 5321 4.1.2; any byte of a
+ * UTF-8 sequence too, RFC 6531) */
+static int
+atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/*
+ * unquote - a mailbox whose local part is quoted without need ("spam"@x,
+ * "sp\am"@x) rewritten in place as the same mailbox unquoted (spam@x),
+ * RFC 5321 4.1.2's equivalent form and the one Postfix hands over.
+ * Sendmail hands over what the client wrote, and a rule on the sender or
+ * the recipient must not be missed for a pair of quotes. A local part
+ * that needs its quotes ("a b"@x, "a@b"@x) stays as it is. Returns s.
+ */
+static char *
+unquote(char *s)
+{
+	const char	*r;
+	char		*w = s;
+	int		 dot = 1;	/* the last byte was a dot, or none yet */
+
+	if (*s != '"')
+		return s;
+	/* first look, then write: a local part that keeps its quotes must
+	 * come out untouched */
+	for (r = s + 1; *r != '"'; r++) {
+		if (*r == '\\' && r[1] != '\0')
+			r++;
+		if (*r == '\0' || (*r == '.' ? dot : !atext((unsigned char)*r)))
+			return s;
+		dot = *r == '.';
+	}
+	if (dot || (r[1] != '@' && r[1] != '\0'))
+		return s;
+	for (r = s + 1; *r != '"'; r++) {
+		if (*r == '\\')
+			r++;
+		*w++ = *r;
+	}
+	memmove(w, r + 1, strlen(r + 1) + 1);
+	return s;
+}
+
 char *
 fd_strip_brackets(const char *s)
 {
@@ -642,7 +689,7 @@ fd_txn_msg_begin(struct fd_txn *t, const char *sender)
 	t->msg.active = 1;
 	t->msg_count++;
 	s = unbracket(sender != NULL ? sender : "", &n);
-	t->msg.sender = pool_strndup(&b->msg, s, n);
+	t->msg.sender = unquote(pool_strndup(&b->msg, s, n));
 	t->msg.auth_user = msg_macro(t, "{auth_authen}");
 	t->msg.auth_type = msg_macro(t, "{auth_type}");
 	t->msg.queue_id = msg_macro(t, "i");
@@ -696,7 +743,8 @@ fd_txn_rcpt_begin(struct fd_txn *t, const char *rcpt)
 
 	/* the room of a recipient that was not accepted is used again */
 	s = unbracket(rcpt != NULL ? rcpt : "", &n);
-	t->msg.rcpt = room_set(&b->msg, &b->rcpt.s, &b->rcpt.size, s, n);
+	t->msg.rcpt = unquote(room_set(&b->msg, &b->rcpt.s, &b->rcpt.size,
+	    s, n));
 	t->msg.rcpt_skip = 0;
 }
 

@@ -329,6 +329,19 @@ START_TEST(sendmail_address_forms)
 	/* brackets inside a quoted local part are part of it */
 	ok(mc, mc_rcpt(mc, "<\"x <a@blocked.example>\"@example.com>", NULL),
 	    "rcpt quoted");
+	/* quotes a local part does not need are not part of the mailbox
+	 * (RFC 5321 4.1.2): "busy"@ is busy@, which Postfix would hand over */
+	expect(mc, mc_rcpt(mc, "<\"busy\"@example.com>", NULL), MC_TEMPFAIL,
+	    "451", "4.7.1", "Try again later");
+	expect(mc, mc_rcpt(mc, "<\"b\\usy\"@example.com>", NULL),
+	    MC_TEMPFAIL, "451", "4.7.1", "Try again later");
+	ok(mc, mc_rcpt(mc, "<\"bu sy\"@example.com>", NULL), "rcpt spaced");
+	done(mc);
+	mc = conn();
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.1", 40000), "connect");
+	ok(mc, mc_helo(mc, "a.example"), "helo");
+	ck_assert_int_eq(mc_mail(mc, "<\"spam\"@spam.example>", NULL),
+	    MC_DISCARD);
 	done(mc);
 	ck_assert_int_eq(th_log_wait(E.p, 0, "stage=mail decider=junk "
 	    "action=discard reply=\"-\" from=<spam@spam.example>", 5000), 0);
