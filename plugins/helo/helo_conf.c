@@ -310,10 +310,11 @@ slashed(const char *line, char *buf, size_t buflen, const char **flags,
 	return SL_OK;
 }
 
-/* add_pattern - compile one line of the patterns file */
+/* add_pattern - compile one line of the patterns file; re stands at
+ * line lineno, byte column col */
 static int
 add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
-    size_t lineno)
+    size_t lineno, size_t col)
 {
 	struct helo_conf *c = p->conf;
 	struct fd_regex	**v, *rx;
@@ -326,16 +327,17 @@ add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
 		case SL_OK:
 			break;
 		case SL_OPEN:
-			ERR(p, d, 0, "%s:%zu: no closing / after the pattern",
-			    c->generic_path, lineno);
+			ERR(p, d, 0, "%s:%zu:%zu: no closing / after the "
+			    "pattern", c->generic_path, lineno, col);
 			return -1;
 		case SL_JUNK:
-			ERR(p, d, 0, "%s:%zu: unexpected \"%.40s\" after the "
-			    "pattern", c->generic_path, lineno, rest);
+			ERR(p, d, 0, "%s:%zu:%zu: unexpected \"%.40s\" after "
+			    "the pattern", c->generic_path, lineno,
+			    col + (size_t)(rest - re), rest);
 			return -1;
 		default:
-			ERR(p, d, 0, "%s:%zu: pattern too long",
-			    c->generic_path, lineno);
+			ERR(p, d, 0, "%s:%zu:%zu: pattern too long",
+			    c->generic_path, lineno, col);
 			return -1;
 		}
 		re = buf;
@@ -343,7 +345,7 @@ add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
 	err[0] = '\0';
 	rx = p->host->re_new(p->host, re, flags, err, sizeof(err));
 	if (rx == NULL) {
-		ERR(p, d, 0, "%s:%zu: %s", c->generic_path, lineno,
+		ERR(p, d, 0, "%s:%zu:%zu: %s", c->generic_path, lineno, col,
 		    err[0] != '\0' ? err : "bad pattern");
 		return -1;
 	}
@@ -390,8 +392,8 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 	struct helo_conf *c = p->conf;
 	FILE		*fp;
 	struct stat	 sb;
-	char		*line, *s;
-	const char	*why;
+	char		*line, *s, *start;
+	const char	*why, *nul;
 	size_t		 lineno = 0;
 	long		 len;
 
@@ -415,23 +417,25 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 			    lineno, GENERIC_LINE_MAX);
 			break;
 		}
+		/* a byte order mark some editors write is no part of the
+		 * first pattern, as in a rule's table of the same file, and
+		 * no column either */
+		start = line;
+		if (lineno == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
+			start += 3;
 		/* it would end the pattern there, unseen */
-		if (memchr(line, '\0', (size_t)len) != NULL) {
-			ERR(p, d, 0, "%s:%zu: NUL byte in the line",
-			    c->generic_path, lineno);
+		if ((nul = memchr(start, '\0', (size_t)(line + len - start))) !=
+		    NULL) {
+			ERR(p, d, 0, "%s:%zu:%zu: NUL byte in the line",
+			    c->generic_path, lineno, (size_t)(nul - start) + 1);
 			continue;
 		}
-		s = line;
-		/* a byte order mark some editors write is no part of the
-		 * first pattern, as in a rule's table of the same file */
-		if (lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-			s += 3;
-		s = trim(s);
+		s = trim(start);
 		if (*s == '\0' || *s == '#')
 			continue;
 		if (*s != '/')
 			cut_comment(s);
-		add_pattern(p, d, s, lineno);
+		add_pattern(p, d, s, lineno, (size_t)(s - start) + 1);
 	}
 	if (ferror(fp))
 		ERR(p, d, 0, "reading \"%s\": %s", c->generic_path,

@@ -796,9 +796,9 @@ static const struct {
 	{ "generic-patterns \"nonexistent.pcre\";\n",
 	  "test.conf:1:18: cannot open \"" },
 	{ "generic-patterns bad-generic.pcre;\n",
-	  "/tests/helo/bad-generic.pcre:3: " },
+	  "/tests/helo/bad-generic.pcre:3:1: " },
 	{ "generic-patterns junk-generic.pcre;\n",
-	  "/tests/helo/junk-generic.pcre:3: unexpected \"junk\" after the "
+	  "/tests/helo/junk-generic.pcre:3:13: unexpected \"junk\" after the "
 	  "pattern" },
 };
 
@@ -905,7 +905,7 @@ START_TEST(t_conf_generic_nul_long)
 
 	c = gen_file(nul, sizeof(nul) - 1);
 	ck_assert_msg(c == NULL, "a NUL byte went unseen");
-	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", gen_path);
+	snprintf(want, sizeof(want), "%s:2:8: NUL byte in the line", gen_path);
 	ck_assert_msg(strstr(F.errors, want) != NULL, "%s", F.errors);
 	ck_assert_int_eq(F.nerrors, 1);
 	gen_file_free();
