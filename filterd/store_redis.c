@@ -1007,6 +1007,22 @@ rd_pooled(struct rd *rd)
 	return rc;
 }
 
+/* rd_get - a call's connection: an idle one (*fresh 0) or a new one
+ * (*fresh 1, which rd_failed needs to know); NULL with err */
+static struct rconn *
+rd_get(struct rd *rd, struct rd_call *k, int *fresh, char *err,
+    size_t errlen)
+{
+	struct rconn	*rc;
+
+	if ((rc = rd_pooled(rd)) != NULL) {
+		*fresh = 0;
+		return rc;
+	}
+	*fresh = 1;
+	return rd_connect(rd, k, err, errlen);
+}
+
 /* rd_flush - close every idle connection; stale: look the host name up
  * again before the next connect (see rd_addrs) */
 static void
@@ -1254,15 +1270,12 @@ rd_eval(struct rd *rd, int s, int nkeys, int argc, const char **argv,
 	struct rconn	*rc;
 	redisReply	*r;
 	char		 sha[41], nk[3][RD_NUM];
-	int		 fresh = 0, tries, e = 0, rv;
+	int		 fresh, tries, e = 0, rv;
 
 	*reply = NULL;
 	rd_call_start(rd, &k);
-	if ((rc = rd_pooled(rd)) == NULL) {
-		if ((rc = rd_connect(rd, &k, err, errlen)) == NULL)
-			return FD_SB_FAIL;
-		fresh = 1;
-	}
+	if ((rc = rd_get(rd, &k, &fresh, err, errlen)) == NULL)
+		return FD_SB_FAIL;
 	num(argv, lens, 2, nk, nkeys);
 	for (tries = 0; tries < 6; tries++) {
 		pthread_mutex_lock(&rd->mu);
@@ -1810,14 +1823,11 @@ rd_stats(void *h, uint64_t *entries, uint64_t *bytes, char *err,
 	struct rconn	*rc;
 	redisReply	*r1 = NULL, *r2 = NULL;
 	const char	*p;
-	int		 ok = -1, fresh = 0;
+	int		 ok = -1, fresh;
 
 	rd_call_start(rd, &k);
-	if ((rc = rd_pooled(rd)) == NULL) {
-		if ((rc = rd_connect(rd, &k, err, errlen)) == NULL)
-			return -1;
-		fresh = 1;
-	}
+	if ((rc = rd_get(rd, &k, &fresh, err, errlen)) == NULL)
+		return -1;
 	redisAppendCommand(rc->c, "DBSIZE");
 	redisAppendCommand(rc->c, "INFO memory");
 	if ((r1 = rd_reply(rc, &k)) == NULL ||
