@@ -2217,6 +2217,48 @@ START_TEST(redis_flap_then_down)
 }
 END_TEST
 
+/* A Redis at its maxmemory under noeviction (docs/CONFIG.md): the store
+ * call fails, said once, and works again once Redis has room */
+START_TEST(redis_maxmemory)
+{
+	struct fd_test_redis *t;
+	struct fd_grey_req q = greq("k", "a"), q2 = greq("k2", "a2");
+	struct fd_grey_res res;
+	redisReply *r;
+	long long keys;
+
+	t = own_redis_new();
+	opt("breaker-cooldown", "5s");
+	st = open_store();
+	ck_assert_int_eq(grey(&q).state, FD_GREY_NEW);
+	r = rcmd(t, "DBSIZE");
+	keys = r->integer;
+	freeReplyObject(r);
+	r = rcmd(t, "CONFIG SET maxmemory-policy noeviction");
+	freeReplyObject(r);
+	r = rcmd(t, "CONFIG SET maxmemory 1");
+	ck_assert_str_eq(r->str, "OK");
+	freeReplyObject(r);
+	ck_assert_int_eq(fd_store_grey(st, &q2, &res), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_grey(st, &q2, &res), FD_STORE_ERR);
+	ck_assert_int_eq(logged("unavailable: OOM command not allowed"), 1);
+	r = rcmd(t, "DBSIZE");
+	ck_assert_int_eq(r->integer, keys);
+	freeReplyObject(r);
+
+	r = rcmd(t, "CONFIG SET maxmemory 0");
+	freeReplyObject(r);
+	mono_now += 5000;
+	ck_assert_int_eq(grey(&q2).state, FD_GREY_NEW);
+	ck_assert_int_eq(logged("available again"), 1);
+	r = rcmd(t, "DBSIZE");
+	ck_assert_int_gt(r->integer, keys);
+	freeReplyObject(r);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
+}
+END_TEST
+
 START_TEST(redis_restart_between_calls)
 {
 	struct fd_test_redis *t;
@@ -3781,6 +3823,7 @@ store_suite(enum fd_store_kind kind)
 		tc = tcase(s, "redis");
 		tcase_add_test(tc, redis_outage);
 		tcase_add_test(tc, redis_flap_then_down);
+		tcase_add_test(tc, redis_maxmemory);
 		tcase_add_test(tc, redis_restart_between_calls);
 		tcase_add_test(tc, redis_slow);
 		tcase_add_test(tc, redis_noscript);
