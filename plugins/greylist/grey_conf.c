@@ -388,6 +388,8 @@ struct tload {
 	enum tkind		 kind;
 	void			*table;
 	const char		*path;
+	const struct fd_directive *d;	/* and its argument argi name it */
+	int			 argi;
 };
 
 /* table_add - one entry into a table of kind; NULL, or why not */
@@ -421,50 +423,67 @@ table_add(struct grey_conf *c, enum tkind kind, void *table, const char *s)
 	return NULL;
 }
 
-/* file_line - grey_file_lines callback for one-entry-per-word tables */
+/* file_line - grey_file_lines callback for one-entry-per-word tables:
+ * each bad entry reported, their count */
 static int
-file_line(char **w, const int *col, int n, int line, void *arg, char *err,
-    size_t errlen)
+file_line(char **w, const int *col, int n, int line, void *arg,
+    void (*bad)(void *, const char *))
 {
 	struct tload	*tl = arg;
 	const char	*why;
-	int		 i;
+	char		 err[512];
+	int		 i, nbad = 0;
 
 	/* PSL files: the rule is the first word, the rest is commentary */
 	if (tl->kind == T_SUFFIX)
 		n = 1;
 	for (i = 0; i < n; i++) {
 		if ((why = table_add(tl->c, tl->kind, tl->table, w[i])) != NULL) {
-			snprintf(err, errlen, "%s:%d:%d: \"%s\": %s",
+			snprintf(err, sizeof(err), "%s:%d:%d: \"%s\": %s",
 			    tl->path, line, col[i], w[i], why);
-			return -1;
+			bad(arg, err);
+			nbad++;
 		}
 	}
-	return 0;
+	return nbad;
 }
 
 /* pool_line - "NAME member member ..." */
 static int
-pool_line(char **w, const int *col, int n, int line, void *arg, char *err,
-    size_t errlen)
+pool_line(char **w, const int *col, int n, int line, void *arg,
+    void (*bad)(void *, const char *))
 {
 	struct tload	*tl = arg;
 	const char	*why;
-	int		 i;
+	char		 err[512];
+	int		 i, nbad = 0;
 
 	if (n < 2) {
-		snprintf(err, errlen, "%s:%d:%d: expected NAME MEMBER...",
+		snprintf(err, sizeof(err), "%s:%d:%d: expected NAME MEMBER...",
 		    tl->path, line, col[0]);
-		return -1;
+		bad(arg, err);
+		return 1;
 	}
 	for (i = 1; i < n; i++) {
 		if (grey_pools_add(&tl->c->pools, w[0], w[i], &why) < 0) {
-			snprintf(err, errlen, "%s:%d:%d: \"%s\": %s",
+			snprintf(err, sizeof(err), "%s:%d:%d: \"%s\": %s",
 			    tl->path, line, col[i], w[i], why);
-			return -1;
+			bad(arg, err);
+			nbad++;
 		}
 	}
-	return 0;
+	return nbad;
+}
+
+/* file_bad - a problem in the file that argument tl->argi of tl->d
+ * names, reported at that argument */
+static void
+file_bad(void *arg, const char *msg)
+{
+	struct tload		*tl = arg;
+	const struct fd_host	*h = tl->c->host;
+
+	h->conf_error(h, tl->d, tl->argi, "%s: %s", h->dir_name(tl->d), msg);
 }
 
 /* load_file - argument i of d names a file of kind */
@@ -472,22 +491,20 @@ static int
 load_file(struct grey_conf *c, const struct fd_directive *d, int i,
     enum tkind kind, void *table)
 {
-	const struct fd_host	*h = c->host;
 	struct tload		 tl;
-	char			 err[512];
 	char			*path;
 	int			 rc;
 
-	if ((path = file_path(c, h->dir_arg(d, i))) == NULL)
+	if ((path = file_path(c, c->host->dir_arg(d, i))) == NULL)
 		return -1;
 	tl.c = c;
 	tl.kind = kind;
 	tl.table = table;
 	tl.path = path;
+	tl.d = d;
+	tl.argi = i;
 	rc = grey_file_lines(path, kind == T_POOLS ? pool_line : file_line,
-	    &tl, err, sizeof(err));
-	if (rc < 0)
-		h->conf_error(h, d, i, "%s: %s", h->dir_name(d), err);
+	    file_bad, &tl);
 	free(path);
 	return rc;
 }

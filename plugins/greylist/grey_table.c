@@ -318,30 +318,56 @@ read_line(FILE *fp, char *buf, size_t size)
 	return (long)n;
 }
 
+/* split - the words of line from start, and their columns; their count,
+ * or -1 with err for one too many */
+static int
+split(char *start, char **words, int *cols, const char *path, int lineno,
+    char *err, size_t errlen)
+{
+	char	*p, *save;
+	int	 n = 0;
+
+	for (p = strtok_r(start, " \t\r,", &save); p != NULL;
+	    p = strtok_r(NULL, " \t\r,", &save)) {
+		if (n == GREY_FILE_WORDS) {
+			snprintf(err, errlen, "%s:%d:%d: more than %d words "
+			    "on a line", path, lineno, (int)(p - start) + 1,
+			    GREY_FILE_WORDS);
+			return -1;
+		}
+		cols[n] = (int)(p - start) + 1;
+		words[n++] = p;
+	}
+	return n;
+}
+
 int
 grey_file_lines(const char *path,
-    int (*fn)(char **, const int *, int, int, void *, char *, size_t),
-    void *arg,
-    char *err, size_t errlen)
+    int (*fn)(char **, const int *, int, int, void *,
+    void (*)(void *, const char *)),
+    void (*bad)(void *, const char *), void *arg)
 {
 	FILE		*fp;
 	struct stat	 sb;
-	char		 line[4096], *words[GREY_FILE_WORDS], *start, *p, *save;
+	char		 line[4096], err[512], *words[GREY_FILE_WORDS], *start;
+	char		*p;
 	const char	*why;
-	int		 cols[GREY_FILE_WORDS], lineno = 0, n, rc = 0;
+	int		 cols[GREY_FILE_WORDS], lineno = 0, n, nbad = 0;
 	long		 len;
 
 	/* a FIFO nobody writes to would stall filterd -t or a reload */
 	if ((fp = fd_textfile_open(path, 0, &sb, &why)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, why);
+		snprintf(err, sizeof(err), "%s: %s", path, why);
+		bad(arg, err);
 		return -1;
 	}
-	while (rc == 0 && (len = read_line(fp, line, sizeof(line))) != -1) {
+	while ((len = read_line(fp, line, sizeof(line))) != -1) {
 		lineno++;
 		if (len == (long)sizeof(line)) {
-			snprintf(err, errlen, "%s:%d: line too long", path,
-			    lineno);
-			rc = -1;
+			snprintf(err, sizeof(err), "%s:%d: line too long",
+			    path, lineno);
+			bad(arg, err);
+			nbad++;
 			break;
 		}
 		/* a byte order mark some editors write is no part of the
@@ -350,36 +376,35 @@ grey_file_lines(const char *path,
 		    line + 3 : line;
 		/* the entry would end there, the rest of the line unseen */
 		if ((p = memchr(line, '\0', (size_t)len)) != NULL) {
-			snprintf(err, errlen, "%s:%d:%d: NUL byte in the line",
-			    path, lineno, (int)(p - start) + 1);
-			rc = -1;
+			snprintf(err, sizeof(err), "%s:%d:%d: NUL byte in the "
+			    "line", path, lineno, (int)(p - start) + 1);
+			bad(arg, err);
+			nbad++;
+		} else {
+			if ((p = strchr(start, '#')) != NULL)
+				*p = '\0';
+			p = start + strspn(start, " \t");
+			if (p[0] == '/' && p[1] == '/')
+				continue;
+			if ((n = split(start, words, cols, path, lineno, err,
+			    sizeof(err))) < 0) {
+				bad(arg, err);
+				nbad++;
+			} else if (n > 0)
+				nbad += fn(words, cols, n, lineno, arg, bad);
+		}
+		if (nbad >= GREY_FILE_ERRORS) {
+			snprintf(err, sizeof(err), "%s:%d: too many errors, "
+			    "skipping the rest of this file", path, lineno);
+			bad(arg, err);
 			break;
 		}
-		if ((p = strchr(start, '#')) != NULL)
-			*p = '\0';
-		p = start + strspn(start, " \t");
-		if (p[0] == '/' && p[1] == '/')
-			continue;
-		n = 0;
-		for (p = strtok_r(start, " \t\r,", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\r,", &save)) {
-			if (n == GREY_FILE_WORDS) {
-				snprintf(err, errlen, "%s:%d:%d: more than %d "
-				    "words on a line", path, lineno,
-				    (int)(p - start) + 1, GREY_FILE_WORDS);
-				rc = -1;
-				break;
-			}
-			cols[n] = (int)(p - start) + 1;
-			words[n++] = p;
-		}
-		if (rc == 0 && n > 0)
-			rc = fn(words, cols, n, lineno, arg, err, errlen);
 	}
-	if (rc == 0 && ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		rc = -1;
+	if (nbad < GREY_FILE_ERRORS && ferror(fp)) {
+		snprintf(err, sizeof(err), "%s: read error", path);
+		bad(arg, err);
+		nbad++;
 	}
 	fclose(fp);
-	return rc;
+	return nbad > 0 ? -1 : 0;
 }

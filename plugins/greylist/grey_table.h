@@ -78,15 +78,20 @@ void	 grey_names_clear(struct grey_names *);
  * are split at blanks and commas, "#" starts a comment (and "//", for
  * Public Suffix List files). cols holds each word's column, counted in
  * bytes from 1 as the core counts a config file's, so that fn can say
- * "path:line:col". fn returns 0 to go on or -1 to stop (it set err). A
- * byte order mark at the start is skipped. Returns 0, or -1 with a
- * message in err (a file that cannot be read, a FIFO, a line too long
- * or holding a NUL byte).
+ * "path:line:col". A byte order mark at the start is skipped.
+ *
+ * Each problem goes to bad, fn's as well as the file's, and the lines
+ * after it are read, so that one run of filterd -t shows them all: fn
+ * reports its line's problems itself and returns their count. Past
+ * GREY_FILE_ERRORS problems the rest of the file is skipped, as the
+ * core's table files are. A file that cannot be opened or read, a FIFO
+ * and a line too long end the file. Returns 0, or -1 if bad was called.
  */
-#define GREY_FILE_WORDS	64
+#define GREY_FILE_WORDS		64
+#define GREY_FILE_ERRORS	20
 int	 grey_file_lines(const char *path,
 	    int (*fn)(char **words, const int *cols, int n, int line,
-	    void *arg, char *err, size_t errlen), void *arg, char *err,
-	    size_t errlen);
+	    void *arg, void (*bad)(void *arg, const char *msg)),
+	    void (*bad)(void *arg, const char *msg), void *arg);
 
 #endif

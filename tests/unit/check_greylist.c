@@ -886,55 +886,100 @@ write_file(const char *dir, const char *name, const char *text)
 struct collect {
 	char	 words[512];
 	int	 lines;
+	char	 bad[4096];		/* each reported error, a line */
+	int	 nbad;
 };
 
-/* collect_line - each word as "word@col|" */
+/* collect_line - each word as "word@col|"; a word "bad" is bad */
 static int
-collect_line(char **w, const int *col, int n, int line, void *arg, char *err,
-    size_t errlen)
+collect_line(char **w, const int *col, int n, int line, void *arg,
+    void (*bad)(void *, const char *))
 {
 	struct collect	*c = arg;
+	char		 err[64];
 	size_t		 o;
-	int		 i;
+	int		 i, nbad = 0;
 
 	c->lines++;
 	for (i = 0; i < n; i++) {
 		o = strlen(c->words);
 		snprintf(c->words + o, sizeof(c->words) - o, "%s@%d|", w[i],
 		    col[i]);
+		if (strcmp(w[i], "bad") == 0) {
+			snprintf(err, sizeof(err), "bad at %d:%d", line,
+			    col[i]);
+			bad(arg, err);
+			nbad++;
+		}
 	}
-	if (strcmp(w[0], "stop") == 0) {
-		snprintf(err, errlen, "stopped at %d", line);
-		return -1;
-	}
-	return 0;
+	return nbad;
+}
+
+/* collect_bad - an error grey_file_lines reports */
+static void
+collect_bad(void *arg, const char *msg)
+{
+	struct collect	*c = arg;
+	size_t		 o = strlen(c->bad);
+
+	snprintf(c->bad + o, sizeof(c->bad) - o, "%s\n", msg);
+	c->nbad++;
 }
 
 START_TEST(test_file_lines)
 {
 	struct collect	 c;
 	char		*dir = tmpdir(), *p;
-	char		 err[256];
 
 	p = write_file(dir, "t", "# comment\n a b,c  # tail\n\n// psl comment"
 	    "\n\td\r\n");
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(grey_file_lines(p, collect_line, collect_bad, &c), 0);
 	ck_assert_str_eq(c.words, "a@2|b@4|c@6|d@2|");
 	ck_assert_int_eq(c.lines, 2);
+	ck_assert_int_eq(c.nbad, 0);
 	unlink(p);
 	free(p);
-	p = write_file(dir, "u", "x\nstop\ny\n");
+	/* a bad line is reported and the lines after it are read, so that
+	 * one run of filterd -t shows every bad entry */
+	p = write_file(dir, "u", "x\nbad\ny\nbad z bad\n");
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
-	    sizeof(err)), -1);
-	ck_assert_str_eq(err, "stopped at 2");
+	ck_assert_int_eq(grey_file_lines(p, collect_line, collect_bad, &c), -1);
+	ck_assert_str_eq(c.words, "x@1|bad@1|y@1|bad@1|z@5|bad@7|");
+	ck_assert_str_eq(c.bad, "bad at 2:1\nbad at 4:1\nbad at 4:7\n");
 	unlink(p);
 	free(p);
+	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(grey_file_lines("/nonexistent/file", collect_line,
-	    &c, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "/nonexistent/file: No such file or directory");
+	    collect_bad, &c), -1);
+	ck_assert_str_eq(c.bad, "/nonexistent/file: No such file or "
+	    "directory\n");
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+/* past 20 bad lines the rest of a file is not read, as the core's table
+ * files are not (docs/CONFIG.md) */
+START_TEST(test_file_too_many_errors)
+{
+	struct collect	 c;
+	char		*dir = tmpdir(), *p, text[256] = "", want[256];
+	int		 i;
+
+	for (i = 0; i < 25; i++)
+		strcat(text, "bad\n");
+	p = write_file(dir, "many", text);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(grey_file_lines(p, collect_line, collect_bad, &c), -1);
+	ck_assert_int_eq(c.lines, 20);
+	ck_assert_int_eq(c.nbad, 21);
+	ck_assert_ptr_nonnull(strstr(c.bad, "bad at 20:1\n"));
+	snprintf(want, sizeof(want), "%s:20: too many errors, skipping the "
+	    "rest of this file\n", p);
+	ck_assert_str_eq(strstr(c.bad, "bad at 20:1\n") + 12, want);
+	unlink(p);
+	free(p);
 	rmdir(dir);
 	free(dir);
 }
@@ -942,22 +987,21 @@ END_TEST
 
 /*
  * What editors and hands leave in a table file: a byte order mark is no
- * part of the first entry; a NUL byte does not end its line unseen
- * ("b" loaded from "b\0c"); a FIFO is refused, not waited on (its open
- * would wait for a writer, at a reload too).
+ * part of the first entry; a NUL byte is an error at its column, not
+ * the unseen end of its line ("b\0c" loads nothing, not "b"); a FIFO is
+ * refused, not waited on (its open would wait for a writer, at a reload
+ * too).
  */
 START_TEST(test_file_edits)
 {
 	static const char bom[] = "\xef\xbb\xbf" "a b\r\n", nul[] = "a\nb\0c\n";
 	struct collect	 c;
 	char		*dir = tmpdir(), *p, want[256];
-	char		 err[256];
 	FILE		*fp;
 
 	p = write_file(dir, "bom", bom);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(grey_file_lines(p, collect_line, collect_bad, &c), 0);
 	ck_assert_str_eq(c.words, "a@1|b@3|");
 	unlink(p);
 	free(p);
@@ -967,17 +1011,17 @@ START_TEST(test_file_edits)
 	ck_assert_uint_eq(fwrite(nul, 1, sizeof(nul) - 1, fp), sizeof(nul) - 1);
 	ck_assert_int_eq(fclose(fp), 0);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
-	    sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:2:2: NUL byte in the line", p);
-	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(grey_file_lines(p, collect_line, collect_bad, &c), -1);
+	snprintf(want, sizeof(want), "%s:2:2: NUL byte in the line\n", p);
+	ck_assert_str_eq(c.bad, want);
+	ck_assert_str_eq(c.words, "a@1|");
 	unlink(p);
 
 	ck_assert_int_eq(mkfifo(p, 0600), 0);
-	ck_assert_int_eq(grey_file_lines(p, collect_line, &c, err,
-	    sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s: a FIFO, not a regular file", p);
-	ck_assert_str_eq(err, want);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(grey_file_lines(p, collect_line, collect_bad, &c), -1);
+	snprintf(want, sizeof(want), "%s: a FIFO, not a regular file\n", p);
+	ck_assert_str_eq(c.bad, want);
 	unlink(p);
 	free(p);
 	rmdir(dir);
@@ -1811,19 +1855,25 @@ START_TEST(test_conf_all_errors)
 }
 END_TEST
 
-/* a file with a bad line names the file, the line and the column */
+/* a file with bad entries names the file, the line and the column of
+ * each */
 START_TEST(test_conf_file_errors)
 {
 	char	*dir = tmpdir(), *p, *q;
 
 	world_reset();
 	W.conf_dir = dir;
-	p = write_file(dir, "nets", "192.0.2.0/24\n\nnot-a-net\n");
+	p = write_file(dir, "nets", "192.0.2.0/24\n\nnot-a-net\n"
+	    "198.51.100.0/24, 300.1.2.3 also-bad\n");
 	q = write_file(dir, "pools", "lonely\n");
 	ck_assert_ptr_null(plugin_new("whitelist-networks ./nets; pools "
 	    "./pools"));
 	ck_assert_msg(strstr(W.errors, "/nets:3:1: \"not-a-net\": not an IPv4 "
 	    "or IPv6 address") != NULL, "%s", W.errors);
+	ck_assert_msg(strstr(W.errors, "/nets:4:18: \"300.1.2.3\": not an "
+	    "IPv4 or IPv6 address") != NULL, "%s", W.errors);
+	ck_assert_msg(strstr(W.errors, "/nets:4:28: \"also-bad\": not an "
+	    "IPv4 or IPv6 address") != NULL, "%s", W.errors);
 	ck_assert_msg(strstr(W.errors, "/pools:1:1: expected NAME MEMBER...")
 	    != NULL, "%s", W.errors);
 	unlink(p);
@@ -2662,6 +2712,7 @@ greylist_suite(void)
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_file_lines);
+	tcase_add_test(tc, test_file_too_many_errors);
 	tcase_add_test(tc, test_file_edits);
 	suite_add_tcase(s, tc);
 
