@@ -360,6 +360,7 @@ add_pattern(struct parse *p, const struct fd_directive *d, const char *re,
 }
 
 #define GENERIC_LINE_MAX	65536	/* bytes of a line, as in a table file */
+#define GENERIC_ERRORS_MAX	20	/* reported per file, as in a table file */
 
 /*
  * read_line - the next line of fp into buf (GENERIC_LINE_MAX + 1 bytes),
@@ -396,6 +397,7 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 	const char	*why, *nul;
 	size_t		 lineno = 0;
 	long		 len;
+	int		 nbad = 0;
 
 	c->generic_path = resolve_path(p->host, p->host->dir_arg(d, 0));
 	if (c->generic_path == NULL || (line = malloc(GENERIC_LINE_MAX +
@@ -428,14 +430,23 @@ parse_generic(struct parse *p, const struct fd_directive *d)
 		    NULL) {
 			ERR(p, d, 0, "%s:%zu:%zu: NUL byte in the line",
 			    c->generic_path, lineno, (size_t)(nul - start) + 1);
-			continue;
+			nbad++;
+		} else {
+			s = trim(start);
+			if (*s == '\0' || *s == '#')
+				continue;
+			if (*s != '/')
+				cut_comment(s);
+			if (add_pattern(p, d, s, lineno,
+			    (size_t)(s - start) + 1) < 0)
+				nbad++;
 		}
-		s = trim(start);
-		if (*s == '\0' || *s == '#')
-			continue;
-		if (*s != '/')
-			cut_comment(s);
-		add_pattern(p, d, s, lineno, (size_t)(s - start) + 1);
+		/* a file that is no pattern file says so in a few lines */
+		if (nbad == GENERIC_ERRORS_MAX) {
+			ERR(p, d, 0, "%s:%zu: too many errors, skipping the "
+			    "rest of this file", c->generic_path, lineno);
+			break;
+		}
 	}
 	if (ferror(fp))
 		ERR(p, d, 0, "reading \"%s\": %s", c->generic_path,

@@ -892,6 +892,34 @@ START_TEST(t_conf_generic_fifo)
 END_TEST
 
 /*
+ * Every bad pattern is reported, up to 20 per file, as a rule's table
+ * file reports them; past that the rest of the file is skipped, so that
+ * a file that is not a pattern file does not bury the log in errors.
+ */
+START_TEST(t_conf_generic_too_many_errors)
+{
+	char		 text[512] = "", want[256];
+	struct helo_conf *c;
+	int		 i;
+
+	strcat(text, "(a\n\\bdsl\\b\n");
+	for (i = 0; i < 30; i++)
+		strcat(text, "/x\n");
+	c = gen_file(text, strlen(text));
+	ck_assert_msg(c == NULL, "bad patterns loaded");
+	ck_assert_msg(strstr(F.errors, ":1:1: ") != NULL, "%s", F.errors);
+	snprintf(want, sizeof(want), "%s:21:1: no closing / after the "
+	    "pattern", gen_path);
+	ck_assert_msg(strstr(F.errors, want) != NULL, "%s", F.errors);
+	snprintf(want, sizeof(want), "%s:21: too many errors, skipping the "
+	    "rest of this file", gen_path);
+	ck_assert_msg(strstr(F.errors, want) != NULL, "%s", F.errors);
+	ck_assert_int_eq(F.nerrors, 21);
+	gen_file_free();
+}
+END_TEST
+
+/*
  * Nor does a NUL byte end a pattern where it stands, unseen ("\bdsl\b"
  * loaded from "\bdsl\b\0|x"); and a line is at most 64 KiB, so that a
  * file that is not text (/dev/zero) is not read into memory whole.
@@ -1437,6 +1465,7 @@ helo_suite(void)
 	tcase_add_test(tc, t_conf_many_errors);
 	tcase_add_test(tc, t_conf_generic_bytes);
 	tcase_add_test(tc, t_conf_generic_nul_long);
+	tcase_add_test(tc, t_conf_generic_too_many_errors);
 	tcase_add_test(tc, t_conf_generic_fifo);
 	suite_add_tcase(s, tc);
 
