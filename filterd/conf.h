@@ -120,5 +120,8 @@ struct fd_conf	*fd_conf_free(struct fd_conf *);
 
 /* fd_plugin_index - index of the plugin named name in conf, or -1 */
 int	 fd_conf_plugin_index(const struct fd_conf *, const char *name);
+/* fd_hint - of cands (NULL-terminated), the one a typo of word most
+ * likely meant ("did you mean"), or NULL if none is close */
+const char	*fd_hint(const char *word, const char *const *cands);
 
 #endif

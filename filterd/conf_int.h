@@ -91,7 +91,6 @@ char		*cp_path(const struct cparse *, const char *);
 char		*cp_display(const struct cparse *, const char *);
 int		 cp_include(struct cparse *, const char *path,
 		    const struct fd_loc *from);
-const char	*fd_hint(const char *word, const char *const *cands);
 int		 fd_yyparse(void *scanner, struct cparse *cp);
 
 /* the scanner's entry points (flex, prefix fd_yy) */

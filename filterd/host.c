@@ -150,6 +150,39 @@ h_conf_error(const struct fd_host *h, const struct fd_directive *d, int argi,
 	va_end(ap);
 }
 
+/* h_conf_unknown - the hint filterd gives for its own statements, or
+ * the names to choose from */
+static void
+h_conf_unknown(const struct fd_host *h, const struct fd_directive *d,
+    const char *const *known)
+{
+	const char	*hint = known != NULL ? fd_hint(d->name, known) : NULL;
+	char		 list[512];
+	size_t		 o = 0, n;
+
+	if (hint != NULL) {
+		h_conf_error(h, d, -1, "unknown directive \"%s\" (did you "
+		    "mean \"%s\"?)", d->name, hint);
+		return;
+	}
+	list[0] = '\0';
+	for (; known != NULL && *known != NULL; known++) {
+		n = strlen(*known) + (o > 0 ? 2 : 0);
+		/* room for ", ..." after the last that fits */
+		if (o + n + 6 > sizeof(list)) {
+			memcpy(list + o, ", ...", 6);
+			break;
+		}
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+		    o > 0 ? ", " : "", *known);
+	}
+	if (list[0] == '\0')
+		h_conf_error(h, d, -1, "unknown directive \"%s\"", d->name);
+	else
+		h_conf_error(h, d, -1, "unknown directive \"%s\" (known: %s)",
+		    d->name, list);
+}
+
 /* arg_check - argument i exists, else a located error */
 static const char *
 arg_check(const struct fd_host *h, const struct fd_directive *d, int i)
@@ -506,4 +539,5 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->rate_txn = h_rate_txn;
 	h->decide_stages = h_decide_stages;
 	h->log_txn = h_log_txn;
+	h->conf_unknown = h_conf_unknown;
 }

@@ -79,6 +79,9 @@ ex_reply(const struct fd_host *h, const struct fd_directive *d,
 	return 0;
 }
 
+/* the block's directives; a mistyped one is answered with the closest */
+static const char *const known[] = { "reject-rcpt", "reply", NULL };
+
 static int
 ex_init(const struct fd_host *h, const struct fd_block *b, void **state)
 {
@@ -103,8 +106,7 @@ ex_init(const struct fd_host *h, const struct fd_block *b, void **state)
 			if (ex_reply(h, d, st) < 0)
 				rc = -1;
 		} else {
-			h->conf_error(h, d, -1, "unknown directive \"%s\"",
-			    h->dir_name(d));
+			h->conf_unknown(h, d, known);
 			rc = -1;
 		}
 	}

@@ -689,6 +689,19 @@ check(struct grey_conf *c, const struct fd_directive *delay_d,
 	return 0;
 }
 
+/* unknown - d is none of the directives: say which it may have meant */
+static void
+unknown(const struct fd_host *h, const struct fd_directive *d)
+{
+	const char	*known[sizeof(directives) / sizeof(directives[0]) + 1];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+		known[i] = directives[i].name;
+	known[i] = NULL;
+	h->conf_unknown(h, d, known);
+}
+
 int
 grey_conf_load(struct grey_conf *c, const struct fd_host *h,
     const struct fd_block *b)
@@ -707,8 +720,7 @@ grey_conf_load(struct grey_conf *c, const struct fd_host *h,
 			if (strcmp(name, directives[i].name) == 0)
 				break;
 		if (i == sizeof(directives) / sizeof(directives[0])) {
-			h->conf_error(h, d, -1, "unknown directive \"%s\"",
-			    name);
+			unknown(h, d);
 			rc = -1;
 			continue;
 		}

@@ -667,6 +667,20 @@ static const struct dirspec dirs[] = {
 };
 #define NDIRS	(sizeof(dirs) / sizeof(dirs[0]))
 
+/* unknown - d is in no row: say which it may have meant */
+static void
+unknown(struct parse *p, const struct fd_directive *d)
+{
+	const char	*known[NDIRS + 1];
+	size_t		 i;
+
+	for (i = 0; i < NDIRS; i++)
+		known[i] = dirs[i].name;
+	known[i] = NULL;
+	p->host->conf_unknown(p->host, d, known);
+	p->bad = 1;
+}
+
 /* one - dispatch one directive to its row */
 static void
 one(struct parse *p, const struct fd_directive *d)
@@ -679,8 +693,7 @@ one(struct parse *p, const struct fd_directive *d)
 		if (strcmp(name, dirs[i].name) == 0)
 			break;
 	if (i == NDIRS) {
-		ERR(p, d, -1, "unknown directive \"%s\" "
-		    "(see docs/PLUGIN-HELO.md)", name);
+		unknown(p, d);
 		return;
 	}
 	if (!dirs[i].list && (p->seen & (1ull << i))) {

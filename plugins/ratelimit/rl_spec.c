@@ -696,6 +696,11 @@ add_limit(struct rl_conf *c, const struct rl_limit *l,
 	return 0;
 }
 
+/* the directives of the block, for a mistyped one's hint */
+static const char *const directives[] = { "limit", "ipv4-prefix",
+    "ipv6-prefix", "tempfail-code", "decide-messages-at", "message",
+    "reject-message", NULL };
+
 /* directive - one directive of the block; 0 or -1 after reporting */
 static int
 directive(const struct fd_host *h, const struct fd_directive *d,
@@ -754,9 +759,7 @@ directive(const struct fd_host *h, const struct fd_directive *d,
 	if (strcmp(name, "reject-message") == 0)
 		return nargs(h, d, 1) < 0 ? -1 :
 		    set_text(h, d, 0, name, &c->reject_text);
-	h->conf_error(h, d, -1, "unknown directive \"%s\" (use limit, "
-	    "ipv4-prefix, ipv6-prefix, tempfail-code, decide-messages-at, "
-	    "message or reject-message)", name);
+	h->conf_unknown(h, d, directives);
 	return -1;
 }
 

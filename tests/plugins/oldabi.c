@@ -34,7 +34,7 @@ old_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 	return FD_REJECT;
 }
 
-/* the header of a 1.1 build, written out: FD_PLUGIN_HEADER says 1.2 now */
+/* the header of a 1.1 build, written out: FD_PLUGIN_HEADER says more now */
 FD_PLUGIN_EXPORT = {
 	.magic = FD_PLUGIN_MAGIC,
 	.abi_major = 1,

@@ -296,6 +296,33 @@ load_errors(const char *text)
 }
 
 /*
+ * A mistyped directive in a shipped plugin's block gets the hint a
+ * mistyped statement gets (host conf_unknown, ABI 1.3); one close to
+ * nothing lists what the plugin knows
+ */
+START_TEST(plugin_directive_hint)
+{
+	ck_assert_str_eq(load_errors("plugin greylist {\n\tdelya 5m\n"
+	    "\twhitelist-network 10.0.0.0/8\n}\n"),
+	    "sets.conf:3:2: plugin greylist: unknown directive \"delya\" "
+	    "(did you mean \"delay\"?)\n"
+	    "sets.conf:4:2: plugin greylist: unknown directive "
+	    "\"whitelist-network\" (did you mean \"whitelist-networks\"?)");
+	ck_assert_str_eq(load_errors("plugin helo {\n\tgeneric-pattern "
+	    "\"x\"\n}\n"),
+	    "sets.conf:3:2: plugin helo: unknown directive "
+	    "\"generic-pattern\" (did you mean \"generic-patterns\"?)");
+	ck_assert_str_eq(load_errors("plugin ratelimit {\n\tlimt client-ip "
+	    "3/1m\n\tcolour red\n}\n"),
+	    "sets.conf:3:2: plugin ratelimit: unknown directive \"limt\" "
+	    "(did you mean \"limit\"?)\n"
+	    "sets.conf:4:2: plugin ratelimit: unknown directive \"colour\" "
+	    "(known: limit, ipv4-prefix, ipv6-prefix, tempfail-code, "
+	    "decide-messages-at, message, reject-message)");
+}
+END_TEST
+
+/*
  * A rule's `set PLUGIN.PARAM VALUE` is checked by the plugin at load: a
  * mistyped parameter or value is an error at its place, where it used to
  * be a setting that never applied
@@ -1187,6 +1214,7 @@ core_suite(void)
 	tcase_add_test(tc, milter_stack);
 	tcase_add_test(tc, reload_after_chdir);
 	tcase_add_test(tc, set_checked);
+	tcase_add_test(tc, plugin_directive_hint);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("txn");

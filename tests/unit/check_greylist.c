@@ -1131,6 +1131,19 @@ f_log_txn(const struct fd_host *h, const struct fd_txn *t, enum fd_level l,
 	strncat(W.log, "\n", sizeof(W.log) - strlen(W.log) - 1);
 }
 
+/* f_conf_unknown - the name and how many names the plugin offers for a
+ * hint (check_core tests the hint itself, with the real host) */
+static void
+f_conf_unknown(const struct fd_host *h, const struct fd_directive *d,
+    const char *const *known)
+{
+	int	 n = 0;
+
+	while (known[n] != NULL)
+		n++;
+	f_conf_error(h, d, -1, "unknown directive \"%s\" (%d known)", d->name, n);
+}
+
 static int64_t
 f_now(const struct fd_host *h)
 {
@@ -1491,6 +1504,7 @@ static struct fd_host H = {
 	.escape = f_escape,
 	.conf_dir = f_conf_dir,
 	.log_txn = f_log_txn,
+	.conf_unknown = f_conf_unknown,
 };
 
 /* block_parse - "name arg 'quoted arg'; name2 ..." into a block */
@@ -1753,7 +1767,7 @@ struct conf_err_case {
 };
 
 static const struct conf_err_case conf_errs[] = {
-	{ "colour blue", "colour[-1]: unknown directive \"colour\"" },
+	{ "colour blue", "colour[-1]: unknown directive \"colour\" (25 known)" },
 	{ "delay", "delay[-1]: usage: delay DURATION" },
 	{ "delay soon", "delay[0]: bad duration" },
 	{ "delay 10m; retry-window 5m", "retry-window[0]: retry-window (300s) "

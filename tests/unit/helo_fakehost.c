@@ -115,6 +115,19 @@ fk_conf_error(const struct fd_host *h, const struct fd_directive *d, int argi,
 	f->nerrors++;
 }
 
+/* fk_conf_unknown - the name and how many names the plugin offers for a
+ * hint (check_core tests the hint itself, with the real host) */
+static void
+fk_conf_unknown(const struct fd_host *h, const struct fd_directive *d,
+    const char *const *known)
+{
+	int	 n = 0;
+
+	while (known[n] != NULL)
+		n++;
+	fk_conf_error(h, d, -1, "unknown directive \"%s\" (%d known)", d->name, n);
+}
+
 static int
 fk_arg_duration(const struct fd_host *h, const struct fd_directive *d, int i,
     int64_t *secs)
@@ -381,6 +394,7 @@ fake_init(struct fake *f)
 	f->host.escape = fk_escape;
 	f->host.conf_dir = fk_conf_dir;
 	f->host.log_txn = fk_log_txn;
+	f->host.conf_unknown = fk_conf_unknown;
 	f->now = 1700000000;
 }
 

@@ -53,7 +53,7 @@ extern "C" {
 
 #define FD_PLUGIN_MAGIC		0x46445031u	/* "FDP1" */
 #define FD_PLUGIN_ABI_MAJOR	1
-#define FD_PLUGIN_ABI_MINOR	2
+#define FD_PLUGIN_ABI_MINOR	3
 #define FD_PLUGIN_SYMBOL	"filterd_plugin"
 
 /* One bit per SMTP stage; a plugin's `stages` drives milter negotiation. */
@@ -342,6 +342,18 @@ struct fd_host {
 	void	 (*log_txn)(const struct fd_host *, const struct fd_txn *,
 		    enum fd_level, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
+
+	/*
+	 * conf_unknown (ABI 1.3): conf_error() for directive d, which the
+	 * plugin does not know, in the words filterd uses for its own
+	 * statements: `unknown directive "delya" (did you mean "delay"?)`
+	 * when one of known is close, else with the names in known (the
+	 * plugin's directives, NULL-terminated). Check with
+	 * FD_HOST_HAS(h, conf_unknown) in a plugin that declares ABI 1.2 or
+	 * older.
+	 */
+	void	 (*conf_unknown)(const struct fd_host *,
+		    const struct fd_directive *, const char *const *known);
 };
 
 /* FD_HOST_HAS - the host table h has member m (it may be older than the
