@@ -258,14 +258,16 @@ plugin_error(struct fd_loaded *l, struct fd_txn *t)
 	int	 tempfail = l->on_store_error == FD_FAIL_TEMPFAIL;
 
 	if (fd_log_ratelimited(&l->fail_logged, now, 60)) {
-		char	 why[512];
+		char	 why[512], text[1024];
 
-		/* the reason may quote the client, as in the decision line */
-		fd_log(FD_LOG_WARN, "plugin %s: could not decide (%s); "
-		    "on-store-error %s applies (logged once a minute)",
+		/* the reason may quote the client, as in the decision line;
+		 * the fields name the first message that met the trouble */
+		snprintf(text, sizeof(text), "plugin %s: could not decide "
+		    "(%s); on-store-error %s applies (logged once a minute)",
 		    l->conf->name, fd_escape_ctl(why, sizeof(why),
 		    t->reason != NULL ? t->reason : "store error"),
 		    tempfail ? "tempfail" : "continue");
+		fd_conn_log(t, FD_LOG_WARN, text);
 	}
 	if (!tempfail)
 		return FD_CONTINUE;

@@ -938,7 +938,9 @@ failing_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 /*
  * The line that says a plugin could not decide quotes its reason, which
  * a plugin may build from what the client sent (the decision line
- * escapes it too): a line break in it stays in the one line.
+ * escapes it too): a line break in it stays in the one line. It leads
+ * with the fields of the message that met the trouble first, as the
+ * decision line does, so that its log lines can be found.
  */
 START_TEST(plugin_error_one_line)
 {
@@ -971,7 +973,8 @@ START_TEST(plugin_error_one_line)
 	fd_log_capture(one_line, NULL);
 	ck_assert_int_eq(fd_dispatch(t, FD_ST_RCPT, NULL, 0), FD_CONTINUE);
 	fd_log_capture(NULL, NULL);
-	ck_assert_str_eq(last_line, "plugin demo: could not decide (store down "
+	ck_assert_str_eq(last_line, "conn=1 qid=- client=unknown[local] "
+	    "plugin demo: could not decide (store down "
 	    "for <a\\nfilterd[1]: notice: forged>); on-store-error continue "
 	    "applies (logged once a minute)");
 	fd_txn_free(t);
