@@ -364,8 +364,9 @@ grey_file_lines(const char *path,
 	while ((len = read_line(fp, line, sizeof(line))) != -1) {
 		lineno++;
 		if (len == (long)sizeof(line)) {
-			snprintf(err, sizeof(err), "%s:%d: line too long",
-			    path, lineno);
+			snprintf(err, sizeof(err), "%s:%d: line longer than "
+			    "%d bytes; the rest of this file is not read",
+			    path, lineno, (int)sizeof(line) - 1);
 			bad(arg, err);
 			nbad++;
 			break;

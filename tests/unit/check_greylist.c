@@ -1902,8 +1902,8 @@ END_TEST
 /*
  * A bad item in a list file is named at file:line:col, the column that
  * of the item's first byte as the core counts it (a tab is one, a byte
- * order mark none); a line too long has no item to point at, and keeps
- * file:line alone.
+ * order mark none); a line too long has no item to point at, keeps
+ * file:line alone, and ends the file (what follows it is not read).
  */
 static const struct file_err_case {
 	const char	*dir;
@@ -1953,12 +1953,13 @@ START_TEST(test_conf_file_columns)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	ck_assert_ptr_nonnull(fp = fopen(p, "w"));
-	fprintf(fp, "x\n%s\n", big);
+	fprintf(fp, "x\n%s\nnot-a-domain!\n", big);
 	ck_assert_int_eq(fclose(fp), 0);
 	snprintf(block, sizeof(block), "whitelist-domains %s", p);
 	ck_assert_ptr_null(plugin_new(block));
 	snprintf(want, sizeof(want), "whitelist-domains[0]: whitelist-domains: "
-	    "%s:2: line too long\n", p);
+	    "%s:2: line longer than 4095 bytes; the rest of this file is not "
+	    "read\n", p);
 	ck_assert_str_eq(W.errors, want);
 	unlink(p);
 	free(p);
