@@ -179,10 +179,12 @@ verdict(SMFICTX *ctx, struct fd_txn *t, uint32_t stage, enum fd_action a)
 		    strlen(t->xcode) + 1 : 0) + 2;
 		reply_text(text, sizeof(text), t->text, REPLY_LINE_MAX - codes);
 		if (smfi_setreply(ctx, t->rcode, t->xcode[0] ? t->xcode : NULL,
-		    text[0] ? text : NULL) != MI_SUCCESS)
-			fd_log(FD_LOG_WARN, "conn=%llu: smfi_setreply(%s %s) "
+		    text[0] ? text : NULL) != MI_SUCCESS) {
+			snprintf(text, sizeof(text), "smfi_setreply(%s %s) "
 			    "failed; the MTA's default reply applies",
-			    (unsigned long long)t->id, t->rcode, t->xcode);
+			    t->rcode, t->xcode);
+			fd_conn_log(t, FD_LOG_WARN, text);
+		}
 		return a == FD_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	default:
 		return SMFIS_CONTINUE;
@@ -568,12 +570,16 @@ m_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 static void
 add_headers(SMFICTX *ctx, struct fd_txn *t)
 {
-	const struct fd_kv *h;
+	const struct fd_kv	*h;
+	char			 text[256];
 
 	for (h = t->msg.headers; h != NULL; h = h->next)
-		if (smfi_addheader(ctx, h->name, h->value) != MI_SUCCESS)
-			fd_log(FD_LOG_WARN, "conn=%llu: could not add header "
-			    "%s", (unsigned long long)t->id, h->name);
+		if (smfi_addheader(ctx, h->name, h->value) != MI_SUCCESS) {
+			/* the MTA did not grant it, or the connection broke */
+			snprintf(text, sizeof(text), "could not add header %s",
+			    h->name);
+			fd_conn_log(t, FD_LOG_WARN, text);
+		}
 }
 
 static sfsistat

@@ -433,6 +433,17 @@ START_TEST(header_rule_folded)
 }
 END_TEST
 
+/* to_eom - DATA to end of message, the steps filterd turned off skipped */
+static enum mc_action
+to_eom(struct mc_conn *mc)
+{
+	passed(mc, mc_data(mc), "data");
+	passed(mc, mc_header(mc, "Subject", "hello"), "header");
+	passed(mc, mc_eoh(mc), "eoh");
+	passed(mc, mc_body(mc, "hi\r\n", 4), "body");
+	return mc_eom(mc);
+}
+
 START_TEST(add_header)
 {
 	struct mc_conn		*mc = envelope("a.example", "192.0.2.6",
@@ -440,17 +451,37 @@ START_TEST(add_header)
 	const struct mc_reply	*r;
 
 	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
-	passed(mc, mc_data(mc), "data");
-	ok(mc, mc_header(mc, "Subject", "hello"), "header");
-	passed(mc, mc_eoh(mc), "eoh");
-	passed(mc, mc_body(mc, "hi\r\n", 4), "body");
-	ck_assert_int_eq(mc_eom(mc), MC_CONTINUE);
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
 	r = mc_last(mc);
 	ck_assert_uint_eq(r->nmods, 1);
 	ck_assert_int_eq(r->mods[0].type, SMFIR_ADDHEADER);
 	ck_assert_str_eq(r->mods[0].name, "X-Filterd-Rule");
 	ck_assert_str_eq(r->mods[0].value, "tagged");
 	done(mc);
+}
+END_TEST
+
+/* an MTA that did not grant adding headers: the message goes on without
+ * the header, and the warning names the message as the decision line
+ * does */
+START_TEST(add_header_not_granted)
+{
+	struct mc_conn	*mc;
+	char		 err[256];
+
+	mc = mc_connect(E.spec, 5000, err, sizeof(err));
+	ck_assert_msg(mc != NULL, "connect: %s", err);
+	ck_assert_int_eq(mc_negotiate(mc, SMFIF_CHGBODY, 0), 0);
+	ck_assert(!(mc_actions(mc) & SMFIF_ADDHDRS));
+	ok(mc, mc_connect_cmd(mc, "a.example", "192.0.2.7", 40000), "connect");
+	ok(mc, mc_helo(mc, "a.example"), "helo");
+	ok(mc, mc_mail(mc, "<s@tagged.example>", NULL), "mail");
+	ok(mc, mc_rcpt(mc, "<r@example.com>", NULL), "rcpt");
+	ck_assert_int_eq(to_eom(mc), MC_CONTINUE);
+	ck_assert_uint_eq(mc_last(mc)->nmods, 0);
+	done(mc);
+	ck_assert_int_eq(th_log_wait(E.p, 0, " client=a.example[192.0.2.7] "
+	    "could not add header X-Filterd-Rule", 5000), 0);
 }
 END_TEST
 
@@ -599,17 +630,6 @@ setup_eom(void)
 {
 	setup_plain();
 	start_quiet("delay-reject eom\n");
-}
-
-/* to_eom - DATA to end of message, the steps filterd turned off skipped */
-static enum mc_action
-to_eom(struct mc_conn *mc)
-{
-	passed(mc, mc_data(mc), "data");
-	passed(mc, mc_header(mc, "Subject", "hello"), "header");
-	passed(mc, mc_eoh(mc), "eoh");
-	passed(mc, mc_body(mc, "hi\r\n", 4), "body");
-	return mc_eom(mc);
 }
 
 /* the MTA awaits a reply only where a rule may answer: a log rule and a
@@ -1195,6 +1215,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, header_rule);
 	tcase_add_test(tc, header_rule_folded);
 	tcase_add_test(tc, add_header);
+	tcase_add_test(tc, add_header_not_granted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("delay-reject");
