@@ -423,6 +423,20 @@ table_add(struct grey_conf *c, enum tkind kind, void *table, const char *s)
 	return NULL;
 }
 
+/* bad_word - report word w of a list file, at line and col, as bad for
+ * why; 1, for the caller's count */
+static int
+bad_word(struct tload *tl, void (*bad)(void *, const char *),
+    int line, int col, const char *w, const char *why)
+{
+	char	 err[512];
+
+	snprintf(err, sizeof(err), "%s:%d:%d: \"%s\": %s", tl->path, line,
+	    col, w, why);
+	bad(tl, err);
+	return 1;
+}
+
 /* file_line - grey_file_lines callback for one-entry-per-word tables:
  * each bad entry reported, their count */
 static int
@@ -431,20 +445,14 @@ file_line(char **w, const int *col, int n, int line, void *arg,
 {
 	struct tload	*tl = arg;
 	const char	*why;
-	char		 err[512];
 	int		 i, nbad = 0;
 
 	/* PSL files: the rule is the first word, the rest is commentary */
 	if (tl->kind == T_SUFFIX)
 		n = 1;
-	for (i = 0; i < n; i++) {
-		if ((why = table_add(tl->c, tl->kind, tl->table, w[i])) != NULL) {
-			snprintf(err, sizeof(err), "%s:%d:%d: \"%s\": %s",
-			    tl->path, line, col[i], w[i], why);
-			bad(arg, err);
-			nbad++;
-		}
-	}
+	for (i = 0; i < n; i++)
+		if ((why = table_add(tl->c, tl->kind, tl->table, w[i])) != NULL)
+			nbad += bad_word(tl, bad, line, col[i], w[i], why);
 	return nbad;
 }
 
@@ -464,14 +472,9 @@ pool_line(char **w, const int *col, int n, int line, void *arg,
 		bad(arg, err);
 		return 1;
 	}
-	for (i = 1; i < n; i++) {
-		if (grey_pools_add(&tl->c->pools, w[0], w[i], &why) < 0) {
-			snprintf(err, sizeof(err), "%s:%d:%d: \"%s\": %s",
-			    tl->path, line, col[i], w[i], why);
-			bad(arg, err);
-			nbad++;
-		}
-	}
+	for (i = 1; i < n; i++)
+		if (grey_pools_add(&tl->c->pools, w[0], w[i], &why) < 0)
+			nbad += bad_word(tl, bad, line, col[i], w[i], why);
 	return nbad;
 }
 
