@@ -8,7 +8,8 @@
  * conf at all, so a broken reload never replaces a working one.
  *
  * Paths. Messages name files the way the user wrote them, an included
- * file relative to the directory of its includer's name. Paths kept in
+ * file relative to the directory of its includer's name, less the "./"
+ * steps, which name nothing (path.h). Paths kept in
  * the conf (pidfile, store directory, plugin-dir, plugin path, table
  * files) are made absolute against the directory of the file that names
  * them, so they mean the same after the daemon changes directory.
@@ -25,6 +26,7 @@
 
 #include "conf_int.h"
 #include "log.h"
+#include "path.h"
 #include "rule.h"
 #include "textfile.h"
 #include "xalloc.h"
@@ -68,7 +70,7 @@ cp_path(const struct cparse *cp, const char *p)
 {
 	if (p[0] == '/' || cp->file == NULL)
 		return fd_strdup(p);
-	return fd_asprintf("%s/%s", cp->file->absdir, p);
+	return fd_path_join(cp->file->absdir, strlen(cp->file->absdir), p);
 }
 
 /* cp_display - p as messages show it: relative to the includer's name */
@@ -80,8 +82,8 @@ cp_display(const struct cparse *cp, const char *p)
 	if (p[0] == '/' || cp->file == NULL ||
 	    (slash = strrchr(cp->file->name, '/')) == NULL)
 		return fd_strdup(p);
-	return fd_asprintf("%.*s/%s", (int)(slash - cp->file->name),
-	    cp->file->name, p);
+	return fd_path_join(cp->file->name,
+	    (size_t)(slash - cp->file->name) + 1, p);
 }
 
 /* absdir - the absolute directory of an opened path */

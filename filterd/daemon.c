@@ -5,12 +5,14 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "daemon.h"
 #include "gen.h"
 #include "log.h"
+#include "path.h"
 #include "store.h"
 #include "txn.h"
 #include "xalloc.h"
@@ -27,7 +29,7 @@ abs_path(const char *p)
 
 	if (p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
 		return fd_strdup(p);
-	return fd_asprintf("%s/%s", cwd, p);
+	return fd_path_join(cwd, strlen(cwd), p);
 }
 
 struct fd_daemon *

@@ -15,6 +15,7 @@
 #include "host.h"
 #include "log.h"
 #include "milter.h"
+#include "path.h"
 #include "plugin_load.h"
 #include "rule.h"
 #include "xalloc.h"
@@ -27,7 +28,7 @@ plugin_path(const struct fd_conf *conf, const struct fd_plugin_conf *pc)
 		return fd_asprintf("%s/%s.so", conf->plugin_dir, pc->name);
 	if (pc->path[0] == '/' || conf->dir == NULL)
 		return fd_strdup(pc->path);
-	return fd_asprintf("%s/%s", conf->dir, pc->path);
+	return fd_path_join(conf->dir, strlen(conf->dir), pc->path);
 }
 
 /* decl_dir - directory of the file that declared the plugin */

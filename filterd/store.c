@@ -39,6 +39,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "log.h"
+#include "path.h"
 #include "store.h"
 #include "store_backend.h"
 #include "units.h"
@@ -232,7 +233,8 @@ fd_store_dir(const struct fd_conf *conf)
 	    conf->store_path[0] == '\0')
 		return NULL;
 	if (conf->store_path[0] != '/' && conf->dir != NULL)
-		return fd_asprintf("%s/%s", conf->dir, conf->store_path);
+		return fd_path_join(conf->dir, strlen(conf->dir),
+		    conf->store_path);
 	return fd_strdup(conf->store_path);
 }
 

@@ -363,7 +363,10 @@ is_file(const char *s)
 	    strncmp(s, "../", 3) == 0;
 }
 
-/* file_path - s relative to the configuration's directory, new string */
+/*
+ * file_path - s relative to the configuration's directory, new string;
+ * its leading "./" steps dropped, as the core shows its own paths
+ */
 static char *
 file_path(struct grey_conf *c, const char *s)
 {
@@ -374,6 +377,8 @@ file_path(struct grey_conf *c, const char *s)
 
 	if (s[0] == '/' || dir == NULL || dir[0] == '\0')
 		return strdup(s);
+	while (s[0] == '.' && s[1] == '/')
+		s += 2 + strspn(s + 2, "/");
 	n = strlen(dir) + strlen(s) + 2;
 	if ((p = malloc(n)) != NULL)
 		snprintf(p, n, "%s/%s", dir, s);

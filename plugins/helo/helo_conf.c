@@ -212,7 +212,10 @@ parse_trusted(struct parse *p, const struct fd_directive *d)
 	return 0;
 }
 
-/* resolve_path - a relative file is relative to the config's directory */
+/*
+ * resolve_path - a relative file is relative to the config's directory;
+ * its leading "./" steps dropped, as the core shows its own paths
+ */
 static char *
 resolve_path(const struct fd_host *host, const char *file)
 {
@@ -224,6 +227,8 @@ resolve_path(const struct fd_host *host, const char *file)
 	base = host->conf_dir != NULL ? host->conf_dir(host) : NULL;
 	if (file[0] == '/' || base == NULL || *base == '\0')
 		return strdup(file);
+	while (file[0] == '.' && file[1] == '/')
+		file += 2 + strspn(file + 2, "/");
 	blen = strlen(base);
 	/* the host may hand us the config file itself: use its directory */
 	if (stat(base, &sb) == 0 && !S_ISDIR(sb.st_mode)) {

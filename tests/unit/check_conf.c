@@ -881,6 +881,27 @@ START_TEST(includes)
 END_TEST
 
 /*
+ * "./" steps in the names of included files and of the top one do not
+ * show in messages: "sub/b.conf:2:8", not "././sub/./b.conf:2:8"
+ */
+START_TEST(include_dot_steps)
+{
+	size_t	 i;
+
+	ck_assert_int_eq(mkdir("sub", 0755), 0);
+	put("sub/a.conf", "include \"./b.conf\"\n");
+	put("sub/b.conf", "plugin b {}\nsocket nowhere\n");
+	put("main.conf", "include \"./sub/a.conf\"\n");
+	ck_assert_ptr_null(fd_conf_load("./main.conf", &errs));
+	for (i = 0; i < errs.n; i++)
+		if (strncmp(errs.msg[i], "sub/b.conf:2:8: bad socket", 26) == 0)
+			return;
+	ck_abort_msg("expected sub/b.conf:2:8: bad socket, got:%s",
+	    all_errors());
+}
+END_TEST
+
+/*
  * A file included a second time, under its own name or another, is one
  * error at that include: read again, each of its statements would be an
  * error of its own ("already declared") pointing at itself.
@@ -1276,6 +1297,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_lexer);
 	tcase_add_test(tc, error_nul);
 	tcase_add_test(tc, includes);
+	tcase_add_test(tc, include_dot_steps);
 	tcase_add_test(tc, include_twice);
 	tcase_add_test(tc, include_depth);
 	tcase_add_test(tc, include_loop_file);

@@ -24,6 +24,7 @@
 #include "host.h"
 #include "log.h"
 #include "milter.h"
+#include "path.h"
 #include "plugin_load.h"
 #include "smtp_code.h"
 #include "txn.h"
@@ -1027,6 +1028,46 @@ START_TEST(units_dec)
 }
 END_TEST
 
+/* a path joined for a message: "./" steps dropped, ".." kept */
+START_TEST(path_join)
+{
+	static const struct {
+		const char	*dir, *rel, *want;
+	} cases[] = {
+		{ "/etc/filterd", "rules/x", "/etc/filterd/rules/x" },
+		{ "/etc/filterd", "./rules/x", "/etc/filterd/rules/x" },
+		{ "/etc/filterd", ".//./rules/x", "/etc/filterd/rules/x" },
+		{ "/etc/filterd/.", "./x", "/etc/filterd/x" },
+		{ "/etc/filterd/", "x", "/etc/filterd/x" },
+		{ "/etc/filterd", "../x", "/etc/filterd/../x" },
+		{ "/etc/filterd", "/abs/x", "/abs/x" },
+		{ "/etc/filterd", ".x", "/etc/filterd/.x" },
+		{ "/etc/filterd", "./", "/etc/filterd" },
+		{ "/", "./x", "/x" },
+		{ "/.", "x", "/x" },
+		{ ".", "./x", "x" },
+		{ "./", "./sub/x", "sub/x" },
+		{ "./sub/", "./x", "./sub/x" },
+		{ "", "./x", "./x" },
+	};
+	char		*p;
+	unsigned	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = fd_path_join(cases[i].dir, strlen(cases[i].dir),
+		    cases[i].rel);
+		ck_assert_msg(strcmp(p, cases[i].want) == 0,
+		    "\"%s\" + \"%s\": \"%s\", want \"%s\"", cases[i].dir,
+		    cases[i].rel, p, cases[i].want);
+		free(p);
+	}
+	/* only the first dirlen bytes of the directory count */
+	p = fd_path_join("/etc/filterd/main.conf", 13, "./inc.conf");
+	ck_assert_str_eq(p, "/etc/filterd/inc.conf");
+	free(p);
+}
+END_TEST
+
 START_TEST(escape)
 {
 	char	 out[32];
@@ -1236,6 +1277,7 @@ core_suite(void)
 	tc = tcase_create("util");
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, units_dec);
+	tcase_add_test(tc, path_join);
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
 	tcase_add_test(tc, host_log_one_line);

@@ -16,6 +16,7 @@
  */
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1873,7 +1874,7 @@ END_TEST
  * each */
 START_TEST(test_conf_file_errors)
 {
-	char	*dir = tmpdir(), *p, *q;
+	char	*dir = tmpdir(), *p, *q, want[PATH_MAX + 64];
 
 	world_reset();
 	W.conf_dir = dir;
@@ -1882,6 +1883,9 @@ START_TEST(test_conf_file_errors)
 	q = write_file(dir, "pools", "lonely\n");
 	ck_assert_ptr_null(plugin_new("whitelist-networks ./nets; pools "
 	    "./pools"));
+	/* the file is named as the core names its own: no "./" step */
+	snprintf(want, sizeof(want), "%s/nets:3:1: ", dir);
+	ck_assert_msg(strstr(W.errors, want) != NULL, "%s", W.errors);
 	ck_assert_msg(strstr(W.errors, "/nets:3:1: \"not-a-net\": not an IPv4 "
 	    "or IPv6 address") != NULL, "%s", W.errors);
 	ck_assert_msg(strstr(W.errors, "/nets:4:18: \"300.1.2.3\": not an "

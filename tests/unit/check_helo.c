@@ -797,6 +797,9 @@ static const struct {
 	  "test.conf:1:18: cannot open \"" },
 	{ "generic-patterns bad-generic.pcre;\n",
 	  "/tests/helo/bad-generic.pcre:3:1: " },
+	/* shown without the "./" step, as the core shows its files */
+	{ "generic-patterns ./bad-generic.pcre;\n",
+	  "/tests/helo/bad-generic.pcre:3:1: " },
 	{ "generic-patterns junk-generic.pcre;\n",
 	  "/tests/helo/junk-generic.pcre:3:13: unexpected \"junk\" after the "
 	  "pattern" },
