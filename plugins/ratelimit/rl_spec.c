@@ -696,70 +696,134 @@ add_limit(struct rl_conf *c, const struct rl_limit *l,
 	return 0;
 }
 
-/* the directives of the block, for a mistyped one's hint */
-static const char *const directives[] = { "limit", "ipv4-prefix",
-    "ipv6-prefix", "tempfail-code", "decide-messages-at", "message",
-    "reject-message", NULL };
+/*
+ * One function per directive of the block, each with the same arguments;
+ * the table below names them once, for parsing and for a mistyped one's
+ * hint.
+ */
+typedef int dir_fn(const struct fd_host *, const struct fd_directive *,
+    struct rl_conf *, const struct fd_directive ***);
+
+static int
+dir_limit(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	struct rl_limit	 l;
+
+	if (parse_limit(h, d, &l) < 0) {
+		free(l.text);
+		return -1;
+	}
+	if (add_limit(c, &l, dirs, d) < 0) {
+		free(l.text);
+		h->conf_error(h, d, -1, "limit: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dir_ipv4_prefix(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	(void)dirs;
+	return nargs(h, d, 1) < 0 ? -1 :
+	    arg_prefix(h, d, 0, 32, "ipv4-prefix", &c->v4prefix);
+}
+
+static int
+dir_ipv6_prefix(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	(void)dirs;
+	return nargs(h, d, 1) < 0 ? -1 :
+	    arg_prefix(h, d, 0, 128, "ipv6-prefix", &c->v6prefix);
+}
+
+static int
+dir_tempfail_code(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	(void)dirs;
+	if (nargs(h, d, 1) < 0)
+		return -1;
+	if (strcmp(h->dir_arg(d, 0), "451") != 0 &&
+	    strcmp(h->dir_arg(d, 0), "450") != 0) {
+		h->conf_error(h, d, 0, "tempfail-code: expected 451 or 450");
+		return -1;
+	}
+	memcpy(c->tempfail_code, h->dir_arg(d, 0), 4);
+	return 0;
+}
+
+static int
+dir_decide_messages_at(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	const char	*at;
+
+	(void)dirs;
+	if (nargs(h, d, 1) < 0)
+		return -1;
+	at = h->dir_arg(d, 0);
+	if (strcmp(at, "mail") != 0 && strcmp(at, "rcpt") != 0 &&
+	    strcmp(at, "eom") != 0) {
+		h->conf_error(h, d, 0, "decide-messages-at: expected mail, "
+		    "rcpt or eom");
+		return -1;
+	}
+	c->messages_at_rcpt = strcmp(at, "rcpt") == 0;
+	c->messages_at_eom = strcmp(at, "eom") == 0;
+	return 0;
+}
+
+static int
+dir_message(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	(void)dirs;
+	return nargs(h, d, 1) < 0 ? -1 :
+	    set_text(h, d, 0, "message", &c->tempfail_text);
+}
+
+static int
+dir_reject_message(const struct fd_host *h, const struct fd_directive *d,
+    struct rl_conf *c, const struct fd_directive ***dirs)
+{
+	(void)dirs;
+	return nargs(h, d, 1) < 0 ? -1 :
+	    set_text(h, d, 0, "reject-message", &c->reject_text);
+}
+
+static const struct {
+	const char	*name;
+	dir_fn		*fn;
+} directives[] = {
+	{ "limit", dir_limit },
+	{ "ipv4-prefix", dir_ipv4_prefix },
+	{ "ipv6-prefix", dir_ipv6_prefix },
+	{ "tempfail-code", dir_tempfail_code },
+	{ "decide-messages-at", dir_decide_messages_at },
+	{ "message", dir_message },
+	{ "reject-message", dir_reject_message },
+};
+#define NDIRECTIVES	(sizeof(directives) / sizeof(directives[0]))
 
 /* directive - one directive of the block; 0 or -1 after reporting */
 static int
 directive(const struct fd_host *h, const struct fd_directive *d,
     struct rl_conf *c, const struct fd_directive ***dirs)
 {
-	const char	*name = h->dir_name(d);
-	struct rl_limit	 l;
+	const char	*name = h->dir_name(d), *known[NDIRECTIVES + 1];
+	size_t		 i;
 
-	if (strcmp(name, "limit") == 0) {
-		if (parse_limit(h, d, &l) < 0) {
-			free(l.text);
-			return -1;
-		}
-		if (add_limit(c, &l, dirs, d) < 0) {
-			free(l.text);
-			h->conf_error(h, d, -1, "limit: out of memory");
-			return -1;
-		}
-		return 0;
+	for (i = 0; i < NDIRECTIVES; i++) {
+		if (strcmp(name, directives[i].name) == 0)
+			return directives[i].fn(h, d, c, dirs);
+		known[i] = directives[i].name;
 	}
-	if (strcmp(name, "ipv4-prefix") == 0)
-		return nargs(h, d, 1) < 0 ? -1 :
-		    arg_prefix(h, d, 0, 32, name, &c->v4prefix);
-	if (strcmp(name, "ipv6-prefix") == 0)
-		return nargs(h, d, 1) < 0 ? -1 :
-		    arg_prefix(h, d, 0, 128, name, &c->v6prefix);
-	if (strcmp(name, "tempfail-code") == 0) {
-		if (nargs(h, d, 1) < 0)
-			return -1;
-		if (strcmp(h->dir_arg(d, 0), "451") != 0 &&
-		    strcmp(h->dir_arg(d, 0), "450") != 0) {
-			h->conf_error(h, d, 0, "tempfail-code: expected 451 or "
-			    "450");
-			return -1;
-		}
-		memcpy(c->tempfail_code, h->dir_arg(d, 0), 4);
-		return 0;
-	}
-	if (strcmp(name, "decide-messages-at") == 0) {
-		if (nargs(h, d, 1) < 0)
-			return -1;
-		if (strcmp(h->dir_arg(d, 0), "mail") != 0 &&
-		    strcmp(h->dir_arg(d, 0), "rcpt") != 0 &&
-		    strcmp(h->dir_arg(d, 0), "eom") != 0) {
-			h->conf_error(h, d, 0, "decide-messages-at: expected "
-			    "mail, rcpt or eom");
-			return -1;
-		}
-		c->messages_at_rcpt = strcmp(h->dir_arg(d, 0), "rcpt") == 0;
-		c->messages_at_eom = strcmp(h->dir_arg(d, 0), "eom") == 0;
-		return 0;
-	}
-	if (strcmp(name, "message") == 0)
-		return nargs(h, d, 1) < 0 ? -1 :
-		    set_text(h, d, 0, name, &c->tempfail_text);
-	if (strcmp(name, "reject-message") == 0)
-		return nargs(h, d, 1) < 0 ? -1 :
-		    set_text(h, d, 0, name, &c->reject_text);
-	h->conf_unknown(h, d, directives);
+	known[NDIRECTIVES] = NULL;
+	h->conf_unknown(h, d, known);
 	return -1;
 }
 
