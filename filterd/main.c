@@ -8,10 +8,10 @@
  * then serve.
  *
  * Signals. libmilter runs its own signal thread, which treats SIGHUP,
- * SIGTERM and SIGINT as "stop". filterd therefore reloads on SIGUSR1
- * (as OpenDKIM does), handled by a thread of ours that waits for it with
- * sigwait() (reload.c); SIGTERM and SIGINT stop cleanly through
- * libmilter.
+ * SIGTERM and SIGINT as "stop"; sigwait.c takes SIGHUP out of what it
+ * waits for. SIGHUP and SIGUSR1 reload, handled by a thread of ours
+ * that waits for them (reload.c); SIGTERM and SIGINT stop cleanly
+ * through libmilter.
  */
 #include "config.h"
 
@@ -60,7 +60,8 @@ usage(FILE *fp)
 	    "  -T file   read the time from file (testing; with -f or -t)\n"
 	    "  -V        print the version and plugin ABI\n"
 	    "  -h        this help\n"
-	    "Signals: SIGUSR1 reloads the configuration; SIGTERM stops.\n",
+	    "Signals: SIGHUP or SIGUSR1 reloads the configuration; SIGTERM "
+	    "stops.\n",
 	    FD_SYSCONFDIR);
 }
 
@@ -255,10 +256,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * Block the signals before any thread exists so that every thread
-	 * inherits the mask: SIGUSR1 is waited for by our reload thread,
-	 * SIGHUP, SIGTERM and SIGINT by libmilter's signal thread. A thread
-	 * started earlier with them unblocked (the store's sweeper, the
-	 * reloader) would otherwise take SIGTERM and kill the process.
+	 * inherits the mask: SIGHUP and SIGUSR1 are waited for by our
+	 * reload thread, SIGTERM and SIGINT by libmilter's signal thread.
+	 * A thread started earlier with them unblocked (the store's
+	 * sweeper, the reloader) would otherwise take SIGTERM and kill the
+	 * process.
 	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);

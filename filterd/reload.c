@@ -1,5 +1,6 @@
 /*
- * reload.c -- the thread that reloads the configuration on SIGUSR1
+ * reload.c -- the thread that reloads the configuration on SIGHUP and
+ * SIGUSR1
  *
  * See reload.h. Building and swapping a generation is fd_daemon_load's;
  * this thread is when it runs, and what a reload is told about the
@@ -7,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -154,7 +156,9 @@ set_stack(const struct fd_conf *conf)
 
 /*
  * reload_main - set the first generation's thread stack, then wait for
- * SIGUSR1 and build a new generation each time. Every set_stack() runs
+ * SIGHUP or SIGUSR1 and build a new generation each time. It waits with
+ * sigwaitinfo(), not sigwait(), which sigwait.c turns deaf to SIGHUP for
+ * libmilter's sake. Every set_stack() runs
  * in this thread, so a reload's stack cannot be overtaken by the first
  * one's; the thread itself was started before any, with the system's
  * stack, which building a whole configuration may need.
@@ -175,11 +179,13 @@ reload_main(void *arg)
 	pthread_barrier_wait(&r->started);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
 	for (;;) {
 		struct fd_gen	*old;
 
-		if (sigwait(&set, &sig) != 0 ||
-		    __atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE))
+		while ((sig = sigwaitinfo(&set, NULL)) < 0 && errno == EINTR)
+			continue;
+		if (sig < 0 || __atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE))
 			break;
 		fd_notify_reloading();
 		old = fd_daemon_acquire(r->d);

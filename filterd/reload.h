@@ -1,9 +1,10 @@
 /*
- * reload.h -- the thread that reloads the configuration on SIGUSR1
+ * reload.h -- the thread that reloads the configuration on SIGHUP and
+ * SIGUSR1
  *
- * libmilter's signal thread takes SIGHUP, SIGTERM and SIGINT as "stop",
- * so filterd reloads on SIGUSR1, which every thread blocks (main.c) and
- * this one waits for. It also sets the thread stack libmilter's sessions
+ * Every thread blocks both (main.c) and this one waits for them;
+ * libmilter's signal thread, which would take SIGHUP as "stop", no
+ * longer waits for it (sigwait.c). It also sets the thread stack libmilter's sessions
  * get, the first generation's and each reload's, and names the settings
  * a reload changed that only a restart applies.
  */

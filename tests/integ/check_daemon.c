@@ -454,6 +454,7 @@ START_TEST(reload)
 }
 END_TEST
 
+
 /*
  * Settings read only at start (the store and its options, the socket,
  * milter-timeout, ...) do not change at a reload: a reload that changes
@@ -943,6 +944,67 @@ START_TEST(service_notify)
 	ck_assert_int_eq(th_proc_stop(E.p, STOP_MS), 0);
 	notify_wait(s, "STOPPING=1");
 	close(s);
+	free(path);
+#else
+	ck_assert_msg(skip_allowed(), "filterd was built without libsystemd "
+	    "(configure --with-systemd; libsystemd-dev)");
+#endif
+}
+END_TEST
+
+/*
+ * SIGHUP reloads, as SIGUSR1 does, where libmilter would stop the
+ * milter. A second SIGHUP sent while the first one's reload runs (a
+ * large table keeps it busy) is a second reload: libmilter's own signal
+ * thread, which waits for SIGHUP as it waits for SIGTERM, would take it
+ * while the reload thread is busy, and stop filterd (sigwait.c).
+ */
+START_TEST(sighup_reloads)
+{
+#ifdef HAVE_LIBSYSTEMD
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	char		*path = th_path(E.dir, "notify"), err[512];
+	char		*big = th_path(E.dir, "big.cidr");
+	struct sockaddr_un sun;
+	int		 s = unix_bound(path, SOCK_DGRAM, &sun), i, st;
+	FILE		*f = fopen(big, "w");
+
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < 100000; i++)
+		fprintf(f, "10.%d.%d.%d/32\n", i >> 16, (i >> 8) & 255,
+		    i & 255);
+	ck_assert_int_eq(fclose(f), 0);
+	write_conf("table big cidr file \"big.cidr\"\n",
+	    "450 4.2.1 \"Mailbox resting, try later\"");
+	ck_assert_int_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
+	E.p = th_proc_start(E.dir, "filterd", argv, err, sizeof(err));
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_msg(E.p != NULL, "%s", err);
+	notify_wait(s, "READY=1");
+	rcpt_session("192.0.2.16", 40008, "<trap@example.com>", MC_TEMPFAIL,
+	    "450", "4.2.1", "Mailbox resting, try later");
+
+	write_conf("table big cidr file \"big.cidr\"\n",
+	    "550 5.1.1 \"No such user here\"");
+	ck_assert_int_eq(th_proc_signal(E.p, SIGHUP), 0);
+	notify_wait(s, "RELOADING=1");
+	ck_assert_int_eq(th_proc_signal(E.p, SIGHUP), 0);
+	notify_wait(s, "READY=1");
+	notify_wait(s, "RELOADING=1");
+	notify_wait(s, "READY=1");
+	ck_assert_msg(th_log_has(E.p, "filterd.conf: generation 3\n") &&
+	    !th_log_has(E.p, "stopping"), "%s", th_log_tail(E.p, 3));
+	rcpt_session("192.0.2.16", 40009, "<trap@example.com>", MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+
+	/* SIGTERM still stops, through libmilter */
+	st = th_proc_stop(E.p, STOP_MS);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "wait status %#x", st);
+	notify_wait(s, "STOPPING=1");
+	close(s);
+	free(big);
 	free(path);
 #else
 	ck_assert_msg(skip_allowed(), "filterd was built without libsystemd "
@@ -1503,7 +1565,7 @@ START_TEST(version_usage)
 	p = th_proc_free(p);
 	st = run("h", h, &p);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	ck_assert(th_log_has(p, "SIGUSR1 reloads"));
+	ck_assert(th_log_has(p, "SIGHUP or SIGUSR1 reloads"));
 	p = th_proc_free(p);
 	st = run("bad", bad, &p);	/* a test clock needs -f or -t */
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 64);
@@ -1589,6 +1651,7 @@ daemon_suite(void)
 	tcase_add_test(tc, malformed_packets);
 	tcase_add_test(tc, reload_unreadable_include);
 	tcase_add_test(tc, reload);
+	tcase_add_test(tc, sighup_reloads);
 	tcase_add_test(tc, reload_start_only);
 	tcase_add_test(tc, reload_log_level);
 	tcase_add_test(tc, thread_stack);
