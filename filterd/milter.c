@@ -339,6 +339,38 @@ ends_message(uint32_t stage, sfsistat rc)
 	}
 }
 
+/* the stages of a message after MAIL, which begins it */
+#define MSG_STAGES	(FD_ST_RCPT | FD_ST_DATA | FD_ST_HEADER | FD_ST_EOH | \
+			 FD_ST_BODY | FD_ST_EOM)
+
+/*
+ * outside - the answer to a message command that came with no message
+ * open. libmilter passes one on after an UNKNOWN command, and after an
+ * answer that ended the message (a DISCARD at RCPT): Postfix and
+ * Sendmail send neither, so the peer does not follow the protocol.
+ * Nothing is decided on it, since rules and plugins read the message it
+ * would belong to. It is refused for now, so that a sender behind a
+ * faulty MTA loses nothing, and logged once per connection.
+ */
+static sfsistat
+outside(SMFICTX *ctx, struct fd_txn *t, uint32_t stage)
+{
+	char	 text[96];
+
+	if (!t->outside_logged) {
+		t->outside_logged = 1;
+		snprintf(text, sizeof(text), "stage=%s: the MTA sent a "
+		    "message command with no message open; answered tempfail",
+		    fd_stage_name(stage));
+		fd_conn_log(t, FD_LOG_WARN, text);
+	}
+	if (t->noreply & stage)
+		return SMFIS_NOREPLY;
+	(void)smfi_setreply(ctx, "451", "4.5.0", "Command out of sequence, "
+	    "try again later");
+	return SMFIS_TEMPFAIL;
+}
+
 /*
  * decide - answer one stage; a message that answer ends is ended here, so
  * that nothing of it is seen by what comes before the next MAIL (a HELO
@@ -348,8 +380,11 @@ static sfsistat
 decide(SMFICTX *ctx, struct fd_txn *t, uint32_t stage,
     const unsigned char *chunk, size_t len)
 {
-	sfsistat	 rc = answer(ctx, t, stage, chunk, len);
+	sfsistat	 rc;
 
+	if ((stage & MSG_STAGES) && !t->msg.active)
+		return outside(ctx, t, stage);
+	rc = answer(ctx, t, stage, chunk, len);
 	if (ends_message(stage, rc))
 		fd_txn_msg_end(t);
 	return rc;
@@ -503,6 +538,8 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 
 	if ((t = enter(ctx, FD_ST_RCPT)) == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!t->msg.active)
+		return leave(outside(ctx, t, FD_ST_RCPT));
 	read_macros(ctx, t, SMFIM_ENVRCPT);
 	/* Postfix names the queue only once a recipient is valid */
 	fd_txn_set_queue_id(t, fd_txn_macro(t, "i"));

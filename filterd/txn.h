@@ -119,6 +119,7 @@ struct fd_txn {
 		char		*text;
 	} held;
 	uint32_t	 noreply;	/* stages the MTA awaits no reply for */
+	int		 outside_logged; /* a message command with no message */
 
 	void		**priv;		/* per-plugin connection slots */
 	struct fd_plan	*plan;		/* store calls planned at this stage */

@@ -572,6 +572,72 @@ open_session(const char *ip)
 	return mc;
 }
 
+/* outside_reply - the reply to a message command with no message open */
+static void
+outside_reply(enum mc_action a, struct mc_conn *mc)
+{
+	const struct mc_reply	*r = mc_last(mc);
+
+	ck_assert_msg(a == MC_TEMPFAIL, "%s: %s", mc_action_name(a),
+	    mc_error(mc));
+	ck_assert_str_eq(r->rcode, "451");
+	ck_assert_str_eq(r->xcode, "4.5.0");
+	ck_assert_str_eq(r->text, "Command out of sequence, try again later");
+}
+
+/* count_lines - the lines of filterd 0's log holding needle */
+static int
+count_lines(const char *needle)
+{
+	char	*log = th_log_read(E.d[0].p), *p;
+	int	 n = 0;
+
+	for (p = log; p != NULL && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/*
+ * A message command with no message open, which libmilter passes on
+ * after an UNKNOWN command and after a discard at RCPT (no MTA sends
+ * one), is answered 451 4.5.0 and logged once per connection; nothing
+ * decides on it (the greylist plugin's message slot does not exist),
+ * and filterd goes on serving.
+ */
+START_TEST(outside_message)
+{
+	static const char rcpt[] = "<b@dest.example>";
+	struct outcome	 o;
+	struct mc_conn	*mc;
+
+	use_backend(_i);
+	start(ONLY "delay 5m",
+	    "rule drop on rcpt if rcpt == discard@dest.example discard\n");
+	mc = open_session("192.0.2.10");
+	ck_assert_int_eq(mc_raw(mc, SMFIC_UNKNOWN, "XFOO bar", 9,
+	    SMFIP_NR_UNKN), MC_NOREPLY);
+	outside_reply(mc_raw(mc, SMFIC_RCPT, rcpt, sizeof(rcpt),
+	    SMFIP_NR_RCPT), mc);
+	outside_reply(mc_raw(mc, SMFIC_BODYEOB, "", 0, 0), mc);
+	mc_quit(mc);
+
+	mc = open_session("192.0.2.11");
+	ck_assert(passed(mc_mail(mc, "<s@src.example>", NULL)));
+	ck_assert_int_eq(mc_rcpt(mc, "<discard@dest.example>", NULL),
+	    MC_DISCARD);
+	outside_reply(mc_raw(mc, SMFIC_RCPT, rcpt, sizeof(rcpt),
+	    SMFIP_NR_RCPT), mc);
+	outside_reply(mc_raw(mc, SMFIC_BODYEOB, "", 0, 0), mc);
+	mc_quit(mc);
+
+	ck_assert_int_eq(count_lines("stage=rcpt: the MTA sent a message "
+	    "command with no message open; answered tempfail"), 2);
+	o = one_to("192.0.2.12", "s@src.example", "a@dest.example");
+	GREYLISTED(o, 0, 300);
+}
+END_TEST
+
 /* a deferral held from a RCPT the MTA did not wait for belongs to its
  * message: the next message on the connection is decided afresh, whether
  * the first ended at end of message (delay-reject eom: the hold is never
@@ -1169,6 +1235,7 @@ greylist_suite(void)
 	tcase_add_loop_test(tc, eom_mode_rcpt_override, 0, nbackends);
 	tcase_add_loop_test(tc, held_deferral_ends_with_message, 0,
 	    nbackends);
+	tcase_add_loop_test(tc, outside_message, 0, nbackends);
 	tcase_add_loop_test(tc, body_hash, 0, nbackends);
 	tcase_add_loop_test(tc, rule_overrides, 0, nbackends);
 	tcase_add_loop_test(tc, null_sender, 0, nbackends);

@@ -1691,6 +1691,24 @@ mc_unknown(struct mc_conn *mc, const char *line)
 	return mc_post(mc, SMFIC_UNKNOWN, SMFIP_NR_UNKN);
 }
 
+enum mc_action
+mc_raw(struct mc_conn *mc, int cmd, const void *data, size_t len,
+    uint32_t nrflag)
+{
+	size_t	 at;
+
+	mc_reply_reset(mc, cmd);
+	if (mc->state == MCS_ERROR || mc->state == MCS_CLOSED ||
+	    mc->state == MCS_NEW) {
+		mc_misuse(mc, "'%c' on a connection not open", cmd);
+		return mc->reply.action;
+	}
+	at = mc_pkt_begin(mc, cmd);
+	mc_buf_add(&mc->out, data, len);
+	mc_pkt_end(mc, at);
+	return mc_post(mc, cmd, nrflag);
+}
+
 /* mc_abort - SMFIC_ABORT, buffered; Postfix sends it after every
  * transaction (mail_reset), successful or not */
 int

@@ -183,6 +183,13 @@ enum mc_action mc_body(struct mc_conn *, const void *buf, size_t len);
 /* mc_eom - send what is left of the body, then SMFIC_BODYEOB */
 enum mc_action mc_eom(struct mc_conn *);
 enum mc_action mc_unknown(struct mc_conn *, const char *line);
+/* mc_raw - command cmd with its len bytes of data, sent whatever the
+ * negotiated steps and the protocol's order say, as a faulty or hostile
+ * peer would; its reply read unless the filter asked for none (nrflag,
+ * SMFIP_NR_*, 0 for a step that always has one). The macros set are not
+ * sent. */
+enum mc_action mc_raw(struct mc_conn *, int cmd, const void *data,
+		    size_t len, uint32_t nrflag);
 
 /* No reply is awaited for these three; they return 0 or -1. */
 int	 mc_abort(struct mc_conn *);	/* buffered, like Postfix */
