@@ -234,11 +234,18 @@ fd_fatal(const char *fmt, ...)
 	exit(1);
 }
 
-/* plain - byte c stands for itself in a log line */
+/*
+ * plain - byte c stands for itself in a log line; in an address (addr),
+ * neither a space nor '>' does: a field written <...> and unquoted
+ * must end at its own '>' and hold no space, or a quoted local part
+ * such as "a> rcpt=<x@y" could pass for another field
+ */
 static int
-plain(unsigned char c)
+plain(unsigned char c, int addr)
 {
-	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+	if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+		return 0;
+	return !addr || (c != ' ' && c != '>');
 }
 
 /* escape_cut - end dst, full at o, with "..." (room for it was kept) */
@@ -252,8 +259,9 @@ escape_cut(char *dst, size_t dstlen, size_t o)
 	return dst;
 }
 
-char *
-fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
+/* escape - fd_escape, with addr: for fd_escape_addr */
+static char *
+escape(char *dst, size_t dstlen, const void *src, size_t len, int addr)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = src;
@@ -269,7 +277,7 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 		/* most bytes stand for themselves (the decision line of
 		 * every message goes through here): a run of them is copied
 		 * at once; room is kept for "..." and the NUL */
-		for (r = i; r < len && plain(s[r]); r++)
+		for (r = i; r < len && plain(s[r], addr); r++)
 			;
 		if (r > i) {
 			fit = dstlen >= o + 4 ? dstlen - 4 - o : 0;
@@ -306,6 +314,12 @@ fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
 }
 
 char *
+fd_escape(char *dst, size_t dstlen, const void *src, size_t len)
+{
+	return escape(dst, dstlen, src, len, 0);
+}
+
+char *
 fd_escape_str(char *dst, size_t dstlen, const char *src)
 {
 	if (src == NULL)
@@ -321,7 +335,7 @@ fd_escape_addr(char *dst, size_t dstlen, const char *addr)
 	if (dstlen < 4 || addr == NULL)
 		return fd_escape_str(dst, dstlen, NULL);
 	dst[0] = '<';
-	fd_escape(dst + 1, dstlen - 2, addr, strlen(addr));
+	escape(dst + 1, dstlen - 2, addr, strlen(addr), 1);
 	n = strlen(dst);
 	dst[n] = '>';
 	dst[n + 1] = '\0';

@@ -50,7 +50,9 @@ char	*fd_escape(char *dst, size_t dstlen, const void *src, size_t len);
 /* fd_escape_str - the same for a C string (NULL renders as "-") */
 char	*fd_escape_str(char *dst, size_t dstlen, const char *src);
 /* fd_escape_addr - an envelope address for a log line: "<" addr escaped
- * ">" (the null sender is "<>"), or "-" when none is known yet */
+ * ">" (the null sender is "<>"), or "-" when none is known yet; a space
+ * or '>' in addr is written \x20 or \x3e, so that the field ends at
+ * its own '>' and holds no blank */
 char	*fd_escape_addr(char *dst, size_t dstlen, const char *addr);
 /* fd_escape_ctl - src with only its control bytes escaped (\n, \x1b),
  * for text that is ours but may carry others' bytes: a plugin's log

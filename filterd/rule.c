@@ -243,7 +243,8 @@ static void
 log_match(const struct fd_rule *r, uint32_t stage, const struct fd_txn *t,
     const char *what)
 {
-	char	 helo[128], from[160], rcpt[160], text[1024];
+	char		 helo[128], from[160], rcpt[160], text[1024];
+	const char	*q;
 
 	if (fd_log_level() < FD_LOG_INFO)
 		return;
@@ -251,8 +252,10 @@ log_match(const struct fd_rule *r, uint32_t stage, const struct fd_txn *t,
 	fd_escape_addr(from, sizeof(from), t->msg.active ? t->msg.sender :
 	    NULL);
 	fd_escape_addr(rcpt, sizeof(rcpt), t->msg.rcpt);
-	snprintf(text, sizeof(text), "helo=%s from=%s rcpt=%s stage=%s rule=%s "
-	    "%s %s", helo, from, rcpt, rule_stage_name(stage), r->name, what,
+	/* quoted: Postfix passes a HELO with spaces on whole */
+	q = t->helo != NULL ? "\"" : "";
+	snprintf(text, sizeof(text), "helo=%s%s%s from=%s rcpt=%s stage=%s "
+	    "rule=%s %s %s", q, helo, q, from, rcpt, rule_stage_name(stage), r->name, what,
 	    r->desc);
 	fd_conn_log(t, FD_LOG_INFO, text);
 }

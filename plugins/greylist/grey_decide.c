@@ -433,6 +433,30 @@ check_triplet(const struct grey_conf *c, struct fd_txn *t,
 	return rc;
 }
 
+/*
+ * addr_esc - an address for the log as the core's decision line writes
+ * it: escape()d, and a space or '>' as \x20 or \x3e (escape() leaves
+ * both), so that <...> ends at its own '>' and a quoted local part
+ * cannot pass for another field
+ */
+static char *
+addr_esc(const struct fd_host *h, char *dst, size_t len, const char *a)
+{
+	char		 tmp[200];
+	const char	*p;
+	size_t		 o = 0;
+
+	h->escape(tmp, sizeof(tmp), a, strlen(a));
+	for (p = tmp; *p != '\0' && o + 5 < len; p++)
+		if (*p == ' ' || *p == '>') {
+			snprintf(dst + o, len - o, "\\x%02x", (unsigned)*p);
+			o += 4;
+		} else
+			dst[o++] = *p;
+	dst[o] = '\0';
+	return dst;
+}
+
 /* first_pass - a triplet passed for the first time: remember the delay
  * for the header and log it (operators ask for this line) */
 static void
@@ -441,7 +465,7 @@ first_pass(const struct grey_conf *c, const struct fd_txn *t,
     const char *rcpt, int64_t delayed, const char *how)
 {
 	const struct fd_host	*h = c->host;
-	char			 ec[CLIENT_MAX], es[256], er[256];
+	char			 ec[CLIENT_MAX], es[800], er[800];
 
 	if (delayed < 0)
 		delayed = 0;
@@ -451,8 +475,8 @@ first_pass(const struct grey_conf *c, const struct fd_txn *t,
 	h->log_txn(h, t, FD_LOG_INFO, "%s passed after %llds: client %s from "
 	    "<%s> to <%s>", how, (long long)delayed,
 	    h->escape(ec, sizeof(ec), client, strlen(client)),
-	    h->escape(es, sizeof(es), sender, strlen(sender)),
-	    h->escape(er, sizeof(er), rcpt, strlen(rcpt)));
+	    addr_esc(h, es, sizeof(es), sender),
+	    addr_esc(h, er, sizeof(er), rcpt));
 }
 
 /* defer - 451 4.7.1 with the configured text; secs until a retry passes */

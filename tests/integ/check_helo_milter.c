@@ -174,7 +174,7 @@ START_TEST(log_only_line_names_its_connection)
 	ck_assert_int_eq(th_log_wait(E.p, 0, "helo=\"host two\"", 5000), 0);
 	ck_assert_msg(th_log_has(E.p, "conn=2 qid=- "
 	    "client=unknown[203.0.113.5] "
-	    "helo=host two from=<a@example.org> rcpt=- stage=mail "
+	    "helo=\"host two\" from=<a@example.org> rcpt=- stage=mail "
 	    "rule=seen matched: log \"mail\"\n"), "%s", th_log_read(E.p));
 	ck_assert_msg(th_log_has(E.p, "conn=1 qid=- "
 	    "client=unknown[203.0.113.5] "

@@ -1095,6 +1095,29 @@ START_TEST(escape)
 	ck_assert_str_eq(fd_escape(out, sizeof(out), "ab\"cd\\ef", 8),
 	    "ab\\\"cd\\\\ef");
 	ck_assert_str_eq(fd_escape(out, sizeof(out), "ab\0", 3), "ab\\x00");
+	ck_assert_str_eq(fd_escape(out, sizeof(out), "a> b", 4), "a> b");
+}
+END_TEST
+
+/*
+ * An address in a log line ends at its own '>' and holds no space: a
+ * quoted local part (RFC 5321 allows both in one) cannot write what
+ * reads as the line's next fields
+ */
+START_TEST(escape_addr)
+{
+	char	 out[128];
+
+	ck_assert_str_eq(fd_escape_addr(out, sizeof(out), "a@b.example"),
+	    "<a@b.example>");
+	ck_assert_str_eq(fd_escape_addr(out, sizeof(out), ""), "<>");
+	ck_assert_str_eq(fd_escape_addr(out, sizeof(out), NULL), "-");
+	ck_assert_str_eq(fd_escape_addr(out, sizeof(out),
+	    "\"a> rcpt=<x@y.example> action=accept\"@z.example"),
+	    "<\\\"a\\x3e\\x20rcpt=<x@y.example\\x3e\\x20action=accept\\\"@z.example>");
+	/* cut with "...", the closing '>' kept */
+	ck_assert_str_eq(fd_escape_addr(out, 12, "a b c d e f"),
+	    "<a\\x20b...>");
 }
 END_TEST
 
@@ -1278,6 +1301,7 @@ core_suite(void)
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, units_dec);
 	tcase_add_test(tc, path_join);
+	tcase_add_test(tc, escape_addr);
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
 	tcase_add_test(tc, host_log_one_line);

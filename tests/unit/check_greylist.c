@@ -2037,6 +2037,36 @@ START_TEST(test_rcpt_transitions)
 }
 END_TEST
 
+/*
+ * The first-pass line writes addresses as the decision line does: a
+ * quoted local part's space and '>' escaped, so that it cannot write
+ * what reads as the line's own "to <...>"
+ */
+START_TEST(test_pass_line_quoted)
+{
+	static const char *const to[] = { "rcpt@dest.example" };
+	static const char from[] = "\"a> to <forged@x.example\"@src.example";
+	struct fd_txn	 t;
+	enum fd_action	 acts[1];
+	void		*st;
+
+	world_reset();
+	ck_assert_ptr_nonnull(st = plugin_new("auto-whitelist off"));
+	txn_init(&t, "192.0.2.10", from);
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_TEMPFAIL);
+	W.now = T0 + 300;
+	txn_init(&t, "192.0.2.10", from);
+	message(st, &t, to, 1, acts, NULL);
+	ck_assert_int_eq(acts[0], FD_CONTINUE);
+	/* (the fake host's escape() leaves the quotes alone) */
+	ck_assert_msg(strstr(W.log, "a\\x3e\\x20to\\x20<forged@x.example") !=
+	    NULL && strstr(W.log, "@src.example> to <rcpt@dest.example>") !=
+	    NULL, "%s", W.log);
+	filterd_plugin.fini(st);
+}
+END_TEST
+
 /* an unconfirmed entry expires after the retry window */
 START_TEST(test_rcpt_window)
 {
@@ -2750,6 +2780,7 @@ greylist_suite(void)
 
 	tc = tcase_create("decide");
 	tcase_add_test(tc, test_rcpt_transitions);
+	tcase_add_test(tc, test_pass_line_quoted);
 	tcase_add_test(tc, test_rcpt_window);
 	tcase_add_test(tc, test_rcpt_partial);
 	tcase_add_test(tc, test_eom_mode);
