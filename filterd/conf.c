@@ -7,9 +7,10 @@
  * goes to the caller's fd_errs as file:line:col; any problem means no
  * conf at all, so a broken reload never replaces a working one.
  *
- * Paths. Messages name files the way the user wrote them, an included
- * file relative to the directory of its includer's name, less the "./"
- * steps, which name nothing (path.h). Paths kept in
+ * Paths. Messages name the top file as the caller named it (the daemon
+ * makes it absolute, daemon.c), an included file relative to the
+ * directory of its includer's name, less the "./" steps, which name
+ * nothing (path.h). Paths kept in
  * the conf (pidfile, store directory, plugin-dir, plugin path, table
  * files) are made absolute against the directory of the file that names
  * them, so they mean the same after the daemon changes directory.

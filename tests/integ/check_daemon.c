@@ -908,6 +908,30 @@ notify_wait(int s, const char *want)
 	    want);
 }
 
+#ifdef HAVE_LIBSYSTEMD
+/* start_notified - filterd on E.conf under a service manager, once it
+ * said READY=1; the socket it notifies (notify_wait), bound at *path
+ * (the caller's to free) */
+static int
+start_notified(char **path)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	char		 err[512];
+	struct sockaddr_un sun;
+	int		 s;
+
+	*path = th_path(E.dir, "notify");
+	s = unix_bound(*path, SOCK_DGRAM, &sun);
+	ck_assert_int_eq(setenv("NOTIFY_SOCKET", *path, 1), 0);
+	E.p = th_proc_start(E.dir, "filterd", argv, err, sizeof(err));
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_msg(E.p != NULL, "%s", err);
+	notify_wait(s, "READY=1\nSTATUS=serving on inet:");
+	return s;
+}
+#endif
+
 /*
  * Under a service manager (NOTIFY_SOCKET, as systemd's Type=notify sets
  * it) filterd says READY=1 once it serves: a milter conversation works the
@@ -917,17 +941,9 @@ notify_wait(int s, const char *want)
 START_TEST(service_notify)
 {
 #ifdef HAVE_LIBSYSTEMD
-	const char	*fd = th_require("FILTERD", NULL);
-	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
-	char		*path = th_path(E.dir, "notify"), err[512];
-	struct sockaddr_un sun;
-	int		 s = unix_bound(path, SOCK_DGRAM, &sun);
+	char		*path;
+	int		 s = start_notified(&path);
 
-	ck_assert_int_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
-	E.p = th_proc_start(E.dir, "filterd", argv, err, sizeof(err));
-	unsetenv("NOTIFY_SOCKET");
-	ck_assert_msg(E.p != NULL, "%s", err);
-	notify_wait(s, "READY=1\nSTATUS=serving on inet:");
 	rcpt_session("192.0.2.15", 40007, "<trap@example.com>", MC_REJECT,
 	    "550", "5.1.1", "No such user here");
 
@@ -962,13 +978,9 @@ END_TEST
 START_TEST(sighup_reloads)
 {
 #ifdef HAVE_LIBSYSTEMD
-	const char	*fd = th_require("FILTERD", NULL);
-	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
-	char		*path = th_path(E.dir, "notify"), err[512];
-	char		*big = th_path(E.dir, "big.cidr");
-	struct sockaddr_un sun;
-	int		 s = unix_bound(path, SOCK_DGRAM, &sun), i, st;
+	char		*big = th_path(E.dir, "big.cidr"), *path;
 	FILE		*f = fopen(big, "w");
+	int		 s, i, st;
 
 	ck_assert_ptr_nonnull(f);
 	for (i = 0; i < 100000; i++)
@@ -977,11 +989,7 @@ START_TEST(sighup_reloads)
 	ck_assert_int_eq(fclose(f), 0);
 	write_conf("table big cidr file \"big.cidr\"\n",
 	    "450 4.2.1 \"Mailbox resting, try later\"");
-	ck_assert_int_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
-	E.p = th_proc_start(E.dir, "filterd", argv, err, sizeof(err));
-	unsetenv("NOTIFY_SOCKET");
-	ck_assert_msg(E.p != NULL, "%s", err);
-	notify_wait(s, "READY=1");
+	s = start_notified(&path);
 	rcpt_session("192.0.2.16", 40008, "<trap@example.com>", MC_TEMPFAIL,
 	    "450", "4.2.1", "Mailbox resting, try later");
 
