@@ -358,6 +358,8 @@ fd_dispatch(struct fd_txn *t, uint32_t stage, const unsigned char *chunk,
 	int			 ra = -1;
 	enum fd_action		 a;
 
+	if ((stage & MSG_STAGES) && !t->msg.active)
+		return FD_CONTINUE;
 	if (t->accepted || ((stage & MSG_STAGES) && t->msg.accepted))
 		return FD_ACCEPT;
 	fd_txn_reply_clear(t);

@@ -24,7 +24,10 @@
 
 struct fd_txn;
 
-/* fd_dispatch - decide stage (an FD_ST_* bit) for txn; chunk/len for body */
+/* fd_dispatch - decide stage (an FD_ST_* bit) for txn; chunk/len for body.
+ * A message stage with no message open decides nothing (FD_CONTINUE):
+ * rules and plugins read that message, and a plugin's hook is promised
+ * its message slot. milter.c answers such a command itself. */
 enum fd_action	 fd_dispatch(struct fd_txn *, uint32_t stage,
 		    const unsigned char *chunk, size_t len);
 /* fd_conn_log - a line about t's connection: the decision line's first

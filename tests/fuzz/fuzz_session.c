@@ -12,7 +12,10 @@
  * bit 6 gives a fixed address when addr does not parse, bit 7 makes the
  * client name verified. The body is the rest of the input, NULs and all.
  * Each session has two messages, the second with sender and recipient
- * swapped, so greylist and ratelimit see keys they stored before.
+ * swapped, so greylist and ratelimit see keys they stored before, and
+ * message stages with no message open before, between and after them
+ * (libmilter passes such commands on after UNKNOWN, or after an answer
+ * that ended the message).
  *
  * Besides the sanitizers' findings, it aborts when a log line holds a
  * control byte (untrusted text must be escaped) or a refusal has a reply
@@ -154,6 +157,22 @@ rcpt(struct fd_txn *t, const char *addr)
 		fd_txn_rcpt_accept(t);
 }
 
+/* outside - message stages with no message open: nothing decides */
+static void
+outside(struct fd_txn *t)
+{
+	static const uint32_t sts[] = { FD_ST_RCPT, FD_ST_DATA, FD_ST_HEADER,
+	    FD_ST_EOH, FD_ST_BODY, FD_ST_EOM };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++)
+		if (stage(t, sts[i], NULL, 0) != FD_CONTINUE) {
+			fprintf(stderr, "decided %s with no message\n",
+			    fd_stage_name(sts[i]));
+			abort();
+		}
+}
+
 /* message - MAIL to end of message; body may be NULL */
 static void
 message(struct fd_txn *t, char **f, const unsigned char *body, size_t len)
@@ -178,6 +197,7 @@ message(struct fd_txn *t, char **f, const unsigned char *body, size_t len)
 	}
 	stage(t, FD_ST_EOM, NULL, 0);
 	fd_txn_msg_end(t);
+	outside(t);
 }
 
 /* session - connect, HELO and two messages */
@@ -198,6 +218,7 @@ session(struct fd_daemon *d, unsigned flags, char **f,
 	stage(t, FD_ST_CONNECT, NULL, 0);
 	fd_txn_set_helo(t, f[3]);
 	stage(t, FD_ST_HELO, NULL, 0);
+	outside(t);
 	message(t, f, body, len);
 	swap = f[4];
 	f[4] = f[5];

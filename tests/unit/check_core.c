@@ -936,6 +936,30 @@ failing_rcpt(struct fd_txn *t, void *state, void *conn, void *msg)
 	return FD_ERROR;
 }
 
+/* a generation of one plugin p, deciding at RCPT, with no rules */
+struct one_gen {
+	struct fd_plugin_conf	 pc;
+	struct fd_conf		 conf;
+	struct fd_loaded	 l;
+	struct fd_gen		 gen;
+};
+
+static void
+one_gen_init(struct one_gen *g, const struct fd_plugin *p)
+{
+	memset(g, 0, sizeof(*g));
+	g->pc.name = (char *)p->name;
+	g->l.p = p;
+	g->l.conf = &g->pc;
+	g->l.gen = &g->gen;
+	g->l.stages = g->l.declared = g->l.decides = FD_ST_RCPT;
+	g->l.on_store_error = FD_FAIL_CONTINUE;
+	g->gen.conf = &g->conf;
+	g->gen.nplugins = 1;
+	g->gen.plugins = &g->l;
+	g->gen.refs = 2;		/* fd_txn_free drops one */
+}
+
 /*
  * The line that says a plugin could not decide quotes its reason, which
  * a plugin may build from what the client sent (the decision line
@@ -947,27 +971,11 @@ START_TEST(plugin_error_one_line)
 {
 	static const struct fd_plugin p = { .name = "demo",
 	    .stages = FD_ST_RCPT, .on_rcpt = failing_rcpt };
-	struct fd_plugin_conf	 pc;
-	struct fd_conf		 conf;
-	struct fd_loaded	 l;
-	struct fd_gen		 gen;
+	struct one_gen		 g;
 	struct fd_txn		*t;
 
-	memset(&pc, 0, sizeof(pc));
-	memset(&conf, 0, sizeof(conf));
-	memset(&l, 0, sizeof(l));
-	memset(&gen, 0, sizeof(gen));
-	pc.name = "demo";
-	l.p = &p;
-	l.conf = &pc;
-	l.gen = &gen;
-	l.stages = l.declared = l.decides = FD_ST_RCPT;
-	l.on_store_error = FD_FAIL_CONTINUE;
-	gen.conf = &conf;
-	gen.nplugins = 1;
-	gen.plugins = &l;
-	gen.refs = 2;			/* fd_txn_free drops one */
-	t = fd_txn_new(&gen, 1);
+	one_gen_init(&g, &p);
+	t = fd_txn_new(&g.gen, 1);
 	fd_txn_msg_begin(t, "<s@example.org>");
 	fd_txn_rcpt_begin(t, "<r@example.org>");
 	last_line[0] = '\0';
@@ -978,6 +986,49 @@ START_TEST(plugin_error_one_line)
 	    "plugin demo: could not decide (store down "
 	    "for <a\\nfilterd[1]: notice: forged>); on-store-error continue "
 	    "applies (logged once a minute)");
+	fd_txn_free(t);
+}
+END_TEST
+
+/* counting_reject - refuses every recipient, and counts its calls */
+static int	 reject_calls;
+
+static enum fd_action
+counting_reject(struct fd_txn *t, void *state, void *conn, void *msg)
+{
+	(void)t;
+	(void)state;
+	(void)conn;
+	(void)msg;
+	reject_calls++;
+	return FD_REJECT;
+}
+
+/*
+ * A message stage with no message open (libmilter passes RCPT on after
+ * UNKNOWN, or after an answer that ended the message) reaches no plugin:
+ * its hook is promised a message slot
+ */
+START_TEST(dispatch_no_message)
+{
+	static const struct fd_plugin p = { .name = "demo",
+	    .stages = FD_ST_RCPT, .on_rcpt = counting_reject };
+	struct one_gen		 g;
+	struct fd_txn		*t;
+
+	one_gen_init(&g, &p);
+	t = fd_txn_new(&g.gen, 1);
+	reject_calls = 0;
+	fd_txn_rcpt_begin(t, "<r@example.org>");
+	ck_assert_int_eq(fd_dispatch(t, FD_ST_RCPT, NULL, 0), FD_CONTINUE);
+	ck_assert_int_eq(reject_calls, 0);
+	fd_txn_msg_begin(t, "<s@example.org>");
+	fd_txn_rcpt_begin(t, "<r@example.org>");
+	ck_assert_int_eq(fd_dispatch(t, FD_ST_RCPT, NULL, 0), FD_REJECT);
+	ck_assert_int_eq(reject_calls, 1);
+	fd_txn_msg_end(t);
+	ck_assert_int_eq(fd_dispatch(t, FD_ST_RCPT, NULL, 0), FD_CONTINUE);
+	ck_assert_int_eq(reject_calls, 1);
 	fd_txn_free(t);
 }
 END_TEST
@@ -1301,6 +1352,7 @@ core_suite(void)
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, units_dec);
 	tcase_add_test(tc, path_join);
+	tcase_add_test(tc, dispatch_no_message);
 	tcase_add_test(tc, escape_addr);
 	tcase_add_test(tc, escape);
 	tcase_add_test(tc, log_stderr_line);
