@@ -68,6 +68,12 @@ struct fd_store {
 	uint64_t		 failed_calls;	/* since it went down */
 	int			 said_down;	/* "unavailable" was logged */
 	int64_t			 down_logged;	/* mono ms of that line */
+	/* outages begun and over within the minute after that line: told
+	 * in one line once the minute is over (`quiet` also read without
+	 * mu) */
+	int			 quiet;
+	unsigned		 quiet_outages;
+	uint64_t		 quiet_calls;
 	int64_t			 inval_logged;	/* mono ms of that line */
 
 	int64_t			(*mono)(void *);
@@ -424,6 +430,23 @@ admit(struct fd_store *s)
 	return rc;
 }
 
+/* tell_quiet - the outages no line told of yet; under mu, at a moment
+ * the once-a-minute limit allows a line */
+static void
+tell_quiet(struct fd_store *s)
+{
+	if (!s->quiet)
+		return;
+	fd_log(FD_LOG_ERR, "store %s: %u short outage%s (%llu failed call%s) "
+	    "in the minute after its last line, each over before it could be "
+	    "logged; on-store-error applied to them", s->label,
+	    s->quiet_outages, s->quiet_outages == 1 ? "" : "s",
+	    (unsigned long long)s->quiet_calls, s->quiet_calls == 1 ? "" : "s");
+	__atomic_store_n(&s->quiet, 0, __ATOMIC_RELEASE);
+	s->quiet_outages = 0;
+	s->quiet_calls = 0;
+}
+
 /* failed - count a backend failure, log it if the store just went bad,
  * open the breaker when due */
 static void
@@ -443,6 +466,7 @@ failed(struct fd_store *s, int trial, const char *why)
 	if (!s->said_down && fd_log_ratelimited(&s->down_logged,
 	    s->mono(s->mono_arg), LOG_FLAP_MS)) {
 		s->said_down = 1;
+		tell_quiet(s);
 		fd_log(FD_LOG_ERR, "store %s: unavailable: %s; store calls "
 		    "fail (on-store-error applies) until it recovers",
 		    s->label, why[0] ? why : "unknown error");
@@ -467,12 +491,19 @@ failed(struct fd_store *s, int trial, const char *why)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* recovered - a call succeeded: close the breaker, say so once */
+/*
+ * recovered - a call succeeded: close the breaker, say so once. An
+ * outage that began too soon after the last line to be logged then is
+ * counted, and told once the minute is over, by the first call that
+ * succeeds after it or the next "unavailable": else a short outage
+ * soon after another would never be logged.
+ */
 static void
 recovered(struct fd_store *s)
 {
 	if (!__atomic_load_n(&s->down, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&s->open, __ATOMIC_ACQUIRE))
+	    !__atomic_load_n(&s->open, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&s->quiet, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&s->mu);
 	if (s->down && s->said_down)
@@ -480,6 +511,14 @@ recovered(struct fd_store *s)
 		    "failed call%s", s->label,
 		    (unsigned long long)s->failed_calls,
 		    s->failed_calls == 1 ? "" : "s");
+	else if (s->down) {
+		s->quiet_outages++;
+		s->quiet_calls += s->failed_calls;
+		__atomic_store_n(&s->quiet, 1, __ATOMIC_RELEASE);
+	}
+	if (s->quiet && fd_log_ratelimited(&s->down_logged,
+	    s->mono(s->mono_arg), LOG_FLAP_MS))
+		tell_quiet(s);
 	s->said_down = 0;
 	__atomic_store_n(&s->down, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->open, 0, __ATOMIC_RELEASE);

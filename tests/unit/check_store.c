@@ -2217,6 +2217,48 @@ START_TEST(redis_flap_then_down)
 }
 END_TEST
 
+/* An outage that began within a minute of the last line and was over
+ * before it could be logged is told once the minute is over, by the
+ * first call that succeeds then: it used to go unlogged for good */
+START_TEST(redis_short_outage_told)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+	int64_t	 v;
+
+	t = own_redis_new();
+	opt("breaker-failures", "0");
+	st = open_store();
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	ck_assert_int_eq(logged("available again"), 1);
+
+	/* a second outage, over within the minute: not said yet */
+	mono_now += 10000;
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("short outage"), 0);
+	/* the minute over: the first call that succeeds tells it, once */
+	mono_now += 50000;
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("1 short outage (2 failed calls) in the "
+	    "minute after its last line"), 1);
+	ck_assert_int_eq(logged("short outage"), 1);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	st = fd_store_free(st);
+	fd_test_redis_free(t);
+}
+END_TEST
+
 /* A Redis at its maxmemory under noeviction (docs/CONFIG.md): the store
  * call fails, said once, and works again once Redis has room */
 START_TEST(redis_maxmemory)
@@ -3823,6 +3865,7 @@ store_suite(enum fd_store_kind kind)
 		tc = tcase(s, "redis");
 		tcase_add_test(tc, redis_outage);
 		tcase_add_test(tc, redis_flap_then_down);
+	tcase_add_test(tc, redis_short_outage_told);
 		tcase_add_test(tc, redis_maxmemory);
 		tcase_add_test(tc, redis_restart_between_calls);
 		tcase_add_test(tc, redis_slow);
