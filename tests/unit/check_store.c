@@ -2176,6 +2176,22 @@ own_redis_new(void)
 	return t;
 }
 
+/* first_outage - t down for one call and back: both logged */
+static void
+first_outage(struct fd_test_redis *t)
+{
+	char	 err[256];
+	int64_t	 v;
+
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	ck_assert_int_eq(logged("unavailable"), 1);
+	ck_assert_int_eq(logged("available again"), 1);
+}
+
 /* A store that went down within a minute of its last line stays quiet
  * then, but not for good: if it is still down a minute on, that is
  * logged, else the last line would say it is available while every
@@ -2190,13 +2206,7 @@ START_TEST(redis_flap_then_down)
 	opt("breaker-failures", "0");
 	st = open_store();
 	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
-	ck_assert_int_eq(fd_test_redis_stop(t), 0);
-	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
-	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
-	    err);
-	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
-	ck_assert_int_eq(logged("unavailable"), 1);
-	ck_assert_int_eq(logged("available again"), 1);
+	first_outage(t);
 
 	/* down again at once: not said yet */
 	ck_assert_int_eq(fd_test_redis_stop(t), 0);
@@ -2229,13 +2239,7 @@ START_TEST(redis_short_outage_told)
 	t = own_redis_new();
 	opt("breaker-failures", "0");
 	st = open_store();
-	ck_assert_int_eq(fd_test_redis_stop(t), 0);
-	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
-	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
-	    err);
-	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
-	ck_assert_int_eq(logged("unavailable"), 1);
-	ck_assert_int_eq(logged("available again"), 1);
+	first_outage(t);
 
 	/* a second outage, over within the minute: not said yet */
 	mono_now += 10000;
