@@ -59,6 +59,8 @@ fd_daemon_free(struct fd_daemon *d)
  * fd_daemon_load - build a complete generation before touching the
  * current one: a broken file, a plugin that fails to load or a plugin
  * block its init() refuses leaves the running configuration in force.
+ * So do store options that would not open: the running store keeps
+ * its own until a restart, which must not then fail on them.
  */
 int
 fd_daemon_load(struct fd_daemon *d, struct fd_errs *errs)
@@ -69,6 +71,10 @@ fd_daemon_load(struct fd_daemon *d, struct fd_errs *errs)
 
 	if ((conf = fd_conf_load(d->conf_path, errs)) == NULL)
 		return -1;
+	if (fd_store_check(conf, errs) < 0) {
+		fd_conf_free(conf);
+		return -1;
+	}
 	pthread_mutex_lock(&d->lock);
 	serial = ++d->serial;
 	pthread_mutex_unlock(&d->lock);

@@ -762,6 +762,46 @@ run(const char *name, char *const argv[], struct th_proc **pp)
 	return th_proc_wait_exit(*pp, 10000);
 }
 
+/*
+ * Store options that would not open are a broken configuration at a
+ * reload as at start and under -t: a reload used to take them, say only
+ * that the store changes at the next restart, and that restart failed
+ * on them. At start they are a configuration error (78), not 69.
+ */
+START_TEST(reload_bad_store_options)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	struct th_proc	*p;
+	size_t		 mark;
+	int		 st;
+
+	start();
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\npidfile \"%s/filterd.pid\"\n"
+	    "store lmdb \"%s/state\" { map-size bogus }\n"
+	    "plugin-dir \"%s\"\nplugin example {\n\treply 450 4.2.1 \"x\"\n}\n",
+	    E.port, E.dir, E.dir, EXAMPLE_DIR), 0);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGHUP), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
+	ck_assert_msg(th_log_has_since(E.p, mark, "filterd.conf:4:"),
+	    "%s", th_log_tail(E.p, 3));
+	ck_assert(th_log_has_since(E.p, mark, "map-size \"bogus\""));
+	ck_assert(!th_log_has_since(E.p, mark, "reloaded"));
+	rcpt_session("192.0.2.17", 40010, "<trap@example.com>", MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	ck_assert_int_eq(th_proc_stop(E.p, STOP_MS), 0);
+	E.p = th_proc_free(E.p);
+
+	st = run("bad-store", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 78,
+	    "wait status %#x", st);
+	ck_assert(th_log_has(p, "map-size \"bogus\""));
+	th_proc_free(p);
+}
+END_TEST
+
 /* owned_by - the file path leads to belongs to uid */
 static int
 owned_by(const char *path, uid_t uid)
@@ -1660,6 +1700,7 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_unreadable_include);
 	tcase_add_test(tc, reload);
 	tcase_add_test(tc, sighup_reloads);
+	tcase_add_test(tc, reload_bad_store_options);
 	tcase_add_test(tc, reload_start_only);
 	tcase_add_test(tc, reload_log_level);
 	tcase_add_test(tc, thread_stack);
