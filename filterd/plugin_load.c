@@ -4,9 +4,12 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,10 +54,12 @@ safe_node(const char *path, const struct stat *st, int is_dir,
 /*
  * safe_path - the file the path really names (symlinks resolved, so a
  * link cannot lead out of the checked directories) and every directory
- * above it up to /; the real path, owned, or NULL with a message
+ * above it up to /; the real path, owned, and the file's stat in *fst,
+ * or NULL with a message
  */
 static char *
-safe_path(const char *path, const struct fd_loc *loc, struct fd_errs *errs)
+safe_path(const char *path, struct stat *fst, const struct fd_loc *loc,
+    struct fd_errs *errs)
 {
 	struct stat	 st;
 	char		*real, *dir, *slash;
@@ -74,6 +79,7 @@ safe_path(const char *path, const struct fd_loc *loc, struct fd_errs *errs)
 		free(real);
 		return NULL;
 	}
+	*fst = st;
 	dir = fd_strdup(real);
 	while ((slash = strrchr(dir, '/')) != NULL) {
 		/* "/a/b" -> "/a", "/a" -> "/" */
@@ -93,6 +99,63 @@ safe_path(const char *path, const struct fd_loc *loc, struct fd_errs *errs)
 	free(dir);
 	free(real);
 	return NULL;
+}
+
+/*
+ * mapped_file - the device and inode of the file mapped at addr, read
+ * from /proc/self/maps; 0, or -1 when that cannot tell
+ */
+static int
+mapped_file(const void *addr, dev_t *dev, ino_t *ino)
+{
+	FILE			*f;
+	char			 line[512];
+	unsigned long		 lo, hi;
+	unsigned		 maj, min;
+	unsigned long long	 inode;
+	int			 rc = -1;
+
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return -1;
+	while (rc < 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %llu", &lo, &hi, &maj,
+		    &min, &inode) != 5 || (uintptr_t)addr < lo ||
+		    (uintptr_t)addr >= hi)
+			continue;
+		*dev = makedev(maj, min);
+		*ino = (ino_t)inode;
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+/*
+ * same_file - the object dlopen() gave is the file that was checked.
+ * glibc hands back an object already loaded under the same name, even
+ * when the file by that name has since been replaced (a plugin
+ * upgraded on disk while an older generation still uses the old one):
+ * a reload would then run the old code and say nothing, and the file
+ * the checks passed is not the one running.
+ */
+static int
+same_file(const void *sym, const struct stat *st, const char *path,
+    const struct fd_loc *loc, struct fd_errs *errs)
+{
+	Dl_info	 di;
+	dev_t	 dev;
+	ino_t	 ino;
+
+	/* the object's first mapping, the file's start: the symbol itself
+	 * might lie in memory no file backs */
+	if (dladdr(sym, &di) == 0 || di.dli_fbase == NULL ||
+	    mapped_file(di.dli_fbase, &dev, &ino) < 0 ||
+	    (dev == st->st_dev && ino == st->st_ino))
+		return 0;
+	fd_errs_add(errs, loc, "plugin file %s: replaced since filterd loaded "
+	    "it, and the file loaded first is still in use; restart filterd "
+	    "to load the new one", path);
+	return -1;
 }
 
 /* check_desc - the plugin struct is one we can use */
@@ -138,11 +201,12 @@ fd_plugin_lib_open(const char *path, const struct fd_loc *loc,
 {
 	struct fd_plugin_lib	*lib;
 	const struct fd_plugin	*p;
+	struct stat		 st;
 	char			*real;
 	void			*h;
 	size_t			 n;
 
-	if ((real = safe_path(path, loc, errs)) == NULL)
+	if ((real = safe_path(path, &st, loc, errs)) == NULL)
 		return NULL;
 	/* the checked file, not whatever a link names by now */
 	h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
@@ -157,7 +221,8 @@ fd_plugin_lib_open(const char *path, const struct fd_loc *loc,
 		dlclose(h);
 		return NULL;
 	}
-	if (check_desc(p, path, loc, errs) < 0) {
+	if (same_file(p, &st, path, loc, errs) < 0 ||
+	    check_desc(p, path, loc, errs) < 0) {
 		dlclose(h);
 		return NULL;
 	}

@@ -802,6 +802,67 @@ START_TEST(reload_bad_store_options)
 }
 END_TEST
 
+/* copy_plugin - the example plugin copied to dir/example.so, replacing
+ * what is there by a rename (a new file, as install(1) makes one) */
+static void
+copy_plugin(const char *dir)
+{
+	char	*from = th_path(EXAMPLE_DIR, "example.so");
+	char	*to = th_path(dir, "example.so"), *tmp = th_path(dir, "new.so");
+	char	*bytes;
+	size_t	 len;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(bytes = th_read_file(from, &len));
+	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
+	ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(tmp, 0755), 0);
+	ck_assert_int_eq(rename(tmp, to), 0);
+	free(bytes);
+	free(tmp);
+	free(to);
+	free(from);
+}
+
+/*
+ * A plugin file replaced on disk while filterd runs cannot be loaded by
+ * a reload: glibc hands back the object the running generation holds
+ * under that name. The reload fails and says to restart, where it used
+ * to report success and go on running the old code.
+ */
+START_TEST(reload_replaced_plugin)
+{
+	char	*dir = th_path(E.dir, "plugins");
+	size_t	 mark;
+
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	copy_plugin(dir);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\nstore lmdb \"%s/state\"\nplugin-dir \"%s\"\n"
+	    "plugin example {\n\treject-rcpt \"trap@example.com\"\n"
+	    "\treply 550 5.1.1 \"No such user here\"\n}\n", E.port, E.dir,
+	    dir), 0);
+	start();
+	/* the same file again: a reload works */
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGHUP), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "generation 2", 5000), 0);
+	/* a new file by that name: refused, the running one stays */
+	copy_plugin(dir);
+	mark = th_log_size(E.p);
+	ck_assert_int_eq(th_proc_signal(E.p, SIGHUP), 0);
+	ck_assert_int_eq(th_log_wait(E.p, mark, "stays in force", 5000), 0);
+	ck_assert_msg(th_log_has_since(E.p, mark, "example.so: replaced since "
+	    "filterd loaded it, and the file loaded first is still in use; "
+	    "restart filterd to load the new one"), "%s",
+	    th_log_tail(E.p, 3));
+	rcpt_session("192.0.2.18", 40011, "<trap@example.com>", MC_REJECT,
+	    "550", "5.1.1", "No such user here");
+	free(dir);
+}
+END_TEST
+
 /* owned_by - the file path leads to belongs to uid */
 static int
 owned_by(const char *path, uid_t uid)
@@ -1701,6 +1762,7 @@ daemon_suite(void)
 	tcase_add_test(tc, reload);
 	tcase_add_test(tc, sighup_reloads);
 	tcase_add_test(tc, reload_bad_store_options);
+	tcase_add_test(tc, reload_replaced_plugin);
 	tcase_add_test(tc, reload_start_only);
 	tcase_add_test(tc, reload_log_level);
 	tcase_add_test(tc, thread_stack);
