@@ -621,6 +621,7 @@ START_TEST(outside_message)
 	    SMFIP_NR_RCPT), mc);
 	outside_reply(mc_raw(mc, SMFIC_BODYEOB, "", 0, 0), mc);
 	mc_quit(mc);
+	mc_free(mc);
 
 	mc = open_session("192.0.2.11");
 	ck_assert(passed(mc_mail(mc, "<s@src.example>", NULL)));
@@ -630,6 +631,7 @@ START_TEST(outside_message)
 	    SMFIP_NR_RCPT), mc);
 	outside_reply(mc_raw(mc, SMFIC_BODYEOB, "", 0, 0), mc);
 	mc_quit(mc);
+	mc_free(mc);
 
 	ck_assert_int_eq(count_lines("stage=rcpt: the MTA sent a message "
 	    "command with no message open; answered tempfail"), 2);
