@@ -4,12 +4,10 @@
 #include "config.h"
 
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,60 +100,78 @@ safe_path(const char *path, struct stat *fst, const struct fd_loc *loc,
 }
 
 /*
- * mapped_file - the device and inode of the file mapped at addr, read
- * from /proc/self/maps; 0, or -1 when that cannot tell
+ * The objects this process has open through the loader, each with the
+ * file it was first opened from. glibc's dlopen() hands back an object
+ * already loaded under the same name even when the file by that name has
+ * since been replaced (a plugin upgraded on disk while an older
+ * generation still holds the old one): a reload would run the old code
+ * and say nothing. Comparing the file now checked with the one the
+ * object came from catches that. The list is process-wide, as the
+ * dynamic loader's own is: a reload opens plugins in its thread while a
+ * connection's last close may close an old generation's in another.
+ * (The device and inode of the object's mapping in /proc/self/maps would
+ * need no list, but on overlayfs they name the file underneath, not the
+ * one stat() sees.)
  */
-static int
-mapped_file(const void *addr, dev_t *dev, ino_t *ino)
-{
-	FILE			*f;
-	char			 line[512];
-	unsigned long		 lo, hi;
-	unsigned		 maj, min;
-	unsigned long long	 inode;
-	int			 rc = -1;
+struct opened {
+	void		*handle;
+	dev_t		 dev;
+	ino_t		 ino;
+	unsigned	 refs;
+	struct opened	*next;
+};
 
-	if ((f = fopen("/proc/self/maps", "re")) == NULL)
-		return -1;
-	while (rc < 0 && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %llu", &lo, &hi, &maj,
-		    &min, &inode) != 5 || (uintptr_t)addr < lo ||
-		    (uintptr_t)addr >= hi)
-			continue;
-		*dev = makedev(maj, min);
-		*ino = (ino_t)inode;
-		rc = 0;
+static pthread_mutex_t	 opened_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct opened	*opened_list;
+
+/* opened_take - one more user of handle h, opened from the file st
+ * describes; -1 with a message if h came from another file */
+static int
+opened_take(void *h, const struct stat *st, const char *path,
+    const struct fd_loc *loc, struct fd_errs *errs)
+{
+	struct opened	*o;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&opened_mu);
+	for (o = opened_list; o != NULL && o->handle != h; o = o->next)
+		;
+	if (o == NULL) {
+		o = fd_calloc(1, sizeof(*o));
+		o->handle = h;
+		o->dev = st->st_dev;
+		o->ino = st->st_ino;
+		o->next = opened_list;
+		opened_list = o;
 	}
-	fclose(f);
+	if (o->dev == st->st_dev && o->ino == st->st_ino)
+		o->refs++;
+	else
+		rc = -1;
+	pthread_mutex_unlock(&opened_mu);
+	if (rc < 0)
+		fd_errs_add(errs, loc, "plugin file %s: replaced since filterd "
+		    "loaded it, and the file loaded first is still in use; "
+		    "restart filterd to load the new one", path);
 	return rc;
 }
 
-/*
- * same_file - the object dlopen() gave is the file that was checked.
- * glibc hands back an object already loaded under the same name, even
- * when the file by that name has since been replaced (a plugin
- * upgraded on disk while an older generation still uses the old one):
- * a reload would then run the old code and say nothing, and the file
- * the checks passed is not the one running.
- */
-static int
-same_file(const void *sym, const struct stat *st, const char *path,
-    const struct fd_loc *loc, struct fd_errs *errs)
+/* opened_drop - one user fewer of handle h */
+static void
+opened_drop(void *h)
 {
-	Dl_info	 di;
-	dev_t	 dev;
-	ino_t	 ino;
+	struct opened	**op, *o;
 
-	/* the object's first mapping, the file's start: the symbol itself
-	 * might lie in memory no file backs */
-	if (dladdr(sym, &di) == 0 || di.dli_fbase == NULL ||
-	    mapped_file(di.dli_fbase, &dev, &ino) < 0 ||
-	    (dev == st->st_dev && ino == st->st_ino))
-		return 0;
-	fd_errs_add(errs, loc, "plugin file %s: replaced since filterd loaded "
-	    "it, and the file loaded first is still in use; restart filterd "
-	    "to load the new one", path);
-	return -1;
+	pthread_mutex_lock(&opened_mu);
+	for (op = &opened_list; (o = *op) != NULL; op = &o->next)
+		if (o->handle == h) {
+			if (--o->refs == 0) {
+				*op = o->next;
+				free(o);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&opened_mu);
 }
 
 /* check_desc - the plugin struct is one we can use */
@@ -221,8 +237,8 @@ fd_plugin_lib_open(const char *path, const struct fd_loc *loc,
 		dlclose(h);
 		return NULL;
 	}
-	if (same_file(p, &st, path, loc, errs) < 0 ||
-	    check_desc(p, path, loc, errs) < 0) {
+	if (check_desc(p, path, loc, errs) < 0 ||
+	    opened_take(h, &st, path, loc, errs) < 0) {
 		dlclose(h);
 		return NULL;
 	}
@@ -247,6 +263,7 @@ fd_plugin_lib_close(struct fd_plugin_lib *lib)
 {
 	if (lib == NULL)
 		return NULL;
+	opened_drop(lib->handle);
 	dlclose(lib->handle);
 	free(lib);
 	return NULL;
