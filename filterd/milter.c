@@ -350,21 +350,24 @@ ends_message(uint32_t stage, sfsistat rc)
  * Sendmail send neither, so the peer does not follow the protocol.
  * Nothing is decided on it, since rules and plugins read the message it
  * would belong to. It is refused for now, so that a sender behind a
- * faulty MTA loses nothing, and logged once per connection.
+ * faulty MTA loses nothing (where the MTA awaits a reply), and logged
+ * once per connection.
  */
 static sfsistat
 outside(SMFICTX *ctx, struct fd_txn *t, uint32_t stage)
 {
-	char	 text[96];
+	char	 text[128];
+	int	 silent = (t->noreply & stage) != 0;
 
 	if (!t->outside_logged) {
 		t->outside_logged = 1;
 		snprintf(text, sizeof(text), "stage=%s: the MTA sent a "
-		    "message command with no message open; answered tempfail",
-		    fd_stage_name(stage));
+		    "message command with no message open; %s",
+		    fd_stage_name(stage), silent ? "not decided (the MTA "
+		    "awaits no reply there)" : "answered tempfail");
 		fd_conn_log(t, FD_LOG_WARN, text);
 	}
-	if (t->noreply & stage)
+	if (silent)
 		return SMFIS_NOREPLY;
 	(void)smfi_setreply(ctx, "451", "4.5.0", "Command out of sequence, "
 	    "try again later");

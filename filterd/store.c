@@ -496,14 +496,17 @@ failed(struct fd_store *s, int trial, const char *why)
  * outage that began too soon after the last line to be logged then is
  * counted, and told once the minute is over, by the first call that
  * succeeds after it or the next "unavailable": else a short outage
- * soon after another would never be logged.
+ * soon after another would never be logged. Until the minute is over a
+ * call that succeeds reads the clock, not the lock.
  */
 static void
 recovered(struct fd_store *s)
 {
 	if (!__atomic_load_n(&s->down, __ATOMIC_ACQUIRE) &&
 	    !__atomic_load_n(&s->open, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&s->quiet, __ATOMIC_ACQUIRE))
+	    (!__atomic_load_n(&s->quiet, __ATOMIC_ACQUIRE) ||
+	    s->mono(s->mono_arg) - __atomic_load_n(&s->down_logged,
+	    __ATOMIC_RELAXED) < LOG_FLAP_MS))
 		return;
 	pthread_mutex_lock(&s->mu);
 	if (s->down && s->said_down)

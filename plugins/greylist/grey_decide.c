@@ -442,7 +442,7 @@ check_triplet(const struct grey_conf *c, struct fd_txn *t,
 static char *
 addr_esc(const struct fd_host *h, char *dst, size_t len, const char *a)
 {
-	char		 tmp[200];
+	char		 tmp[256];
 	const char	*p;
 	size_t		 o = 0;
 
@@ -465,7 +465,7 @@ first_pass(const struct grey_conf *c, const struct fd_txn *t,
     const char *rcpt, int64_t delayed, const char *how)
 {
 	const struct fd_host	*h = c->host;
-	char			 ec[CLIENT_MAX], es[800], er[800];
+	char			 ec[CLIENT_MAX], es[1024], er[1024];
 
 	if (delayed < 0)
 		delayed = 0;
