@@ -376,12 +376,15 @@ fd_store_new(const struct fd_conf *conf, const struct fd_clock *clock,
 	return s;
 }
 
+static void	tell_at_stop(struct fd_store *);
+
 /* fd_store_free - close the backend; returns NULL */
 struct fd_store *
 fd_store_free(struct fd_store *s)
 {
 	if (s == NULL)
 		return NULL;
+	tell_at_stop(s);
 	if (s->be != NULL)
 		s->ops->close(s->be);
 	pthread_mutex_destroy(&s->mu);
@@ -445,6 +448,23 @@ tell_quiet(struct fd_store *s)
 	__atomic_store_n(&s->quiet, 0, __ATOMIC_RELEASE);
 	s->quiet_outages = 0;
 	s->quiet_calls = 0;
+}
+
+/* tell_at_stop - the last chance to tell what the once-a-minute limit
+ * kept back: short outages that are over, and one still going on that
+ * began too soon after the last line to be logged */
+static void
+tell_at_stop(struct fd_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	tell_quiet(s);
+	if (s->down && !s->said_down)
+		fd_log(FD_LOG_ERR, "store %s: unavailable at stop, since %llu "
+		    "failed call%s that no line told of; on-store-error "
+		    "applied to them", s->label,
+		    (unsigned long long)s->failed_calls,
+		    s->failed_calls == 1 ? "" : "s");
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* failed - count a backend failure, log it if the store just went bad,

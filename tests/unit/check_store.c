@@ -2263,6 +2263,42 @@ START_TEST(redis_short_outage_told)
 }
 END_TEST
 
+/* At stop, the outages no line told of yet are told: a short one that
+ * is over, and one still going on that began within the minute after
+ * the last line; they used to go unlogged for good */
+START_TEST(redis_untold_at_stop)
+{
+	struct fd_test_redis *t;
+	char	 err[256];
+	int64_t	 v;
+
+	t = own_redis_new();
+	opt("breaker-failures", "0");
+	st = open_store();
+	first_outage(t);
+
+	mono_now += 10000;
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_msg(fd_test_redis_restart(t, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_OK);
+	mono_now += 10000;
+	ck_assert_int_eq(fd_test_redis_stop(t), 0);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(fd_store_incr(st, "n", 1, 1, DAY, &v), FD_STORE_ERR);
+	ck_assert_int_eq(logged("short outage"), 0);
+	ck_assert_int_eq(logged("unavailable"), 1);
+
+	st = fd_store_free(st);
+	ck_assert_int_eq(logged("1 short outage (1 failed call) in the "
+	    "minute after its last line"), 1);
+	ck_assert_int_eq(logged("unavailable at stop, since 2 failed calls "
+	    "that no line told of"), 1);
+	fd_test_redis_free(t);
+}
+END_TEST
+
 /* A Redis at its maxmemory under noeviction (docs/CONFIG.md): the store
  * call fails, said once, and works again once Redis has room */
 START_TEST(redis_maxmemory)
@@ -3869,7 +3905,8 @@ store_suite(enum fd_store_kind kind)
 		tc = tcase(s, "redis");
 		tcase_add_test(tc, redis_outage);
 		tcase_add_test(tc, redis_flap_then_down);
-	tcase_add_test(tc, redis_short_outage_told);
+		tcase_add_test(tc, redis_short_outage_told);
+		tcase_add_test(tc, redis_untold_at_stop);
 		tcase_add_test(tc, redis_maxmemory);
 		tcase_add_test(tc, redis_restart_between_calls);
 		tcase_add_test(tc, redis_slow);
