@@ -309,6 +309,16 @@ h_rcpt(const struct fd_txn *t, size_t i)
 	return i < t->msg.nrcpts ? t->msg.rcpts[i] : NULL;
 }
 
+/* h_rcpt_skipped - a rule skipped h's plugin at recipient i's RCPT */
+static int
+h_rcpt_skipped(const struct fd_host *h, const struct fd_txn *t, size_t i)
+{
+	int	 idx = LOADED(h)->index;
+
+	return i < t->msg.nrcpts && idx < 64 &&
+	    ((t->msg.rcpt_skips[i] >> idx) & 1);
+}
+
 static size_t
 h_client_ip(const struct fd_txn *t, unsigned char out[16])
 {
@@ -540,4 +550,5 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->decide_stages = h_decide_stages;
 	h->log_txn = h_log_txn;
 	h->conf_unknown = h_conf_unknown;
+	h->rcpt_skipped = h_rcpt_skipped;
 }

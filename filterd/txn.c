@@ -97,6 +97,7 @@ struct block {
 	size_t		 msg_slots_len;
 	struct fd_plan	*plan;		/* in the block, or NULL */
 	char		*rcpts[RCPTS_INLINE];
+	uint64_t	 rcpt_skips[RCPTS_INLINE];
 };
 
 /* block_of - the block whose head t is */
@@ -761,24 +762,34 @@ fd_txn_rcpt_accept(struct fd_txn *t)
 	struct block	*b = block_of(t);
 	struct fd_msg	*m = &t->msg;
 	char		**list;
+	uint64_t	*skips;
 
 	if (m->rcpt == NULL)
 		return;
 	if (m->nrcpts == m->rcpts_cap) {
 		if (m->rcpts_cap == 0) {
 			list = b->rcpts;
+			skips = b->rcpt_skips;
 			m->rcpts_cap = RCPTS_INLINE;
 		} else {
-			if (m->rcpts_cap > SIZE_MAX / 2 / sizeof(*list))
+			if (m->rcpts_cap > SIZE_MAX / 2 / sizeof(*skips))
 				abort();
-			/* the old list stays in the pool: bounded by the new */
+			/* the old lists stay in the pool: bounded by the new */
 			list = pool_alloc(&b->msg, 2 * m->rcpts_cap *
 			    sizeof(*list), alignof(char *));
+			skips = pool_alloc(&b->msg, 2 * m->rcpts_cap *
+			    sizeof(*skips), alignof(uint64_t));
 			memcpy(list, m->rcpts, m->nrcpts * sizeof(*list));
+			memcpy(skips, m->rcpt_skips, m->nrcpts *
+			    sizeof(*skips));
 			m->rcpts_cap *= 2;
 		}
 		m->rcpts = list;
+		m->rcpt_skips = skips;
 	}
+	/* a decision over the whole message (at its end) leaves out the
+	 * plugins a rule skipped for this recipient at its RCPT */
+	m->rcpt_skips[m->nrcpts] = m->rcpt_skip;
 	m->rcpts[m->nrcpts++] = m->rcpt;
 	m->rcpt = NULL;
 	/* the string now belongs to the list */

@@ -63,6 +63,7 @@ struct fd_msg {
 	char		*auth_type;	/* {auth_type} */
 	char		*rcpt;		/* the recipient under decision */
 	char		**rcpts;	/* recipients accepted so far */
+	uint64_t	*rcpt_skips;	/* each one's rcpt_skip, in step */
 	size_t		 nrcpts;
 	size_t		 rcpts_cap;
 	const char	*hdr_name;	/* at the header stage; libmilter's */

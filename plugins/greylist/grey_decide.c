@@ -545,9 +545,9 @@ rcpt_subject(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 /*
  * msg_at_eom - the message is decided at its end. The RCPT hook notes
  * it, but a rule's skip at RCPT keeps the hook from running for that
- * recipient, and such a skip does not exempt it from a decision that
- * covers the message: if every recipient was skipped, nothing was
- * noted, so work it out here, once the recipients are known.
+ * recipient: if every recipient was skipped, nothing was noted, so work
+ * it out here, once the recipients are known (eom_decide then leaves
+ * the skipped ones out).
  */
 static int
 msg_at_eom(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
@@ -564,12 +564,17 @@ msg_at_eom(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m)
 	return m->at_eom;
 }
 
-/* eom_exempt - a recipient the whitelists exempt from the EOM decision
- * (checked here: its RCPT hook may not have run) */
+/* eom_exempt - recipient i, rcpt, left out of the EOM decision: the
+ * whitelists exempt it (checked here: its RCPT hook may not have run), or
+ * a rule skipped greylisting at its RCPT */
 static int
-eom_exempt(const struct grey_conf *c, const char *sender, const char *rcpt)
+eom_exempt(const struct grey_conf *c, const struct fd_txn *t, size_t i,
+    const char *sender, const char *rcpt)
 {
-	return exempt_rcpt(c, rcpt) || exempt_sender(c, sender, rcpt);
+	const struct fd_host	*h = c->host;
+
+	return exempt_rcpt(c, rcpt) || exempt_sender(c, sender, rcpt) ||
+	    (FD_HOST_HAS(h, rcpt_skipped) && h->rcpt_skipped(h, t, i));
 }
 
 /* plan_clear - forget what the plan hook prepared for the hook */
@@ -639,7 +644,7 @@ grey_plan_eom(const struct grey_conf *c, struct fd_txn *t,
 	sender = sender_of(c, t);
 	k.heap = NULL;
 	for (i = 0; rc == 0 && (rcpt = h->rcpt(t, i)) != NULL; i++) {
-		if (eom_exempt(c, sender, rcpt))
+		if (eom_exempt(c, t, i, sender, rcpt))
 			continue;
 		if (m->plan == GREY_PLAN_NONE) {
 			if (triplet_req(c, &e, client, sender, rcpt,
@@ -869,7 +874,7 @@ eom_decide(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 	client = msg_client(c, t, m);
 	for (i = 0; i < n; i++) {
 		rcpt = h->rcpt(t, i);
-		if (eom_exempt(c, sender, rcpt))
+		if (eom_exempt(c, t, i, sender, rcpt))
 			continue;
 		if (eom_rcpt(c, t, m, e, client, i, &st) < 0) {
 			a = store_error(c, t);

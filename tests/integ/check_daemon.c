@@ -1669,7 +1669,7 @@ START_TEST(version_usage)
 
 	st = run("v", v, &p);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	snprintf(want, sizeof(want), "filterd %s (plugin ABI 1.3)", PACKAGE_VERSION);
+	snprintf(want, sizeof(want), "filterd %s (plugin ABI 1.4)", PACKAGE_VERSION);
 	ck_assert(th_log_has(p, want));
 	p = th_proc_free(p);
 	st = run("h", h, &p);

@@ -495,40 +495,65 @@ START_TEST(eom_mode_exempt_first)
 }
 END_TEST
 
-/* decide-at eom: a rule's skip at RCPT does not exempt the recipient,
- * since the decision covers the message; also when it skipped them all */
+/* logged - some line of daemon 0's log holds needle */
+static int
+logged(const char *needle)
+{
+	char	*line = log_line(0, needle);
+	int	 found = line != NULL;
+
+	free(line);
+	return found;
+}
+
+/*
+ * decide-at eom, and bounces under null-sender eom (the default): a
+ * rule's skip at RCPT leaves that recipient out of the decision, as
+ * whitelist-recipients does, and no triplet is recorded for it. It used
+ * to count, so default.rules' role-accounts rule had every bounce to
+ * postmaster@ greylisted, after a line saying the skip applied.
+ */
 START_TEST(eom_mode_rcpt_skip)
 {
 	static const char *const p[] = { "postmaster@dest.example", NULL };
 	static const char *const pb[] = { "postmaster@dest.example",
 	    "b@dest.example", NULL };
+	static const char *const rule =
+	    "rule pm on rcpt if rcpt-local in { postmaster, abuse } "
+	    "skip greylist\n";
 	struct outcome	 o;
 
 	use_backend(_i);
-	start(ONLY "decide-at eom\nwhitelist-senders friend@src.example",
-	    "rule pm on rcpt if rcpt ~ /^postmaster@/i skip greylist\n");
+	start(ONLY "decide-at eom", rule);
 	o = deliver("192.0.2.10", "s@src.example", p);
-	ck_assert(passed(o.rcpt[0]));
-	EOM_GREYLISTED(o, 300);
-	/* the plugin's own exemptions still hold at end of message */
-	o = deliver("192.0.2.10", "friend@src.example", p);
 	ACCEPTED(o, 0);
-	ck_assert_int_eq(th_log_wait(E.d[0].p, 0, "stage=eom decider=greylist "
-	    "action=tempfail reply=\"451 4.7.1 Greylisted, retry in 300 "
-	    "seconds\"", 5000), 0);
-	/* beside another recipient: postmaster@ early, b@ new */
-	at(100);
+	ck_assert_int_eq(o.nhdr, 0);
+	/* beside another recipient: b@ is new, the message waits */
 	o = deliver("192.0.2.10", "s@src.example", pb);
 	EOM_GREYLISTED(o, 300);
-	/* both attempts recorded their triplets: the retries pass */
 	at(300);
-	o = deliver("192.0.2.10", "s@src.example", p);
-	ACCEPTED(o, 0);
-	HEADER(o, 300, "Tue, 14 Nov 2023 22:18:20 +0000");
-	at(400);
 	o = deliver("192.0.2.10", "s@src.example", pb);
 	ACCEPTED(o, 1);
-	HEADER(o, 300, "Tue, 14 Nov 2023 22:20:00 +0000");
+	HEADER(o, 300, "Tue, 14 Nov 2023 22:18:20 +0000");
+	/* only b@'s triplet was recorded, and passed */
+	ck_assert(logged("passed after 300s: client net:192.0.2.0/24 from "
+	    "<s@src.example> to <b@dest.example>"));
+	ck_assert(!logged("to <postmaster@dest.example>"));
+
+	/* deciding at RCPT, a bounce is decided at end of message */
+	E.d[0].p = th_proc_free(E.d[0].p);
+	start(ONLY, rule);
+	o = deliver("192.0.2.20", "", p);
+	ACCEPTED(o, 0);
+	ck_assert_int_eq(o.nhdr, 0);
+	o = deliver("192.0.2.20", "", pb);
+	ck_assert(passed(o.rcpt[0]) && passed(o.rcpt[1]));
+	EOM_GREYLISTED(o, 300);
+	at(600);
+	o = deliver("192.0.2.20", "", pb);
+	ACCEPTED(o, 1);
+	ck_assert(logged("from <> to <b@dest.example>"));
+	ck_assert(!logged("to <postmaster@dest.example>"));
 }
 END_TEST
 

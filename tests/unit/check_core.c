@@ -594,18 +594,42 @@ START_TEST(txn_big_values)
 }
 END_TEST
 
-/* recipients past any inline room; refused ones in between */
+/* host_demo - l, the host table of a plugin named "demo" */
+static void
+host_demo(struct fd_loaded *l, struct fd_plugin_conf *pc, struct fd_gen *gen)
+{
+	memset(pc, 0, sizeof(*pc));
+	memset(l, 0, sizeof(*l));
+	memset(gen, 0, sizeof(*gen));
+	pc->name = "demo";
+	l->conf = pc;
+	l->gen = gen;
+	fd_host_init(&l->host, l);
+}
+
+/* recipients past any inline room; refused ones in between; each
+ * keeps the skip a rule decided at its RCPT (host rcpt_skipped) */
 START_TEST(txn_many_rcpts)
 {
-	struct fd_txn	*t = fd_txn_new(NULL, 1);
-	char		 rcpt[128], want[128];
-	size_t		 i;
+	struct fd_txn		*t = fd_txn_new(NULL, 1);
+	struct fd_plugin_conf	 pc;
+	struct fd_loaded	 l;
+	struct fd_gen		 gen;
+	char			 rcpt[128], want[128];
+	size_t			 i;
 
+	host_demo(&l, &pc, &gen);
+	l.index = 5;
 	fd_txn_msg_begin(t, "<a@example.com>");
+	t->stage = FD_ST_RCPT;
 	for (i = 0; i < 1000; i++) {
 		snprintf(rcpt, sizeof(rcpt), "<%0*zu@example.org>",
 		    (int)(1 + i % 90), i);
 		fd_txn_rcpt_begin(t, rcpt);
+		if (i % 7 == 0)
+			fd_txn_skip(t, 5);
+		else if (i % 7 == 1)
+			fd_txn_skip(t, 4);
 		if (i % 3 != 2)
 			fd_txn_rcpt_accept(t);
 	}
@@ -616,7 +640,10 @@ START_TEST(txn_many_rcpts)
 		snprintf(want, sizeof(want), "%0*zu@example.org",
 		    (int)(1 + i % 90), i);
 		ck_assert_str_eq(t->msg.rcpts[i - i / 3], want);
+		ck_assert_int_eq(l.host.rcpt_skipped(&l.host, t, i - i / 3),
+		    i % 7 == 0);
 	}
+	ck_assert_int_eq(l.host.rcpt_skipped(&l.host, t, 667), 0);
 	ck_assert_str_eq(t->msg.sender, "a@example.com");
 	fd_txn_rcpt_accept(t);			/* accepted already: nothing */
 	ck_assert_uint_eq(t->msg.nrcpts, 667);
@@ -826,19 +853,6 @@ one_line(int level, const char *line, void *arg)
 	(void)level;
 	(void)arg;
 	snprintf(last_line, sizeof(last_line), "%s", line);
-}
-
-/* host_demo - l, the host table of a plugin named "demo" */
-static void
-host_demo(struct fd_loaded *l, struct fd_plugin_conf *pc, struct fd_gen *gen)
-{
-	memset(pc, 0, sizeof(*pc));
-	memset(l, 0, sizeof(*l));
-	memset(gen, 0, sizeof(*gen));
-	pc->name = "demo";
-	l->conf = pc;
-	l->gen = gen;
-	fd_host_init(&l->host, l);
 }
 
 /*

@@ -53,7 +53,7 @@ extern "C" {
 
 #define FD_PLUGIN_MAGIC		0x46445031u	/* "FDP1" */
 #define FD_PLUGIN_ABI_MAJOR	1
-#define FD_PLUGIN_ABI_MINOR	3
+#define FD_PLUGIN_ABI_MINOR	4
 #define FD_PLUGIN_SYMBOL	"filterd_plugin"
 
 /* One bit per SMTP stage; a plugin's `stages` drives milter negotiation. */
@@ -354,6 +354,17 @@ struct fd_host {
 	 */
 	void	 (*conf_unknown)(const struct fd_host *,
 		    const struct fd_directive *, const char *const *known);
+
+	/*
+	 * rcpt_skipped (ABI 1.4): 1 if a rule's skip at the RCPT of
+	 * accepted recipient i (as rcpt() numbers them) named this plugin,
+	 * else 0. Such a skip keeps the plugin's RCPT hook from running for
+	 * that recipient only; a plugin that decides over every recipient
+	 * later (at end of message) leaves it out with this. Check with
+	 * FD_HOST_HAS(h, rcpt_skipped).
+	 */
+	int	 (*rcpt_skipped)(const struct fd_host *, const struct fd_txn *,
+		    size_t i);
 };
 
 /* FD_HOST_HAS - the host table h has member m (it may be older than the
