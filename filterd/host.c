@@ -368,15 +368,32 @@ h_reason(struct fd_txn *t, const char *fmt, ...)
 	fd_txn_reason(t, text);
 }
 
+/* would_add - under dry-run, the header a plugin asked for, logged */
+static void
+would_add(const struct fd_txn *t, const char *name, const char *value)
+{
+	char	 esc[1024], text[1200];
+
+	fd_escape_str(esc, sizeof(esc), value != NULL ? value : "");
+	snprintf(text, sizeof(text), "dry-run: would add header %s: %s",
+	    name, esc);
+	fd_conn_log(t, FD_LOG_INFO, text);
+}
+
 /* h_add_header - held to what a rule's add-header is at load: a plugin's
  * value may carry client text, and a line break in it would reach the
- * MTA as a header line of its own */
+ * MTA as a header line of its own. Under dry-run it is only logged: a
+ * header such as X-Greylist tells of what was not done. */
 static int
 h_add_header(struct fd_txn *t, const char *name, const char *value)
 {
 	if (!t->msg.active || name == NULL || !fd_header_name_ok(name) ||
 	    (value != NULL && !fd_header_value_ok(value)))
 		return -1;
+	if (t->gen != NULL && t->gen->conf->dry_run) {
+		would_add(t, name, value);
+		return 0;
+	}
 	fd_txn_header_add(t, name, value);
 	return 0;
 }

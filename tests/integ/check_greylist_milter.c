@@ -557,6 +557,28 @@ START_TEST(eom_mode_rcpt_skip)
 }
 END_TEST
 
+/* dry-run yes: what greylisting would defer goes through, and the
+ * retry gets no X-Greylist header, since nothing was delayed; the line
+ * says what would have been added. The header used to be added. */
+START_TEST(dry_run_no_header)
+{
+	struct outcome	 o;
+
+	use_backend(_i);
+	start(ONLY, "dry-run yes\n");
+	o = one_to("192.0.2.10", "s@src.example", "a@dest.example");
+	ACCEPTED(o, 0);
+	ck_assert(logged("decider=greylist action=would-tempfail"));
+	at(300);
+	o = one_to("192.0.2.10", "s@src.example", "a@dest.example");
+	ACCEPTED(o, 0);
+	ck_assert_int_eq(o.nhdr, 0);
+	ck_assert(logged("dry-run: would add header X-Greylist: delayed 300 "
+	    "seconds by filterd-greylist at mx.mclient.test; Tue, 14 Nov "
+	    "2023 22:18:20 +0000"));
+}
+END_TEST
+
 /* decide-at eom, and a rule asks for rcpt for one sender: the MTA does
  * not wait at RCPT, so the deferral is held and given at end of message */
 START_TEST(eom_mode_rcpt_override)
@@ -1259,6 +1281,7 @@ greylist_suite(void)
 	tcase_add_loop_test(tc, eom_mode, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_exempt_first, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_rcpt_skip, 0, nbackends);
+	tcase_add_loop_test(tc, dry_run_no_header, 0, nbackends);
 	tcase_add_loop_test(tc, eom_mode_rcpt_override, 0, nbackends);
 	tcase_add_loop_test(tc, held_deferral_ends_with_message, 0,
 	    nbackends);

@@ -237,7 +237,8 @@ struct fd_host {
 	void	 (*reason)(struct fd_txn *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 	/* Queue a header, added at end of message if the message is accepted;
-	 * -1 outside a message, or for a bad name or a value with CR or LF. */
+	 * -1 outside a message, or for a bad name or a value with CR or LF.
+	 * Under dry-run yes it is logged, not queued, and 0 returned. */
 	int	 (*add_header)(struct fd_txn *, const char *name, const char *value);
 
 	/*
