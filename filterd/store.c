@@ -629,7 +629,10 @@ skey(struct fd_skey *k, int tag, uint64_t seed, const void *key, size_t len)
  * If the clock went back: a first_seen after now becomes now (the delay
  * starts again, instead of lasting as long as the step), and a triplet
  * that passed stays passed.
- * The triplet's identity includes the awl key when the awl is on.
+ * A triplet is its key alone: turning the auto-whitelist on or off
+ * keeps what it went through. On Redis its key name also carries the
+ * awl key, when one is given (counted or not), as the hash tag it shares
+ * with the awl counter.
  */
 /* grey_prep - check a greylist request and hash its keys into g; 0, or
  * FD_STORE_ERR (logged) for a request no backend can serve */
@@ -637,21 +640,18 @@ static int
 grey_prep(struct fd_store *s, const struct fd_grey_req *req,
     struct fd_sgrey *g)
 {
-	uint64_t	 seed = FD_SK_GREY;
-
 	if (req->delay < 0 || req->delay > FD_STORE_TTL_MAX ||
 	    !ttl_ok(req->retry_window) || !ttl_ok(req->pass_ttl))
 		return invalid(s, "greylist: delay or TTL out of range");
 	g->req = req;
-	g->has_awl = req->awl_key != NULL && req->awl_after > 0;
-	if (g->has_awl) {
-		if (!ttl_ok(req->awl_ttl))
-			return invalid(s, "greylist: awl TTL out of range");
+	g->has_tag = req->awl_key != NULL;
+	g->has_awl = g->has_tag && req->awl_after > 0;
+	if (g->has_awl && !ttl_ok(req->awl_ttl))
+		return invalid(s, "greylist: awl TTL out of range");
+	if (g->has_tag)
 		skey(&g->awl, FD_SK_AWL, FD_SK_AWL, req->awl_key,
 		    req->awl_keylen);
-		seed = XXH3_64bits_withSeed(g->awl.b, FD_SK_LEN, FD_SK_GREY);
-	}
-	skey(&g->key, FD_SK_GREY, seed, req->key, req->keylen);
+	skey(&g->key, FD_SK_GREY, FD_SK_GREY, req->key, req->keylen);
 	return 0;
 }
 

@@ -55,7 +55,8 @@ struct fd_sgrey {
 	const struct fd_grey_req *req;
 	struct fd_skey		 key;
 	struct fd_skey		 awl;
-	int			 has_awl;	/* awl_key given and awl_after > 0 */
+	int			 has_tag;	/* awl_key given: awl is set */
+	int			 has_awl;	/* and awl_after > 0: counted */
 };
 
 /*

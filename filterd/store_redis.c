@@ -16,8 +16,9 @@
  * In production both clocks are the wall clock.
  *
  * Keys (hex digests of the hashed keys; see store_backend.h):
- *   PREFIX g:{A}:T   greylist triplet T whose awl key is A (hash: x f p)
- *   PREFIX g:{T}     greylist triplet without an awl      (hash: x f p)
+ *   PREFIX g:{A}:T   greylist triplet T given with awl key A, counted
+ *                    or not (awl_after 0)                 (hash: x f p)
+ *   PREFIX g:{T}     greylist triplet without an awl key  (hash: x f p)
  *   PREFIX a:{A}     auto-whitelist counter               (hash: x c)
  *   PREFIX r:{rate}:R rate bucket: the GCRA TAT in microseconds (string)
  *   PREFIX k:{K}     kv entry                             (hash: x v)
@@ -1465,13 +1466,15 @@ rd_grey(void *h, const struct fd_sgrey *g, int64_t now,
 	redisReply	*r;
 	int		 nk = 1, i = 3, rc;
 
-	if (g->has_awl) {
+	if (g->has_tag) {
 		lens[i] = rd_key(rd, k1, 'g', &g->awl, NULL, &g->key);
 		argv[i++] = k1;
+	}
+	if (g->has_awl) {
 		lens[i] = rd_key(rd, k2, 'a', &g->awl, NULL, NULL);
 		argv[i++] = k2;
 		nk = 2;
-	} else {
+	} else if (!g->has_tag) {
 		lens[i] = rd_key(rd, k1, 'g', &g->key, NULL, NULL);
 		argv[i++] = k1;
 	}
@@ -1545,12 +1548,15 @@ multi_keys(struct rd *rd, const struct fd_sop *o, const char **argv,
 {
 	size_t	 i;
 
-	if (o->g != NULL && o->g->has_awl) {
+	if (o->g != NULL && o->g->has_tag) {
 		lens[a] = rd_key(rd, keys[*nk], 'g', &o->g->awl, NULL,
 		    &o->g->key);
 		argv[a++] = keys[(*nk)++];
-		lens[a] = rd_key(rd, keys[*nk], 'a', &o->g->awl, NULL, NULL);
-		argv[a++] = keys[(*nk)++];
+		if (o->g->has_awl) {
+			lens[a] = rd_key(rd, keys[*nk], 'a', &o->g->awl,
+			    NULL, NULL);
+			argv[a++] = keys[(*nk)++];
+		}
 	} else if (o->g != NULL) {
 		lens[a] = rd_key(rd, keys[*nk], 'g', &o->g->key, NULL, NULL);
 		argv[a++] = keys[(*nk)++];

@@ -325,14 +325,16 @@ keys_clear(struct grey_keys *k)
 }
 
 /*
- * keys_make - the triplet key, and with awl the auto-whitelist key
- * (domain NULL: per client), into k and req. Both go into k->buf when
- * they fit, else into one allocation made to measure. 0, or -1 out of
- * memory.
+ * keys_make - the triplet key and the auto-whitelist key (domain NULL:
+ * per client) into k and req. Both go into k->buf when they fit, else
+ * into one allocation made to measure. The awl key goes with the
+ * auto-whitelist off too (awl_after 0: nothing counted), so that a
+ * triplet keeps its Redis key, whose hash tag it is, when the
+ * auto-whitelist is turned on or off. 0, or -1 out of memory.
  */
 static int
 keys_make(struct grey_keys *k, struct fd_grey_req *req, const char *client,
-    const char *snorm, const char *rnorm, int awl, const char *domain)
+    const char *snorm, const char *rnorm, const char *domain)
 {
 	char	*p = k->buf;
 	size_t	 cap = sizeof(k->buf), kl, al;
@@ -342,12 +344,9 @@ keys_make(struct grey_keys *k, struct fd_grey_req *req, const char *client,
 		size_t need;
 
 		kl = grey_key_triplet_to(p, cap, client, snorm, rnorm);
-		al = 0;
-		if (awl)
-			al = kl + 1 < cap ?
-			    grey_key_awl_to(p + kl + 1, cap - kl - 1, client,
-			    domain) : grey_key_awl_to(NULL, 0, client, domain);
-		need = kl + 1 + (awl ? al + 1 : 0);
+		al = kl + 1 < cap ? grey_key_awl_to(p + kl + 1, cap - kl - 1,
+		    client, domain) : grey_key_awl_to(NULL, 0, client, domain);
+		need = kl + 1 + al + 1;
 		if (need <= cap)
 			break;
 		if (p != k->buf || (p = k->heap = malloc(need)) == NULL)
@@ -356,7 +355,7 @@ keys_make(struct grey_keys *k, struct fd_grey_req *req, const char *client,
 	}
 	req->key = p;
 	req->keylen = kl;
-	req->awl_key = awl ? p + kl + 1 : NULL;
+	req->awl_key = p + kl + 1;
 	req->awl_keylen = al;
 	return 0;
 }
@@ -383,8 +382,8 @@ triplet_req(const struct grey_conf *c, const struct grey_eff *e,
 	    grey_norm_sender_to(snorm, sneed, sender, rcpt, c->norm, c->delims,
 	    &len) < 0 || grey_norm_rcpt_to(rnorm, rneed, rcpt, &len) < 0)
 		goto out;
-	if (keys_make(k, req, client, snorm, rnorm, e->awl_after > 0,
-	    c->awl_per_domain ? grey_addr_domain(snorm) : NULL) < 0)
+	if (keys_make(k, req, client, snorm, rnorm, c->awl_per_domain ?
+	    grey_addr_domain(snorm) : NULL) < 0)
 		goto out;
 	req->delay = e->delay;
 	req->retry_window = e->retry_window;

@@ -1401,10 +1401,6 @@ f_grey_check(const struct fd_host *h, const struct fd_grey_req *rq,
 			rs->state = FD_GREY_WHITELISTED;
 			return FD_STORE_OK;
 		}
-		/* the triplet's identity includes the awl key */
-		memcpy(idkey, rq->awl_key, rq->awl_keylen);
-		idlen = rq->awl_keylen;
-		idkey[idlen++] = '|';
 	}
 	ck_assert_uint_lt(idlen + rq->keylen, sizeof(idkey));
 	memcpy(idkey + idlen, rq->key, rq->keylen);
@@ -2573,7 +2569,7 @@ struct key_case {
 	const char	*sender;
 	const char	*rcpt;
 	const char	*key;
-	const char	*awl;		/* NULL: none */
+	const char	*awl;		/* given with the awl off too */
 };
 
 static const unsigned char mapped16[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -2587,7 +2583,7 @@ static const struct key_case key_cases[] = {
 	{ "ipv4-prefix 32; auto-whitelist off", "198.51.100.255", NULL,
 	    "bounce-12345@lists.example", "u@d.example",
 	    "g1\nnet:198.51.100.255/32\nbounce-#@lists.example\nu@d.example",
-	    NULL },
+	    "a1\nnet:198.51.100.255/32" },
 	{ "ipv4-prefix 1", "198.51.100.255", NULL, "a@b.example",
 	    "u@d.example", "g1\nnet:128.0.0.0/1\na@b.example\nu@d.example",
 	    "a1\nnet:128.0.0.0/1" },

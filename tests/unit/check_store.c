@@ -561,6 +561,35 @@ START_TEST(grey_awl_off)
 }
 END_TEST
 
+/* turning the auto-whitelist off and on again keeps the triplets: they
+ * used to be keyed with it, and each was new again after the change */
+START_TEST(grey_awl_toggled)
+{
+	struct fd_grey_req on = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req off = greq("net|s@x|r1", "net|x");
+	struct fd_grey_req off2 = greq("net|s@x|r2", "net|x");
+	struct fd_grey_res r;
+
+	off.awl_after = off2.awl_after = 0;
+	ck_assert_int_eq(pass(&on).passes, 1);
+	r = grey(&off);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.passes, 2);
+	ck_assert_int_eq(r.awl_count, 0);
+	ck_assert_int_eq(grey(&off2).state, FD_GREY_NEW);
+	fd_clock_advance(&clk, 300);
+	r = grey(&on);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.passes, 3);
+	ck_assert_int_eq(r.awl_count, 1);
+	/* r2, first seen with the awl off, passes with it on: counted */
+	off2.awl_after = 2;
+	r = grey(&off2);
+	ck_assert_int_eq(r.state, FD_GREY_PASSED);
+	ck_assert_int_eq(r.awl_count, 2);
+}
+END_TEST
+
 START_TEST(grey_invalid)
 {
 	struct fd_grey_req q = greq("k", NULL);
@@ -3228,7 +3257,10 @@ one(struct diff *d, unsigned n)
 /* what the requests pick from: usual values, each limit's edges, and
  * a few values the store must refuse (alike) */
 static const char *const diff_triplets[] = { "t0", "t1", "t2", "t3", "t4" };
-static const char *const diff_awls[] = { NULL, "a0", "a0", "a1" };
+/* each triplet's awl key, as the greylist plugin gives one triplet the
+ * same key whether the awl is on (awl_after > 0) or off; on Redis it is
+ * part of the triplet's key name */
+static const char *const diff_awls[] = { "a0", "a0", "a1", "a1", NULL };
 static const char *const diff_buckets[] = { "r0", "r1", "r2", "r3" };
 static const char *const diff_kvkeys[] = { "k0", "k1", "k2", "k3" };
 static const int64_t diff_delays[] = { 0, 1, 2, 59, 60, 300 };
@@ -3271,10 +3303,12 @@ diff_ttl(struct diff *d)
 static void
 diff_greq(struct diff *d, struct fd_grey_req *q)
 {
+	size_t	 t = rnd(d) % (sizeof(diff_triplets) / sizeof(diff_triplets[0]));
+
 	memset(q, 0, sizeof(*q));
-	q->key = PICK(d, diff_triplets);
+	q->key = diff_triplets[t];
 	q->keylen = 2;
-	q->awl_key = PICK(d, diff_awls);
+	q->awl_key = diff_awls[t];
 	q->awl_keylen = q->awl_key != NULL ? 2 : 0;
 	q->delay = one(d, 60) ? -1 : PICK2(d, diff_delays);
 	q->retry_window = diff_ttl(d);
@@ -3842,6 +3876,7 @@ store_suite(enum fd_store_kind kind)
 	tcase_add_test(tc, grey_awl_expiry);
 	tcase_add_test(tc, grey_awl_refresh_slack);
 	tcase_add_test(tc, grey_awl_off);
+	tcase_add_test(tc, grey_awl_toggled);
 	tcase_add_test(tc, grey_invalid);
 	tcase_add_test(tc, invalid_log_clock_back);
 

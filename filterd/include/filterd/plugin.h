@@ -142,7 +142,11 @@ enum fd_grey_state {
 struct fd_grey_req {
 	const void	*key;		/* triplet key (hashed by the host) */
 	size_t		 keylen;
-	const void	*awl_key;	/* auto-whitelist key, or NULL */
+	/* auto-whitelist key, or NULL; with awl_after 0 nothing is
+	 * counted, but on Redis the triplet's key carries it (a hash tag
+	 * shared with the counter): give it whether the awl is on or off,
+	 * or turning it on would start every triplet afresh there */
+	const void	*awl_key;
 	size_t		 awl_keylen;
 	int64_t		 delay;		/* seconds before a retry passes */
 	int64_t		 retry_window;	/* unconfirmed entry lifetime, s */
