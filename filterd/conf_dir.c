@@ -470,6 +470,12 @@ plugin_policy(struct cparse *cp, struct fd_plugin_conf *p)
 	for (d = p->block->head; d != NULL; d = next) {
 		next = d->next;
 		if (strcmp(d->name, "on-store-error") != 0) {
+			/* the plugin ABI has no way to read a nested block:
+			 * taken, its settings would be lost without a word */
+			if (d->child != NULL)
+				fd_errs_add(cp->errs, &d->child->loc, "plugin "
+				    "%s: %s takes no { } block", p->name,
+				    d->name);
 			prev = d;
 			continue;
 		}
