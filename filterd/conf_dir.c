@@ -190,6 +190,19 @@ socket_host(struct cparse *cp, struct fd_directive *d, const char *host)
 	return -1;
 }
 
+/* socket_rel - a unix socket's relative path p, of spec s, made
+ * absolute against the file's directory, as every path is: else it
+ * would depend on the directory filterd was started from */
+static void
+socket_rel(struct cparse *cp, const char *s, const char *p)
+{
+	char	*abs = cp_path(cp, p);
+
+	set_str(&cp->conf->socket, fd_asprintf("%.*s%s", (int)(p - s), s,
+	    abs));
+	free(abs);
+}
+
 /* d_socket - a libmilter connection spec, checked for its shape */
 static void
 d_socket(struct cparse *cp, struct fd_directive *d)
@@ -199,7 +212,12 @@ d_socket(struct cparse *cp, struct fd_directive *d)
 	char		*end;
 
 	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
-		if (strchr(s, ':')[1] != '\0')
+		p = strchr(s, ':') + 1;
+		if (*p != '\0' && *p != '/') {
+			socket_rel(cp, s, p);
+			return;
+		}
+		if (*p != '\0')
 			goto ok;
 	} else if (s[0] == '/')
 		goto ok;

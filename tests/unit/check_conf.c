@@ -312,6 +312,33 @@ START_TEST(socket_family)
 }
 END_TEST
 
+/* a unix socket's relative path is the file's directory's, as every
+ * path is; it used to be the directory filterd was started from */
+START_TEST(socket_relative)
+{
+	struct fd_conf	*c;
+	char		 cwd[4096], want[4200];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(mkdir("sub", 0755) == 0 || errno == EEXIST, 1);
+	put("sub/s.conf", "socket \"unix:run/filterd.sock\"\n");
+	c = fd_conf_load("sub/s.conf", &errs);
+	ck_assert_msg(c != NULL, "errors:%s", all_errors());
+	snprintf(want, sizeof(want), "unix:%s/sub/run/filterd.sock", cwd);
+	ck_assert_str_eq(c->socket, want);
+	fd_conf_free(c);
+	put("sub/s.conf", "socket \"local:filterd.sock\"\n");
+	c = fd_conf_load("sub/s.conf", &errs);
+	ck_assert_msg(c != NULL, "errors:%s", all_errors());
+	snprintf(want, sizeof(want), "local:%s/sub/filterd.sock", cwd);
+	ck_assert_str_eq(c->socket, want);
+	fd_conf_free(c);
+	c = expect_ok("socket \"unix:/run/f.sock\"\n");
+	ck_assert_str_eq(c->socket, "unix:/run/f.sock");
+	fd_conf_free(c);
+}
+END_TEST
+
 START_TEST(statement_syntax)
 {
 	/* ';' and newlines end statements; '\' continues; newlines after
@@ -1274,6 +1301,7 @@ conf_suite(void)
 	tcase_add_test(tc, valid_file);
 	tcase_add_test(tc, statement_syntax);
 	tcase_add_test(tc, socket_family);
+	tcase_add_test(tc, socket_relative);
 	tcase_add_test(tc, log_targets);
 	tcase_add_test(tc, reload_twice);
 	tcase_add_test(tc, errors_file);
