@@ -458,6 +458,12 @@ url_userinfo(const char *s, size_t len, struct fd_redis_url *u,
 		*why = "bad %-escape in the password";
 		return -1;
 	}
+	/* an empty one (a template's unset variable) would be sent, and
+	 * every call fail on AUTH; a user of Redis's ACL may have one */
+	if (u->pass[0] == '\0' && u->user == NULL) {
+		*why = "empty password (leave out the @ for none)";
+		return -1;
+	}
 	return 0;
 }
 
@@ -495,6 +501,10 @@ url_query(const char *q, struct fd_redis_url *u, const char **why)
 				*why = "bad %-escape in the password";
 				return -1;
 			}
+			if (u->pass[0] == '\0') {
+				*why = "empty password (leave it out for none)";
+				return -1;
+			}
 		} else {
 			*why = "unknown query parameter (db, user, password)";
 			return -1;
@@ -504,8 +514,17 @@ url_query(const char *q, struct fd_redis_url *u, const char **why)
 	return 0;
 }
 
+/* known_param - s starts a query parameter url_query knows */
+static int
+known_param(const char *s)
+{
+	return strncmp(s, "db=", 3) == 0 || strncmp(s, "user=", 5) == 0 ||
+	    strncmp(s, "password=", 9) == 0;
+}
+
 /* shown_query - the rest of a URL from its query q on, each password=
- * value as ***, into buf at o */
+ * value as ***, into buf at o; what follows a password up to the next
+ * parameter url_query knows may be more of it (a bare &) */
 static size_t
 shown_query(const char *q, char *buf, size_t len, size_t o)
 {
@@ -513,9 +532,11 @@ shown_query(const char *q, char *buf, size_t len, size_t o)
 
 	while (*q != '\0' && o + 1 < len) {
 		end = q + strcspn(q, "&");
-		if (strncmp(q, "password=", 9) == 0)
+		if (strncmp(q, "password=", 9) == 0) {
+			while (*end == '&' && !known_param(end + 1))
+				end += 1 + strcspn(end + 1, "&");
 			o += (size_t)snprintf(buf + o, len - o, "password=***");
-		else
+		} else
 			o += (size_t)snprintf(buf + o, len - o, "%.*s",
 			    (int)(end - q), q);
 		if (o < len && *end == '&')
@@ -527,37 +548,35 @@ shown_query(const char *q, char *buf, size_t len, size_t o)
 
 /*
  * The URL a bad-URL error quotes goes to the log and to `filterd -t`'s
- * output, where a password has no business. The user part runs from
- * the scheme to the last @ before the query (a wider reach than
- * fd_redis_url_parse's, which stops at the path: a password holding a
- * bare / is a bad URL, and must not show either); in it, the password
- * follows the first colon, or is all of it.
+ * output, where a password has no business. A unix:// URL holds one
+ * only in its query. Any other runs its user part from the scheme to
+ * the last @ of all (a wider reach than fd_redis_url_parse's, which
+ * stops at the path: a password holding a bare / or ? is a bad URL, or
+ * a good one with a bad port, and must not show either way); in it,
+ * the password follows the first colon, or is all of it.
  */
 char *
 fd_redis_url_shown(const char *url, char *buf, size_t len)
 {
-	const char	*p = strstr(url, "://"), *end, *at, *colon, *q;
+	const char	*p = strstr(url, "://"), *at, *colon, *q;
 	size_t		 o;
 
-	p = p != NULL ? p + 3 : url;
-	end = p + strcspn(p, "?");
-	for (at = end; at > p && at[-1] != '@'; at--)
-		;
-	if (at > p) {
-		colon = memchr(p, ':', (size_t)(at - 1 - p));
-		o = (size_t)snprintf(buf, len, "%.*s***", (int)((colon ?
-		    colon + 1 : p) - url), url);
-		p = at - 1;
-	} else {
-		o = 0;
-		p = url;
+	if (strncmp(url, "unix://", 7) == 0) {
+		q = strchr(url, '?');
+		o = (size_t)snprintf(buf, len, "%.*s", (int)(q != NULL ?
+		    (size_t)(q + 1 - url) : strlen(url)), url);
+		if (q != NULL && o < len)
+			shown_query(q + 1, buf, len, o);
+		return buf;
 	}
-	q = strchr(end, '?');
-	if (o < len)
-		o += (size_t)snprintf(buf + o, len - o, "%.*s", (int)((q ? q +
-		    1 : end + strlen(end)) - p), p);
-	if (q != NULL && o < len)
-		shown_query(q + 1, buf, len, o);
+	p = p != NULL ? p + 3 : url;
+	if ((at = strrchr(p, '@')) == NULL) {
+		snprintf(buf, len, "%s", url);
+		return buf;
+	}
+	colon = memchr(p, ':', (size_t)(at - p));
+	snprintf(buf, len, "%.*s***%s", (int)((colon != NULL ? colon + 1 : p) -
+	    url), url, at);
 	return buf;
 }
 

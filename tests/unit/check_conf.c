@@ -1224,7 +1224,26 @@ START_TEST(error_store_url)
 	    "store redis: bad URL \"***@h/x\": bad db number");
 	expect_store_error("store redis \"unix:///r.sock?password=s3cret&x=1\""
 	    "\n", "main.conf:1:13: store redis: bad URL \"unix:///r.sock?"
-	    "password=***&x=1\": unknown query parameter (db, user, password)");
+	    "password=***\": unknown query parameter (db, user, password)");
+	/* the parser takes a ? and a bare & as part of the password: they
+	 * used to end the part shown as *** */
+	expect_store_error("store redis \"redis://:sek?ret@127.0.0.1:70000/0\""
+	    "\n", "main.conf:1:13: store redis: bad URL \"redis://:***@"
+	    "127.0.0.1:70000/0\": bad port");
+	expect_store_error("store redis \"unix:///r.sock?password=s3&cr&db=x\""
+	    "\n", "main.conf:1:13: store redis: bad URL \"unix:///r.sock?"
+	    "password=***&db=x\": query parameter without =");
+	/* an empty password (a template's unset variable) would make every
+	 * call fail on AUTH */
+	expect_store_error("store redis \"redis://:@127.0.0.1/0\"\n",
+	    "main.conf:1:13: store redis: bad URL \"redis://:***@127.0.0.1/0\""
+	    ": empty password (leave out the @ for none)");
+	expect_store_error("store redis \"redis://@127.0.0.1/0\"\n",
+	    "main.conf:1:13: store redis: bad URL \"redis://***@127.0.0.1/0\""
+	    ": empty password (leave out the @ for none)");
+	expect_store_error("store redis \"unix:///r.sock?password=\"\n",
+	    "main.conf:1:13: store redis: bad URL \"unix:///r.sock?"
+	    "password=***\": empty password (leave it out for none)");
 
 	/* a directory that cannot be opened is named at the directory too */
 	put("plain", "not a directory\n");
