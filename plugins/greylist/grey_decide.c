@@ -456,8 +456,9 @@ addr_esc(const struct fd_host *h, char *dst, size_t len, const char *a)
 	return dst;
 }
 
-/* first_pass - a triplet passed for the first time: remember the delay
- * for the header and log it (operators ask for this line) */
+/* first_pass - a triplet passed for the first time (rcpt NULL: the
+ * body key, for every recipient): remember the delay for the header and
+ * log it (operators ask for this line) */
 static void
 first_pass(const struct grey_conf *c, const struct fd_txn *t,
     struct grey_msg *m, const char *client, const char *sender,
@@ -472,10 +473,11 @@ first_pass(const struct grey_conf *c, const struct fd_txn *t,
 		m->delayed = delayed;
 	m->delayed_set = 1;
 	h->log_txn(h, t, FD_LOG_INFO, "%s passed after %llds: client %s from "
-	    "<%s> to <%s>", how, (long long)delayed,
+	    "<%s> to %s%s%s", how, (long long)delayed,
 	    h->escape(ec, sizeof(ec), client, strlen(client)),
-	    addr_esc(h, es, sizeof(es), sender),
-	    addr_esc(h, er, sizeof(er), rcpt));
+	    addr_esc(h, es, sizeof(es), sender), rcpt != NULL ? "<" : "",
+	    rcpt != NULL ? addr_esc(h, er, sizeof(er), rcpt) :
+	    "all recipients", rcpt != NULL ? ">" : "");
 }
 
 /* defer - 451 4.7.1 with the configured text; secs until a retry passes */
@@ -829,7 +831,7 @@ eom_body(const struct grey_conf *c, struct fd_txn *t, struct grey_msg *m,
 		return -1;
 	if (res.state == FD_GREY_PASSED) {
 		if (res.passes == 1)
-			first_pass(c, t, m, client, sender, "(all)",
+			first_pass(c, t, m, client, sender, NULL,
 			    h->now(h) - res.first_seen, "body");
 		return 1;
 	}

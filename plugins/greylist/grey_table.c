@@ -260,6 +260,29 @@ grey_names_domain(const struct grey_names *t, const char *name)
 	return find_domain(t, buf);
 }
 
+/*
+ * bare_local - an address without a domain in buf: `RCPT TO:<postmaster>`
+ * (RFC 5321 4.5.1), or a local sender as Sendmail passes it on. A
+ * `user@` entry holds for it, as for that user at any domain; else it
+ * is looked up as a domain, as it always was.
+ */
+static int
+bare_local(const struct grey_names *t, char *buf, size_t size)
+{
+	size_t	 n = strlen(buf);
+	int	 v;
+
+	if (n > 0 && n + 1 < size) {
+		buf[n] = '@';
+		buf[n + 1] = '\0';
+		v = find(t, buf);
+		buf[n] = '\0';
+		if (v >= 0)
+			return v;
+	}
+	return find_domain(t, buf);
+}
+
 int
 grey_names_addr(const struct grey_names *t, const char *addr)
 {
@@ -271,7 +294,7 @@ grey_names_addr(const struct grey_names *t, const char *addr)
 	if ((v = find(t, buf)) >= 0)
 		return v;
 	if ((at = strrchr(buf, '@')) == NULL)
-		return find_domain(t, buf);
+		return bare_local(t, buf, sizeof(buf));
 	if (at > buf) {
 		char	 c = at[1];
 

@@ -754,7 +754,8 @@ START_TEST(body_hash)
 	ACCEPTED(o, 0);
 	HEADER(o, 300, "Tue, 14 Nov 2023 22:18:20 +0000");
 	ck_assert(th_log_has(E.d[0].p, "plugin greylist: body passed after "
-	    "300s: client net:198.51.100.0/24 from <s@src.example>"));
+	    "300s: client net:198.51.100.0/24 from <s@src.example> to all "
+	    "recipients"));
 	/* another body from a new network waits */
 	c3.ip = "100.64.1.1";
 	o = deliver_n(0, &c3, "s@src.example", a, "Other text.\r\n");

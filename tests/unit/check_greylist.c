@@ -854,6 +854,10 @@ START_TEST(test_tables)
 	ck_assert_int_eq(grey_names_addr(&m, "Boss@Other.Example"), 2);
 	ck_assert_int_eq(grey_names_addr(&m, "staff@other.example"), -1);
 	ck_assert_int_eq(grey_names_addr(&m, "postmaster@anything.example"), 3);
+	/* RCPT TO:<postmaster> with no domain (RFC 5321 4.5.1) */
+	ck_assert_int_eq(grey_names_addr(&m, "Postmaster"), 3);
+	ck_assert_int_eq(grey_names_addr(&m, "example.com"), 1);
+	ck_assert_int_eq(grey_names_addr(&m, "boss"), -1);
 	ck_assert_int_eq(grey_names_addr(&m, "<>"), -1);
 	grey_names_clear(&m);
 }
