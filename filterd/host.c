@@ -388,7 +388,8 @@ static int
 h_add_header(struct fd_txn *t, const char *name, const char *value)
 {
 	if (!t->msg.active || name == NULL || !fd_header_name_ok(name) ||
-	    (value != NULL && !fd_header_value_ok(value)))
+	    (value != NULL && (!fd_header_value_ok(value) ||
+	    !fd_header_fits(name, value))))
 		return -1;
 	if (t->gen != NULL && t->gen->conf->dry_run) {
 		would_add(t, name, value);

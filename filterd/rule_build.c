@@ -519,6 +519,12 @@ act_header(struct cparse *cp, struct fd_rule *r, const struct raction *a)
 	if (!fd_header_value_ok(d->argv[1]))
 		fd_errs_add(cp->errs, &d->argloc[1], "line breaks are "
 		    "not allowed in a header value");
+	else if (!fd_header_fits(d->argv[0], d->argv[1]))
+		fd_errs_add(cp->errs, &d->argloc[1], "header too long: "
+		    "\"%s: \" and the value make %zu octets, more than one "
+		    "line may hold (%d, RFC 5322)", d->argv[0],
+		    strlen(d->argv[0]) + 2 + strlen(d->argv[1]),
+		    FD_HEADER_LINE_MAX);
 	r->hdr_name = fd_strdup(d->argv[0]);
 	r->hdr_value = fd_strdup(d->argv[1]);
 }

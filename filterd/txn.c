@@ -877,6 +877,12 @@ fd_header_value_ok(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
+int
+fd_header_fits(const char *name, const char *value)
+{
+	return strlen(name) + 2 + strlen(value) <= FD_HEADER_LINE_MAX;
+}
+
 char *
 fd_header_unfold(char *v)
 {

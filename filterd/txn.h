@@ -179,6 +179,11 @@ void	 fd_txn_header_add(struct fd_txn *, const char *name, const char *value);
  * let it start a header line of its own */
 int	 fd_header_name_ok(const char *name);
 int	 fd_header_value_ok(const char *value);
+/* fd_header_fits - "name: value" fits one line of RFC 5322 (998 octets):
+ * the value is never folded, and one too long is refused by libmilter or
+ * by a later hop */
+#define FD_HEADER_LINE_MAX	998
+int	 fd_header_fits(const char *name, const char *value);
 /* fd_header_unfold - value unfolded in place (RFC 5322 2.2.3): each line
  * break, CRLF or a bare LF, that white space follows is removed; returns
  * value */

@@ -809,6 +809,8 @@ END_TEST
 
 START_TEST(error_actions)
 {
+	char	 text[1200];
+
 	expect_error("rule r on mail set greylist 5\nplugin greylist {}\n",
 	    "main.conf:1:20: set needs PLUGIN.PARAM, not \"greylist\"");
 	fd_errs_clear(&errs);
@@ -824,6 +826,17 @@ START_TEST(error_actions)
 	fd_errs_clear(&errs);
 	expect_error("rule r on mail add-header \"X-A\" \"b\\nc\"\n",
 	    "main.conf:1:33: line breaks are not allowed in a header value");
+	fd_errs_clear(&errs);
+	/* one line of RFC 5322 at most: libmilter refused a 64 KiB one on
+	 * every message, after -t had said nothing */
+	snprintf(text, sizeof(text), "rule r on mail add-header \"X-A\" "
+	    "\"%0993d\"\n", 0);
+	fd_conf_free(expect_ok(text));
+	snprintf(text, sizeof(text), "rule r on mail add-header \"X-A\" "
+	    "\"%0994d\"\n", 0);
+	expect_error(text, "main.conf:1:33: header too long: \"X-A: \" and "
+	    "the value make 999 octets, more than one line may hold (998, "
+	    "RFC 5322)");
 	fd_errs_clear(&errs);
 	expect_error("rule r on mail log a b\n",
 	    "main.conf:1:22: usage: log [\"TEXT\"]");

@@ -241,7 +241,8 @@ struct fd_host {
 	void	 (*reason)(struct fd_txn *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 	/* Queue a header, added at end of message if the message is accepted;
-	 * -1 outside a message, or for a bad name or a value with CR or LF.
+	 * -1 outside a message, or for a bad name, a value with CR or LF,
+	 * or a line "name: value" longer than 998 octets (RFC 5322).
 	 * Under dry-run yes it is logged, not queued, and 0 returned. */
 	int	 (*add_header)(struct fd_txn *, const char *name, const char *value);
 
