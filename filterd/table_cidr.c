@@ -110,7 +110,7 @@ fd_cidr_parse(const char *s, struct fd_cidr *c, char *why, size_t whylen)
 	}
 	plen = c->len * 8u;
 	if (slash != NULL && prefix_parse(slash + 1, plen, &plen) < 0) {
-		snprintf(why, whylen, "bad prefix length \"%.8s\" (0 to %u)",
+		snprintf(why, whylen, "bad prefix length \"%.24s\" (0 to %u)",
 		    slash + 1, c->len * 8u);
 		return -1;
 	}

@@ -576,6 +576,10 @@ START_TEST(error_cidr)
 	    "main.conf:1:35: client-ip == needs an address or CIDR: bad prefix "
 	    "length \"129\" (0 to 128)");
 	fd_errs_clear(&errs);
+	/* shown whole: it was cut to 8 characters, "42949673" */
+	expect_error("table t { 1.2.3.4/4294967320 }\n",
+	    "main.conf:1:11: bad prefix length \"4294967320\" (0 to 32)");
+	fd_errs_clear(&errs);
 	/* an inline list for client-ip must hold addresses only */
 	expect_error("rule r on connect if client-ip in { 10.0.0.0/8, x.example "
 	    "} accept\n", "main.conf:1:49: \"x.example\" is not an IPv4 or IPv6 "
