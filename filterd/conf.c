@@ -288,6 +288,7 @@ fd_conf_free(struct fd_conf *c)
 		free(p);
 	}
 	fd_ruleset_free(c->rules);
+	fd_errs_clear(&c->warns);
 	fd_block_free(c->store_opts);
 	free(c->path);
 	free(c->dir);

@@ -108,6 +108,10 @@ struct fd_conf {
 
 	struct fd_ruleset	*rules;		/* never NULL */
 
+	/* "file:line:col: warning: ..." for what loads but is likely a
+	 * mistake: filterd -t prints them, a start or reload logs them */
+	struct fd_errs		 warns;
+
 	/* every file name a loc points to; freed with the conf */
 	char			**files;
 	unsigned		 nfiles;

@@ -118,6 +118,7 @@ check_only(struct fd_daemon *d)
 		return EX_CONFIG;
 	}
 	user_warn(gen->conf, &ids);
+	print_errs(&gen->conf->warns);
 	fd_gen_unref(gen);
 	printf("%s: configuration OK\n", d->conf_path);
 	return 0;
@@ -202,6 +203,7 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 		return EX_CONFIG;
 	}
 	conf = d->current->conf;
+	print_errs(&conf->warns);
 	/* until it detaches, what goes wrong goes to the terminal, whatever
 	 * the configured log target; one that cannot become `user` says so
 	 * before it binds or writes a pidfile (filterd -t, which an admin

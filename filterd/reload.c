@@ -196,6 +196,8 @@ reload_main(void *arg)
 			    "stays in force", (unsigned long long)old->serial);
 		} else {
 			cur = fd_daemon_acquire(r->d);
+			for (i = 0; i < cur->conf->warns.n; i++)
+				fd_log(FD_LOG_WARN, "%s", cur->conf->warns.msg[i]);
 			warn_start_only(&r->in_force, old->conf, cur->conf,
 			    r->foreground);
 			fd_log_set_level(cur->conf->log_level);

@@ -713,6 +713,46 @@ rule_plugins(struct cparse *cp, struct fd_rule *r, const char *const *names)
 	}
 }
 
+/* cond_marks - mark in used the named tables c refers to */
+static void
+cond_marks(const struct fd_ruleset *rs, const struct fd_cond *c,
+    unsigned char *used)
+{
+	unsigned	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nkids; i++)
+		cond_marks(rs, c->kids[i], used);
+	for (i = 0; c->table != NULL && i < rs->ntables; i++)
+		if (rs->tables[i] == c->table)
+			used[i] = 1;
+}
+
+/*
+ * unused_tables - a named table no rule refers to loads, but is most
+ * likely a mistake: an address added to it changes nothing. A warning,
+ * not an error: a table may wait for the rule that will use it.
+ */
+static void
+unused_tables(struct cparse *cp)
+{
+	const struct fd_ruleset	*rs = cp->rs;
+	const struct fd_rule	*r;
+	unsigned char		*used;
+	const char		*name;
+	unsigned		 i;
+
+	used = fd_calloc(rs->ntables + 1, 1);
+	for (r = rs->head; r != NULL; r = r->next)
+		cond_marks(rs, r->cond, used);
+	for (i = 0; i < rs->ntables; i++)
+		if (!used[i] && (name = fd_table_name(rs->tables[i])) != NULL)
+			fd_errs_add(&cp->conf->warns, &rs->tlocs[i], "warning: "
+			    "table %s is not used by any rule", name);
+	free(used);
+}
+
 /* rb_finish - what needs the whole configuration, then the indexes */
 void
 rb_finish(struct cparse *cp)
@@ -735,6 +775,7 @@ rb_finish(struct cparse *cp)
 	}
 	free(pn);
 	free(tn);
+	unused_tables(cp);
 	cp->rs->dry_run = cp->conf->dry_run;
 	fd_ruleset_index(cp->rs);
 }

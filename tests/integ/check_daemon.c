@@ -1560,6 +1560,16 @@ START_TEST(check_mode)
 	ck_assert(th_log_has(p, "/nosuch.so: No such file or directory"));
 	p = th_proc_free(p);
 
+	/* what loads but is likely a mistake: OK, with a warning */
+	ck_assert_int_eq(th_write_file(E.conf, "plugin-dir \"%s\"\n"
+	    "table trusted { 192.0.2.0/24 }\n", EXAMPLE_DIR), 0);
+	st = run("t-warn", argv, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(th_log_has(p, "configuration OK"));
+	ck_assert(th_log_has(p, "filterd.conf:2:7: warning: table trusted is "
+	    "not used by any rule"));
+	p = th_proc_free(p);
+
 	/* a user or group that does not exist is a configuration error, for
 	 * -t and, before anything is bound, for the daemon */
 	ck_assert_int_eq(th_write_file(E.conf, "user  nosuch-fd-user\n"

@@ -1273,6 +1273,24 @@ START_TEST(error_store_url)
 }
 END_TEST
 
+/* a named table no rule uses loads, with a warning at its place: an
+ * address added to it changes nothing (contrib/filterd.conf had two) */
+START_TEST(table_unused)
+{
+	struct fd_conf	*c;
+
+	c = expect_ok("table trusted { 127.0.0.0/8 }\n"
+	    "table used { 10.0.0.0/8 }\ntable deep { a.example }\n"
+	    "rule r on connect if not (client-ip in <used> or "
+	    "client-name in <deep>) accept connection\n"
+	    "rule s on connect if client-ip in { 192.0.2.0/24 } accept\n");
+	ck_assert_uint_eq(c->warns.n, 1);
+	ck_assert_str_eq(c->warns.msg[0], "main.conf:1:7: warning: table "
+	    "trusted is not used by any rule");
+	fd_conf_free(c);
+}
+END_TEST
+
 START_TEST(table_files)
 {
 	struct fd_conf	*c;
@@ -1370,6 +1388,7 @@ conf_suite(void)
 	tcase_add_test(tc, duplicates);
 	tcase_add_test(tc, error_store_url);
 	tcase_add_test(tc, table_files);
+	tcase_add_test(tc, table_unused);
 	tcase_add_test(tc, default_rules);
 	suite_add_tcase(s, tc);
 	return s;
