@@ -62,6 +62,8 @@ struct fd_lex {
 	int		 last;		/* last token returned, 0 at start */
 	int		 in_rule;	/* a rule statement is being read */
 	char		 text[48];	/* the last token, for syntax errors */
+	int		 prev;		/* the token before it, and its text */
+	char		 prev_text[48];
 	size_t		 errs0;		/* errors before this file's */
 	int		 braces;	/* '{' not closed yet */
 	int		 brace_line, brace_col;	/* the outermost of them */
@@ -119,6 +121,13 @@ struct fd_table	*conf_list_table(struct cparse *, const char *name,
 		    struct fd_directive *, int force_cidr);
 
 /* rule_build.c */
+struct fref	*rb_field(struct cparse *, char *name, char *arg, int macro,
+		    const struct fd_loc *);
+/* rb_op_split - word (then the string arg, or NULL) written with its
+ * operator apart, "helo == x", into buf; 0 unless word is a field's name
+ * and an operator run together */
+int		 rb_op_split(char *buf, size_t len, const char *word,
+		    const char *arg);
 struct fd_cond	*rb_test(struct cparse *, struct fref *, enum fd_rop, char *,
 		    const struct fd_loc *);
 struct fd_cond	*rb_test_re(struct cparse *, struct fref *, enum fd_rop, char *,

@@ -343,23 +343,9 @@ cond	: cond K_OR cond	{ $$ = rb_join(cp, C_OR, $1, $3, LOCP(@2)); }
 	| test
 	;
 
-field	: WORD				{
-			$$ = fd_calloc(1, sizeof(*$$));
-			$$->name = $1;
-			$$->loc = LOC(@1);
-		}
-	| WORD STRING			{
-			$$ = fd_calloc(1, sizeof(*$$));
-			$$->name = $1;
-			$$->arg = $2;
-			$$->loc = LOC(@1);
-		}
-	| MACRO				{
-			$$ = fd_calloc(1, sizeof(*$$));
-			$$->name = $1;
-			$$->macro = 1;
-			$$->loc = LOC(@1);
-		}
+field	: WORD			{ $$ = rb_field(cp, $1, NULL, 0, LOCP(@1)); }
+	| WORD STRING		{ $$ = rb_field(cp, $1, $2, 0, LOCP(@1)); }
+	| MACRO			{ $$ = rb_field(cp, $1, NULL, 1, LOCP(@1)); }
 	;
 
 value	: word
@@ -466,7 +452,7 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	yysymbol_kind_t	 exp[YYNTOKENS], tok = yypcontext_token(ctx);
 	const struct fd_lex *ls = fd_yyget_extra(scanner);
 	const char	*cands[YYNTOKENS + 1], *hint, *name;
-	char		 msg[512], what[96], names[YYNTOKENS][24];
+	char		 msg[512], what[96], names[YYNTOKENS][24], fix[160];
 	char		 kw[YYNTOKENS][24];
 	int		 n, i, m = 0, nc = 0, word = 0;
 	size_t		 o;
@@ -508,6 +494,12 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	    (hint = fd_hint(ls->text, cands)) != NULL)
 		snprintf(msg + o, sizeof(msg) - o, " (did you mean \"%s\"?)",
 		    hint);
+	/* `helo==x` is one word: the parser stops only after it */
+	if (ls->in_rule && ls->prev == WORD && o < sizeof(msg) &&
+	    rb_op_split(fix, sizeof(fix), ls->prev_text, NULL))
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o, " (\"%s\" "
+		    "holds an operator: write it as a word of its own, %s)",
+		    ls->prev_text, fix);
 	/* the end of the file inside a block: the mistake is where it
 	 * began, perhaps far above */
 	if (tok == YYSYMBOL_YYEOF && ls->braces > 0 && o < sizeof(msg))

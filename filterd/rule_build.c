@@ -149,6 +149,51 @@ bracketed(const struct fd_cond *c, const char *v, size_t n)
 	    n >= 2 && v[0] == '<' && v[n - 1] == '>';
 }
 
+/*
+ * rb_field - a field as written. No field's name holds an operator's
+ * characters: `helo=="x"` is one word and a string to the lexer, and
+ * the parser would only stop at the action, far from the mistake.
+ */
+struct fref *
+rb_field(struct cparse *cp, char *name, char *arg, int macro,
+    const struct fd_loc *loc)
+{
+	struct fref	*f = fd_calloc(1, sizeof(*f));
+	char		 fix[160];
+
+	f->name = name;
+	f->arg = arg;
+	f->macro = macro;
+	f->loc = *loc;
+	if (!macro && rb_op_split(fix, sizeof(fix), name, arg))
+		fd_errs_add(cp->errs, loc, "\"%s\" holds an operator: write "
+		    "it as a word of its own, %s", name, fix);
+	return f;
+}
+
+int
+rb_op_split(char *buf, size_t len, const char *word, const char *arg)
+{
+	size_t	 n = strcspn(word, "=!<>~"), op;
+	char	 field[32];
+
+	/* a field's name, then an operator: not key=value as a value */
+	if (n == 0 || word[n] == '\0' || n >= sizeof(field))
+		return 0;
+	memcpy(field, word, n);
+	field[n] = '\0';
+	if (rule_field_lookup(field) == NULL)
+		return 0;
+	op = strspn(word + n, "=!<>~");
+	if (arg != NULL)
+		snprintf(buf, len, "%.*s %.*s %s\"%s\"", (int)n, word,
+		    (int)op, word + n, word + n + op, arg);
+	else
+		snprintf(buf, len, "%.*s %.*s %s", (int)n, word, (int)op,
+		    word + n, word[n + op] != '\0' ? word + n + op : "...");
+	return 1;
+}
+
 /* rb_test - == != < <= > >= against a word or string; takes f and v */
 struct fd_cond *
 rb_test(struct cparse *cp, struct fref *f, enum fd_rop op, char *v,

@@ -478,6 +478,16 @@ START_TEST(error_syntax)
 	fd_errs_clear(&errs);
 	expect_error("user a b;\n", "main.conf:1:8: user: wrong number of "
 	    "arguments; usage: user NAME");
+	fd_errs_clear(&errs);
+	/* an operator written into the field's word: the message used to
+	 * name only the action the parser stopped at */
+	expect_error("rule r on helo if helo==\"x\" accept\n", "main.conf:1:19: "
+	    "\"helo==\" holds an operator: write it as a word of its own, "
+	    "helo == \"x\"");
+	fd_errs_clear(&errs);
+	expect_error("rule r on helo if helo==x accept\n", "main.conf:1:27: "
+	    "syntax error: unexpected \"accept\" (\"helo==x\" holds an "
+	    "operator: write it as a word of its own, helo == x)");
 }
 END_TEST
 
