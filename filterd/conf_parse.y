@@ -419,16 +419,23 @@ tok_name(yysymbol_kind_t k, char *buf, size_t len)
 static void
 unexpected(yysymbol_kind_t k, const struct fd_lex *ls, char *buf, size_t len)
 {
-	char	 esc[64], tmp[32];
+	char		 esc[64], tmp[32];
+	const char	*t = ls->text;
+	size_t		 n = strlen(t);
 
+	/* a string's own quotes are the ones the message puts around it */
+	if (k == YYSYMBOL_STRING && n >= 2 && t[0] == '"' && t[n - 1] == '"') {
+		t++;
+		n -= 2;
+	}
 	if (k == YYSYMBOL_EOS && ls->text[0] == ';')
 		snprintf(buf, len, "';'");
 	else if (k == YYSYMBOL_WORD || k == YYSYMBOL_STRING ||
 	    k == YYSYMBOL_MACRO || k == YYSYMBOL_TABLEREF ||
 	    k == YYSYMBOL_REGEX || (k >= YYSYMBOL_K_ACCEPT &&
 	    k <= YYSYMBOL_K_VERIFIED))
-		snprintf(buf, len, "\"%s\"", fd_escape_str(esc, sizeof(esc),
-		    ls->text));
+		snprintf(buf, len, "%s\"%s\"", k == YYSYMBOL_STRING ?
+		    "string " : "", fd_escape(esc, sizeof(esc), t, n));
 	else
 		snprintf(buf, len, "%s", tok_name(k, tmp, sizeof(tmp)));
 }

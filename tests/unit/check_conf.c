@@ -485,6 +485,12 @@ START_TEST(error_syntax)
 	    "\"helo==\" holds an operator: write it as a word of its own, "
 	    "helo == \"x\"");
 	fd_errs_clear(&errs);
+	/* a string is named as one, in quotes of the message's own: it
+	 * read "\"helo\"" */
+	expect_error("rule r on helo if \"helo\" == x accept\n", "main.conf:"
+	    "1:19: syntax error: unexpected string \"helo\", expected a word, "
+	    "a {macro}, \"not\" or '('");
+	fd_errs_clear(&errs);
 	expect_error("rule r on helo if helo==x accept\n", "main.conf:1:27: "
 	    "syntax error: unexpected \"accept\" (\"helo==x\" holds an "
 	    "operator: write it as a word of its own, helo == x)");
