@@ -436,6 +436,9 @@ unexpected(yysymbol_kind_t k, const struct fd_lex *ls, char *buf, size_t len)
 	    k <= YYSYMBOL_K_VERIFIED))
 		snprintf(buf, len, "%s\"%s\"", k == YYSYMBOL_STRING ?
 		    "string " : "", fd_escape(esc, sizeof(esc), t, n));
+	else if (k >= YYSYMBOL_EQ && k <= YYSYMBOL_NMATCH)
+		/* quoted, as the list of what was expected quotes them */
+		snprintf(buf, len, "\"%s\"", tok_name(k, tmp, sizeof(tmp)));
 	else
 		snprintf(buf, len, "%s", tok_name(k, tmp, sizeof(tmp)));
 }

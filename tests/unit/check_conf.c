@@ -491,6 +491,10 @@ START_TEST(error_syntax)
 	    "1:19: syntax error: unexpected string \"helo\", expected a word, "
 	    "a {macro}, \"not\" or '('");
 	fd_errs_clear(&errs);
+	expect_error("rule r on helo if == x accept\n", "main.conf:1:19: "
+	    "syntax error: unexpected \"==\", expected a word, a {macro}, "
+	    "\"not\" or '('");
+	fd_errs_clear(&errs);
 	expect_error("rule r on helo if helo==x accept\n", "main.conf:1:27: "
 	    "syntax error: unexpected \"accept\" (\"helo==x\" holds an "
 	    "operator: write it as a word of its own, helo == x)");
