@@ -38,6 +38,7 @@ fd_daemon_new(const char *conf_path)
 	struct fd_daemon	*d = fd_calloc(1, sizeof(*d));
 
 	d->conf_path = abs_path(conf_path);
+	d->pid_held = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	return d;
 }

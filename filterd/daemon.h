@@ -31,6 +31,7 @@ struct fd_daemon {
 	struct fd_txn		*conns;		/* open connections, under lock */
 	int			 busy;		/* callbacks running, atomic */
 	int			 stopping;	/* atomic: see fd_daemon_enter */
+	int			 pid_held;	/* the pidfile's lock, or -1 */
 };
 
 /* fd_daemon_new - an empty daemon for conf_path (copied, made absolute) */

@@ -223,11 +223,12 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	    conf->log_facility, conf->log_level);
 	if ((d->store = fd_privs_open_store(d, conf, &ids)) == NULL)
 		return EX_UNAVAILABLE;
-	if (fd_pidfile_write(conf->pidfile, &ids) < 0)
+	if (fd_pidfile_write(conf->pidfile, &ids, &d->pid_held) < 0)
 		return EX_UNAVAILABLE;
 	if (fd_privs_drop(conf, &ids) < 0) {
 		/* no daemon runs: no pidfile says one does */
-		(void)fd_pidfile_remove(conf->pidfile);
+		(void)fd_pidfile_remove(conf->pidfile, d->pid_held);
+		d->pid_held = -1;
 		return EX_UNAVAILABLE;
 	}
 	return 0;
@@ -295,8 +296,9 @@ main(int argc, char **argv)
 	fd_log(FD_LOG_NOTICE, "stopping");
 	fd_reloader_free(r);
 	live = wait_sessions(d);
-	if (fd_pidfile_remove(pidfile) < 0)
+	if (fd_pidfile_remove(pidfile, d->pid_held) < 0)
 		fd_log_warn("pidfile %s", pidfile);
+	d->pid_held = -1;
 	free(pidfile);
 	if (live > 0) {
 		fd_log(FD_LOG_WARN, "%d connection%s still open after 10s; "

@@ -5,12 +5,14 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -18,25 +20,71 @@
 #include "privs.h"
 
 /*
- * fd_pidfile_write - our pid in path, mode 0644, handed to the run user when
- * started as root. Its directory may belong to that user (/run/filterd),
- * who could have left a link there to a file of root's, symbolic or hard
- * (where fs.protected_hardlinks allows one): refuse either rather than
- * write through it, and look before truncating. Handed over through the
- * descriptor: the name may point elsewhere by then.
+ * owner_ok - an existing pidfile is ours to rewrite only if root, we or
+ * the run user own it: another user's file at that name is not one we
+ * made, and rewriting it would hand it over (and keep its mode)
+ */
+static int
+owner_ok(const struct stat *st, const struct fd_run_ids *ids)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid() ||
+	    (ids->set && st->st_uid == ids->uid);
+}
+
+/* held_by - the pid another process wrote in the file fd, or 0 */
+static long
+held_by(int fd)
+{
+	char	 buf[32];
+	ssize_t	 n;
+
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* lock_or_refuse - the lock that says a filterd runs; 0, or -1 with a
+ * log line when another one holds it */
+static int
+lock_or_refuse(const char *path, int fd)
+{
+	long	 pid;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK && (pid = held_by(fd)) > 0)
+		fd_log_errx("pidfile %s: refused: filterd pid %ld holds it "
+		    "(another instance is running)", path, pid);
+	else
+		fd_log_err("pidfile %s: lock", path);
+	return -1;
+}
+
+/*
+ * fd_pidfile_write - our pid in path, mode 0644, handed to the run user
+ * when started as root, and locked for as long as *held stays open: a
+ * second filterd given the same pidfile stops there instead of
+ * overwriting the first's. Its directory may belong to that user
+ * (/run/filterd), who could have left a link there to a file of root's,
+ * symbolic or hard (where fs.protected_hardlinks allows one), or a file
+ * of their own: refuse each rather than write through it or hand it
+ * over, and look before truncating. Handed over through the descriptor:
+ * the name may point elsewhere by then.
  */
 int
-fd_pidfile_write(const char *path, const struct fd_run_ids *ids)
+fd_pidfile_write(const char *path, const struct fd_run_ids *ids, int *held)
 {
 	struct stat	 st;
 	const char	*why = NULL;
 	char		 buf[32];
 	int		 fd, n;
 
+	*held = -1;
 	if (path == NULL)
 		return 0;
 	/* O_NONBLOCK: a FIFO in its place must not hold the start */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC, 0644)) < 0) {
 		if (errno == ELOOP)
 			fd_log_errx("pidfile %s: refused: a symbolic link",
@@ -54,31 +102,41 @@ fd_pidfile_write(const char *path, const struct fd_run_ids *ids)
 		why = "not a regular file";
 	else if (st.st_nlink > 1)
 		why = "a hard link";
+	else if (!owner_ok(&st, ids))
+		why = "owned by another user (remove it)";
 	if (why != NULL) {
 		fd_log_errx("pidfile %s: refused: %s", path, why);
 		close(fd);
 		return -1;
 	}
+	if (lock_or_refuse(path, fd) < 0) {
+		close(fd);
+		return -1;
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n ||
+	    fchmod(fd, 0644) < 0) {
 		fd_log_err("pidfile %s: write", path);
 		close(fd);
 		return -1;
 	}
 	if (ids->set && geteuid() == 0 && fchown(fd, ids->uid, ids->gid) < 0)
 		fd_log_warn("pidfile %s: chown", path);
-	if (close(fd) < 0) {
-		fd_log_err("pidfile %s: close", path);
-		return -1;
-	}
+	*held = fd;
 	return 0;
 }
 
-/* fd_pidfile_remove - at stop, or when startup failed after the write */
+/* fd_pidfile_remove - at stop, or when startup failed after the write:
+ * the name first, then the lock, so that no other start takes the file
+ * in between and loses it to the unlink */
 int
-fd_pidfile_remove(const char *path)
+fd_pidfile_remove(const char *path, int held)
 {
-	if (path == NULL || unlink(path) == 0 || errno == ENOENT)
-		return 0;
-	return -1;
+	int	 rc = 0;
+
+	if (path != NULL && unlink(path) < 0 && errno != ENOENT)
+		rc = -1;
+	if (held >= 0)
+		(void)close(held);
+	return rc;
 }

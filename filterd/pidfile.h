@@ -12,10 +12,13 @@
 struct fd_run_ids;
 
 /* fd_pidfile_write - our pid in path (none when NULL), handed to the run
- * user when started as root; -1 with a log line */
-int	 fd_pidfile_write(const char *path, const struct fd_run_ids *);
-/* fd_pidfile_remove - unlink path; 0 when NULL or already gone, else -1
- * with errno set */
-int	 fd_pidfile_remove(const char *path);
+ * user when started as root; *held, the descriptor whose lock says this
+ * filterd runs (-1 when none), stays open until fd_pidfile_remove; -1
+ * with a log line, also when another filterd holds the file */
+int	 fd_pidfile_write(const char *path, const struct fd_run_ids *,
+	    int *held);
+/* fd_pidfile_remove - unlink path, then close held (when >= 0); 0 when
+ * path is NULL or already gone, else -1 with errno set */
+int	 fd_pidfile_remove(const char *path, int held);
 
 #endif

@@ -11,6 +11,26 @@
 
 #include "textfile.h"
 
+/*
+ * unsafe - why a regular file is not to be trusted, or NULL. filterd
+ * runs as root at start: whoever may write its configuration may name
+ * the pidfile (a file root truncates and hands over), the store, the
+ * plugins; a table's or a plugin's file decides what is refused. So,
+ * as for a plugin file, the owner is root or the user filterd runs as,
+ * and nobody else may write it.
+ */
+static const char *
+unsafe(const struct stat *st)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "refused: owned by another user (chown it to root)";
+	if (st->st_mode & S_IWOTH)
+		return "refused: others may write it (chmod o-w)";
+	if (st->st_mode & S_IWGRP)
+		return "refused: its group may write it (chmod g-w)";
+	return NULL;
+}
+
 /* fd_textfile_open - a file, or a pipe if pipe_ok, opened for reading */
 FILE *
 fd_textfile_open(const char *path, int pipe_ok, struct stat *st,
@@ -32,6 +52,8 @@ fd_textfile_open(const char *path, int pipe_ok, struct stat *st,
 		*why = strerror(EISDIR);
 	else if (!pipe_ok && S_ISFIFO(st->st_mode))
 		*why = "a FIFO, not a regular file";
+	else if (S_ISREG(st->st_mode) && (*why = unsafe(st)) != NULL)
+		;
 	/* reads of a device (a terminal) wait as they would have */
 	else if ((fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)

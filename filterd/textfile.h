@@ -15,7 +15,8 @@
 /*
  * fd_textfile_open - path for reading, its status in *st; NULL with the
  * reason in *why. A FIFO is refused unless pipe_ok: open(2) of one
- * waits for a writer, for ever if none comes.
+ * waits for a writer, for ever if none comes. A regular file must be
+ * owned by root or the effective user, and writable by nobody else.
  */
 FILE	*fd_textfile_open(const char *path, int pipe_ok, struct stat *st,
 	    const char **why);

@@ -763,6 +763,66 @@ run(const char *name, char *const argv[], struct th_proc **pp)
 }
 
 /*
+ * The pidfile is filterd's own: a second filterd given it stops at the
+ * start instead of overwriting it (the first's stop then left none),
+ * and a file another user left at its name is refused, not rewritten
+ * and handed over with the mode it had (0666: anyone could then name
+ * the pid that root signals).
+ */
+START_TEST(pidfile_guarded)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*pidfile = th_path(E.dir, "filterd.pid");
+	char		*conf2 = th_path(E.dir, "second.conf");
+	char		*argv[] = { (char *)fd, "-f", "-c", conf2, NULL };
+	char		 want[512], *body;
+	struct th_proc	*p;
+	struct stat	 sb;
+	int		 st;
+
+	start_served();
+	ck_assert_int_eq(th_write_file(conf2, "socket \"inet:%d@127.0.0.1\"\n"
+	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s/state2\"\n"
+	    "plugin-dir \"%s\"\nplugin example\n", th_free_port(), pidfile,
+	    E.dir, EXAMPLE_DIR), 0);
+	st = run("second", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x: %s", st, th_log_tail(p, 5));
+	snprintf(want, sizeof(want), "pidfile %s: refused: filterd pid %ld "
+	    "holds it (another instance is running)", pidfile,
+	    (long)th_proc_pid(E.p));
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	snprintf(want, sizeof(want), "%ld\n", (long)th_proc_pid(E.p));
+	body = th_read_file(pidfile, NULL);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_str_eq(body, want);
+	free(body);
+	st = th_proc_stop(E.p, STOP_MS);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(stat(pidfile, &sb), -1);
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(th_write_file(pidfile, "1\n"), 0);
+		ck_assert_int_eq(chown(pidfile, 2, 2), 0);
+		ck_assert_int_eq(chmod(pidfile, 0666), 0);
+		st = run("foreign", argv, &p);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+		    "wait status %#x: %s", st, th_log_tail(p, 5));
+		snprintf(want, sizeof(want), "pidfile %s: refused: owned by "
+		    "another user (remove it)", pidfile);
+		ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+		p = th_proc_free(p);
+		ck_assert_int_eq(stat(pidfile, &sb), 0);
+		ck_assert_uint_eq(sb.st_uid, 2);
+		ck_assert_uint_eq(sb.st_mode & 07777, 0666);
+	}
+	free(conf2);
+	free(pidfile);
+}
+END_TEST
+
+/*
  * Store options that would not open are a broken configuration at a
  * reload as at start and under -t: a reload used to take them, say only
  * that the store changes at the next restart, and that restart failed
@@ -1777,6 +1837,7 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_log_level);
 	tcase_add_test(tc, thread_stack);
 	tcase_add_test(tc, stop);
+	tcase_add_test(tc, pidfile_guarded);
 	tcase_add_test(tc, stop_idle_connection);
 	tcase_add_test(tc, stop_refused_command);
 	tcase_add_test(tc, privileges);

@@ -1051,6 +1051,45 @@ START_TEST(unreadable_files)
 END_TEST
 
 /*
+ * A file whoever may write could make filterd, running as root, empty
+ * and hand over any file as its pidfile: the configuration, what it
+ * includes and its tables are refused unless only root or the user
+ * filterd runs as may write them, as plugin files are. They were read
+ * whatever their mode.
+ */
+START_TEST(writable_files_refused)
+{
+	put("main.conf", "user a\n");
+	ck_assert_int_eq(chmod("main.conf", 0666), 0);
+	ck_assert_ptr_null(fd_conf_load("main.conf", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], "cannot open config file \"main.conf\": "
+	    "refused: others may write it (chmod o-w)");
+	fd_errs_clear(&errs);
+	ck_assert_int_eq(chmod("main.conf", 0644), 0);
+	put("inc.conf", "group b\n");
+	ck_assert_int_eq(chmod("inc.conf", 0664), 0);
+	expect_error("include \"inc.conf\"\n", "main.conf:1:9: cannot open "
+	    "included file \"inc.conf\": refused: its group may write it "
+	    "(chmod g-w)");
+	fd_errs_clear(&errs);
+	put("t.list", "a\n");
+	ck_assert_int_eq(chmod("t.list", 0646), 0);
+	expect_error("table t file \"t.list\"\n", "main.conf:1:14: cannot "
+	    "open table file \"t.list\": refused: others may write it "
+	    "(chmod o-w)");
+	fd_errs_clear(&errs);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chmod("inc.conf", 0644), 0);
+		ck_assert_int_eq(chown("inc.conf", 2, 2), 0);
+		expect_error("include \"inc.conf\"\n", "main.conf:1:9: cannot "
+		    "open included file \"inc.conf\": refused: owned by "
+		    "another user (chown it to root)");
+	}
+}
+END_TEST
+
+/*
  * An included file or a table file that is a FIFO is refused at once:
  * opening one waits for a writer, for ever if none comes, and a load
  * runs in the daemon's main thread at a reload. A directory named as a
@@ -1402,6 +1441,7 @@ conf_suite(void)
 	tcase_add_test(tc, include_loop_file);
 	tcase_add_test(tc, missing_top_file);
 	tcase_add_test(tc, unreadable_files);
+	tcase_add_test(tc, writable_files_refused);
 	tcase_add_test(tc, fifo_refused);
 	tcase_add_test(tc, byte_order_mark);
 	tcase_add_test(tc, too_many_errors);
