@@ -85,11 +85,17 @@ user_warn(const struct fd_conf *conf, const struct fd_run_ids *ids)
 {
 	struct fd_errs	 warns = { 0 };
 
-	if (!ids->set || geteuid() == 0 || geteuid() == ids->uid)
+	if (!ids->set || geteuid() == 0)
 		return;
-	fd_errs_add(&warns, &conf->user_loc, "warning: user %s: started as "
-	    "uid %u, filterd could not become it; start it as root or as %s",
-	    conf->user, (unsigned)geteuid(), conf->user);
+	if (geteuid() != ids->uid)
+		fd_errs_add(&warns, &conf->user_loc, "warning: user %s: started "
+		    "as uid %u, filterd could not become it; start it as root "
+		    "or as %s", conf->user, (unsigned)geteuid(), conf->user);
+	else if (conf->group != NULL && getegid() != ids->gid)
+		fd_errs_add(&warns, &conf->group_loc, "warning: group %s: "
+		    "started as gid %u, filterd could not become it; start it "
+		    "as root or with that group", conf->group,
+		    (unsigned)getegid());
 	print_errs(&warns);
 	fd_errs_clear(&warns);
 }
@@ -211,6 +217,12 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 	if (ids.set && geteuid() != 0 && geteuid() != ids.uid) {
 		fd_log_errx("cannot become user %s: not running as root",
 		    conf->user);
+		return EX_UNAVAILABLE;
+	}
+	if (ids.set && geteuid() != 0 && conf->group != NULL &&
+	    getegid() != ids.gid) {
+		fd_log_errx("cannot become group %s: not running as root",
+		    conf->group);
 		return EX_UNAVAILABLE;
 	}
 	if (fd_milter_setup(d, conf) < 0)

@@ -29,9 +29,10 @@
  * fd_run_ids_get - look up `user` and `group` (the user's own group without
  * one); -1 with a located message for a name that does not exist. Done
  * at the start, not at the drop, so that -t sees it and a daemon reports
- * it before it binds or detaches. A group is looked up without a user
- * too: it is not applied then, but a name that does not exist is no less
- * a mistake.
+ * it before it binds or detaches. A group goes with a user: alone it
+ * would be ignored, and root's socket then closed to the MTA's group.
+ * A user whose uid is 0 would drop nothing, and the check that root
+ * cannot be regained would stop the start with a puzzling line.
  */
 int
 fd_run_ids_get(const struct fd_conf *conf, struct fd_run_ids *ids,
@@ -43,16 +44,24 @@ fd_run_ids_get(const struct fd_conf *conf, struct fd_run_ids *ids,
 
 	memset(ids, 0, sizeof(*ids));
 	if (conf->user == NULL) {
-		if (conf->group != NULL && getgrnam(conf->group) == NULL) {
+		if (conf->group == NULL)
+			return 0;
+		if (getgrnam(conf->group) == NULL)
 			fd_errs_add(errs, &conf->group_loc, "group %s: no such "
 			    "group", conf->group);
-			return -1;
-		}
-		return 0;
+		else
+			fd_errs_add(errs, &conf->group_loc, "group %s: given "
+			    "without user; filterd takes a group only with the "
+			    "user it runs as", conf->group);
+		return -1;
 	}
 	if ((pw = getpwnam(conf->user)) == NULL) {
 		fd_errs_add(errs, &conf->user_loc, "user %s: no such user",
 		    conf->user);
+		rc = -1;
+	} else if (pw->pw_uid == 0) {
+		fd_errs_add(errs, &conf->user_loc, "user %s: uid 0, which drops "
+		    "nothing; name an unprivileged user", conf->user);
 		rc = -1;
 	} else {
 		ids->uid = pw->pw_uid;

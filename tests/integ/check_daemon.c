@@ -16,6 +16,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -1333,6 +1334,28 @@ START_TEST(wrong_user)
 	    "daemon", E.conf, (unsigned)pw->pw_uid);
 	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
 	p = th_proc_free(p);
+
+	/* started as `user` but not in `group`: the group was never
+	 * checked, and the socket went to the user's own group */
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
+	    "group daemon\nlog stderr\nstore lmdb \"%s/state\"\n", E.spec,
+	    rundir), 0);
+	argv[5] = "-f";
+	rc = run("wrong-group", argv, &p);
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 69,
+	    "wait status %#x: %s", rc, th_log_tail(p, 5));
+	ck_assert_msg(th_log_has(p, "cannot become group daemon: not running "
+	    "as root"), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	argv[5] = "-t";
+	rc = run("wrong-group-t", argv, &p);
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+	    "wait status %#x: %s", rc, th_log_tail(p, 5));
+	snprintf(want, sizeof(want), "%s:3:7: warning: group daemon: started "
+	    "as gid %u, filterd could not become it; start it as root or "
+	    "with that group", E.conf, (unsigned)getgrnam("nogroup")->gr_gid);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
 	free(pidfile);
 	free(rundir);
 }
@@ -1661,6 +1684,25 @@ START_TEST(check_mode)
 	    "wait status %#x", st);
 	ck_assert(th_log_has(p, "filterd.conf:1:7: group nosuch-fd-group: no "
 	    "such group"));
+	p = th_proc_free(p);
+
+	/* a group without a user, and a user that is root, are mistakes:
+	 * the first was ignored (filterd ran as root:root, its socket closed
+	 * to the MTA's group), the second passed -t and the start then
+	 * stopped with "still able to regain root after dropping it" */
+	ck_assert_int_eq(th_write_file(E.conf, "group root\nsocket \"%s\"\n"
+	    "plugin-dir \"%s\"\nplugin example\n", E.spec, EXAMPLE_DIR), 0);
+	st = run("t-group-alone", argv, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+	ck_assert(th_log_has(p, "filterd.conf:1:7: group root: given without "
+	    "user; filterd takes a group only with the user it runs as"));
+	p = th_proc_free(p);
+	ck_assert_int_eq(th_write_file(E.conf, "user root\nsocket \"%s\"\n"
+	    "plugin-dir \"%s\"\nplugin example\n", E.spec, EXAMPLE_DIR), 0);
+	st = run("t-user-root", argv, &p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+	ck_assert(th_log_has(p, "filterd.conf:1:6: user root: uid 0, which "
+	    "drops nothing; name an unprivileged user"));
 	p = th_proc_free(p);
 }
 END_TEST
