@@ -787,12 +787,31 @@ open_socket(const struct fd_conf *conf)
 	errno = saved;
 	return rc;
 }
+/* in_the_way - what takes a unix socket's place, if not a socket: libmilter
+ * fails on it without a reason, and filterd said "no address of its
+ * family found for the host" */
+static const char *
+in_the_way(const char *path)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) < 0 || S_ISSOCK(st.st_mode))
+		return NULL;
+	return S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(st.st_mode) ?
+	    "a directory" : "a file that is not a socket";
+}
+
 int
 fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 {
-	const char	*path = fd_milter_socket_path(conf->socket);
+	const char	*path = fd_milter_socket_path(conf->socket), *what;
 
 	daemon_ptr = d;
+	if (path != NULL && (what = in_the_way(path)) != NULL) {
+		fd_log_errx("socket %s: refused: %s is in its place (remove it)",
+		    path, what);
+		return -1;
+	}
 	if (path != NULL && socket_in_use(path)) {
 		fd_log_errx("socket %s: in use: something is listening on it",
 		    path);
@@ -810,8 +829,9 @@ fd_milter_setup(struct fd_daemon *d, const struct fd_conf *conf)
 		smfi_settimeout((int)conf->milter_timeout);
 	if (open_socket(conf) < 0) {
 		fd_log_errx("socket %s: cannot open: %s", conf->socket,
-		    errno != 0 ? strerror(errno) : "no address of its family "
-		    "found for the host");
+		    errno != 0 ? strerror(errno) : path != NULL ? "libmilter "
+		    "gave no reason" : "no address of its family found for the "
+		    "host");
 		return -1;
 	}
 	nodelay_listeners();

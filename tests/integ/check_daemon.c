@@ -1721,7 +1721,7 @@ START_TEST(start_errors)
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
 	struct th_proc		*p;
-	char			 want[512];
+	char			 want[512], *sock;
 	int			 s, st;
 
 	/* a port another process listens on */
@@ -1753,6 +1753,20 @@ START_TEST(start_errors)
 	    "No such file or directory", E.dir);
 	ck_assert_msg(th_log_has(p, want), "not on the terminal: %s",
 	    th_log_read(p));
+	p = th_proc_free(p);
+
+	/* a file in the socket's place: it said "no address of its family
+	 * found for the host" */
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"unix:%s/f.sock\"\n"
+	    "log syslog\nstore lmdb \"%s/state\"\n", E.dir, E.dir), 0);
+	sock = th_path(E.dir, "f.sock");
+	ck_assert_int_eq(th_write_file(sock, "data\n"), 0);
+	free(sock);
+	st = run("notsock", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69, "status %d", st);
+	snprintf(want, sizeof(want), "socket %s/f.sock: refused: a file that "
+	    "is not a socket is in its place (remove it)", E.dir);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_read(p));
 	p = th_proc_free(p);
 
 	/* what stops the start once the configured log-level applies is an
