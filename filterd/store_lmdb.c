@@ -1438,8 +1438,16 @@ lm_open(const struct fd_store_opts *o, const struct fd_clock *clock,
 	char			 aside[PATH_MAX];
 	int			 rc;
 
+	/* opened as the run user, a directory root made may be out of
+	 * that user's reach: EACCES then names no missing permission on
+	 * the store's own directory */
 	if (mkdir(o->path, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir: %s", strerror(errno));
+		if (errno == EACCES && geteuid() != 0)
+			snprintf(err, errlen, "mkdir: %s (the store is opened "
+			    "as uid %u: a directory above it may be closed to "
+			    "that user)", strerror(errno), (unsigned)geteuid());
+		else
+			snprintf(err, errlen, "mkdir: %s", strerror(errno));
 		return NULL;
 	}
 	if (stat(o->path, &st) < 0 || !S_ISDIR(st.st_mode)) {

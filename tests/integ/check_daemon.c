@@ -1026,6 +1026,37 @@ links_planted(int (*mk)(const char *, const char *), const char *kind)
 	free(victim);
 }
 
+/* the store's directory under one the run user cannot search: the
+ * start says whose reach it is out of; "mkdir: Permission denied" alone
+ * named a directory that existed */
+START_TEST(store_out_of_reach)
+{
+	const char	*fd = th_require("FILTERD", NULL);
+	char		*argv[] = { (char *)fd, "-f", "-c", E.conf, NULL };
+	const struct passwd *pw = root_and_nobody();
+	char		*priv, want[512];
+	struct th_proc	*p;
+	int		 st;
+
+	if (pw == NULL)
+		return;
+	ck_assert_int_eq(chmod(E.dir, 0755), 0);
+	priv = th_path(E.dir, "priv");
+	ck_assert_int_eq(mkdir(priv, 0700), 0);
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nuser nobody\n"
+	    "log stderr\nstore lmdb \"%s/db\"\n", E.spec, priv), 0);
+	st = run("reach", argv, &p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
+	    "wait status %#x: %s", st, th_log_tail(p, 5));
+	snprintf(want, sizeof(want), "store lmdb %s/db: mkdir: Permission "
+	    "denied (the store is opened as uid %u: a directory above it may "
+	    "be closed to that user)", priv, (unsigned)pw->pw_uid);
+	ck_assert_msg(th_log_has(p, want), "%s", th_log_tail(p, 5));
+	p = th_proc_free(p);
+	free(priv);
+}
+END_TEST
+
 START_TEST(privileges_links)
 {
 	links_planted(symlink, "symbolic");
@@ -1898,6 +1929,7 @@ daemon_suite(void)
 	tcase_add_test(tc, stop_refused_command);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, privileges_links);
+	tcase_add_test(tc, store_out_of_reach);
 	tcase_add_test(tc, privileges_hard_links);
 	tcase_add_test(tc, privileges_socket_link);
 	tcase_add_test(tc, privileges_socket_hard_link);
