@@ -250,8 +250,10 @@ fd_conf_load(const char *path, struct fd_errs *errs)
 	cp.conf = conf_new(path);
 	cp.errs = errs;
 	cp.rs = cp.conf->rules;
-	if (cp_include(&cp, path, NULL) == 0)
+	if (cp_include(&cp, path, NULL) == 0) {
 		rb_finish(&cp);
+		conf_dir_finish(&cp);
+	}
 	free(cp.read);
 	if (errs->n > before)
 		return fd_conf_free(cp.conf);

@@ -87,6 +87,7 @@ struct fd_conf {
 	struct fd_loc		 user_loc;	/* of the names, for errors */
 	struct fd_loc		 group_loc;
 	int			 socket_mode;	/* -1: leave libmilter's */
+	struct fd_loc		 socket_mode_loc;
 	char			*pidfile;	/* NULL: none */
 	enum fd_log_target	 log_target;
 	int			 log_facility;	/* LOG_MAIL etc. */

@@ -270,6 +270,23 @@ d_socket_mode(struct cparse *cp, struct fd_directive *d)
 		return;
 	}
 	cp->conf->socket_mode = (int)v;
+	cp->conf->socket_mode_loc = d->argloc[0];
+}
+
+/* conf_dir_finish - what a directive means only with another one */
+void
+conf_dir_finish(struct cparse *cp)
+{
+	const struct fd_conf	*c = cp->conf;
+	const char		*s = c->socket;
+
+	/* the mode of a file: a TCP socket has none, and the setting would
+	 * seem to guard what anyone on the host can reach */
+	if (c->socket_mode >= 0 && s != NULL && strncmp(s, "unix:", 5) != 0 &&
+	    strncmp(s, "local:", 6) != 0 && s[0] != '/')
+		fd_errs_add(&cp->conf->warns, &c->socket_mode_loc, "warning: "
+		    "socket-mode applies to a unix socket only; %s is not one",
+		    s);
 }
 
 /* d_pidfile, d_plugin_dir - paths relative to this file */

@@ -112,6 +112,7 @@ struct fd_block	*fd_block_free(struct fd_block *);
 
 /* conf_dir.c */
 void		 conf_directive(struct cparse *, struct fd_directive *);
+void		 conf_dir_finish(struct cparse *);
 extern const char *const conf_dir_names[];
 
 /* conf_table.c */

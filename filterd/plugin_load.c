@@ -33,9 +33,14 @@ safe_node(const char *path, const struct stat *st, int is_dir,
 	const char	*what = is_dir ? "directory" : "file";
 
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		fd_errs_add(errs, loc, "plugin %s %s: refused: owned by uid %u, "
-		    "expected root or uid %u", what, path, (unsigned)st->st_uid,
-		    (unsigned)geteuid());
+		if (geteuid() == 0)
+			fd_errs_add(errs, loc, "plugin %s %s: refused: owned by "
+			    "uid %u, expected root", what, path,
+			    (unsigned)st->st_uid);
+		else
+			fd_errs_add(errs, loc, "plugin %s %s: refused: owned by "
+			    "uid %u, expected root or uid %u", what, path,
+			    (unsigned)st->st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&

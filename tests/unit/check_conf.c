@@ -1350,6 +1350,23 @@ START_TEST(table_unused)
 }
 END_TEST
 
+/* socket-mode with a TCP socket: the file mode of nothing */
+START_TEST(socket_mode_tcp)
+{
+	struct fd_conf	*c;
+
+	c = expect_ok("socket-mode 0660\nsocket \"inet:25@127.0.0.1\"\n");
+	ck_assert_uint_eq(c->warns.n, 1);
+	ck_assert_str_eq(c->warns.msg[0], "main.conf:1:13: warning: "
+	    "socket-mode applies to a unix socket only; inet:25@127.0.0.1 is "
+	    "not one");
+	fd_conf_free(c);
+	c = expect_ok("socket-mode 0660\nsocket \"unix:/run/f.sock\"\n");
+	ck_assert_uint_eq(c->warns.n, 0);
+	fd_conf_free(c);
+}
+END_TEST
+
 START_TEST(table_files)
 {
 	struct fd_conf	*c;
@@ -1449,6 +1466,7 @@ conf_suite(void)
 	tcase_add_test(tc, error_store_url);
 	tcase_add_test(tc, table_files);
 	tcase_add_test(tc, table_unused);
+	tcase_add_test(tc, socket_mode_tcp);
 	tcase_add_test(tc, default_rules);
 	suite_add_tcase(s, tc);
 	return s;

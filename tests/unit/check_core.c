@@ -169,6 +169,23 @@ START_TEST(load_group_writable)
 }
 END_TEST
 
+/* owned by another user: as root, "expected root" (it said "expected
+ * root or uid 0") */
+START_TEST(load_other_owner)
+{
+	char	 path[128], want[64];
+
+	if (geteuid() != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/example.so", tmpdir);
+	copy(EXAMPLE_SO, path, 0644);
+	ck_assert_int_eq(chown(path, 2, 2), 0);
+	snprintf(want, sizeof(want), "refused: owned by uid 2, expected root");
+	ck_assert_ptr_nonnull(strstr(load(path, NULL), want));
+	ck_assert_ptr_null(strstr(load(path, NULL), "or uid"));
+}
+END_TEST
+
 START_TEST(load_dir_writable)
 {
 	char	 path[128];
@@ -1339,6 +1356,7 @@ core_suite(void)
 	tcase_add_test(tc, load_no_symbol);
 	tcase_add_test(tc, load_bad_abi);
 	tcase_add_test(tc, load_group_writable);
+	tcase_add_test(tc, load_other_owner);
 	tcase_add_test(tc, load_dir_writable);
 	tcase_add_test(tc, load_symlink_unsafe_dir);
 	tcase_add_test(tc, load_ancestor_writable);
