@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <filterd/plugin.h>
 
@@ -72,11 +73,16 @@ client_view(const struct fd_host *host, const struct fd_txn *txn,
 	cl->local = host->num(txn, FD_N_CLIENT_LOCAL) == 1;
 	cl->mta_name = host->get(txn, FD_F_MTA_NAME);
 	/* the address the client connected to: Sendmail's and Postfix's
-	 * {if_addr}, or Postfix's {daemon_addr} */
-	if ((da = host->macro(txn, "{if_addr}")) == NULL || *da == '\0')
+	 * {if_addr} (Sendmail tags an IPv6 one "IPv6:"), or Postfix's
+	 * {daemon_addr} when that gives none */
+	if ((da = host->macro(txn, "{if_addr}")) != NULL &&
+	    strncasecmp(da, "IPv6:", 5) == 0)
+		da += 5;
+	if (da == NULL || helo_addr_parse(&cl->daemon_addr, da) < 0) {
 		da = host->macro(txn, "{daemon_addr}");
-	if (da != NULL)
-		helo_addr_parse(&cl->daemon_addr, da);
+		if (da != NULL)
+			helo_addr_parse(&cl->daemon_addr, da);
+	}
 }
 
 /* exempt - trusted network or local client; why in *why */

@@ -285,6 +285,12 @@ failure(int64_t wait_ms, int status, char *buf, size_t buflen)
 	if (status == ARES_ECANCELLED || status == ARES_ETIMEOUT)
 		snprintf(buf, buflen, "timed out after %lld ms",
 		    (long long)wait_ms);
+	/* c-ares (1.18) also ends so when every server answered SERVFAIL
+	 * or REFUSED: "Could not contact DNS servers" sent admins to look
+	 * at a network that worked */
+	else if (status == ARES_ECONNREFUSED)
+		snprintf(buf, buflen, "no DNS server gave an answer "
+		    "(unreachable, or each said SERVFAIL or REFUSED)");
 	else
 		snprintf(buf, buflen, "%s", ares_strerror(status));
 }

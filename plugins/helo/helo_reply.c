@@ -36,8 +36,9 @@ quote(char *buf, size_t buflen, const char *s, size_t len)
 {
 	if (!helo_reply_quotable(s, len)) {
 		snprintf(buf, buflen, "%s", len == 0 ? "(empty)" :
-		    "(not repeated here: it holds spaces, control or "
-		    "non-ASCII characters)");
+		    "(not repeated here: it holds spaces, quotes, "
+		    "backslashes, percent signs, control or non-ASCII "
+		    "characters)");
 		return;
 	}
 	if (len > HELO_QUOTE_MAX)

@@ -104,8 +104,9 @@ helo_mail(const char *name)
 }
 
 #define SYNTAX_TEXT(why) "HELO/EHLO name (not repeated here: it holds " \
-	"spaces, control or non-ASCII characters) is not a valid host " \
-	"name or address literal (" why "); see RFC 5321 section 4.1.2"
+	"spaces, quotes, backslashes, percent signs, control or non-ASCII " \
+	"characters) is not a valid host name or address literal (" why \
+	"); see RFC 5321 section 4.1.2"
 
 /* the decision line escapes the client's name once: \xc3, not \\xc3 */
 START_TEST(decision_line_escaped_once)

@@ -486,6 +486,9 @@ START_TEST(t_reply)
 	ck_assert(strstr(rp.text, "control characters") != NULL);
 	reply_for(&rp, "%s%n.example", 12, HELO_C_SYNTAX, HELO_A_REJECT, C4);
 	ck_assert(strchr(rp.text, '%') == NULL);
+	/* the reason names what kept it out: "spaces, control or non-ASCII
+	 * characters" alone was wrong for this one */
+	ck_assert(strstr(rp.text, "percent signs") != NULL);
 	reply_for(&rp, "a\"b", 3, HELO_C_SYNTAX, HELO_A_REJECT, C4);
 	ck_assert(strstr(rp.text, "a\"b") == NULL);
 	reply_for(&rp, "b\xc3\xbc" "cher.de", 10, HELO_C_SYNTAX, HELO_A_REJECT, C4);
@@ -1223,6 +1226,20 @@ START_TEST(t_hook_self)
 	plug_newconn(C4);
 	T.if_addr = "2001:db8::25";
 	ck_assert_int_eq(helo("[IPv6:2001:db8::25]"), FD_CONTINUE);
+	ck_assert_int_eq(mail(), FD_REJECT);
+	ck_assert(strncmp(T.reason, "self (reject)", 13) == 0);
+	/* Sendmail tags an IPv6 {if_addr}: it was not read, and the name
+	 * passed */
+	plug_newconn(C4);
+	T.if_addr = "IPv6:2001:db8::25";
+	ck_assert_int_eq(helo("[IPv6:2001:db8::25]"), FD_CONTINUE);
+	ck_assert_int_eq(mail(), FD_REJECT);
+	ck_assert(strncmp(T.reason, "self (reject)", 13) == 0);
+	/* one that does not parse leaves {daemon_addr} to tell */
+	plug_newconn(C4);
+	T.if_addr = "bogus";
+	T.daemon_addr = "198.51.100.25";
+	ck_assert_int_eq(helo("[198.51.100.25]"), FD_CONTINUE);
 	ck_assert_int_eq(mail(), FD_REJECT);
 	ck_assert(strncmp(T.reason, "self (reject)", 13) == 0);
 	plug_stop();
