@@ -548,35 +548,42 @@ shown_query(const char *q, char *buf, size_t len, size_t o)
 
 /*
  * The URL a bad-URL error quotes goes to the log and to `filterd -t`'s
- * output, where a password has no business. A unix:// URL holds one
- * only in its query. Any other runs its user part from the scheme to
- * the last @ of all (a wider reach than fd_redis_url_parse's, which
- * stops at the path: a password holding a bare / or ? is a bad URL, or
- * a good one with a bad port, and must not show either way); in it,
- * the password follows the first colon, or is all of it.
+ * output, where a password has no business. It may stand in a query
+ * (unix://...?password=, or written so in a redis:// URL by mistake),
+ * shown as password=*** up to the next parameter url_query knows, and
+ * before the host: there the user part runs from the scheme to the
+ * last @ ahead of any password= (a wider reach than
+ * fd_redis_url_parse's, which stops at the path: a password holding a
+ * bare / or ? is a bad URL, or a good one with a bad port, and must not
+ * show either way); in it, the password follows the first colon, or is
+ * all of it.
  */
 char *
 fd_redis_url_shown(const char *url, char *buf, size_t len)
 {
-	const char	*p = strstr(url, "://"), *at, *colon, *q;
-	size_t		 o;
+	const char	*p = strstr(url, "://"), *lim, *at = NULL, *s, *colon;
+	const char	*q;
+	size_t		 o = 0;
 
-	if (strncmp(url, "unix://", 7) == 0) {
-		q = strchr(url, '?');
-		o = (size_t)snprintf(buf, len, "%.*s", (int)(q != NULL ?
-		    (size_t)(q + 1 - url) : strlen(url)), url);
-		if (q != NULL && o < len)
-			shown_query(q + 1, buf, len, o);
-		return buf;
-	}
 	p = p != NULL ? p + 3 : url;
-	if ((at = strrchr(p, '@')) == NULL) {
-		snprintf(buf, len, "%s", url);
-		return buf;
-	}
-	colon = memchr(p, ':', (size_t)(at - p));
-	snprintf(buf, len, "%.*s***%s", (int)((colon != NULL ? colon + 1 : p) -
-	    url), url, at);
+	if ((lim = strstr(p, "password=")) == NULL)
+		lim = p + strlen(p);
+	for (s = p; s < lim; s++)
+		if (*s == '@')
+			at = s;
+	if (at != NULL) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		o = (size_t)snprintf(buf, len, "%.*s***", (int)((colon != NULL ?
+		    colon + 1 : p) - url), url);
+		p = at;
+	} else
+		p = url;
+	q = strchr(p, '?');
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%.*s", (int)(q != NULL ?
+		    (size_t)(q + 1 - p) : strlen(p)), p);
+	if (q != NULL && o < len)
+		shown_query(q + 1, buf, len, o);
 	return buf;
 }
 

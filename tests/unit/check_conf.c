@@ -1309,6 +1309,14 @@ START_TEST(error_store_url)
 	expect_store_error("store redis \"unix:///r.sock?password=s3&cr&db=x\""
 	    "\n", "main.conf:1:13: store redis: bad URL \"unix:///r.sock?"
 	    "password=***&db=x\": query parameter without =");
+	/* a password in a redis:// URL's query, where the parser takes
+	 * none: it showed in clear */
+	expect_store_error("store redis \"redis://h/0?password=hunter2\"\n",
+	    "main.conf:1:13: store redis: bad URL \"redis://h/0?password=***\""
+	    ": bad db number");
+	expect_store_error("store redis \"redis://h:1/0?password=a@b\"\n",
+	    "main.conf:1:13: store redis: bad URL \"redis://h:1/0?password=***"
+	    "\": bad db number");
 	/* an empty password (a template's unset variable) would make every
 	 * call fail on AUTH */
 	expect_store_error("store redis \"redis://:@127.0.0.1/0\"\n",
