@@ -64,6 +64,7 @@ struct fd_lex {
 	char		 text[48];	/* the last token, for syntax errors */
 	int		 prev;		/* the token before it, and its text */
 	char		 prev_text[48];
+	int		 prev2;		/* and the one before that */
 	size_t		 errs0;		/* errors before this file's */
 	int		 braces;	/* '{' not closed yet */
 	int		 brace_line, brace_col;	/* the outermost of them */
@@ -76,6 +77,7 @@ struct fref {
 	char		*name;		/* field name; macro name for {x} */
 	char		*arg;		/* header "Name" */
 	int		 macro;
+	int		 said;		/* rb_field reported it already */
 	struct fd_loc	 loc;
 };
 

@@ -420,13 +420,18 @@ static void
 unexpected(yysymbol_kind_t k, const struct fd_lex *ls, char *buf, size_t len)
 {
 	char		 esc[64], tmp[32];
-	const char	*t = ls->text;
+	const char	*t = ls->text, *cut = "";
 	size_t		 n = strlen(t);
 
-	/* a string's own quotes are the ones the message puts around it */
-	if (k == YYSYMBOL_STRING && n >= 2 && t[0] == '"' && t[n - 1] == '"') {
+	/* a string's own quotes are the ones the message puts around it;
+	 * a long one was kept cut, without its closing quote */
+	if (k == YYSYMBOL_STRING && n >= 1 && t[0] == '"') {
 		t++;
-		n -= 2;
+		n--;
+		if (n > 0 && t[n - 1] == '"')
+			n--;
+		else
+			cut = "...";
 	}
 	if (k == YYSYMBOL_EOS && ls->text[0] == ';')
 		snprintf(buf, len, "';'");
@@ -434,8 +439,8 @@ unexpected(yysymbol_kind_t k, const struct fd_lex *ls, char *buf, size_t len)
 	    k == YYSYMBOL_MACRO || k == YYSYMBOL_TABLEREF ||
 	    k == YYSYMBOL_REGEX || (k >= YYSYMBOL_K_ACCEPT &&
 	    k <= YYSYMBOL_K_VERIFIED))
-		snprintf(buf, len, "%s\"%s\"", k == YYSYMBOL_STRING ?
-		    "string " : "", fd_escape(esc, sizeof(esc), t, n));
+		snprintf(buf, len, "%s\"%s%s\"", k == YYSYMBOL_STRING ?
+		    "string " : "", fd_escape(esc, sizeof(esc), t, n), cut);
 	else if (k >= YYSYMBOL_EQ && k <= YYSYMBOL_NMATCH)
 		/* quoted, as the list of what was expected quotes them */
 		snprintf(buf, len, "\"%s\"", tok_name(k, tmp, sizeof(tmp)));
@@ -504,8 +509,11 @@ yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
 	    (hint = fd_hint(ls->text, cands)) != NULL)
 		snprintf(msg + o, sizeof(msg) - o, " (did you mean \"%s\"?)",
 		    hint);
-	/* `helo==x` is one word: the parser stops only after it */
-	if (ls->in_rule && ls->prev == WORD && o < sizeof(msg) &&
+	/* `helo==x` is one word where a field goes: the parser stops only
+	 * after it */
+	if (ls->in_rule && ls->prev == WORD && (ls->prev2 == K_IF ||
+	    ls->prev2 == K_AND || ls->prev2 == K_OR || ls->prev2 == K_NOT ||
+	    ls->prev2 == '(') && o < sizeof(msg) &&
 	    rb_op_split(fix, sizeof(fix), ls->prev_text, NULL))
 		o += (size_t)snprintf(msg + o, sizeof(msg) - o, " (\"%s\" "
 		    "holds an operator: write it as a word of its own, %s)",

@@ -95,8 +95,10 @@ test_new(struct cparse *cp, struct fref *f, enum fd_rop op)
 		free(f->name);
 		f->name = fd_strdup(m->name);
 	} else if ((def = rule_field_lookup(f->name)) == NULL) {
-		fd_errs_add(cp->errs, &f->loc, "unknown field \"%s\"%s",
-		    f->name, hinted(f->name, rule_field_names, h, sizeof(h)));
+		if (!f->said)
+			fd_errs_add(cp->errs, &f->loc, "unknown field \"%s\"%s",
+			    f->name, hinted(f->name, rule_field_names, h,
+			    sizeof(h)));
 		goto out;
 	} else if (def->id == RF_HEADER && f->arg == NULL) {
 		fd_errs_add(cp->errs, &f->loc, "header needs a header name, "
@@ -165,10 +167,35 @@ rb_field(struct cparse *cp, char *name, char *arg, int macro,
 	f->arg = arg;
 	f->macro = macro;
 	f->loc = *loc;
-	if (!macro && rb_op_split(fix, sizeof(fix), name, arg))
+	if (!macro && rb_op_split(fix, sizeof(fix), name, arg)) {
 		fd_errs_add(cp->errs, loc, "\"%s\" holds an operator: write "
 		    "it as a word of its own, %s", name, fix);
+		f->said = 1;
+	}
 	return f;
+}
+
+/* op_meant - the operator a run of operator characters was meant to be:
+ * the language has no `=` nor `=~` */
+static const char *
+op_meant(const char *op, size_t n)
+{
+	static const char *const ops[] = { "==", "!=", "<=", ">=", "!~",
+	    "<", ">", "~" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strlen(ops[i]) == n && strncmp(op, ops[i], n) == 0)
+			return ops[i];
+	if (memchr(op, '~', n) != NULL)
+		return memchr(op, '!', n) != NULL ? "!~" : "~";
+	if (memchr(op, '!', n) != NULL)
+		return "!=";
+	if (memchr(op, '<', n) != NULL)
+		return "<=";
+	if (memchr(op, '>', n) != NULL)
+		return ">=";
+	return "==";
 }
 
 int
@@ -186,11 +213,15 @@ rb_op_split(char *buf, size_t len, const char *word, const char *arg)
 		return 0;
 	op = strspn(word + n, "=!<>~");
 	if (arg != NULL)
-		snprintf(buf, len, "%.*s %.*s %s\"%s\"", (int)n, word,
-		    (int)op, word + n, word + n + op, arg);
+		snprintf(buf, len, "%.*s %s %s\"%s\"", (int)n, word,
+		    op_meant(word + n, op), word + n + op, arg);
+	else if (word[n + op] != '\0')
+		snprintf(buf, len, "%.*s %s %s", (int)n, word,
+		    op_meant(word + n, op), word + n + op);
+	/* `helo=~/x/`: what follows is a token of its own, any operator */
 	else
-		snprintf(buf, len, "%.*s %.*s %s", (int)n, word, (int)op,
-		    word + n, word[n + op] != '\0' ? word + n + op : "...");
+		snprintf(buf, len, "%.*s == VALUE or %.*s ~ /REGEX/", (int)n,
+		    word, (int)n, word);
 	return 1;
 }
 

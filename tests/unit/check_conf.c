@@ -491,6 +491,12 @@ START_TEST(error_syntax)
 	    "1:19: syntax error: unexpected string \"helo\", expected a word, "
 	    "a {macro}, \"not\" or '('");
 	fd_errs_clear(&errs);
+	/* a long one is kept cut: no quote of its own shows either */
+	expect_error("rule r on helo if \"a very long string of more than "
+	    "forty-eight characters\" == x accept\n", "main.conf:1:19: "
+	    "syntax error: unexpected string \"a very long string of more "
+	    "than forty-eight ch...\", expected a word, a {macro}, \"not\" or '('");
+	fd_errs_clear(&errs);
 	expect_error("rule r on helo if == x accept\n", "main.conf:1:19: "
 	    "syntax error: unexpected \"==\", expected a word, a {macro}, "
 	    "\"not\" or '('");
@@ -498,6 +504,22 @@ START_TEST(error_syntax)
 	expect_error("rule r on helo if helo==x accept\n", "main.conf:1:27: "
 	    "syntax error: unexpected \"accept\" (\"helo==x\" holds an "
 	    "operator: write it as a word of its own, helo == x)");
+	fd_errs_clear(&errs);
+	/* the language has no `=`: the hint names the operator meant */
+	expect_error("rule r on helo if helo=x accept\n", "main.conf:1:26: "
+	    "syntax error: unexpected \"accept\" (\"helo=x\" holds an "
+	    "operator: write it as a word of its own, helo == x)");
+	fd_errs_clear(&errs);
+	/* one message for the mistake, not a second for "helo=" as a field */
+	expect_error("rule r on helo if helo=~/x/ accept\n", "main.conf:1:19: "
+	    "\"helo=\" holds an operator: write it as a word of its own, "
+	    "helo == VALUE or helo ~ /REGEX/");
+	ck_assert_uint_eq(errs.n, 1);
+	fd_errs_clear(&errs);
+	/* a value that looks so is no field: no hint */
+	load("rule r on rcpt if rcpt == rcpt=x rejct\n");
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_null(strstr(errs.msg[0], "holds an operator"));
 }
 END_TEST
 
