@@ -193,6 +193,27 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* serve_setup - bind, detach, open the store, write the pidfile, drop
+ * privileges; -1 with a log line */
+static int
+serve_setup(struct fd_daemon *d, const struct opts *o,
+    const struct fd_conf *conf, const struct fd_run_ids *ids, int *report)
+{
+	if (fd_milter_setup(d, conf) < 0)
+		return -1;
+	if (!o->foreground && fd_detach(report) < 0) {
+		fd_log_err("cannot detach");
+		return -1;
+	}
+	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
+	    conf->log_facility, conf->log_level);
+	if ((d->store = fd_privs_open_store(d, conf, ids)) == NULL ||
+	    fd_pidfile_write(conf->pidfile, d->pid_held, ids) < 0 ||
+	    fd_privs_drop(conf, ids) < 0)
+		return -1;
+	return 0;
+}
+
 /* start - everything up to serving; an exit code, 0 to serve. Detached,
  * *report is where the parent waits for that code. */
 static int
@@ -225,19 +246,9 @@ start(struct fd_daemon *d, const struct opts *o, int *report)
 		    conf->group);
 		return EX_UNAVAILABLE;
 	}
-	if (fd_milter_setup(d, conf) < 0)
+	if (fd_pidfile_lock(conf->pidfile, &ids, &d->pid_held) < 0)
 		return EX_UNAVAILABLE;
-	if (!o->foreground && fd_detach(report) < 0) {
-		fd_log_err("cannot detach");
-		return EX_UNAVAILABLE;
-	}
-	fd_log_open(o->foreground ? FD_LOGT_STDERR : conf->log_target,
-	    conf->log_facility, conf->log_level);
-	if ((d->store = fd_privs_open_store(d, conf, &ids)) == NULL)
-		return EX_UNAVAILABLE;
-	if (fd_pidfile_write(conf->pidfile, &ids, &d->pid_held) < 0)
-		return EX_UNAVAILABLE;
-	if (fd_privs_drop(conf, &ids) < 0) {
+	if (serve_setup(d, o, conf, &ids, report) < 0) {
 		/* no daemon runs: no pidfile says one does */
 		(void)fd_pidfile_remove(conf->pidfile, d->pid_held);
 		d->pid_held = -1;

@@ -62,23 +62,20 @@ lock_or_refuse(const char *path, int fd)
 }
 
 /*
- * fd_pidfile_write - our pid in path, mode 0644, handed to the run user
- * when started as root, and locked for as long as *held stays open: a
- * second filterd given the same pidfile stops there instead of
- * overwriting the first's. Its directory may belong to that user
- * (/run/filterd), who could have left a link there to a file of root's,
- * symbolic or hard (where fs.protected_hardlinks allows one), or a file
- * of their own: refuse each rather than write through it or hand it
- * over, and look before truncating. Handed over through the descriptor:
- * the name may point elsewhere by then.
+ * fd_pidfile_lock - open path and take the lock that says a filterd
+ * runs, before the socket is bound: a second filterd given the same
+ * pidfile stops there, on the terminal, having touched nothing. Its
+ * directory may belong to the run user (/run/filterd), who could have
+ * left a link there to a file of root's, symbolic or hard (where
+ * fs.protected_hardlinks allows one), or a file of their own: refuse
+ * each rather than write through it or hand it over later.
  */
 int
-fd_pidfile_write(const char *path, const struct fd_run_ids *ids, int *held)
+fd_pidfile_lock(const char *path, const struct fd_run_ids *ids, int *held)
 {
 	struct stat	 st;
 	const char	*why = NULL;
-	char		 buf[32];
-	int		 fd, n;
+	int		 fd;
 
 	*held = -1;
 	if (path == NULL)
@@ -113,16 +110,31 @@ fd_pidfile_write(const char *path, const struct fd_run_ids *ids, int *held)
 		close(fd);
 		return -1;
 	}
+	*held = fd;
+	return 0;
+}
+
+/*
+ * fd_pidfile_write - our pid, once detached, into the file held, mode
+ * 0644, handed to the run user when started as root: through the
+ * descriptor, since the name may point elsewhere by then
+ */
+int
+fd_pidfile_write(const char *path, int held, const struct fd_run_ids *ids)
+{
+	char	 buf[32];
+	int	 n;
+
+	if (held < 0)
+		return 0;
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n ||
-	    fchmod(fd, 0644) < 0) {
+	if (ftruncate(held, 0) < 0 || pwrite(held, buf, (size_t)n, 0) != n ||
+	    fchmod(held, 0644) < 0) {
 		fd_log_err("pidfile %s: write", path);
-		close(fd);
 		return -1;
 	}
-	if (ids->set && geteuid() == 0 && fchown(fd, ids->uid, ids->gid) < 0)
+	if (ids->set && geteuid() == 0 && fchown(held, ids->uid, ids->gid) < 0)
 		fd_log_warn("pidfile %s: chown", path);
-	*held = fd;
 	return 0;
 }
 

@@ -782,13 +782,17 @@ START_TEST(pidfile_guarded)
 	int		 st;
 
 	start_served();
-	ck_assert_int_eq(th_write_file(conf2, "socket \"inet:%d@127.0.0.1\"\n"
+	/* a unix socket: it stops before binding, and leaves none */
+	ck_assert_int_eq(th_write_file(conf2, "socket \"unix:%s/second.sock\"\n"
 	    "log stderr\npidfile \"%s\"\nstore lmdb \"%s/state2\"\n"
-	    "plugin-dir \"%s\"\nplugin example\n", th_free_port(), pidfile,
-	    E.dir, EXAMPLE_DIR), 0);
+	    "plugin-dir \"%s\"\nplugin example\n", E.dir, pidfile, E.dir,
+	    EXAMPLE_DIR), 0);
 	st = run("second", argv, &p);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
 	    "wait status %#x: %s", st, th_log_tail(p, 5));
+	body = th_path(E.dir, "second.sock");
+	ck_assert_int_eq(stat(body, &sb), -1);
+	free(body);
 	snprintf(want, sizeof(want), "pidfile %s: refused: filterd pid %ld "
 	    "holds it (another instance is running)", pidfile,
 	    (long)th_proc_pid(E.p));
@@ -1461,7 +1465,11 @@ START_TEST(socket_in_use)
 	    "pidfile \"%s/filterd.pid\"\nstore lmdb \"%s/state\"\n"
 	    "plugin-dir \"%s\"\nplugin example {\n\treject-rcpt \"t@x.org\"\n}\n",
 	    E.spec, E.dir, E.dir, EXAMPLE_DIR), 0);
-	start();
+	start_served();
+	/* its own pidfile and store, or the first's pidfile stops it */
+	ck_assert_int_eq(th_write_file(E.conf, "socket \"%s\"\nlog stderr\n"
+	    "pidfile \"%s/second.pid\"\nstore lmdb \"%s/state2\"\n", E.spec,
+	    E.dir, E.dir), 0);
 	st = run("second", argv, &p);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69,
 	    "wait status %#x", st);
