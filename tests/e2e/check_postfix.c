@@ -12,8 +12,11 @@
  *   Postfix     a private instance (`postfix -c DIR start`, its own
  *               config, queue and data directories) whose main.cf holds
  *               contrib/postfix/main.cf pointed at this filterd, with two
- *               SMTP listeners: one with milter_default_action = tempfail,
- *               one with accept, to see both when filterd is down.
+ *               SMTP listeners: one whose filterd milter says
+ *               default_action = tempfail, one with the snippet's accept,
+ *               to see both when filterd is down (and the global
+ *               milter_default_action set the other way for each: it is
+ *               the other milters', and must not matter).
  *
  * Mail goes in with swaks, which uses XCLIENT (smtpd_authorized_xclient_
  * hosts) to present other client addresses, names and HELOs from
@@ -79,8 +82,8 @@ struct e2e {
 	char		*fconf;		/* filterd.conf */
 	char		*clock;		/* filterd's clock file */
 	int		 fport;		/* filterd's milter port */
-	int		 tport;		/* smtpd, milter_default_action tempfail */
-	int		 aport;		/* smtpd, milter_default_action accept */
+	int		 tport;		/* smtpd, filterd's default_action tempfail */
+	int		 aport;		/* smtpd, the snippet's default_action accept */
 	int		 kport;		/* smtp-sink */
 	char		 fspec[64];
 	struct th_proc	*filterd, *sink;
@@ -334,15 +337,23 @@ write_postfix_conf(char *err, size_t errlen)
 	    /* swaks plays other clients from loopback */
 	    "smtpd_authorized_xclient_hosts = 127.0.0.0/8\n"
 	    "biff = no\n"
+	    /* the tempfail listener's (master.cf) */
+	    "tempfail_milters = { inet:127.0.0.1:%d, default_action="
+	    "tempfail, protocol=6 }\n"
 	    "\n# contrib/postfix/main.cf, with this test's filterd\n%s",
-	    E.queue, data, E.maillog, E.dir, E.kport, snip);
+	    E.queue, data, E.maillog, E.dir, E.kport, E.fport, snip);
 	if (rc == 0)
 		rc = th_write_file(master_cf,
-		    "# two SMTP listeners: what happens when filterd is down\n"
+		    "# two SMTP listeners: what happens when filterd is down;\n"
+		    "# the first's filterd says tempfail, the second's is the\n"
+		    "# snippet's, and the global milter_default_action (for\n"
+		    "# other milters) is the other way round for each: the\n"
+		    "# snippet's setting for filterd alone must win\n"
+		    "127.0.0.1:%d inet n - n - - smtpd\n"
+		    "  -o smtpd_milters=$tempfail_milters\n"
+		    "  -o milter_default_action=accept\n"
 		    "127.0.0.1:%d inet n - n - - smtpd\n"
 		    "  -o milter_default_action=tempfail\n"
-		    "127.0.0.1:%d inet n - n - - smtpd\n"
-		    "  -o milter_default_action=accept\n"
 		    "pickup    unix  n - n 60 1 pickup\n"
 		    "cleanup   unix  n - n -  0 cleanup\n"
 		    "qmgr      unix  n - n 300 1 qmgr\n"
