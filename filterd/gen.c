@@ -126,7 +126,7 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 	struct fd_gen		*gen = fd_calloc(1, sizeof(*gen));
 	struct fd_plugin_conf	*pc;
 	size_t			 before = errs->n;
-	unsigned		 i;
+	unsigned		 i, j;
 
 	gen->serial = serial;
 	gen->refs = 1;
@@ -156,6 +156,9 @@ fd_gen_new(struct fd_daemon *d, struct fd_conf *conf, uint64_t serial,
 	gen->errs = NULL;
 	for (i = 0; i < 7; i++) {
 		gen->symlist[i] = fd_milter_symlist(conf, (int)i);
+		for (j = 0; j < gen->nplugins; j++)
+			gen->symlist[i] = fd_milter_symlist_add(gen->symlist[i],
+			    gen->plugins[j].macros[i]);
 		gen->symnames[i] = fd_milter_symnames(gen->symlist[i]);
 	}
 	if (errs->n > before) {
@@ -176,7 +179,7 @@ fd_gen_ref(struct fd_gen *gen)
 static void
 gen_free(struct fd_gen *gen)
 {
-	unsigned	 i;
+	unsigned	 i, j;
 
 	for (i = gen->nplugins; i-- > 0;) {
 		struct fd_loaded *l = &gen->plugins[i];
@@ -185,6 +188,8 @@ gen_free(struct fd_gen *gen)
 			l->p->fini(l->state);
 		l->lib = fd_plugin_lib_close(l->lib);
 		free(l->dir);
+		for (j = 0; j < 7; j++)
+			free(l->macros[j]);
 	}
 	for (i = 0; i < 7; i++) {
 		free(gen->symlist[i]);

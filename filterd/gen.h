@@ -37,6 +37,7 @@ struct fd_loaded {
 	int64_t			 fail_logged;	/* rate limit for failure logs */
 	const struct fd_plugin_conf *conf;
 	char			*dir;		/* of the file declaring it */
+	char			*macros[7];	/* want_macros, per SMFIM_* */
 	struct fd_gen		*gen;		/* back pointer for host calls */
 };
 

@@ -18,11 +18,14 @@
 #include "gen.h"
 #include "host.h"
 #include "log.h"
+#include "milter.h"
 #include "re.h"
+#include "rule_impl.h"
 #include "store.h"
 #include "store_plan.h"
 #include "txn.h"
 #include "units.h"
+#include "xalloc.h"
 
 #define LOADED(h)	((struct fd_loaded *)(h)->priv)
 
@@ -319,6 +322,44 @@ h_rcpt_skipped(const struct fd_host *h, const struct fd_txn *t, size_t i)
 	    ((t->msg.rcpt_skips[i] >> idx) & 1);
 }
 
+/* macro_name_ok - "x" or "{name}", as the milter protocol names macros */
+static int
+macro_name_ok(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 1)
+		return s[0] > ' ' && s[0] < 0x7f && s[0] != '{' && s[0] != '}';
+	if (n < 3 || n > FD_MACRO_NAME_MAX || s[0] != '{' || s[n - 1] != '}')
+		return 0;
+	for (i = 1; i < n - 1; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '{' || s[i] == '}')
+			return 0;
+	return 1;
+}
+
+/* h_want_macros - from init(): names for the MTA to send at stage */
+static int
+h_want_macros(const struct fd_host *h, uint32_t stage, const char *names)
+{
+	struct fd_loaded	*l = LOADED(h);
+	const char		*w;
+	int			 st = rule_stage_smfim(stage);
+	size_t			 n;
+
+	if (st < 0 || names == NULL)
+		return -1;
+	for (w = names; *w != '\0'; w += n) {
+		w += strspn(w, " ");
+		if ((n = strcspn(w, " ")) > 0 && !macro_name_ok(w, n))
+			return -1;
+	}
+	if (l->macros[st] == NULL)
+		l->macros[st] = fd_strdup("");
+	l->macros[st] = fd_milter_symlist_add(l->macros[st], names);
+	return 0;
+}
+
 static size_t
 h_client_ip(const struct fd_txn *t, unsigned char out[16])
 {
@@ -569,4 +610,5 @@ fd_host_init(struct fd_host *h, struct fd_loaded *l)
 	h->log_txn = h_log_txn;
 	h->conf_unknown = h_conf_unknown;
 	h->rcpt_skipped = h_rcpt_skipped;
+	h->want_macros = h_want_macros;
 }

@@ -87,6 +87,30 @@ fd_milter_symlist(const struct fd_conf *conf, int st)
 }
 
 char *
+fd_milter_symlist_add(char *list, const char *more)
+{
+	char	 word[FD_MACRO_NAME_MAX + 1];
+	size_t	 len;
+
+	if (more == NULL)
+		return list;
+	list = fd_reallocarray(list, strlen(list) + strlen(more) + 2, 1);
+	for (; *more != '\0'; more += len) {
+		more += strspn(more, " ");
+		if ((len = strcspn(more, " ")) == 0 || len >= sizeof(word))
+			continue;
+		memcpy(word, more, len);
+		word[len] = '\0';
+		if (has_word(list, word))
+			continue;
+		if (*list != '\0')
+			strcat(list, " ");
+		strcat(list, word);
+	}
+	return list;
+}
+
+char *
 fd_milter_symnames(const char *list)
 {
 	char	*names = fd_malloc(strlen(list) + 2), *o = names;

@@ -31,6 +31,10 @@ const char *fd_milter_socket_path(const char *spec);
 /* fd_milter_symlist - the macro list to request at SMFIM stage i for a
  * generation, a new space-separated string */
 char	*fd_milter_symlist(const struct fd_conf *, int smfim_stage);
+/* fd_milter_symlist_add - list (owned, reallocated) with the names of
+ * more (blank-separated, NULL: none) it lacks; returns it */
+#define FD_MACRO_NAME_MAX	64
+char	*fd_milter_symlist_add(char *list, const char *more);
 /* fd_milter_symnames - a symlist as names each ended by NUL, then an
  * empty name: read at every stage without splitting it again */
 char	*fd_milter_symnames(const char *symlist);

@@ -1194,6 +1194,35 @@ START_TEST(dry_run_plugins)
 }
 END_TEST
 
+/*
+ * A plugin's own macros (host want_macros) are asked for at negotiation
+ * and reach it: Postfix sends filterd's lists alone, so a plugin saw only
+ * the core's and the rules' macros before there was a way to ask.
+ */
+START_TEST(plugin_macros)
+{
+	struct mc_conn	*mc;
+	char		 text[512];
+
+	snprintf(text, sizeof(text), "plugin macros path "
+	    "\"%s/tests/plugins/.libs/macros.so\"\n", FD_BUILDDIR);
+	start(text);
+	mc = conn();
+	ck_assert_ptr_nonnull(mc_symlist(mc, MC_ST_RCPT));
+	ck_assert_msg(strstr(mc_symlist(mc, MC_ST_RCPT),
+	    "{rcpt_addr} {rcpt_host}") != NULL, "asked for: %s",
+	    mc_symlist(mc, MC_ST_RCPT));
+	passed(mc, mc_connect_cmd(mc, "c.example", "192.0.2.70", 40000),
+	    "connect");
+	passed(mc, mc_helo(mc, "c.example"), "helo");
+	passed(mc, mc_mail(mc, "<s@sender.example>", NULL), "mail");
+	mc_macro(mc, "{rcpt_addr}", "bob@example.org");
+	expect(mc, mc_rcpt(mc, "<bob@example.org>", NULL), MC_TEMPFAIL, "451",
+	    "4.7.1", "rcpt_addr=bob@example.org");
+	done(mc);
+}
+END_TEST
+
 static Suite *
 rule_actions_suite(void)
 {
@@ -1260,6 +1289,7 @@ rule_actions_suite(void)
 	tcase_add_test(tc, plugin_reply_line_limit);
 	tcase_add_test(tc, helo_after_refused_mail);
 	tcase_add_test(tc, dry_run_plugins);
+	tcase_add_test(tc, plugin_macros);
 	suite_add_tcase(s, tc);
 	return s;
 }

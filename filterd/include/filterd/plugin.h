@@ -371,6 +371,19 @@ struct fd_host {
 	 */
 	int	 (*rcpt_skipped)(const struct fd_host *, const struct fd_txn *,
 		    size_t i);
+
+	/*
+	 * want_macros (ABI 1.4): from init() only, ask the MTA for these
+	 * macros at stage (one of FD_ST_CONNECT, HELO, MAIL, RCPT, DATA,
+	 * EOH, EOM): names separated by spaces, each a single character or
+	 * "{name}", e.g. "{rcpt_addr} {rcpt_host}". filterd asks the MTA
+	 * for its own lists at each stage, and Postfix then sends those
+	 * alone: without this, macro() sees only the core's and the rules'.
+	 * 0, or -1 for another stage or a name of another shape (nothing is
+	 * asked for then). Check with FD_HOST_HAS(h, want_macros).
+	 */
+	int	 (*want_macros)(const struct fd_host *, uint32_t stage,
+		    const char *names);
 };
 
 /* FD_HOST_HAS - the host table h has member m (it may be older than the
