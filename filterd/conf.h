@@ -46,6 +46,7 @@ struct fd_plugin_conf {
 	char			*name;
 	char			*path;		/* NULL: plugin_dir/NAME.so */
 	struct fd_loc		 loc;
+	struct fd_loc		 file_loc;	/* of path, else of the name */
 	struct fd_block		*block;		/* never NULL; may be empty */
 	int			 on_store_error; /* -1: the global policy */
 	struct fd_plugin_conf	*next;

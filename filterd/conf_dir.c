@@ -560,6 +560,8 @@ d_plugin(struct cparse *cp, struct fd_directive *d)
 	p->name = fd_strdup(d->argv[0]);
 	p->path = d->argc == 3 ? cp_path(cp, d->argv[2]) : NULL;
 	p->loc = d->loc;
+	/* what is wrong with the file is told where the file is named */
+	p->file_loc = d->argloc[d->argc == 3 ? 2 : 0];
 	p->on_store_error = -1;
 	p->block = d->child ? d->child : fd_block_new(&d->loc);
 	d->child = NULL;

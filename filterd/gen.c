@@ -55,7 +55,7 @@ load_one(struct fd_gen *gen, struct fd_loaded *l,
 	size_t			 before = errs->n;
 	unsigned		 i;
 
-	l->lib = fd_plugin_lib_open(path, &pc->loc, errs);
+	l->lib = fd_plugin_lib_open(path, &pc->file_loc, errs);
 	free(path);
 	if (l->lib == NULL)
 		return -1;

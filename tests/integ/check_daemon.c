@@ -1672,14 +1672,19 @@ START_TEST(check_mode)
 	p = th_proc_free(p);
 
 	ck_assert_int_eq(th_write_file(E.conf, "plugin-dir \"%s\"\n"
-	    "plugin example {\n\tbogus 1\n}\nplugin nosuch {\n}\n",
-	    EXAMPLE_DIR), 0);
+	    "plugin example {\n\tbogus 1\n}\nplugin nosuch {\n}\n"
+	    "plugin other path \"/nonexistent/o.so\"\n", EXAMPLE_DIR), 0);
 	st = run("t-bad", argv, &p);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 78);
 	ck_assert(th_log_has(p, "filterd.conf:3:2: plugin example: unknown "
 	    "directive \"bogus\""));
-	ck_assert(th_log_has(p, "filterd.conf:5:1: plugin file "));
+	/* at the name, which gives the file (it said 5:1, at `plugin`) */
+	ck_assert(th_log_has(p, "filterd.conf:5:8: plugin file "));
 	ck_assert(th_log_has(p, "/nosuch.so: No such file or directory"));
+	/* with a path, at the path */
+	ck_assert_msg(th_log_has(p, "filterd.conf:7:19: plugin file "
+	    "/nonexistent/o.so: No such file or directory"), "%s",
+	    th_log_read(p));
 	p = th_proc_free(p);
 
 	/* what loads but is likely a mistake: OK, with a warning */
