@@ -32,8 +32,9 @@
  * a hook keeps nothing thread-local and no buffer of more than a few KiB
  * on its stack (filterd-plugin(3), THREADS). init() is called once per
  * configuration generation: from the main thread at start, from the
- * reload thread at a reload (SIGUSR1); fini() from whichever thread drops
- * the generation's last reference (a connection closing, or the reload).
+ * reload thread at a reload (SIGHUP or SIGUSR1); fini() from whichever
+ * thread drops the generation's last reference (a connection closing,
+ * or the reload).
  * The state init() builds is then read-only and shared by every thread
  * until fini(). A hook may write only its own connection and message
  * slots (zeroed by the host, sized by conn_priv_size and msg_priv_size)
