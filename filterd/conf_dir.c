@@ -203,6 +203,16 @@ socket_rel(struct cparse *cp, const char *s, const char *p)
 	free(abs);
 }
 
+/* unix_path - the path of a unix socket spec (unix:P, local:P or a bare
+ * /P; possibly empty), NULL for another kind */
+static const char *
+unix_path(const char *s)
+{
+	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0)
+		return strchr(s, ':') + 1;
+	return s[0] == '/' ? s : NULL;
+}
+
 /* d_socket - a libmilter connection spec, checked for its shape */
 static void
 d_socket(struct cparse *cp, struct fd_directive *d)
@@ -211,17 +221,14 @@ d_socket(struct cparse *cp, struct fd_directive *d)
 	long		 port;
 	char		*end;
 
-	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
-		p = strchr(s, ':') + 1;
+	if ((p = unix_path(s)) != NULL) {
 		if (*p != '\0' && *p != '/') {
 			socket_rel(cp, s, p);
 			return;
 		}
 		if (*p != '\0')
 			goto ok;
-	} else if (s[0] == '/')
-		goto ok;
-	else if (strncmp(s, "inet:", 5) == 0 || strncmp(s, "inet6:", 6) == 0) {
+	} else if (strncmp(s, "inet:", 5) == 0 || strncmp(s, "inet6:", 6) == 0) {
 		p = strchr(s, ':') + 1;
 		at = strchr(p, '@');
 		port = strtol(p, &end, 10);
@@ -282,8 +289,7 @@ conf_dir_finish(struct cparse *cp)
 
 	/* the mode of a file: a TCP socket has none, and the setting would
 	 * seem to guard what anyone on the host can reach */
-	if (c->socket_mode >= 0 && s != NULL && strncmp(s, "unix:", 5) != 0 &&
-	    strncmp(s, "local:", 6) != 0 && s[0] != '/')
+	if (c->socket_mode >= 0 && s != NULL && unix_path(s) == NULL)
 		fd_errs_add(&cp->conf->warns, &c->socket_mode_loc, "warning: "
 		    "socket-mode applies to a unix socket only; %s is not one",
 		    s);

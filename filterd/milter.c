@@ -811,6 +811,7 @@ open_socket(const struct fd_conf *conf)
 	errno = saved;
 	return rc;
 }
+
 /* in_the_way - what takes a unix socket's place, if not a socket: libmilter
  * fails on it without a reason, and filterd said "no address of its
  * family found for the host" */

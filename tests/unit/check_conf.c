@@ -316,23 +316,25 @@ END_TEST
  * path is; it used to be the directory filterd was started from */
 START_TEST(socket_relative)
 {
+	static const char *const specs[][2] = {
+	    { "unix:", "run/filterd.sock" }, { "local:", "filterd.sock" } };
 	struct fd_conf	*c;
-	char		 cwd[4096], want[4200];
+	char		 cwd[4096], text[128], want[4200];
+	size_t		 i;
 
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	ck_assert_int_eq(mkdir("sub", 0755) == 0 || errno == EEXIST, 1);
-	put("sub/s.conf", "socket \"unix:run/filterd.sock\"\n");
-	c = fd_conf_load("sub/s.conf", &errs);
-	ck_assert_msg(c != NULL, "errors:%s", all_errors());
-	snprintf(want, sizeof(want), "unix:%s/sub/run/filterd.sock", cwd);
-	ck_assert_str_eq(c->socket, want);
-	fd_conf_free(c);
-	put("sub/s.conf", "socket \"local:filterd.sock\"\n");
-	c = fd_conf_load("sub/s.conf", &errs);
-	ck_assert_msg(c != NULL, "errors:%s", all_errors());
-	snprintf(want, sizeof(want), "local:%s/sub/filterd.sock", cwd);
-	ck_assert_str_eq(c->socket, want);
-	fd_conf_free(c);
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		snprintf(text, sizeof(text), "socket \"%s%s\"\n", specs[i][0],
+		    specs[i][1]);
+		put("sub/s.conf", text);
+		c = fd_conf_load("sub/s.conf", &errs);
+		ck_assert_msg(c != NULL, "errors:%s", all_errors());
+		snprintf(want, sizeof(want), "%s%s/sub/%s", specs[i][0], cwd,
+		    specs[i][1]);
+		ck_assert_str_eq(c->socket, want);
+		fd_conf_free(c);
+	}
 	c = expect_ok("socket \"unix:/run/f.sock\"\n");
 	ck_assert_str_eq(c->socket, "unix:/run/f.sock");
 	fd_conf_free(c);
